@@ -1,0 +1,64 @@
+# make test   - everything CI runs: lint, unit, integration, local black-box, build checks
+# make demo   - the main job end to end on the embedded local stack
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYENV_313 := $(shell command -v pyenv >/dev/null 2>&1 && echo "$$(pyenv root)/versions/3.13.0/bin")
+PYTHON_BOOT := $(shell if [ -x "$(PYENV_313)/python3.13" ]; then echo "$(PYENV_313)/python3.13"; else echo python3; fi)
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .venv-tools
+PIP_QUIET := --quiet --disable-pip-version-check
+# sam build for python3.13 needs python3.13 on PATH.
+SAM_PATH := $(if $(PYENV_313),$(PYENV_313):,)$(PATH)
+
+.PHONY: help venv tools test lint unit integration local build-check demo bench clean
+
+help:
+	@echo "make test   lint + unit + integration + local + build checks"
+	@echo "make demo   run the month end to end on the local stack"
+	@echo "make bench  run benchmarks/ and print the figures"
+
+$(VENV)/.installed: requirements/dev.txt layers/domain/requirements.txt layers/pdf/requirements.txt
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) -r requirements/dev.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	touch $@
+
+$(TOOLS)/.installed: requirements/tools.txt
+	test -x $(TOOLS)/bin/python || python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install $(PIP_QUIET) -r requirements/tools.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	touch $@
+
+venv: $(VENV)/.installed
+tools: $(TOOLS)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+unit: venv
+	$(PY) -m pytest tests/unit
+
+integration: venv
+	$(PY) -m pytest tests/integration
+
+local: venv
+	$(PY) -m pytest tests/local
+
+build-check: tools
+	$(TOOLS)/bin/cfn-lint template.yaml
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --region ap-northeast-1
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --region ap-northeast-1
+
+test: venv tools lint
+	$(PY) -m pytest tests
+	$(MAKE) build-check
+
+demo: venv
+	$(PY) -m local demo
+
+bench: venv
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .local out artifacts

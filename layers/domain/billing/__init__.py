@@ -1,0 +1,6 @@
+"""Billing domain for the record-count-billed email service.
+
+Everything directly in this package is plain Python: months, counts, account
+profiles, tariffs, tax, invoices and dates. It never imports boto3; the
+``billing.dal`` subpackage is the only place that talks to AWS.
+"""

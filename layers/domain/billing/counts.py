@@ -1,0 +1,146 @@
+"""Record counts and the month's peak.
+
+The fee is set by the month's largest record count (the peak). Each report
+is folded into a month by two independent maxima, both kept by DynamoDB
+conditional writes (see ``billing.dal.usage``):
+
+* the day's high: the largest count of each Asia/Tokyo day, earliest first
+  on ties. The month's peak is the largest of the day highs and the opening
+  count, so it needs no write of its own;
+* the last count: the count with the latest ``observed_at``, which carries
+  over as the next month's opening count.
+
+Both are maxima over the reports, so any order and any repetition of the same
+reports gives the same month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from billing import months, validation
+from billing.errors import InvalidRequest
+
+MAX_COUNT = 1_000_000_000
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class CountReport:
+    account_id: str
+    count: int
+    observed_at: datetime
+
+    @classmethod
+    def parse(cls, account_id: str, body: object, now: datetime | None = None) -> CountReport:
+        body = validation.require_object(body, {"count", "observed_at"})
+        return cls._build(account_id, body, now)
+
+    @classmethod
+    def parse_batch_item(cls, body: object, now: datetime | None = None) -> CountReport:
+        body = validation.require_object(body, {"account_id", "count", "observed_at"}, where="report")
+        return cls._build(body["account_id"], body, now)
+
+    @classmethod
+    def _build(cls, account_id: object, body: dict, now: datetime | None) -> CountReport:
+        account = validation.account_id(account_id)
+        count = validation.integer(body["count"], "count", 0, MAX_COUNT)
+        observed_at = validation.aware_timestamp(body["observed_at"], "observed_at")
+        now = now or datetime.now(UTC)
+        if observed_at - now > FUTURE_TOLERANCE:
+            raise InvalidRequest(
+                f"observed_at {body['observed_at']} is more than 5 minutes in the future"
+                f" (server time {now.isoformat()})"
+            )
+        return cls(account, count, observed_at)
+
+    @property
+    def month(self) -> str:
+        return months.month_of(self.observed_at)
+
+    @property
+    def day(self) -> date:
+        return months.day_of(self.observed_at)
+
+    @property
+    def at(self) -> int:
+        return months.to_micros(self.observed_at)
+
+    @property
+    def reading(self) -> Reading:
+        return Reading(self.count, self.at)
+
+
+@dataclass(frozen=True, order=True)
+class Reading:
+    """A count and when it was observed (microseconds since the epoch)."""
+
+    count: int
+    at: int
+
+    def beats_as_high(self, other: Reading | None) -> bool:
+        """Higher count wins; on equal counts the earlier observation does."""
+        return other is None or self.count > other.count or (self.count == other.count and self.at < other.at)
+
+    def beats_as_last(self, other: Reading | None) -> bool:
+        """Later observation wins; on the same instant the higher count does."""
+        return other is None or self.at > other.at or (self.at == other.at and self.count > other.count)
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    """What one account's month holds: the input to its invoice."""
+
+    account_id: str
+    month: str
+    opening_count: int = 0
+    days: dict[date, Reading] = field(default_factory=dict)
+    last: Reading | None = None
+    closed: bool = False
+
+    @property
+    def peak(self) -> Reading:
+        # The opening count stands from 00:00 on the 1st, so it wins ties.
+        best = Reading(self.opening_count, months.to_micros(months.month_start(self.month)))
+        for reading in self.days.values():
+            if reading.beats_as_high(best):
+                best = reading
+        return best
+
+    @property
+    def peak_observed_at(self) -> int | None:
+        peak = self.peak
+        return None if peak.count == 0 and not self.days else peak.at
+
+    @property
+    def last_count(self) -> int:
+        return self.opening_count if self.last is None else self.last.count
+
+    def raised_by(self, report: CountReport) -> bool:
+        """Whether this report's reading is the month's peak."""
+        return self.peak == report.reading and report.count > self.opening_count
+
+    def report_result(self, report: CountReport, stored: bool) -> dict:
+        peak = self.peak
+        return {
+            "account_id": self.account_id,
+            "month": self.month,
+            "peak": peak.count,
+            "peak_observed_at": months.iso_tokyo(self.peak_observed_at),
+            "raised": stored and self.raised_by(report),
+        }
+
+    def as_json(self) -> dict:
+        peak = self.peak
+        return {
+            "account_id": self.account_id,
+            "month": self.month,
+            "peak": peak.count,
+            "peak_observed_at": months.iso_tokyo(self.peak_observed_at),
+            "opening_count": self.opening_count,
+            "last_count": self.last_count,
+            "last_observed_at": months.iso_tokyo(self.last.at if self.last else None),
+            "closed": self.closed,
+            "daily": [{"date": day.isoformat(), "high": reading.count} for day, reading in sorted(self.days.items())],
+        }

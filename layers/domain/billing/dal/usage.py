@@ -1,0 +1,163 @@
+"""Record counts kept as DynamoDB conditional maxima: no read-then-write.
+
+A report costs exactly two conditional UpdateItem requests and no read:
+
+1. **the gate** on the account's profile item. Its condition admits the
+   report only if the account exists, its contract has not ended and the
+   month is not closed, and it keeps the month's last count
+   (``last#<month>``): the reading with the latest ``observed_at``.
+2. **the day high** on the month's usage item (``day#<date>``): the largest
+   count of that Tokyo day, earliest first on ties. The month's peak is the
+   largest day high (or the opening count), so it needs no write of its own.
+
+Each condition only lets a write through when it improves its maximum, so
+concurrent, repeated and out-of-order reports converge on the same state. A
+failed condition returns the item as it stands
+(``ReturnValuesOnConditionCheckFailure``), which tells apart "nothing to
+improve" from "unknown account", "cancelled" and "closed" without a read.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from billing import months
+from billing.counts import CountReport, MonthUsage, Reading
+from billing.dal import keys
+from billing.dal.clients import dynamodb, from_item, to_item
+from billing.errors import AccountCancelled, AccountNotFound, MonthClosed
+
+_GATE_CONDITION = (
+    "attribute_exists(pk)"
+    " AND (attribute_not_exists(closed_through) OR closed_through < :month)"
+    " AND (attribute_not_exists(contract_end) OR contract_end >= :day)"
+    " AND (attribute_not_exists(#last) OR #last.#at < :at OR (#last.#at = :at AND #last.#count < :count))"
+)
+_DAY_HIGH_CONDITION = (
+    "attribute_not_exists(closed_at)"
+    " AND (attribute_not_exists(#day) OR #day.#count < :count OR (#day.#count = :count AND #day.#at > :at))"
+)
+_READING_NAMES = {"#count": "count", "#at": "at"}
+
+
+class UsageStore:
+    def __init__(self, table: str, client=None):
+        self.table = table
+        self.client = client or dynamodb()
+
+    # ------------------------------------------------------------ writes
+    def record(self, report: CountReport) -> dict:
+        """Fold one report into its month; the contract's response body."""
+        self._pass_gate(report)
+        stored, item = self._raise_day_high(report)
+        usage = usage_from_items(report.account_id, report.month, item)
+        if usage.closed:  # the month closed between the two writes
+            raise MonthClosed(report.month)
+        return usage.report_result(report, stored)
+
+    def _pass_gate(self, report: CountReport) -> None:
+        month, day = report.month, report.day.isoformat()
+        stored, old = self._update(
+            keys.key(keys.account_pk(report.account_id), keys.PROFILE),
+            "SET #last = :reading",
+            _GATE_CONDITION,
+            {"#last": keys.last_attr(month), **_READING_NAMES},
+            {":reading": _reading(report), ":month": month, ":day": day, ":count": report.count, ":at": report.at},
+            returns="NONE",
+        )
+        if stored:
+            return
+        if not old:
+            raise AccountNotFound(report.account_id)
+        if old.get("closed_through", "") >= month:
+            raise MonthClosed(month)
+        if old.get("contract_end", "9999-12-31") < day:
+            raise AccountCancelled(report.account_id, old["contract_end"])
+        # Otherwise a later reading is already the month's last count: nothing to do.
+
+    def _raise_day_high(self, report: CountReport) -> tuple[bool, dict]:
+        return self._update(
+            keys.key(keys.account_pk(report.account_id), keys.usage_sk(report.month)),
+            "SET #day = :reading",
+            _DAY_HIGH_CONDITION,
+            {"#day": keys.day_attr(report.day.isoformat()), **_READING_NAMES},
+            {":reading": _reading(report), ":count": report.count, ":at": report.at},
+            returns="ALL_NEW",
+        )
+
+    def _update(self, key, expression, condition, names, values, returns) -> tuple[bool, dict]:
+        """One conditional update: (applied, the item after it or as it stood)."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues=returns,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False, from_item(error.response.get("Item"))
+        return True, from_item(response.get("Attributes"))
+
+    # ------------------------------------------------------------ reads
+    def month_usage(self, account_id: str, month: str) -> MonthUsage:
+        """The month as it stands, for the usage API and the month close."""
+        pk = keys.account_pk(account_id)
+        profile = self._get(pk, keys.PROFILE)
+        if profile is None:
+            raise AccountNotFound(account_id)
+        item = self._get(pk, keys.usage_sk(month)) or {}
+        if "opening_count" not in item:
+            item["opening_count"] = self._derived_opening(pk, month, profile)
+        return usage_from_items(account_id, month, item, profile)
+
+    def _derived_opening(self, pk: str, month: str, profile: dict) -> int:
+        """The last count standing before the month, until a close records it."""
+        open_lasts = [name for name in profile if name.startswith("last#") and name < keys.last_attr(month)]
+        if open_lasts:
+            return profile[max(open_lasts)]["count"]
+        response = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :before",
+            ExpressionAttributeValues=to_item(
+                {":pk": pk, ":first": keys.usage_sk("0000-00"), ":before": keys.usage_sk(months.previous_month(month))}
+            ),
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        earlier = [from_item(item) for item in response.get("Items", [])]
+        if not earlier:
+            return 0
+        return usage_from_items(account_id="", month=earlier[0]["sk"][len("USAGE#") :], item=earlier[0]).last_count
+
+    def _get(self, pk: str, sk: str) -> dict | None:
+        response = self.client.get_item(TableName=self.table, Key=keys.key(pk, sk), ConsistentRead=True)
+        return from_item(response["Item"]) if "Item" in response else None
+
+
+def usage_from_items(account_id: str, month: str, item: dict, profile: dict | None = None) -> MonthUsage:
+    """The domain's view of a usage item (and, for an open month, the profile's last count)."""
+    days = {
+        months.date_of(name[len("day#") :]): Reading(value["count"], value["at"])
+        for name, value in item.items()
+        if name.startswith("day#")
+    }
+    last = item.get("last") or (profile or {}).get(keys.last_attr(month))
+    return MonthUsage(
+        account_id=account_id,
+        month=month,
+        opening_count=item.get("opening_count", 0),
+        days=days,
+        last=Reading(last["count"], last["at"]) if last else None,
+        closed="closed_at" in item,
+    )
+
+
+def _reading(report: CountReport) -> dict:
+    return {"count": report.count, "at": report.at}

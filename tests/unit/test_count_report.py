@@ -1,0 +1,64 @@
+"""A count report is validated before anything is stored."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from billing.counts import CountReport
+from billing.errors import InvalidRequest
+
+NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+
+
+def parse(body, account="acme"):
+    return CountReport.parse(account, body, now=NOW)
+
+
+def test_a_valid_report_carries_its_tokyo_month_and_day():
+    report = parse({"count": 12345, "observed_at": "2026-11-25T10:00:00+09:00"})
+    assert (report.count, report.month, report.day.isoformat()) == (12345, "2026-11", "2026-11-25")
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        ({"count": True, "observed_at": "2026-11-25T10:00:00+09:00"}, "count must be an integer, got a boolean"),
+        (json.loads('{"count": 1e400, "observed_at": "2026-11-25T10:00:00+09:00"}'), "count must be an integer"),
+        ({"count": 1.5, "observed_at": "2026-11-25T10:00:00+09:00"}, "count must be an integer"),
+        ({"count": 10.0, "observed_at": "2026-11-25T10:00:00+09:00"}, "count must be an integer"),
+        ({"count": "10", "observed_at": "2026-11-25T10:00:00+09:00"}, "count must be an integer, got a string"),
+        ({"count": -1, "observed_at": "2026-11-25T10:00:00+09:00"}, "between 0 and 1,000,000,000"),
+        ({"count": 1_000_000_001, "observed_at": "2026-11-25T10:00:00+09:00"}, "between 0 and 1,000,000,000"),
+        ({"count": 1, "observed_at": "2026-11-25T10:00:00"}, "must carry a UTC offset"),
+        ({"count": 1, "observed_at": "yesterday"}, "not an ISO 8601 timestamp"),
+        ({"count": 1, "observed_at": 1795568400}, "ISO 8601 timestamp string"),
+        ({"count": 1, "observed_at": "2026-11-25T10:05:01+09:00"}, "more than 5 minutes in the future"),
+        ({"count": 1}, "missing observed_at"),
+        ({"count": 1, "observed_at": "2026-11-25T10:00:00+09:00", "extra": 1}, "unknown field(s) extra"),
+        ([1, 2], "must be a JSON object"),
+        ("count", "must be a JSON object"),
+    ],
+)
+def test_bad_reports_are_refused_with_a_message_that_says_why(body, complaint):
+    with pytest.raises(InvalidRequest) as refused:
+        parse(body)
+    assert complaint in refused.value.message
+    assert refused.value.as_json()["error"]["code"] == "invalid_request"
+
+
+def test_a_report_up_to_five_minutes_ahead_is_accepted_for_clock_skew():
+    assert parse({"count": 1, "observed_at": "2026-11-25T10:05:00+09:00"}).count == 1
+
+
+@pytest.mark.parametrize("account", ["", "a" * 65, "a/b", "a b", "ア", "a.b", None, 7])
+def test_bad_account_ids_are_refused(account):
+    with pytest.raises(InvalidRequest, match="account_id"):
+        parse({"count": 1, "observed_at": "2026-11-25T10:00:00+09:00"}, account=account)
+
+
+def test_the_batch_form_takes_the_account_from_the_report():
+    report = CountReport.parse_batch_item(
+        {"account_id": "acme-2", "count": 0, "observed_at": "2026-11-25T00:00:00Z"}, now=NOW
+    )
+    assert report.account_id == "acme-2"
