@@ -29,7 +29,6 @@ def account_store() -> AccountStore:
 
 
 @app.put("/v1/accounts/<account_id>")
-@tracer.capture_method
 def put_account(account_id: str):
     profile = AccountProfile.parse(account_id, parse_json_object(app), load_tariff())
     created = account_store().put(profile)
@@ -37,7 +36,6 @@ def put_account(account_id: str):
 
 
 @app.get("/v1/accounts/<account_id>")
-@tracer.capture_method
 def get_account(account_id: str):
     return account_store().get(validation.account_id(account_id)).as_json()
 

@@ -33,14 +33,12 @@ def usage_store() -> UsageStore:
 
 
 @app.post("/v1/accounts/<account_id>/record-counts")
-@tracer.capture_method
 def record_count(account_id: str):
     report = CountReport.parse(account_id, parse_json_object(app))
     return _record(report)
 
 
 @app.post("/v1/record-counts")
-@tracer.capture_method
 def record_counts_batch():
     body = validation.require_object(parse_json_object(app), {"reports"})
     reports = body["reports"]
@@ -50,7 +48,6 @@ def record_counts_batch():
 
 
 @app.get("/v1/accounts/<account_id>/usage/<month>")
-@tracer.capture_method
 def get_usage(account_id: str, month: str):
     validation.account_id(account_id)
     if not months.is_month(month):

@@ -95,5 +95,6 @@ def estimated_arrival(posting: date) -> date:
     d, counted = posting, 0
     while counted < DELIVERY_DAYS:
         d += _ONE_DAY
-        counted += is_delivery_day(d)
+        if is_delivery_day(d):
+            counted += 1
     return d
