@@ -59,10 +59,26 @@ for _tag, _name in {
     "!Condition": "Condition",
     **{
         f"!{fn}": f"Fn::{fn}"
-        for fn in (
-            "GetAtt Sub Join If Select Equals Not And Or FindInMap Split ImportValue Base64 GetAZs Cidr "
-            "ToJsonString Length Transform"
-        ).split()
+        for fn in [
+            "GetAtt",
+            "Sub",
+            "Join",
+            "If",
+            "Select",
+            "Equals",
+            "Not",
+            "And",
+            "Or",
+            "FindInMap",
+            "Split",
+            "ImportValue",
+            "Base64",
+            "GetAZs",
+            "Cidr",
+            "ToJsonString",
+            "Length",
+            "Transform",
+        ]
     },
 }.items():
     CloudFormationLoader.add_constructor(_tag, _long_form(_name))
@@ -70,7 +86,7 @@ for _tag, _name in {
 
 def load_yaml(path: Path) -> dict:
     with path.open(encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(stream, Loader=CloudFormationLoader)
 
 
 # ------------------------------------------------------------------ resolution
@@ -396,7 +412,9 @@ class Template:
             timeout_s=int(resolver.resolve(props.get("Timeout", 3))),
             layers=tuple(self._layer_folder(layer, logical_id) for layer in props.get("Layers") or []),
             environment=environment,
-            log_group=resolver.resolve_string(log_group, f"{logical_id} LogGroup") if log_group else f"/aws/lambda/{name}",
+            log_group=resolver.resolve_string(log_group, f"{logical_id} LogGroup")
+            if log_group
+            else f"/aws/lambda/{name}",
             events=tuple(
                 EventSource(event_name, event["Type"], event.get("Properties") or {})
                 for event_name, event in (props.get("Events") or {}).items()
@@ -422,7 +440,9 @@ class Template:
 
     def http_apis(self) -> dict[str, HttpApiSpec]:
         apis = {
-            logical_id: HttpApiSpec(logical_id, merge_globals(self.globals_for("HttpApi"), resource.get("Properties") or {}))
+            logical_id: HttpApiSpec(
+                logical_id, merge_globals(self.globals_for("HttpApi"), resource.get("Properties") or {})
+            )
             for logical_id, resource in self.of_type(HTTP_API).items()
         }
         if any(route.api == IMPLICIT_HTTP_API for route in self.routes()):

@@ -14,6 +14,8 @@ from billing.settings import settings
 from tests.conftest import LambdaContext, load_event, load_function, load_template
 
 TABLE = "billing-test"
+BUCKET = "invoices-test"
+QUEUES = {"AccountPagesQueue": "ACCOUNT_PAGES_QUEUE_URL", "IssueInvoiceQueue": "ISSUE_INVOICE_QUEUE_URL"}
 
 
 @pytest.fixture(autouse=True)
@@ -30,34 +32,54 @@ def aws_env(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for cached in (clients.dynamodb, settings):
+    caches = (clients.dynamodb, clients.s3, clients.sqs, clients.events, settings)
+    for cached in caches:
         cached.cache_clear()
     yield
-    for cached in (clients.dynamodb, settings):
+    for cached in caches:
         cached.cache_clear()
 
 
 @pytest.fixture
-def aws(aws_env):
+def aws(aws_env, monkeypatch):
     with mock_aws():
-        create_tables()
+        create_resources(monkeypatch)
         yield
 
 
-def create_tables() -> None:
-    dynamodb = boto3.client("dynamodb")
-    for resource in load_template()["Resources"].values():
-        if resource["Type"] != "AWS::DynamoDB::Table":
-            continue
-        props = resource["Properties"]
-        extra = {key: props[key] for key in ("GlobalSecondaryIndexes",) if key in props}
-        dynamodb.create_table(
-            TableName=TABLE,
-            BillingMode=props["BillingMode"],
-            AttributeDefinitions=props["AttributeDefinitions"],
-            KeySchema=props["KeySchema"],
-            **extra,
-        )
+def create_resources(monkeypatch) -> None:
+    """The template's table, bucket, queues and bus, named through the env vars it sets."""
+    resources = load_template()["Resources"]
+    for resource in resources.values():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            props = resource["Properties"]
+            boto3.client("dynamodb").create_table(
+                TableName=TABLE,
+                BillingMode=props["BillingMode"],
+                AttributeDefinitions=props["AttributeDefinitions"],
+                KeySchema=props["KeySchema"],
+                GlobalSecondaryIndexes=props.get("GlobalSecondaryIndexes", []),
+            )
+    bucket = resources["InvoiceBucket"]["Properties"]
+    boto3.client("s3").create_bucket(
+        Bucket=BUCKET,
+        CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"},
+        ObjectLockEnabledForBucket=bucket["ObjectLockEnabled"],
+    )
+    boto3.client("s3").put_object_lock_configuration(
+        Bucket=BUCKET,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}},
+        },
+    )
+    monkeypatch.setenv("INVOICE_BUCKET", BUCKET)
+    for logical_id, env in QUEUES.items():
+        assert resources[logical_id]["Type"] == "AWS::SQS::Queue"
+        url = boto3.client("sqs").create_queue(QueueName=logical_id)["QueueUrl"]
+        monkeypatch.setenv(env, url)
+    bus = boto3.client("events").create_event_bus(Name="invoicing-test")["EventBusArn"]
+    monkeypatch.setenv("EVENT_BUS_NAME", bus.rsplit("/", 1)[1])
 
 
 class Api:

@@ -133,9 +133,7 @@ class AccountProfile:
         )
 
     def is_active_in(self, month: str) -> bool:
-        """Billed for the month: the contract covers at least one of its days."""
-        started = self.contract_start.strftime("%Y-%m") <= month
-        return started and (self.contract_end is None or self.contract_end.strftime("%Y-%m") >= month)
+        return contract_covers(month, self.contract_start.isoformat(), _iso(self.contract_end))
 
     def as_json(self) -> dict:
         body = {
@@ -150,3 +148,16 @@ class AccountProfile:
         if self.contract_end:
             body["contract_end"] = self.contract_end.isoformat()
         return body
+
+
+def contract_covers(month: str, contract_start: str, contract_end: str | None) -> bool:
+    """Billed for the month: the contract covers at least one of its days.
+
+    The last month of a contract is billed as usual; a contract that ended
+    before the month started is not.
+    """
+    return contract_start[:7] <= month and (contract_end is None or contract_end[:7] >= month)
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()

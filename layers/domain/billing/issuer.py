@@ -80,7 +80,7 @@ class Issuer:
         return asdict(self)
 
     @classmethod
-    def from_record(cls, record: dict) -> "Issuer":
+    def from_record(cls, record: dict) -> Issuer:
         return cls(**{**record, "bank": BankAccount(**record["bank"])})
 
 

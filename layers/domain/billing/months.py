@@ -71,3 +71,7 @@ def from_micros(micros: int) -> datetime:
 
 def iso_tokyo(micros: int | None) -> str | None:
     return None if micros is None else from_micros(micros).isoformat()
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat()

@@ -1,28 +1,42 @@
 """Settings read from the environment that template.yaml sets, once, lazily.
 
 Nothing is read at import time, so a test can set variables (or point boto3
-at moto) after importing a handler.
+at moto) after importing a handler. Each function reads only what its
+template entry gives it; a missing variable fails with its name.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from functools import cached_property
 
 
-@dataclass(frozen=True)
 class Settings:
-    table_name: str
+    @cached_property
+    def table_name(self) -> str:
+        return _required("TABLE_NAME")
 
-    @classmethod
-    def from_env(cls) -> Settings:
-        return cls(table_name=_required("TABLE_NAME"))
+    @cached_property
+    def invoice_bucket(self) -> str:
+        return _required("INVOICE_BUCKET")
+
+    @cached_property
+    def event_bus_name(self) -> str:
+        return _required("EVENT_BUS_NAME")
+
+    @cached_property
+    def account_pages_queue_url(self) -> str:
+        return _required("ACCOUNT_PAGES_QUEUE_URL")
+
+    @cached_property
+    def issue_invoice_queue_url(self) -> str:
+        return _required("ISSUE_INVOICE_QUEUE_URL")
 
 
 @functools.cache
 def settings() -> Settings:
-    return Settings.from_env()
+    return Settings()
 
 
 def _required(name: str) -> str:

@@ -33,7 +33,9 @@ class AccountStore:
         """
         body = profile.as_json()
         fields = [name for name in _FIELDS if name in body]
-        names = {f"#{name}": name for name in (*_FIELDS, "contract_end", "created_at", "updated_at")}
+        fields += ["account_id", "account_shard"]  # the AccountsByShard index lists every account
+        body["account_shard"] = keys.account_shard(profile.account_id)
+        names = {f"#{name}": name for name in (*_FIELDS, "account_id", "account_shard", "created_at", "updated_at")}
         values = {f":{name}": body[name] for name in fields}
         values[":now"] = datetime.now(UTC).isoformat()
         assignments = [f"#{name} = :{name}" for name in fields]
@@ -52,6 +54,19 @@ class AccountStore:
     def get(self, account_id: str) -> AccountProfile:
         item = self.get_item(account_id)
         return AccountProfile.from_json(account_id, item)
+
+    def page(self, shard: str, cursor: dict | None = None, limit: int = 500) -> tuple[list[dict], dict | None]:
+        """One page of a shard's accounts (id and contract dates) and the cursor to the next."""
+        extra = {"ExclusiveStartKey": cursor} if cursor else {}
+        response = self.client.query(
+            TableName=self.table,
+            IndexName=keys.ACCOUNTS_INDEX,
+            KeyConditionExpression="account_shard = :shard",
+            ExpressionAttributeValues=to_item({":shard": shard}),
+            Limit=limit,
+            **extra,
+        )
+        return [from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def get_item(self, account_id: str) -> dict:
         response = self.client.get_item(

@@ -41,3 +41,18 @@ def _plain(value):
     if hasattr(value, "as_integer_ratio") and not isinstance(value, (int, float)):  # Decimal
         return int(value) if value == int(value) else value
     return value
+
+
+@functools.cache
+def s3():
+    return boto3.client("s3", config=_CONFIG)
+
+
+@functools.cache
+def sqs():
+    return boto3.client("sqs", config=_CONFIG)
+
+
+@functools.cache
+def events():
+    return boto3.client("events", config=_CONFIG)

@@ -8,10 +8,24 @@ ACCOUNT#<id>           PROFILE                  billing profile; ``closed_throug
                                                 month's last count (the write gate)
 ACCOUNT#<id>           USAGE#<YYYY-MM>          ``day#<YYYY-MM-DD>`` day highs, opening
                                                 count, and once closed the frozen last count
+ACCOUNT#<id>           INVOICE#<YYYY-MM>        the month's invoice: content, number, status,
+                                                PDF key and sha256
+MONTH#<YYYY-MM>        INVOICE_COUNTER          ``seq``: the month's last invoice number
+MONTH#<YYYY-MM>        CLOSE_RUN                progress of the month close
 =====================  =======================  ==========================================
+
+Indexes: ``AccountsByShard`` (profiles only, spread over ACCOUNT_SHARDS) and
+``InvoicesByIssueDate`` (invoices only, by issue month then date).
 """
 
+import zlib
+
 PROFILE = "PROFILE"
+INVOICE_COUNTER = "INVOICE_COUNTER"
+CLOSE_RUN = "CLOSE_RUN"
+ACCOUNT_SHARDS = 16
+ACCOUNTS_INDEX = "AccountsByShard"
+INVOICES_INDEX = "InvoicesByIssueDate"
 
 
 def account_pk(account_id: str) -> str:
@@ -20,6 +34,22 @@ def account_pk(account_id: str) -> str:
 
 def usage_sk(month: str) -> str:
     return f"USAGE#{month}"
+
+
+def month_pk(month: str) -> str:
+    return f"MONTH#{month}"
+
+
+def invoice_sk(month: str) -> str:
+    return f"INVOICE#{month}"
+
+
+def account_shard(account_id: str) -> str:
+    return f"SHARD#{zlib.crc32(account_id.encode()) % ACCOUNT_SHARDS:02d}"
+
+
+def all_shards() -> list[str]:
+    return [f"SHARD#{shard:02d}" for shard in range(ACCOUNT_SHARDS)]
 
 
 def last_attr(month: str) -> str:

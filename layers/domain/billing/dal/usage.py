@@ -104,6 +104,60 @@ class UsageStore:
             return False, from_item(error.response.get("Item"))
         return True, from_item(response.get("Attributes"))
 
+    # ------------------------------------------------------------ month close
+    def freeze(self, account_id: str, month: str) -> tuple[MonthUsage, bool]:
+        """Close the account's month: later counts get 409, the last count carries over.
+
+        Every step is idempotent and ordered so that a crash anywhere can be
+        re-run: shut the gate, read, freeze the usage item (keeping the first
+        frozen values), seed next month's opening count, then drop the gate's
+        copy of the last count. Returns the frozen month and whether this call
+        froze it (False when an earlier run already had).
+        """
+        pk = keys.account_pk(account_id)
+        self._shut_gate(pk, month)
+        standing = self.month_usage(account_id, month)
+        last = {"count": standing.last.count, "at": standing.last.at} if standing.last else None
+        frozen = {":now": months.iso_now(), ":opening": standing.opening_count, ":last": last}
+        response = self.client.update_item(
+            TableName=self.table,
+            Key=keys.key(pk, keys.usage_sk(month)),
+            UpdateExpression="SET closed_at = if_not_exists(closed_at, :now),"
+            " opening_count = if_not_exists(opening_count, :opening), #last = if_not_exists(#last, :last)",
+            ExpressionAttributeNames={"#last": "last"},
+            ExpressionAttributeValues=to_item(frozen),
+            ReturnValues="ALL_NEW",
+        )
+        item = from_item(response["Attributes"])
+        usage = usage_from_items(account_id, month, item)
+        self.client.update_item(
+            TableName=self.table,
+            Key=keys.key(pk, keys.usage_sk(months.next_month(month))),
+            UpdateExpression="SET opening_count = :opening",
+            ExpressionAttributeValues=to_item({":opening": usage.last_count}),
+        )
+        self.client.update_item(
+            TableName=self.table,
+            Key=keys.key(pk, keys.PROFILE),
+            UpdateExpression="REMOVE #last",
+            ExpressionAttributeNames={"#last": keys.last_attr(month)},
+        )
+        return usage, item["closed_at"] == frozen[":now"]
+
+    def _shut_gate(self, pk: str, month: str) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=keys.key(pk, keys.PROFILE),
+                UpdateExpression="SET closed_through = :month",
+                ConditionExpression="attribute_exists(pk) AND"
+                " (attribute_not_exists(closed_through) OR closed_through < :month)",
+                ExpressionAttributeValues=to_item({":month": month}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise  # already closed (a re-run) or no such account: month_usage says which
+
     # ------------------------------------------------------------ reads
     def month_usage(self, account_id: str, month: str) -> MonthUsage:
         """The month as it stands, for the usage API and the month close."""

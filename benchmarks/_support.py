@@ -1,0 +1,172 @@
+"""What the benchmarks share: paths, the template, handler loading, events and results.
+
+Kept free of pytest so ``python -m benchmarks`` needs only the dev venv.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import statistics
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+REGION = "ap-northeast-1"
+TABLE = "billing-bench"
+
+# What template.yaml's Globals set, plus fake credentials for moto.
+HANDLER_ENV = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "TABLE_NAME": TABLE,
+    "STAGE": "dev",
+    "POWERTOOLS_SERVICE_NAME": "invoicing",
+    "POWERTOOLS_METRICS_NAMESPACE": "Invoicing",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+
+
+def use_project_paths() -> None:
+    """Make ``billing`` (the domain layer) and ``local`` importable, as pytest's pythonpath does."""
+    for path in (ROOT / "layers" / "domain", ROOT):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads template.yaml, keeping CloudFormation short tags as plain mappings."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node, deep=True)}
+    return {suffix: loader.construct_mapping(node, deep=True)}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template() -> dict:
+    with open(ROOT / "template.yaml", encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_CfnLoader)
+
+
+def create_tables(client, table: str = TABLE) -> None:
+    """The BillingTable, built from template.yaml's own key schema (as the integration tests do)."""
+    for resource in load_template()["Resources"].values():
+        if resource["Type"] != "AWS::DynamoDB::Table":
+            continue
+        props = resource["Properties"]
+        extra = {key: props[key] for key in ("GlobalSecondaryIndexes",) if key in props}
+        client.create_table(
+            TableName=table,
+            BillingMode=props["BillingMode"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            **extra,
+        )
+
+
+def function_env(logical_id: str) -> dict[str, str]:
+    """The Environment.Variables that template.yaml gives a function (Globals merged), refs resolved."""
+    template = load_template()
+    variables = dict(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    own = template["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+    variables.update(own)
+    refs = {"BillingTable": TABLE, "Stage": "dev"}
+    return {
+        name: refs.get(value["Ref"], value["Ref"]) if isinstance(value, dict) and "Ref" in value else str(value)
+        for name, value in variables.items()
+    }
+
+
+def load_function(folder: str) -> ModuleType:
+    """Import functions/<folder>/app.py under its own module name (every function has an app.py)."""
+    path = ROOT / "functions" / folder / "app.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{folder}_app", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_event(name: str) -> dict:
+    return json.loads((ROOT / "events" / name).read_text(encoding="utf-8"))
+
+
+def api_event(template: dict, path: str, body: object, path_parameters: dict | None = None) -> dict:
+    """An API Gateway HTTP API v2 event like ``template`` (one of events/*.json) for another path and body."""
+    event = json.loads(json.dumps(template))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["body"] = json.dumps(body, ensure_ascii=False)
+    event["headers"]["content-length"] = str(len(event["body"].encode()))
+    if path_parameters is not None:
+        event["pathParameters"] = path_parameters
+    return event
+
+
+class LambdaContext:
+    function_name = "bench-function"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:ap-northeast-1:123456789012:function:bench-function"
+    aws_request_id = "bench-request"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 15_000
+
+
+def previous_month(now: datetime | None = None) -> tuple[int, int]:
+    """(year, month) of the month before now, so every report is in the past whatever the date."""
+    now = now or datetime.now(UTC)
+    return (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
+
+
+def write_result(name: str, result: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def print_table(title: str, rows: Iterable[Sequence[object]]) -> None:
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows)))]
+    print(f"\n{title}")
+    print("-" * len(title))
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def set_env(values: dict[str, str]) -> dict[str, str | None]:
+    """Set variables; returns what they were, for ``restore_env``."""
+    old = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    return old
+
+
+def restore_env(old: dict[str, str | None]) -> None:
+    for name, value in old.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

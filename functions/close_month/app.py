@@ -1,0 +1,67 @@
+"""Month close: starts the run and fans accounts out, one page per invocation.
+
+Triggered by: the EventBridge Scheduler at 00:30 Asia/Tokyo on the 1st (input
+optional: ``{"month": "2026-10"}``), and by AccountPagesQueue messages
+``{"month", "shard", "cursor"}`` that this function sends itself.
+Reads: the AccountsByShard index of the BillingTable, one page at a time.
+Writes: the month's close-run record (start, accounts total per page).
+Emits: one IssueInvoiceQueue message per billable account, and the next
+page's AccountPagesQueue message, so no invocation walks the whole month.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from datetime import datetime
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from billing import months
+from billing.closing import billable, month_to_close
+from billing.dal import keys
+from billing.dal.accounts import AccountStore
+from billing.dal.close_runs import CloseRunStore
+from billing.dal.messaging import send_messages
+from billing.observability import logger, tracer
+from billing.settings import settings
+
+PAGE_SIZE = 500
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@functools.cache
+def stores() -> tuple[AccountStore, CloseRunStore]:
+    return AccountStore(settings().table_name), CloseRunStore(settings().table_name)
+
+
+def start_close(requested_month: str | None) -> dict:
+    """Record the run and queue the first page of every shard."""
+    month = month_to_close(requested_month, months.month_of(datetime.now(months.TOKYO)))
+    started = stores()[1].start(month)
+    pages = [{"month": month, "shard": shard, "cursor": None} for shard in keys.all_shards()]
+    send_messages(settings().account_pages_queue_url, pages)
+    logger.info("month close started", extra={"month": month, "shards": len(pages), "first_start": started})
+    return {"month": month, "shards": len(pages), "started": started}
+
+
+def fan_out_page(record) -> None:
+    page = json.loads(record.body)
+    month, shard, cursor = page["month"], page["shard"], page["cursor"]
+    accounts, runs = stores()
+    found, next_cursor = accounts.page(shard, cursor, PAGE_SIZE)
+    billable_ids = [account["account_id"] for account in found if billable(month, account)]
+    send_messages(settings().issue_invoice_queue_url, [{"month": month, "account_id": a} for a in billable_ids])
+    page_id = f"{shard}:{hashlib.sha256(json.dumps(cursor, sort_keys=True).encode()).hexdigest()[:16]}"
+    runs.count_page(month, page_id, len(billable_ids))
+    if next_cursor:
+        send_messages(settings().account_pages_queue_url, [{"month": month, "shard": shard, "cursor": next_cursor}])
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event, context):
+    if "Records" in event:
+        return process_partial_response(event, fan_out_page, processor, context)
+    return start_close(event.get("month"))

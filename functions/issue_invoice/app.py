@@ -1,0 +1,74 @@
+"""Issues one account's invoice for a closed month.
+
+Triggered by: IssueInvoiceQueue messages ``{"month", "account_id"}`` (batch,
+with partial failures reported; a message that keeps failing goes to the DLQ).
+Reads: the profile and usage in the BillingTable, the tariff and issuer files.
+Writes: the frozen usage, the invoice record and its number, the PDF to the
+InvoiceBucket under Object Lock, and the close run's progress.
+Emits: ``InvoiceIssued`` on the invoicing event bus.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from types import SimpleNamespace
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from billing import months, validation
+from billing.closing import MonthCloser
+from billing.dal.accounts import AccountStore
+from billing.dal.archive import InvoiceArchive
+from billing.dal.close_runs import CloseRunStore
+from billing.dal.invoices import InvoiceStore
+from billing.dal.messaging import publish
+from billing.dal.usage import UsageStore
+from billing.issuer import load_issuer
+from billing.observability import logger, metrics, tracer
+from billing.settings import settings
+from billing.tariff import load_tariff
+from invoice_pdf.render import render_invoice_pdf
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@functools.cache
+def closer() -> MonthCloser:
+    table = settings().table_name
+    stores = SimpleNamespace(
+        accounts=AccountStore(table),
+        usage=UsageStore(table),
+        invoices=InvoiceStore(table),
+        archive=InvoiceArchive(settings().invoice_bucket),
+        runs=CloseRunStore(table),
+    )
+    return MonthCloser(
+        stores=stores,
+        tariff=load_tariff(),
+        issuer=load_issuer(),
+        render=lambda invoice: render_invoice_pdf(invoice, invoice.issuer),
+        announce=lambda detail_type, detail: publish(settings().event_bus_name, detail_type, detail),
+    )
+
+
+def issue(record) -> str:
+    message = json.loads(record.body)
+    month, account_id = message["month"], validation.account_id(message["account_id"])
+    if not months.is_month(month):
+        raise ValueError(f"bad month in message: {month!r}")
+    try:
+        outcome = closer().close_account(account_id, month)
+    except Exception:
+        closer().stores.runs.add(month, "failed")
+        raise
+    metrics.add_metric(name=f"Invoices{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    return outcome
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return process_partial_response(event, issue, processor, context)

@@ -1,0 +1,110 @@
+"""Closing a month for one account: freeze, number, render, archive, announce.
+
+The steps are ordered so that a crash between any two of them is repaired by
+simply running again (SQS redelivers the message):
+
+1. freeze the usage (idempotent; later counts get 409);
+2. number the invoice (exactly once, see ``billing.dal.invoices``); the
+   invoice content is fixed at that moment, with the billing contact as it
+   stood, and is never rebuilt;
+3. render the PDF from the stored invoice (deterministic: same bytes) and
+   archive it where absent;
+4. mark it issued (once; counts it in the close run);
+5. announce ``InvoiceIssued`` until the record says it was announced
+   (consumers are idempotent, so a repeat after a crash is harmless).
+
+The stores are passed in: this module never imports boto3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from billing import months
+from billing.accounts import contract_covers
+from billing.errors import AccountNotFound, InvalidRequest
+from billing.invoice import Invoice, build_invoice
+from billing.issuer import Issuer
+from billing.tariff import Tariff
+
+INVOICE_ISSUED = "InvoiceIssued"
+
+
+class Stores(Protocol):
+    accounts: object
+    usage: object
+    invoices: object
+    archive: object
+    runs: object
+
+
+def month_to_close(requested: str | None, today_month: str) -> str:
+    """The month a close run covers: the one asked for, else the previous month."""
+    month = requested or months.previous_month(today_month)
+    if not months.is_month(month):
+        raise InvalidRequest(f"month must be YYYY-MM, got {month!r}")
+    if month >= today_month:
+        raise InvalidRequest(f"month {month} has not ended yet (Japan time is in {today_month})")
+    return month
+
+
+def billable(month: str, account: dict) -> bool:
+    return contract_covers(month, account["contract_start"], account.get("contract_end"))
+
+
+def pdf_key(invoice: Invoice) -> str:
+    return f"invoices/{invoice.month}/{invoice.account_id}/{invoice.invoice_number}.pdf"
+
+
+def issued_event(invoice: Invoice, record: dict) -> dict:
+    return {
+        "invoice_number": invoice.invoice_number,
+        "account_id": invoice.account_id,
+        "month": invoice.month,
+        "issued_on": invoice.issued_on.isoformat(),
+        "payment_method": invoice.payment_method,
+        "delivery_method": invoice.delivery_method,
+        "due_on": record.get("due_on"),
+        "debit_on": record.get("debit_on"),
+        "total": invoice.total,
+        "tax": invoice.tax,
+        "pdf_key": record["pdf_key"],
+        "pdf_sha256": record["pdf_sha256"],
+    }
+
+
+@dataclass
+class MonthCloser:
+    stores: Stores
+    tariff: Tariff
+    issuer: Issuer
+    render: Callable[[Invoice], bytes]
+    announce: Callable[[str, dict], None]
+
+    def close_account(self, account_id: str, month: str) -> str:
+        """Close one account's month; the outcome: issued or skipped."""
+        try:
+            profile = self.stores.accounts.get(account_id)
+        except AccountNotFound:
+            return "skipped"
+        usage, newly_frozen = self.stores.usage.freeze(account_id, month)
+        if not profile.is_active_in(month):
+            if newly_frozen:
+                self.stores.runs.add(month, "skipped")
+            return "skipped"
+        record = self.stores.invoices.number(
+            account_id, month, lambda number: build_invoice(number, profile, usage, self.tariff, self.issuer)
+        )
+        invoice = Invoice.from_record(record)
+        if record["status"] == "numbered":
+            pdf = self.render(invoice)
+            key = pdf_key(invoice)
+            sha256 = self.stores.archive.store(key, pdf)
+            self.stores.invoices.mark_issued(account_id, month, key, sha256, len(pdf))
+            record = {**record, "pdf_key": key, "pdf_sha256": sha256}
+        if not record.get("announced"):
+            self.announce(INVOICE_ISSUED, issued_event(invoice, record))
+            self.stores.invoices.mark_announced(account_id, month)
+        return "issued"

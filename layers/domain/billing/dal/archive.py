@@ -1,0 +1,51 @@
+"""The invoice archive in S3: write-once PDFs under Object Lock.
+
+Keys come from ``billing.closing.pdf_key``. The bucket keeps
+every version and locks it in compliance mode, so a second PUT would leave a
+second locked version forever: ``store`` therefore writes only when the key
+is absent, and refuses if an existing object's checksum differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from botocore.exceptions import ClientError
+
+from billing.dal.clients import s3
+
+
+class ArchiveMismatch(RuntimeError):
+    """An archived PDF differs from the one rendered now: never overwrite it."""
+
+
+class InvoiceArchive:
+    def __init__(self, bucket: str, client=None):
+        self.bucket = bucket
+        self.client = client or s3()
+
+    def store(self, key: str, pdf: bytes) -> str:
+        """Archive the PDF once; its sha256 (hex). A re-run finds it and checks it."""
+        digest = hashlib.sha256(pdf).digest()
+        existing = self._sha256_of(key)
+        if existing is None:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=pdf,
+                ContentType="application/pdf",
+                ChecksumAlgorithm="SHA256",  # Object Lock requires a checksum on every PUT
+                Metadata={"sha256": digest.hex()},
+            )
+        elif existing != digest.hex():
+            raise ArchiveMismatch(f"s3://{self.bucket}/{key} already holds a different PDF ({existing})")
+        return digest.hex()
+
+    def _sha256_of(self, key: str) -> str | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return head.get("Metadata", {}).get("sha256")

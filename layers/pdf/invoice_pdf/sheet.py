@@ -1,0 +1,158 @@
+"""Drawing primitives for an A4 sheet, measured in millimetres from the top.
+
+Invoice layouts are specified the way a printer or an envelope maker states
+them (mm from the top-left corner of the sheet); reportlab measures points
+from the bottom-left. This small wrapper does that conversion once, and
+handles the one thing Japanese text needs that reportlab's canvas doesn't:
+wrapping a line with no spaces at any character.
+
+There is a single font (IPAexGothic, no bold face), so emphasis is drawn as
+fill-and-stroke text (text render mode 2), a common pseudo-bold.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+FONT_NAME = "IPAexGothic"
+FONT_PATH = Path(__file__).parent / "fonts" / "ipaexg.ttf"
+PAGE_WIDTH_MM = 210.0
+PAGE_HEIGHT_MM = 297.0
+_FILL_STROKE = 2  # PDF text render mode: fill, then stroke the outline
+_FILL = 0
+# Characters a Japanese line must not start with (行頭禁則), kept on the line before.
+_NO_LINE_START = set("、。，．,.)）」』】〕〉》ー・：:；;!！?？%％件様")
+
+
+@functools.cache
+def register_font() -> str:
+    """Parse the 6 MB TrueType file once per process; every document reuses it.
+
+    reportlab embeds only the glyphs a document uses (a subset named like
+    ``AAAAAA+IPAexGothic``), so each PDF stays small.
+    """
+    pdfmetrics.registerFont(TTFont(FONT_NAME, str(FONT_PATH), asciiReadable=False))
+    return FONT_NAME
+
+
+def text_width(text: str, size: float) -> float:
+    """Width in mm of ``text`` at ``size`` points."""
+    return pdfmetrics.stringWidth(text, FONT_NAME, size) / mm
+
+
+def wrap(text: str, width_mm: float, size: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``width_mm``, at any character."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for char in paragraph:
+            if line and char not in _NO_LINE_START and text_width(line + char, size) > width_mm:
+                lines.append(line.rstrip())
+                line = char.lstrip()
+            else:
+                line += char
+        if len(line) == 1 and lines and len(lines[-1]) > 2:
+            # No single-character last line (a lone 階): carry one character down.
+            line = lines[-1][-1] + line
+            lines[-1] = lines[-1][:-1]
+        lines.append(line)
+    return lines
+
+
+class Sheet:
+    """A canvas addressed in mm from the page's top-left corner."""
+
+    def __init__(self, canvas: Canvas):
+        self.canvas = canvas
+
+    def _y(self, top_mm: float) -> float:
+        return (PAGE_HEIGHT_MM - top_mm) * mm
+
+    def text(
+        self,
+        x_mm: float,
+        baseline_mm: float,
+        text: str,
+        size: float = 9,
+        *,
+        align: str = "left",
+        bold: bool = False,
+        grey: float = 0.0,
+    ) -> None:
+        canvas = self.canvas
+        canvas.setFont(FONT_NAME, size)
+        canvas.setFillGray(grey)
+        canvas.setStrokeGray(grey)
+        canvas.setLineWidth(size * 0.035)
+        mode = _FILL_STROKE if bold else _FILL
+        draw = {"left": canvas.drawString, "right": canvas.drawRightString, "centre": canvas.drawCentredString}[align]
+        draw(x_mm * mm, self._y(baseline_mm), text, mode=mode)
+        canvas.setFillGray(0)
+        canvas.setStrokeGray(0)
+
+    def lines(self, x_mm: float, top_mm: float, lines: list[str], size: float, leading_mm: float, **style) -> float:
+        """Draw lines downwards from ``top_mm`` (the top of the first line); return the mm used."""
+        baseline = top_mm + size * 0.3528 * 0.88  # ascent of IPAexGothic ≈ 0.88 em
+        for line in lines:
+            self.text(x_mm, baseline, line, size, **style)
+            baseline += leading_mm
+        return leading_mm * len(lines)
+
+    def rule(self, x1_mm: float, top_mm: float, x2_mm: float, width: float = 0.5, grey: float = 0.0) -> None:
+        canvas = self.canvas
+        canvas.setStrokeGray(grey)
+        canvas.setLineWidth(width)
+        canvas.line(x1_mm * mm, self._y(top_mm), x2_mm * mm, self._y(top_mm))
+        canvas.setStrokeGray(0)
+
+    def box(
+        self,
+        x_mm: float,
+        top_mm: float,
+        width_mm: float,
+        height_mm: float,
+        *,
+        fill: float | None = None,
+        stroke: float | None = 0.0,
+        line_width: float = 0.5,
+    ) -> None:
+        canvas = self.canvas
+        if fill is not None:
+            canvas.setFillGray(fill)
+        if stroke is not None:
+            canvas.setStrokeGray(stroke)
+            canvas.setLineWidth(line_width)
+        canvas.rect(
+            x_mm * mm,
+            self._y(top_mm + height_mm),
+            width_mm * mm,
+            height_mm * mm,
+            stroke=int(stroke is not None),
+            fill=int(fill is not None),
+        )
+        canvas.setFillGray(0)
+        canvas.setStrokeGray(0)
+
+
+def new_canvas(buffer, title: str, author: str, subject: str) -> Canvas:
+    """A canvas whose bytes depend only on what is drawn.
+
+    ``invariant=1`` fixes the creation date and the document ID that reportlab
+    would otherwise take from the clock, so the same invoice always renders to
+    the same bytes (an issued PDF can be re-made and compared).
+    """
+    register_font()
+    canvas = Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1, lang="ja", initialFontName=FONT_NAME)
+    canvas.setTitle(title)
+    canvas.setAuthor(author)
+    canvas.setSubject(subject)
+    canvas.setCreator("invoicing invoice_pdf")
+    canvas.setProducer("ReportLab")
+    return canvas

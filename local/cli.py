@@ -1,0 +1,158 @@
+"""The ``python -m local`` commands: up, invoke, demo, close-month, token.
+
+``up`` prints one JSON line first (for scripts), then logs to stderr. The
+other commands act on the stack that ``up`` recorded in ``.local/stack.json``
+(or in ``--state``), or on ``--endpoint``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from local.stack import DEFAULT_REGION, DEFAULT_STATE, DEFAULT_TEMPLATE, LocalStack, invoke_once
+from local.template import Template, TemplateError
+
+NOT_YET = 2  # exit status of a command the template does not support yet
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    parameters = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--parameter wants NAME=VALUE, got {pair!r}")
+        parameters[name] = value
+    return parameters
+
+
+def up(args: argparse.Namespace) -> int:
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    stack = LocalStack(
+        args.template,
+        port=args.port,
+        endpoint=args.endpoint,
+        region=args.region,
+        state_path=args.state,
+        parameters=_parameters(args.parameter),
+    )
+    stack.start()
+    try:
+        sys.stdout.write(json.dumps(stack.config) + "\n")
+        sys.stdout.flush()
+        logging.getLogger("local").info(
+            "serving %s (AWS endpoint %s); stop with Ctrl-C or SIGTERM", stack.config["url"], stack.endpoint
+        )
+        while not stopping.wait(0.5):
+            pass
+        logging.getLogger("local").info("stopping")
+    finally:
+        stack.stop()
+    return 0
+
+
+def invoke(args: argparse.Namespace) -> int:
+    event = json.loads(Path(args.event).read_text(encoding="utf-8")) if args.event != "-" else json.load(sys.stdin)
+    invocation = invoke_once(args.template, args.function, event, endpoint=args.endpoint, state_path=args.state)
+    if invocation.ok:
+        print(json.dumps(invocation.result, ensure_ascii=False, indent=2))
+        return 0
+    print(json.dumps(invocation.error, ensure_ascii=False, indent=2))
+    return 1
+
+
+def demo(args: argparse.Namespace) -> int:
+    from local.demo import run
+
+    return run(args.template, out=Path(args.out))
+
+
+def close_month(args: argparse.Namespace) -> int:
+    template = Template.load(args.template)
+    scheduled = [
+        logical_id
+        for logical_id, resource in template.of_type("AWS::Serverless::Function").items()
+        if any(
+            event.get("Type") in ("Schedule", "ScheduleV2")
+            for event in (template.function_properties(logical_id).get("Events") or {}).values()
+        )
+    ]
+    if not scheduled:
+        print("close-month is not yet available: the template has no scheduled month-close function", file=sys.stderr)
+        return NOT_YET
+    print(f"close-month is not yet available: running {', '.join(scheduled)} locally is still to come", file=sys.stderr)
+    return NOT_YET
+
+
+def token(args: argparse.Namespace) -> int:
+    template = Template.load(args.template)
+    jwt_apis = [api.logical_id for api in template.http_apis().values() if api.auth.get("Authorizers")]
+    if not jwt_apis:
+        print("token is not yet available: the template has no API with a JWT authorizer", file=sys.stderr)
+        return NOT_YET
+    print(f"token is not yet available: JWT auth for {', '.join(jwt_apis)} is still to come", file=sys.stderr)
+    return NOT_YET
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m local", description=__doc__.splitlines()[0])
+    root.add_argument("--template", default=str(DEFAULT_TEMPLATE), help="the SAM template (default: %(default)s)")
+    root.add_argument("-v", "--verbose", action="store_true", help="log every moto and gateway detail")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def with_state(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        command.add_argument(
+            "--state", default=str(DEFAULT_STATE), help="the stack's state file (default: %(default)s)"
+        )
+        return command
+
+    command = with_state(commands.add_parser("up", help="run the stack: moto, resources, functions and HTTP APIs"))
+    command.add_argument("--port", type=int, default=3000, help="HTTP port on 127.0.0.1; 0 picks a free one")
+    command.add_argument("--endpoint", help="use this AWS-compatible endpoint instead of starting moto")
+    command.add_argument("--region", default=DEFAULT_REGION)
+    command.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="override a template parameter"
+    )
+    command.set_defaults(run=up)
+
+    command = with_state(commands.add_parser("invoke", help="invoke one function once, like `sam local invoke`"))
+    command.add_argument("function", help="the function's logical id, e.g. RecordCountsFunction")
+    command.add_argument("--event", "-e", required=True, help="event JSON file, or - for stdin")
+    command.add_argument("--endpoint", help="the AWS-compatible endpoint, if not the running stack's")
+    command.set_defaults(run=invoke)
+
+    command = commands.add_parser("demo", help="seed accounts, report a month of counts, print the usage")
+    command.add_argument("--out", default="out", help="where the month's documents go (default: %(default)s)")
+    command.set_defaults(run=demo)
+
+    command = with_state(commands.add_parser("close-month", help="run the scheduled month close and wait for it"))
+    command.add_argument("month", help="YYYY-MM")
+    command.set_defaults(run=close_month)
+
+    command = with_state(commands.add_parser("token", help="print a customer token for an account"))
+    command.add_argument("account_id")
+    command.set_defaults(run=token)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        return args.run(args)
+    except (TemplateError, RuntimeError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,315 @@
+"""The local stack: moto, the template's resources, its functions and its HTTP APIs, started and stopped together.
+
+``LocalStack`` is what ``python -m local up`` and ``python -m local demo``
+run. Starting it:
+
+1. starts an in-process moto server on a free port (or uses ``endpoint``);
+2. names every resource (``local.resources.plan``) and creates the tables,
+   buckets, queues and buses from the template's own properties;
+3. resolves each function's environment and gives it a pool of warm
+   containers (``local.runtime``);
+4. binds the HTTP gateway, with each route's auth taken from its API;
+5. records where everything is in the state file, so ``invoke`` and other
+   commands can act on the running stack.
+
+Event sources other than HttpApi (SQS, EventBridge rules, schedules) plug in
+at ``_start_event_sources``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import string
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from botocore.config import Config
+
+from local.authorizers import IamAuthorizer, authorizer_for
+from local.http_gateway import BoundRoute, HttpGateway
+from local.moto_backend import LocalMotoServer
+from local.resources import ResourceMaker, plan
+from local.runtime import AwsSettings, FunctionPool, Invocation
+from local.template import FunctionSpec, Physical, Pseudo, Resolver, Template, TemplateError
+
+log = logging.getLogger("local.stack")
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATE = ROOT / "template.yaml"
+DEFAULT_STATE = ROOT / ".local" / "stack.json"
+DEFAULT_REGION = "ap-northeast-1"
+DEFAULT_ACCOUNT = "123456789012"  # moto's account
+
+
+def new_credentials() -> tuple[str, str]:
+    """A fresh local key pair: only requests signed with it get through the AWS_IAM routes."""
+    alphabet = string.ascii_uppercase + string.digits
+    return "AKIALOCAL" + "".join(secrets.choice(alphabet) for _ in range(11)), secrets.token_urlsafe(30)
+
+
+def default_stack_name(template: Template) -> str:
+    try:
+        import tomllib
+
+        project = tomllib.loads((template.root / "pyproject.toml").read_text())["project"]["name"]
+    except (OSError, KeyError, ValueError):
+        project = template.root.name
+    return f"{project}-local"
+
+
+def aws_client(service: str, endpoint: str, region: str, access_key: str, secret_key: str) -> Any:
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+    )
+
+
+def account_of(endpoint: str, region: str, access_key: str, secret_key: str) -> str:
+    try:
+        return aws_client("sts", endpoint, region, access_key, secret_key).get_caller_identity()["Account"]
+    except Exception:  # an endpoint without STS: fall back to moto's account
+        return DEFAULT_ACCOUNT
+
+
+class LocalStack:
+    def __init__(
+        self,
+        template_path: Path | str = DEFAULT_TEMPLATE,
+        port: int = 3000,
+        endpoint: str | None = None,
+        region: str = DEFAULT_REGION,
+        state_path: Path | str | None = DEFAULT_STATE,
+        parameters: dict[str, str] | None = None,
+        log_sink: TextIO | None = None,
+        max_containers: int = 4,
+    ):
+        self.template = Template.load(template_path, parameters)
+        self.port = port
+        self.external_endpoint = endpoint
+        self.region = region
+        self.state_path = Path(state_path) if state_path else None
+        self.log_sink = log_sink
+        self.max_containers = max_containers
+        self.access_key, self.secret_key = new_credentials()
+        self.moto: LocalMotoServer | None = None
+        self.endpoint = ""
+        self.account_id = DEFAULT_ACCOUNT
+        self.resolver: Resolver | None = None
+        self.functions: dict[str, FunctionSpec] = {}
+        self.pools: dict[str, FunctionPool] = {}
+        self.gateway: HttpGateway | None = None
+
+    # -------------------------------------------------------------- lifecycle
+
+    def start(self) -> dict:
+        self._check_no_other_stack()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self.config
+
+    def _start(self) -> None:
+        if self.external_endpoint:
+            self.endpoint = self.external_endpoint.rstrip("/")
+        else:
+            self.moto = LocalMotoServer()
+            self.moto.start()
+            self.endpoint = self.moto.url
+        log.info("AWS endpoint %s", self.endpoint)
+        self.account_id = account_of(self.endpoint, self.region, self.access_key, self.secret_key)
+        pseudo = Pseudo(self.region, self.account_id, default_stack_name(self.template))
+        physical = plan(self.template, pseudo, self.endpoint)
+        self.resolver = Resolver(self.template, pseudo, physical)
+        created = ResourceMaker(self.template, self.resolver, self.client, self.region).create_all()
+        log.info("created %d resources: %s", len(created), ", ".join(created) or "none")
+
+        self.gateway = self._bind_gateway()
+        self.functions = self.template.functions(self.resolver)
+        self.pools = {
+            logical_id: FunctionPool(spec, self.aws, self.log_sink, self.max_containers)
+            for logical_id, spec in self.functions.items()
+        }
+        self.gateway.start()
+        self._start_event_sources()
+        self._write_state()
+        for pool in self.pools.values():
+            threading.Thread(target=pool.warm, name=f"warm-{pool.spec.logical_id}", daemon=True).start()
+
+    def stop(self) -> None:
+        if self.gateway:
+            self.gateway.stop()
+            self.gateway = None
+        for pool in self.pools.values():
+            pool.close()
+        self.pools = {}
+        if self.moto:
+            self.moto.stop()
+            self.moto = None
+        self._remove_state()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -------------------------------------------------------------- use
+
+    @property
+    def aws(self) -> AwsSettings:
+        return AwsSettings(self.endpoint, self.region, self.access_key, self.secret_key, self.account_id)
+
+    @property
+    def physical(self) -> dict[str, Physical]:
+        return self.resolver.physical if self.resolver else {}
+
+    @property
+    def config(self) -> dict:
+        """The first line ``up`` prints: where the API and AWS endpoint are, and the credentials to sign with."""
+        return {
+            "url": self.gateway.url if self.gateway else None,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "aws_access_key_id": self.access_key,
+            "aws_secret_access_key": self.secret_key,
+        }
+
+    def client(self, service: str) -> Any:
+        return aws_client(service, self.endpoint, self.region, self.access_key, self.secret_key)
+
+    def invoke(self, logical_id: str, event: Any) -> Invocation:
+        if logical_id not in self.pools:
+            raise KeyError(f"no function {logical_id} on the local stack (functions: {', '.join(self.pools)})")
+        return self.pools[logical_id].invoke(event)
+
+    # -------------------------------------------------------------- parts
+
+    def _bind_gateway(self) -> HttpGateway:
+        apis = self.template.http_apis()
+        iam = IamAuthorizer({self.access_key: self.secret_key}, self.region, self.account_id)
+        routes, seen = [], {}
+        for route in self.template.routes():
+            if not self.template.is_created(route.function, self.resolver):
+                continue
+            if route.route_key in seen:
+                raise TemplateError(
+                    f"{route.route_key} is served by both {seen[route.route_key]} and {route.api}; "
+                    "the local stack serves every HttpApi on one port"
+                )
+            seen[route.route_key] = route.api
+            api_id = self.physical[route.api].ref if route.api in self.physical else route.api.lower()[:10]
+            routes.append(BoundRoute(route, api_id, authorizer_for(route, apis[route.api], iam)))
+        gateway = HttpGateway(routes, self.invoke, self.account_id, port=self.port)
+        for api in apis:
+            if api in self.physical:
+                self.physical[api].attributes["ApiEndpoint"] = gateway.url
+        for route in routes:
+            log.info("route %-52s -> %s", route.route.route_key, route.route.function)
+        return gateway
+
+    def _start_event_sources(self) -> None:
+        """Queue consumers and event rules: none yet beyond HttpApi (see the module docstring)."""
+        for spec in self.functions.values():
+            for event in spec.events:
+                if event.type != "HttpApi":
+                    log.warning("%s event %s (%s) is not run locally yet", spec.logical_id, event.name, event.type)
+
+    # -------------------------------------------------------------- state file
+
+    def _check_no_other_stack(self) -> None:
+        if not self.state_path or not self.state_path.exists():
+            return
+        try:
+            pid = json.loads(self.state_path.read_text())["pid"]
+            os.kill(pid, 0)
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # a stale file from a stack that is gone
+        raise RuntimeError(
+            f"another local stack (pid {pid}) is running and recorded in {self.state_path}; "
+            "stop it first or pass --state for a second one"
+        )
+
+    def _write_state(self) -> None:
+        if not self.state_path:
+            return
+        state = {
+            **self.config,
+            "account_id": self.account_id,
+            "pid": os.getpid(),
+            "template": str(self.template.path),
+            "resources": {logical_id: asdict(item) for logical_id, item in self.physical.items()},
+        }
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=2, ensure_ascii=False))
+        temporary.replace(self.state_path)
+
+    def _remove_state(self) -> None:
+        if not self.state_path or not self.state_path.exists():
+            return
+        try:
+            if json.loads(self.state_path.read_text()).get("pid") == os.getpid():
+                self.state_path.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def read_state(path: Path | str = DEFAULT_STATE) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def invoke_once(
+    template_path: Path | str,
+    logical_id: str,
+    event: Any,
+    endpoint: str | None = None,
+    state_path: Path | str = DEFAULT_STATE,
+    log_sink: TextIO | None = None,
+) -> Invocation:
+    """``sam local invoke`` without containers: one cold container, one event, against the running stack."""
+    template = Template.load(template_path)
+    state = read_state(state_path)
+    if endpoint is None and state is None:
+        raise RuntimeError(
+            f"no running local stack recorded in {state_path}; start `python -m local up` or pass --endpoint"
+        )
+    if endpoint is None or (state and state["endpoint"] == endpoint.rstrip("/")):
+        aws = AwsSettings(
+            state["endpoint"],
+            state["region"],
+            state["aws_access_key_id"],
+            state["aws_secret_access_key"],
+            state["account_id"],
+        )
+        physical = {key: Physical(**value) for key, value in state["resources"].items()}
+        pseudo = Pseudo(aws.region, aws.account_id, default_stack_name(template))
+    else:
+        access_key = os.environ.get("AWS_ACCESS_KEY_ID", "local")
+        secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY", "localsecret")
+        region = os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION)
+        account = account_of(endpoint, region, access_key, secret_key)
+        aws = AwsSettings(endpoint.rstrip("/"), region, access_key, secret_key, account)
+        pseudo = Pseudo(region, account, default_stack_name(template))
+        physical = plan(template, pseudo, aws.endpoint)
+    spec = template.function(logical_id, Resolver(template, pseudo, physical))
+    pool = FunctionPool(spec, aws, log_sink, max_containers=1)
+    try:
+        return pool.invoke(event)
+    finally:
+        pool.close()

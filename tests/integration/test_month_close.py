@@ -1,0 +1,222 @@
+"""Closing a month under moto: one correct invoice per account, exactly once."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from pypdf import PdfReader
+
+from tests.conftest import LambdaContext, load_event
+from tests.integration.conftest import BUCKET, TABLE, Api
+
+MONTH = "2026-10"
+ACCOUNTS = {
+    # account: (payment, delivery, person_name or None, peak)
+    "transfer-web": ("bank_transfer", "web", None, 9_500),
+    "transfer-postal": ("bank_transfer", "postal", "山田 太郎", 10_001),
+    "debit-web": ("direct_debit", "web", "佐藤 花子", 25_000),
+    "debit-postal": ("direct_debit", "postal", None, 0),
+}
+
+
+def profile(payment, delivery, person, **changes):
+    body = json.loads(load_event("put_account.json")["body"])
+    body.update(payment_method=payment, delivery_method=delivery, **changes)
+    if person:
+        body["billing_contact"]["person_name"] = person
+    else:
+        body["billing_contact"].pop("person_name")
+    return body
+
+
+class Month:
+    """The platform and the scheduler, driving the handlers through their queues."""
+
+    def __init__(self):
+        self.accounts = Api("accounts")
+        self.counts = Api("record_counts")
+        self.close = Api("close_month").module
+        self.issue = Api("issue_invoice").module
+        self.sqs = boto3.client("sqs")
+
+    def seed(self):
+        for account, (payment, delivery, person, peak) in ACCOUNTS.items():
+            status, _ = self.accounts.replay(
+                "put_account.json", path=f"/v1/accounts/{account}", body=profile(payment, delivery, person)
+            )
+            assert status == 201
+            if peak:
+                self.report(account, peak, "2026-10-10T12:00:00+09:00")
+                self.report(account, peak // 2, "2026-10-31T23:00:00+09:00")
+
+    def report(self, account, count, observed_at):
+        return self.counts.replay(
+            "record_count.json",
+            path=f"/v1/accounts/{account}/record-counts",
+            body={"count": count, "observed_at": observed_at},
+        )
+
+    def run_close(self, month=MONTH):
+        self.close.lambda_handler({"month": month}, LambdaContext())
+        self.drain("ACCOUNT_PAGES_QUEUE_URL", self.close)
+        self.drain("ISSUE_INVOICE_QUEUE_URL", self.issue)
+
+    def drain(self, queue_env, module, max_rounds=100):
+        url = os.environ[queue_env]
+        for _ in range(max_rounds):
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return
+            self.deliver(module, messages)
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        raise AssertionError(f"{queue_env} did not drain")
+
+    @staticmethod
+    def deliver(module, messages):
+        event = load_event("issue_invoice.json")
+        template = event["Records"][0]
+        event["Records"] = [
+            {**template, "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
+            for m in messages
+        ]
+        result = module.lambda_handler(event, LambdaContext())
+        assert result == {"batchItemFailures": []}, result
+
+
+def invoices():
+    items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+    return {i["pk"]["S"].split("#")[1]: i for i in items if i["sk"]["S"].startswith("INVOICE#")}
+
+
+def pdf_versions():
+    versions = boto3.client("s3").list_object_versions(Bucket=BUCKET).get("Versions", [])
+    return sorted(v["Key"] for v in versions)
+
+
+def pdf_text(key):
+    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+
+
+@pytest.fixture
+def month(aws):
+    month = Month()
+    month.seed()
+    return month
+
+
+def test_every_active_account_gets_one_numbered_invoice_and_pdf(month):
+    month.run_close()
+    found = invoices()
+    assert set(found) == set(ACCOUNTS)
+    numbers = sorted(i["invoice_number"]["S"] for i in found.values())
+    assert numbers == [f"INV-202610-{n:07d}" for n in range(1, len(ACCOUNTS) + 1)]
+    assert pdf_versions() == sorted(i["pdf_key"]["S"] for i in found.values())
+    for account, item in found.items():
+        assert item["pdf_key"]["S"] == f"invoices/{MONTH}/{account}/{item['invoice_number']['S']}.pdf"
+        assert item["status"]["S"] == "issued"
+
+
+def test_the_pdf_shows_the_qualified_invoice_fields(month):
+    month.run_close()
+    item = invoices()["transfer-postal"]
+    text = pdf_text(item["pdf_key"]["S"])
+    for expected in ("T", "山田 太郎 様", "10,001", "2026年11月30日", item["invoice_number"]["S"]):
+        assert expected in text, expected
+    assert int(item["total"]["N"]) == 7000 + 3000 + (7000 + 3000) // 10  # bracket 2 + bridge + 10% tax
+    debit = pdf_text(invoices()["debit-web"]["pdf_key"]["S"])
+    assert "株式会社サンプル商事 経理部 佐藤 花子 様" in debit.replace("\n", " ") or "佐藤 花子 様" in debit
+    assert "2026年11月27日" in debit  # 口座振替日: the 27th, a Friday
+
+
+def test_the_close_run_shows_progress(month):
+    month.run_close()
+    run = month.close.stores()[1].get(MONTH)
+    assert (run["total"], run["issued"], run["failed"]) == (len(ACCOUNTS), len(ACCOUNTS), 0)
+
+
+def test_a_closed_month_refuses_counts_and_carries_the_last_count_over(month):
+    month.run_close()
+    status, body = month.report("debit-web", 99_999, "2026-10-31T23:59:00+09:00")
+    assert (status, body["error"]["code"]) == (409, "month_closed")
+    status, body = month.counts.replay("get_usage.json", path="/v1/accounts/debit-web/usage/2026-11")
+    assert (body["opening_count"], body["peak"]) == (12_500, 12_500)
+    status, body = month.counts.replay("get_usage.json", path="/v1/accounts/debit-web/usage/2026-10")
+    assert (body["closed"], body["peak"], body["last_count"]) == (True, 25_000, 12_500)
+
+
+def test_running_the_close_twice_changes_nothing(month):
+    month.run_close()
+    before = invoices()
+    month.run_close()
+    assert invoices() == before
+    assert len(pdf_versions()) == len(ACCOUNTS)
+
+
+def test_a_redelivered_message_makes_no_second_invoice(month):
+    month.run_close()
+    before = invoices()
+    messages = [
+        {"MessageId": "again", "ReceiptHandle": "again", "Body": json.dumps({"month": MONTH, "account_id": a})}
+        for a in ACCOUNTS
+    ]
+    month.deliver(month.issue, messages)
+    assert invoices() == before
+    assert len(pdf_versions()) == len(ACCOUNTS)
+
+
+def test_a_crash_after_the_pdf_is_stored_is_repaired_by_a_rerun(month, monkeypatch):
+    store = month.issue.closer().stores.invoices
+    real = store.mark_issued
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed between the S3 put and the record update")
+
+    monkeypatch.setattr(store, "mark_issued", crash)
+    month.close.lambda_handler({"month": MONTH}, LambdaContext())
+    month.drain("ACCOUNT_PAGES_QUEUE_URL", month.close)
+    url = os.environ["ISSUE_INVOICE_QUEUE_URL"]
+    messages = month.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    with pytest.raises(BatchProcessingError):  # every record failed: Lambda fails, SQS redelivers
+        month.deliver(month.issue, messages)
+    assert {i["status"]["S"] for i in invoices().values()} == {"numbered"}
+    first_bytes = {key: boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in pdf_versions()}
+
+    monkeypatch.setattr(store, "mark_issued", real)
+    month.deliver(month.issue, messages)
+    assert {i["status"]["S"] for i in invoices().values()} == {"issued"}
+    assert len(pdf_versions()) == len(ACCOUNTS)  # no second locked version
+    for key, body in first_bytes.items():
+        assert boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read() == body
+    run = month.close.stores()[1].get(MONTH)
+    assert (run["issued"], run["failed"]) == (len(ACCOUNTS), len(ACCOUNTS))
+
+
+def test_an_account_whose_contract_ended_before_the_month_is_not_billed(month):
+    ended = profile("bank_transfer", "web", None, contract_start="2026-01-01", contract_end="2026-09-30")
+    month.accounts.replay("put_account.json", path="/v1/accounts/ended", body=ended)
+    last_month = profile("bank_transfer", "web", None, contract_start="2026-01-01", contract_end="2026-10-31")
+    month.accounts.replay("put_account.json", path="/v1/accounts/last-month", body=last_month)
+    month.run_close()
+    assert "ended" not in invoices()
+    assert "last-month" in invoices()
+
+
+def test_invoices_are_searchable_by_date_amount_and_counterparty(month):
+    from datetime import date
+
+    month.run_close()
+    store = month.issue.closer().stores.invoices
+    every = list(store.search(date(2026, 11, 1), date(2026, 11, 30)))
+    assert len(every) == len(ACCOUNTS)
+    pricey = list(store.search(date(2026, 11, 1), date(2026, 11, 30), min_total=12_000))
+    assert {i["invoice_number"] for i in pricey} == {invoices()["debit-web"]["invoice_number"]["S"]}
+    assert list(store.search(date(2026, 11, 2), date(2026, 12, 31))) == []
+    assert len(list(store.search(date(2026, 11, 1), date(2026, 11, 1), counterparty="サンプル商事"))) == len(ACCOUNTS)
+    assert list(store.search(date(2026, 11, 1), date(2026, 11, 1), counterparty="別会社")) == []

@@ -1,0 +1,84 @@
+"""Start ``python -m local up --port 0`` once for the session, as a platform engineer would, and sign calls to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from local.client import SignedSession
+from tests.local.support import new_account_id, profile
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_S = 60
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen
+    config: dict
+    state_path: Path
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_local_up(directory: Path) -> RunningStack:
+    """Run ``python -m local up --port 0`` and wait for its first line."""
+    state_path, log_path = directory / "stack.json", directory / "up.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local", "up", "--port", "0", "--state", str(state_path)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    ready, _, _ = select.select([process.stdout], [], [], STARTUP_TIMEOUT_S)
+    line = process.stdout.readline() if ready else ""
+    if not line:
+        stop_local_up(process)
+        pytest.fail(f"`python -m local up` printed nothing in {STARTUP_TIMEOUT_S}s:\n{log_path.read_text()}")
+    return RunningStack(process, json.loads(line), state_path, log_path)
+
+
+def stop_local_up(process: subprocess.Popen, timeout_s: float = 10) -> int:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    stack = start_local_up(tmp_path_factory.mktemp("local-up"))
+    yield stack
+    stop_local_up(stack.process)
+
+
+@pytest.fixture(scope="session")
+def api(local_stack: RunningStack) -> SignedSession:
+    """A session that signs with the credentials ``up`` printed, like the email platform."""
+    return SignedSession.from_config(local_stack.config)
+
+
+@pytest.fixture
+def account(api: SignedSession) -> str:
+    """A fresh account, created through the API, that no other test touches."""
+    account_id = new_account_id()
+    response = api.put(f"/v1/accounts/{account_id}", json=profile())
+    assert response.status_code == 201, response.text
+    return account_id
