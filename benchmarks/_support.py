@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import platform
 import statistics
 import sys
 from collections.abc import Iterable, Sequence
@@ -135,6 +136,21 @@ def previous_month(now: datetime | None = None) -> tuple[int, int]:
     """(year, month) of the month before now, so every report is in the past whatever the date."""
     now = now or datetime.now(UTC)
     return (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
+
+
+def machine() -> dict:
+    """What the figures depend on: CPUs, and how busy the machine was when the benchmark started."""
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def print_machine(result: dict) -> None:
+    info = result["machine"]
+    print(f"  machine: {info['machine']}, {info['cpus']} CPUs, load average {info['load_average_1m']} at the start")
 
 
 def write_result(name: str, result: dict) -> Path:

@@ -171,6 +171,7 @@ def run(reports: int = 2000, batches: int = 20, batch_size: int = 100, warmup: i
 
 
 def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
+    machine = support.machine()
     import boto3
     from moto import mock_aws
 
@@ -335,6 +336,7 @@ def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
     return {
         "name": NAME,
         "method": __doc__.split("Method\n------\n", 1)[1].strip(),
+        "machine": machine,
         "single": single,
         "replay": replay,
         "batch": batch,
@@ -383,6 +385,7 @@ def print_result(result: dict) -> None:
             ["conditional writes refused (total)", single["conditional_refusals"], batch["conditional_refusals"]],
         ],
     )
+    support.print_machine(result)
     print(f"  operations (single): {single['operations']}; (batch): {batch['operations']}")
     for check, ok in result["checks"].items():
         print(f"  [{'ok' if ok else 'FAIL'}] {check}")

@@ -29,7 +29,9 @@ def signed(
     region: str = REGION,
     headers: dict | None = None,
 ) -> AWSRequest:
-    request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
+    request = AWSRequest(
+        method=method, url=url, data=body, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     SigV4Auth(Credentials(key, secret), service, region).add_auth(request)
     return request
 

@@ -20,6 +20,7 @@ from billing.issuer import load_issuer, parse_issuer
 from billing.tariff import load_tariff
 from invoice_pdf import render_invoice_pdf, render_statement_sheets
 from invoice_pdf.render import WINDOW_HEIGHT_MM, WINDOW_TOP_MM, WINDOW_WIDTH_MM, WINDOW_X_MM
+from invoice_pdf.sheet import text_width
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "pdf"
@@ -101,21 +102,57 @@ def test_a_debit_invoice_shows_the_debit_date_and_no_bank_account(debit_postal):
     assert "振込期限" not in text and "振込先" not in text
 
 
-def test_the_postal_address_sits_inside_the_window_of_a_long_3_envelope(debit_postal):
-    # Given a postal invoice, when its text is laid out
-    page = PdfReader(io.BytesIO(render_invoice_pdf(debit_postal))).pages[0]
+def placed_text(pdf: bytes) -> list[tuple[str, float, float, float]]:
+    """(text, left mm, baseline mm from the top, right mm) of each text run on the first page."""
     placed = []
 
-    def visit(text, _cm, tm, _font, _size):
+    def visit(text, _cm, tm, _font, size):
         if text.strip():
-            placed.append((text.strip(), tm[4] / MM, 297 - tm[5] / MM))
+            left = tm[4] / MM
+            placed.append((text.strip(), left, 297 - tm[5] / MM, left + text_width(text.strip(), size)))
 
-    page.extract_text(visitor_text=visit)
-    # Then the postal code, address and addressee all fall within the window (with its margin)
-    for wanted in ("〒100-0005", "東京都千代田区丸の内", "株式会社サンプル商事", "経理部 御中"):
-        x, top = next((x, top) for text, x, top in placed if text.startswith(wanted))
-        assert WINDOW_X_MM <= x <= WINDOW_X_MM + WINDOW_WIDTH_MM, (wanted, x)
+    PdfReader(io.BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
+    return placed
+
+
+def assert_in_window(placed, starts):
+    for wanted in starts:
+        x, top, right = next((x, top, right) for text, x, top, right in placed if text.startswith(wanted))
+        assert x >= WINDOW_X_MM and right <= WINDOW_X_MM + WINDOW_WIDTH_MM, (wanted, x, right)
         assert WINDOW_TOP_MM <= top <= WINDOW_TOP_MM + WINDOW_HEIGHT_MM, (wanted, top)
+
+
+def test_the_postal_address_sits_inside_the_window_of_a_long_3_envelope(debit_postal):
+    # Given a postal invoice, when it is rendered
+    placed = placed_text(render_invoice_pdf(debit_postal))
+    # Then the postal code, address and addressee all fall within the envelope window
+    assert_in_window(placed, ("〒100-0005", "東京都千代田区丸の内", "株式会社サンプル商事", "経理部 御中"))
+
+
+def test_a_very_long_address_and_name_still_fit_the_window_and_the_page():
+    # Given a recipient with a 60-character company name, a long address, department and person,
+    # and a peak of 123,456,789 records
+    contact = BillingContact(
+        company_name="株式会社ものすごく長い名前のサンプル商事ホールディングスアンドパートナーズ・ジャパン合同事業部門",
+        postal_code="100-0005",
+        address="東京都千代田区丸の内一丁目1番1号 サンプルタワー・ノースウィング・オフィス棟12階 経理財務本部 気付",
+        email="billing@example.co.jp",
+        phone="03-1234-5678",
+        department="経理財務本部 請求書受付グループ 第二チーム",
+        person_name="長谷川 左衛門三郎",
+    )
+    profile = AccountProfile(
+        "acme", "premium", ("bridge", "dedicated_ip"), "direct_debit", "postal", date(2026, 4, 1), contact
+    )
+    at = months.to_micros(datetime(2027, 2, 14, 23, 59, tzinfo=months.TOKYO))
+    usage = MonthUsage("acme", "2027-02", 0, {date(2027, 2, 14): Reading(123_456_789, at)})
+    pdf = render_invoice_pdf(build_invoice(invoice_number("2027-02", 1), profile, usage, load_tariff(), load_issuer()))
+    # Then it is still one page, the address block stays in the window, and no number is split
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    assert_in_window(placed_text(pdf), ("〒100-0005", "東京都千代田区", "株式会社ものすごく", "長谷川 左衛門三郎 様"))
+    assert "123,456,789件" in text_of(pdf)
+    overflowing = [(text, right) for text, _, _, right in placed_text(pdf) if right > 192.5]
+    assert not overflowing, "text past the right margin"
 
 
 def test_the_japanese_font_is_embedded_as_a_subset(transfer_web):

@@ -76,7 +76,11 @@ def transfer_due_date(issue_date: date) -> date:
 
 
 def debit_date(issue_date: date) -> date:
-    """口座振替日: the 27th of the issue month, or the next business day."""
+    """口座振替日: the 27th of the issue month, or the next business day.
+
+    That can fall in the following month (27-28 February on a weekend moves the
+    debit to 1 March), as banks do it.
+    """
     return business_day_on_or_after(issue_date.replace(day=DEBIT_DAY))
 
 

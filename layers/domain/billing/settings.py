@@ -33,6 +33,14 @@ class Settings:
     def issue_invoice_queue_url(self) -> str:
         return _required("ISSUE_INVOICE_QUEUE_URL")
 
+    @cached_property
+    def notification_sender(self) -> str:
+        return _required("NOTIFICATION_SENDER")
+
+    @cached_property
+    def statements_url(self) -> str:
+        return _required("STATEMENTS_URL")
+
 
 @functools.cache
 def settings() -> Settings:

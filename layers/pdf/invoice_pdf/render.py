@@ -161,8 +161,11 @@ class _InvoicePages:
         top = 30.0
         top += s.lines(ISSUER_X, top, wrap(issuer.name, width, 10.5), 10.5, 5.2, bold=True)
         top += s.lines(ISSUER_X, top, [f"登録番号 {issuer.registration_number}"], 8.5, 4.4)
-        address = [f"〒{issuer.postal_code}", *wrap(issuer.address, width, 8.5), f"TEL {issuer.phone}"]
-        s.lines(ISSUER_X, top, address, 8.5, 4.2)
+        # An address a little too long for one line is set smaller rather than broken.
+        size = next((sz for sz in (8.5, 8.0, 7.5) if text_width(issuer.address, sz) <= width), 8.5)
+        top += s.lines(ISSUER_X, top, [f"〒{issuer.postal_code}"], 8.5, 4.2)
+        top += s.lines(ISSUER_X, top, wrap(issuer.address, width, size), size, 4.2)
+        s.lines(ISSUER_X, top, [f"TEL {issuer.phone}"], 8.5, 4.2)
 
     def _title_and_amount(self) -> None:
         inv, s = self.invoice, self.sheet

@@ -16,7 +16,7 @@ from billing.dal.clients import s3
 
 
 class ArchiveMismatch(RuntimeError):
-    """An archived PDF differs from the one rendered now: never overwrite it."""
+    """An archived file differs from the one made now: never overwrite it."""
 
 
 class InvoiceArchive:
@@ -24,21 +24,21 @@ class InvoiceArchive:
         self.bucket = bucket
         self.client = client or s3()
 
-    def store(self, key: str, pdf: bytes) -> str:
-        """Archive the PDF once; its sha256 (hex). A re-run finds it and checks it."""
-        digest = hashlib.sha256(pdf).digest()
+    def store(self, key: str, body: bytes, content_type: str = "application/pdf") -> str:
+        """Archive the file once; its sha256 (hex). A re-run finds it and checks it."""
+        digest = hashlib.sha256(body).digest()
         existing = self._sha256_of(key)
         if existing is None:
             self.client.put_object(
                 Bucket=self.bucket,
                 Key=key,
-                Body=pdf,
-                ContentType="application/pdf",
+                Body=body,
+                ContentType=content_type,
                 ChecksumAlgorithm="SHA256",  # Object Lock requires a checksum on every PUT
                 Metadata={"sha256": digest.hex()},
             )
         elif existing != digest.hex():
-            raise ArchiveMismatch(f"s3://{self.bucket}/{key} already holds a different PDF ({existing})")
+            raise ArchiveMismatch(f"s3://{self.bucket}/{key} already holds different content ({existing})")
         return digest.hex()
 
     def _sha256_of(self, key: str) -> str | None:
@@ -49,3 +49,11 @@ class InvoiceArchive:
                 return None
             raise
         return head.get("Metadata", {}).get("sha256")
+
+    def presigned_url(self, key: str, expires_in: int = 300) -> str:
+        """A short-lived GET link (at most 300 s) for the owner of the statement."""
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": key, "ResponseContentType": "application/pdf"},
+            ExpiresIn=min(expires_in, 300),
+        )

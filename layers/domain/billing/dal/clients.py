@@ -56,3 +56,8 @@ def sqs():
 @functools.cache
 def events():
     return boto3.client("events", config=_CONFIG)
+
+
+@functools.cache
+def sesv2():
+    return boto3.client("sesv2", config=_CONFIG)

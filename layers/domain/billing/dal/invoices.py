@@ -42,6 +42,16 @@ class InvoiceStore:
         )
         return from_item(response["Item"]) if "Item" in response else None
 
+    def for_account(self, account_id: str) -> list[dict]:
+        """Every invoice of one account (the partition holds only that account's items)."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :invoice)",
+            ExpressionAttributeValues=to_item({":pk": keys.account_pk(account_id), ":invoice": "INVOICE#"}),
+        )
+        return [from_item(item) for page in pages for item in page["Items"]]
+
     def number(self, account_id: str, month: str, build: Callable[[str], Invoice]) -> dict:
         """The account's invoice for the month, numbered and stored exactly once."""
         for _ in range(MAX_NUMBERING_ATTEMPTS):

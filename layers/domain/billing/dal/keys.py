@@ -10,6 +10,8 @@ ACCOUNT#<id>           USAGE#<YYYY-MM>          ``day#<YYYY-MM-DD>`` day highs, 
                                                 count, and once closed the frozen last count
 ACCOUNT#<id>           INVOICE#<YYYY-MM>        the month's invoice: content, number, status,
                                                 PDF key and sha256
+LETTERS#<YYYY-MM-DD>   <account>#<YYYY-MM>      a letter waiting for (or claimed by) a print
+                                                batch, by posting date
 MONTH#<YYYY-MM>        INVOICE_COUNTER          ``seq``: the month's last invoice number
 MONTH#<YYYY-MM>        CLOSE_RUN                progress of the month close
 =====================  =======================  ==========================================
@@ -38,6 +40,10 @@ def usage_sk(month: str) -> str:
 
 def month_pk(month: str) -> str:
     return f"MONTH#{month}"
+
+
+def letters_pk(posting_on: str) -> str:
+    return f"LETTERS#{posting_on}"
 
 
 def invoice_sk(month: str) -> str:

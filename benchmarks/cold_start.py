@@ -1,0 +1,409 @@
+"""Cold start of the count function: ``python -X importtime`` of its module, layer contents only.
+
+Method
+------
+* Artefacts: the ``sam build`` output in ``.aws-sam/build`` (what
+  ``make build-check`` produces) when it matches the sources (every file of
+  ``functions/record_counts`` and ``layers/domain`` byte for byte, and every
+  pinned requirement installed); otherwise a private ``sam build
+  RecordCountsFunction`` (arm64, as the template says) into a temporary
+  directory, with pyenv's Python 3.13 first on PATH. ``.aws-sam`` is never
+  written to.
+* The function folder and the layer's ``python/`` folder are copied to a
+  temporary directory without any ``__pycache__``, so the measurement never
+  depends on (or leaves) bytecode in the build output.
+* Each run is a fresh process of pyenv's Python 3.13 with ``-S`` (no
+  site-packages: only the stdlib) and ``-X importtime``, ``PYTHONPATH`` =
+  function folder then layer folder, cwd = the function folder, and running
+  ``import app`` and nothing else. Its environment is only what Lambda
+  would give it: the runtime's reserved variables (``LAMBDA_TASK_ROOT``,
+  ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_EXECUTION_ENV``, ...) and the
+  function's variables from template.yaml. The runtime variables matter:
+  outside Lambda, Powertools' Tracer and the X-Ray SDK behave differently.
+* The figure is the ``cumulative`` µs of the top-level ``app`` import (what
+  importing the handler module costs, interpreter start-up excluded); the
+  sum of all top-level imports (start-up included) and the process wall time
+  are shown too. One unmeasured run first (OS file cache), then the median of
+  ``--runs`` runs.
+* Three modes:
+  - **with bytecode** (the target): the copy is compiled first
+    (``compileall``), as any warm Python install is;
+  - **as shipped**: no ``.pyc`` and ``PYTHONDONTWRITEBYTECODE=1``, so every
+    module is compiled from source on each run. ``sam build`` ships no
+    ``.pyc`` and Lambda's ``/opt`` and ``/var/task`` are read-only, so this is
+    what a real Lambda cold start pays unless the artefact ships bytecode;
+  - **outside Lambda** (information): with bytecode but without the Lambda
+    runtime variables, as tests and the local stack import it.
+* Heaviest imports: per top-level package, the sum of its modules' ``self``
+  µs (what the package costs wherever it is imported from), and the single
+  modules with the largest ``cumulative`` µs, with the chain that imported
+  them.
+* PDF check: no module of a PDF or font library (reportlab, invoice_pdf,
+  fpdf, pypdf, fontTools, PIL, ...) may appear in the import list, and none
+  is in the layer at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from benchmarks import _support as support
+
+NAME = "cold_start"
+BUDGET_MS = 250.0
+FUNCTION = "RecordCountsFunction"
+LAYER = "DomainLayer"
+PDF_PACKAGES = frozenset(
+    {
+        "reportlab",
+        "invoice_pdf",
+        "fpdf",
+        "pypdf",
+        "PyPDF2",
+        "pdfkit",
+        "weasyprint",
+        "fitz",
+        "pymupdf",
+        "pikepdf",
+        "borb",
+        "xhtml2pdf",
+        "pdfminer",
+        "fontTools",
+        "PIL",
+    }
+)
+_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)\s*$")
+
+
+# ---------------------------------------------------------------- artefacts
+def python313() -> Path:
+    """pyenv's CPython 3.13 (the runtime the template names), else this interpreter's base."""
+    try:
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        root = str(Path.home() / ".pyenv")
+    for candidate in (Path(root) / "versions" / "3.13.0" / "bin" / "python3.13", Path(sys.base_prefix) / "bin" / "python3.13"):
+        if candidate.exists():
+            return candidate
+    raise RuntimeError("no Python 3.13 found (pyenv install 3.13.0)")
+
+
+def _files(folder: Path) -> dict[str, Path]:
+    return {
+        str(path.relative_to(folder)): path
+        for path in folder.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def stale_reasons(build: Path) -> list[str]:
+    """Why ``build`` (a sam build directory) does not hold today's sources; empty when it does."""
+    function_out, layer_out = build / FUNCTION, build / LAYER / "python"
+    if not (function_out / "app.py").exists() or not layer_out.is_dir():
+        return [f"{build} has no {FUNCTION} or {LAYER}"]
+    reasons = []
+    pairs = [(support.ROOT / "functions" / "record_counts", function_out), (support.ROOT / "layers" / "domain", layer_out)]
+    for source, out in pairs:
+        for rel, path in _files(source).items():
+            built = out / rel
+            if not built.exists() or built.read_bytes() != path.read_bytes():
+                reasons.append(f"{built.relative_to(build)} differs from {path.relative_to(support.ROOT)}")
+    built_billing, source_billing = _files(layer_out / "billing"), _files(support.ROOT / "layers" / "domain" / "billing")
+    reasons += [f"{LAYER}/python/billing/{rel} no longer in the sources" for rel in built_billing.keys() - source_billing]
+    installed = set()
+    for dist_info in layer_out.glob("*.dist-info"):
+        name, _, version = dist_info.name.removesuffix(".dist-info").partition("-")
+        installed.add(f"{_normalise(name)}-{version}")
+    for line in (support.ROOT / "layers" / "domain" / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            wanted = f"{_normalise(name.split('[')[0])}-{version.strip()}"
+            if wanted not in installed:
+                reasons.append(f"{line} is not installed in the layer")
+    return reasons
+
+
+def private_build(into: Path) -> Path:
+    """``sam build RecordCountsFunction`` (and its layer) into ``into``, leaving .aws-sam alone."""
+    sam = support.ROOT / ".venv-tools" / "bin" / "sam"
+    if not sam.exists():
+        raise RuntimeError("no .venv-tools/bin/sam: run `make tools` first")
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": f"{python313().parent}{os.pathsep}{os.environ['PATH']}"}
+    command = [str(sam), "build", FUNCTION, "--region", support.REGION, "--build-dir", str(into / "build")]
+    command += ["--no-cached", "--cache-dir", str(into / "cache")]
+    done = subprocess.run(command, cwd=support.ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"sam build failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return into / "build"
+
+
+def stage(build: Path, into: Path) -> tuple[Path, Path]:
+    """Copies of the function and layer folders with no bytecode."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    function_dir, layer_dir = into / "task", into / "opt" / "python"
+    shutil.copytree(build / FUNCTION, function_dir, ignore=ignore)
+    shutil.copytree(build / LAYER / "python", layer_dir, ignore=ignore)
+    return function_dir, layer_dir
+
+
+# ---------------------------------------------------------------- runs
+def lambda_env(function_dir: Path, layer_dir: Path, inside_lambda: bool = True) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": f"{function_dir}{os.pathsep}{layer_dir}",
+        **support.function_env(FUNCTION),
+        "AWS_REGION": support.REGION,
+        "AWS_DEFAULT_REGION": support.REGION,
+    }
+    if inside_lambda:  # what the python3.13 runtime sets (reserved variables)
+        env |= {
+            "LAMBDA_TASK_ROOT": str(function_dir),
+            "LAMBDA_RUNTIME_DIR": str(function_dir),
+            "_HANDLER": "app.lambda_handler",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_LAMBDA_FUNCTION_NAME": "invoicing-dev-RecordCountsFunction",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        }
+    return env
+
+
+def parse_importtime(stderr: str) -> list[dict]:
+    """``-X importtime`` lines as {name, self_us, cumulative_us, depth}, in the order Python printed them."""
+    rows = []
+    for line in stderr.splitlines():
+        match = _LINE.match(line)
+        if match:
+            self_us, cumulative_us, indent, name = match.groups()
+            rows.append({"name": name, "self_us": int(self_us), "cumulative_us": int(cumulative_us),
+                         "depth": len(indent) // 2})  # fmt: skip
+    return rows
+
+
+def import_once(python: Path, function_dir: Path, env: dict[str, str]) -> dict:
+    command = [str(python), "-S", "-X", "importtime", "-c", "import app"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=function_dir, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode != 0:
+        raise RuntimeError(f"`import app` failed:\n{done.stderr[-3000:]}")
+    rows = parse_importtime(done.stderr)
+    app = next(row for row in rows if row["name"] == "app" and row["depth"] == 0)
+    return {
+        "app_ms": app["cumulative_us"] / 1000,
+        "all_top_level_ms": sum(row["cumulative_us"] for row in rows if row["depth"] == 0) / 1000,
+        "wall_ms": wall * 1000,
+        "cpu_ms": cpu * 1000,
+        "rows": rows,
+    }
+
+
+def measure(python: Path, function_dir: Path, env: dict[str, str], runs: int) -> dict:
+    import_once(python, function_dir, env)  # unmeasured: warms the OS file cache (and nothing else)
+    samples = [import_once(python, function_dir, env) for _ in range(runs)]
+    typical = sorted(samples, key=lambda sample: sample["app_ms"])[len(samples) // 2]
+    return {
+        "runs_ms": [round(sample["app_ms"], 1) for sample in samples],
+        "median_ms": statistics.median(sample["app_ms"] for sample in samples),
+        "min_ms": min(sample["app_ms"] for sample in samples),
+        "all_top_level_median_ms": statistics.median(sample["all_top_level_ms"] for sample in samples),
+        "wall_median_ms": statistics.median(sample["wall_ms"] for sample in samples),
+        "process_cpu_median_ms": statistics.median(sample["cpu_ms"] for sample in samples),
+        "modules": len(typical["rows"]),
+        "rows": typical["rows"],
+    }
+
+
+def heaviest(rows: list[dict], top: int = 8) -> tuple[list[dict], list[dict]]:
+    """(packages by summed self time, modules by cumulative time with the chain that imported them)."""
+    by_package: dict[str, int] = defaultdict(int)
+    count: dict[str, int] = defaultdict(int)
+    for row in rows:
+        by_package[row["name"].split(".")[0]] += row["self_us"]
+        count[row["name"].split(".")[0]] += 1
+    packages = [
+        {"package": name, "self_ms": us / 1000, "modules": count[name]}
+        for name, us in sorted(by_package.items(), key=lambda item: -item[1])
+        if name != "app"
+    ][:top]
+    # importtime prints a module after its children, so a row's parent is the next row one level up.
+    chains = []
+    for index, row in enumerate(rows):
+        chain, depth = [], row["depth"]
+        for later in rows[index + 1 :]:
+            if later["depth"] < depth:
+                chain.append(later["name"])
+                depth = later["depth"]
+                if depth == 0:
+                    break
+        chains.append(list(reversed(chain)))
+    ranked = sorted(
+        (
+            (row, chain)
+            for row, chain in zip(rows, chains, strict=True)
+            if row["name"] != "app" and row["name"].split(".")[0] != "billing"
+        ),
+        key=lambda pair: -pair[0]["cumulative_us"],
+    )
+    modules, seen_roots = [], set()
+    for row, chain in ranked:  # one entry per package root: nested modules of the same package say little more
+        root = row["name"].split(".")[0]
+        if root in seen_roots:
+            continue
+        seen_roots.add(root)
+        modules.append({"module": row["name"], "cumulative_ms": row["cumulative_us"] / 1000,
+                        "self_ms": row["self_us"] / 1000, "imported_via": " > ".join(chain)})  # fmt: skip
+        if len(modules) == top:
+            break
+    return packages, modules
+
+
+def run(runs: int = 5) -> dict:
+    machine = support.machine()
+    python = python313()
+    version = subprocess.run([str(python), "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as tmp:
+        tmp = Path(tmp)
+        build = support.ROOT / ".aws-sam" / "build"
+        reasons = stale_reasons(build)
+        if reasons:
+            print(f"  .aws-sam/build is not today's sources ({reasons[0]}; {len(reasons)} in all): building privately")
+            build = private_build(tmp / "sam")
+            left = stale_reasons(build)
+            if left:
+                raise RuntimeError(f"a fresh sam build still differs from the sources: {left[:3]}")
+            source = "private sam build RecordCountsFunction (arm64)"
+        else:
+            source = ".aws-sam/build (make build-check)"
+        layer_files = {path.name for path in (build / LAYER / "python").iterdir()}
+        pdf_in_layer = sorted(name for name in layer_files if name.split("-")[0] in PDF_PACKAGES)
+
+        shipped_dirs = stage(build, tmp / "shipped")
+        compiled_dirs = stage(build, tmp / "compiled")
+        subprocess.run([str(python), "-m", "compileall", "-q", "-j", "0", *map(str, compiled_dirs)],
+                       check=True, capture_output=True)  # fmt: skip
+        modes = {
+            "with_bytecode": measure(python, compiled_dirs[0], lambda_env(*compiled_dirs), runs),
+            "as_shipped": measure(
+                python, shipped_dirs[0], {**lambda_env(*shipped_dirs), "PYTHONDONTWRITEBYTECODE": "1"}, runs
+            ),
+            "outside_lambda": measure(python, compiled_dirs[0], lambda_env(*compiled_dirs, inside_lambda=False), runs),
+        }
+    rows = modes["with_bytecode"]["rows"]
+    packages, modules = heaviest(rows)
+    imported = sorted({row["name"] for row in rows})
+    pdf_imported = sorted(name for name in imported if name.split(".")[0] in PDF_PACKAGES)
+    for mode in modes.values():
+        mode.pop("rows")
+    checks = {
+        f"import app <= {BUDGET_MS:.0f} ms (with bytecode)": modes["with_bytecode"]["median_ms"] <= BUDGET_MS,
+        "no PDF library imported": not pdf_imported,
+        "no PDF library in the layer": not pdf_in_layer,
+    }
+    warnings = []
+    if modes["as_shipped"]["median_ms"] > BUDGET_MS:
+        warnings.append(
+            f"as shipped (no .pyc; Lambda cannot write them) import app takes"
+            f" {modes['as_shipped']['median_ms']:.0f} ms > {BUDGET_MS:.0f} ms: ship bytecode in the artefacts"
+        )
+    return {
+        "name": NAME,
+        "method": __doc__.split("Method\n------\n", 1)[1].strip(),
+        "machine": machine,
+        "python": f"{python} ({version})",
+        "artefacts": source,
+        "budget_ms": BUDGET_MS,
+        "modes": modes,
+        "heaviest_packages": packages,
+        "heaviest_modules": modules,
+        "modules_imported": len(imported),
+        "pdf_modules_imported": pdf_imported,
+        "pdf_packages_in_layer": pdf_in_layer,
+        "checks": checks,
+        "warnings": warnings,
+        "ok": all(checks.values()),
+    }
+
+
+def summary(result: dict) -> list[str]:
+    modes = result["modes"]
+    return [
+        f"import app: {modes['with_bytecode']['median_ms']:.0f} ms with bytecode,"
+        f" {modes['as_shipped']['median_ms']:.0f} ms as shipped (no .pyc) (budget {result['budget_ms']:.0f} ms);"
+        f" PDF modules imported: {len(result['pdf_modules_imported'])}",
+    ]
+
+
+def print_result(result: dict) -> None:
+    modes = result["modes"]
+    labels = {
+        "with_bytecode": "with bytecode (target)",
+        "as_shipped": "as shipped, no .pyc",
+        "outside_lambda": "outside Lambda env (info)",
+    }
+    support.print_table(
+        f"Cold start: python -S -X importtime -c 'import app' ({result['python']}; {result['artefacts']})",
+        [["mode", "import app (ms, median)", "min", "runs (ms)", "all top-level", "process wall", "process CPU",
+          "modules"]]
+        + [
+            [labels[key], f"{mode['median_ms']:.1f}", f"{mode['min_ms']:.1f}",
+             " ".join(f"{v:.0f}" for v in mode["runs_ms"]), f"{mode['all_top_level_median_ms']:.1f}",
+             f"{mode['wall_median_ms']:.0f}", f"{mode['process_cpu_median_ms']:.0f}", mode["modules"]]
+            for key, mode in modes.items()
+        ],  # fmt: skip
+    )
+    support.print_table(
+        "Heaviest packages (sum of their modules' self time, with bytecode)",
+        [["package", "ms", "modules"]]
+        + [[p["package"], f"{p['self_ms']:.1f}", p["modules"]] for p in result["heaviest_packages"]],
+    )
+    support.print_table(
+        "Heaviest imports (cumulative, one per package, with bytecode)",
+        [["module", "cumulative ms", "imported via"]]
+        + [[m["module"], f"{m['cumulative_ms']:.1f}", m["imported_via"]] for m in result["heaviest_modules"]],
+    )
+    support.print_machine(result)
+    print(f"  PDF modules imported: {result['pdf_modules_imported'] or 'none'};"
+          f" PDF packages in the layer: {result['pdf_packages_in_layer'] or 'none'}")  # fmt: skip
+    for check, ok in result["checks"].items():
+        print(f"  [{'ok' if ok else 'FAIL'}] {check}")
+    for warning in result["warnings"]:
+        print(f"  [warn] {warning}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cold_start", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per mode (default 5)")
+    args = parser.parse_args(argv)
+    result = run(args.runs)
+    print_result(result)
+    print(f"  written to {support.write_result(NAME, result)}")
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if main()["ok"] else 1)

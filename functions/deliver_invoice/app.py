@@ -1,0 +1,47 @@
+"""Delivers an issued invoice the way its account's snapshot says.
+
+Triggered by: the ``InvoiceIssued`` EventBridge rule (retried, then its DLQ).
+Reads: the invoice record (its snapshot of delivery and payment method).
+Writes: the delivery plan on the invoice (status, available/posting/arrival
+dates); for postal invoices a letter for the print run.
+Emits: for web statements, one notification email (SES) linking to the
+statements page, never the PDF. A redelivered event sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+
+from billing import months, validation
+from billing.dal.deliveries import DeliveryStore
+from billing.dal.invoices import InvoiceStore
+from billing.dal.mail import send_email
+from billing.delivering import Deliverer
+from billing.observability import logger, tracer
+from billing.settings import settings
+
+
+@functools.cache
+def deliverer() -> Deliverer:
+    table = settings().table_name
+    return Deliverer(
+        invoices=InvoiceStore(table),
+        deliveries=DeliveryStore(table),
+        send_email=lambda email: send_email(settings().notification_sender, email),
+        statements_url=settings().statements_url,
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context):
+    detail = event.detail
+    account_id, month = validation.account_id(detail["account_id"]), detail["month"]
+    if not months.is_month(month):
+        raise ValueError(f"bad month in InvoiceIssued: {month!r}")
+    channel = deliverer().deliver(account_id, month)
+    logger.info("invoice delivered", extra={"account_id": account_id, "month": month, "channel": channel})
+    return {"account_id": account_id, "month": month, "channel": channel}

@@ -1,0 +1,121 @@
+"""Delivery state: on the invoice item, and letters waiting for a print run.
+
+Letters are items ``LETTERS#<posting date> / <account>#<month>``; a print run
+claims each with a conditional ``batch_id``, so a letter is printed in one
+batch only, and re-running that batch finds the same letters.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from botocore.exceptions import ClientError
+
+from billing import months
+from billing.dal import keys
+from billing.dal.clients import dynamodb, from_item, to_item
+from billing.delivery import DeliveryPlan
+from billing.invoice import Invoice
+
+CATCH_UP_DAYS = 14  # a print run also takes letters a failed earlier run left behind
+
+
+class DeliveryStore:
+    def __init__(self, table: str, client=None):
+        self.table = table
+        self.client = client or dynamodb()
+
+    def record_plan(self, account_id: str, month: str, plan: DeliveryPlan) -> bool:
+        values = {f":{name}": value for name, value in plan.as_record().items()}
+        return self._conditional(
+            keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
+            "SET " + ", ".join(f"{name} = :{name}" for name in plan.as_record()),
+            "attribute_not_exists(delivery_status)",
+            values,
+        )
+
+    def claim_notification(self, account_id: str, month: str) -> bool:
+        """At most one notification email per invoice: claim it before sending."""
+        return self._conditional(
+            keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
+            "SET notified_at = :now",
+            "attribute_not_exists(notified_at)",
+            {":now": months.iso_now()},
+        )
+
+    def add_letter(self, posting_on: date, invoice: Invoice) -> bool:
+        item = {
+            "pk": keys.letters_pk(posting_on.isoformat()),
+            "sk": f"{invoice.account_id}#{invoice.month}",
+            "account_id": invoice.account_id,
+            "month": invoice.month,
+            "invoice_number": invoice.invoice_number,
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def claim_letters(self, batch_day: date) -> list[dict]:
+        """The letters of the print batch for ``batch_day``: all left unprinted up to that posting date."""
+        batch_id = batch_day.isoformat()
+        claimed = []
+        for offset in range(CATCH_UP_DAYS, -1, -1):
+            posting = (batch_day - timedelta(days=offset)).isoformat()
+            for letter in self._letters(posting):
+                if letter.get("batch_id") is None:
+                    self._conditional(
+                        keys.key(letter["pk"], letter["sk"]),
+                        "SET batch_id = :batch",
+                        "attribute_not_exists(batch_id)",
+                        {":batch": batch_id},
+                    )
+                    letter = self._get(letter["pk"], letter["sk"])
+                if letter.get("batch_id") == batch_id:
+                    claimed.append(letter)
+        return claimed
+
+    def mark_posted(self, account_id: str, month: str, posted_on: date, arrival: date) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key=keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
+            UpdateExpression="SET delivery_status = :posted, posting_on = :on, estimated_arrival = :arrival",
+            ExpressionAttributeValues=to_item(
+                {":posted": "posted", ":on": posted_on.isoformat(), ":arrival": arrival.isoformat()}
+            ),
+        )
+
+    def _letters(self, posting: str) -> list[dict]:
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": keys.letters_pk(posting)}),
+            ConsistentRead=True,
+        )
+        return [from_item(item) for page in pages for item in page["Items"]]
+
+    def _get(self, pk: str, sk: str) -> dict:
+        return from_item(
+            self.client.get_item(TableName=self.table, Key=keys.key(pk, sk), ConsistentRead=True).get("Item")
+        )
+
+    def _conditional(self, key: dict, update: str, condition: str, values: dict) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True

@@ -1,0 +1,79 @@
+"""Delivering issued invoices and making the daily print batch.
+
+Both are safe to repeat: a redelivered ``InvoiceIssued`` event finds the plan
+recorded, the notification claimed and the letter queued, and a print run
+re-made for the same day claims the same letters and writes the same bytes.
+The stores are passed in; this module never imports boto3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from billing import bank_calendar
+from billing.delivery import manifest_csv, pack_letters, plan_delivery, statement_notification
+from billing.emails import Email
+from billing.invoice import Invoice
+
+
+class NotIssuedYet(RuntimeError):
+    """The event arrived before the invoice record says issued; retry later."""
+
+
+@dataclass
+class Deliverer:
+    invoices: object  # InvoiceStore
+    deliveries: object  # DeliveryStore
+    send_email: Callable[[Email], object]
+    statements_url: str
+
+    def deliver(self, account_id: str, month: str) -> str:
+        record = self.invoices.get(account_id, month)
+        if not record or record.get("status") != "issued":
+            raise NotIssuedYet(f"the {month} invoice of {account_id} is not issued yet")
+        invoice = Invoice.from_record(record)
+        plan = plan_delivery(invoice)
+        if plan.channel == "postal":
+            self.deliveries.add_letter(plan.posting_on, invoice)
+        self.deliveries.record_plan(account_id, month, plan)
+        if plan.channel == "web" and self.deliveries.claim_notification(account_id, month):
+            self.send_email(statement_notification(invoice, self.statements_url))
+        return plan.channel
+
+
+@dataclass(frozen=True)
+class PrintBatch:
+    batch_id: str
+    letters: int
+    envelopes: int
+    pdf_key: str | None
+    manifest_key: str | None
+
+
+@dataclass
+class PrintRoom:
+    invoices: object  # InvoiceStore
+    deliveries: object  # DeliveryStore
+    archive: object  # InvoiceArchive
+    render: Callable[[list[Invoice]], bytes]
+
+    def print_day(self, day: date) -> PrintBatch:
+        """The batch handed to the mail house on ``day`` (a business day), posted the same day."""
+        batch_id = day.isoformat()
+        if not bank_calendar.is_business_day(day):
+            return PrintBatch(batch_id, 0, 0, None, None)
+        letters = self.deliveries.claim_letters(day)
+        if not letters:
+            return PrintBatch(batch_id, 0, 0, None, None)
+        invoices = [Invoice.from_record(self.invoices.get(x["account_id"], x["month"])) for x in letters]
+        packed = pack_letters(invoices)
+        prefix = f"print-batches/{batch_id}/"
+        self.archive.store(prefix + "letters.pdf", self.render([letter.invoice for letter in packed]))
+        self.archive.store(prefix + "manifest.csv", manifest_csv(batch_id, packed), "text/csv; charset=utf-8")
+        arrival = bank_calendar.estimated_arrival(day)
+        for letter in packed:
+            self.deliveries.mark_posted(letter.invoice.account_id, letter.invoice.month, day, arrival)
+        envelopes = len({letter.envelope for letter in packed})
+        return PrintBatch(batch_id, len(packed), envelopes, prefix + "letters.pdf", prefix + "manifest.csv")

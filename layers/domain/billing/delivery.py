@@ -1,0 +1,128 @@
+"""How an issued invoice reaches its customer: a web statement or a letter.
+
+The channel follows the delivery method in the invoice's own snapshot (the
+profile may have changed since). Dates:
+
+* web (WEB明細): viewable from the issue date; the billing contact gets a
+  notification email that links to the statements page (never the PDF);
+* postal (郵送): printed and posted on the next business day after issue,
+  arriving two delivery days later. All letters for one account on one print
+  day go in one envelope.
+
+Delivery status, as the statements API shows it: ``pending`` until the
+delivery step runs, then ``published`` (web) or ``batched`` (postal, waiting
+for the print run), then ``posted`` once its print batch is made.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from billing import bank_calendar
+from billing.emails import Email
+from billing.invoice import Invoice, jp_date, yen
+
+STATUSES = ("pending", "published", "batched", "posted")
+MANIFEST_COLUMNS = (
+    "batch_id",
+    "invoice_number",
+    "account_id",
+    "postal_code",
+    "address",
+    "recipient",
+    "pages",
+    "envelope",
+)
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    channel: str  # web | postal
+    status: str  # the status once delivered
+    available_on: date  # when the statement shows on the web
+    posting_on: date | None = None  # 投函日
+    estimated_arrival: date | None = None  # 到着予定日
+
+    def as_record(self) -> dict:
+        return {
+            "delivery_status": self.status,
+            "available_on": self.available_on.isoformat(),
+            "posting_on": self.posting_on.isoformat() if self.posting_on else None,
+            "estimated_arrival": self.estimated_arrival.isoformat() if self.estimated_arrival else None,
+        }
+
+
+def plan_delivery(invoice: Invoice) -> DeliveryPlan:
+    if invoice.delivery_method == "web":
+        return DeliveryPlan("web", "published", invoice.issued_on)
+    posting = bank_calendar.posting_date(invoice.issued_on)
+    return DeliveryPlan("postal", "batched", invoice.issued_on, posting, bank_calendar.estimated_arrival(posting))
+
+
+def statement_notification(invoice: Invoice, statements_url: str) -> Email:
+    """The web-statement notice (Japanese). It links to the page; it never attaches the PDF."""
+    payment = (
+        f"お振込期限: {jp_date(invoice.due_on)}"
+        if invoice.payment_method == "bank_transfer"
+        else f"口座振替日: {jp_date(invoice.debit_on)}"
+    )
+    body = "\n".join(
+        [
+            invoice.recipient_line,
+            "",
+            f"{invoice.issuer.name}です。いつもご利用いただきありがとうございます。",
+            f"{invoice.month.replace('-', '年')}月ご利用分の請求書をWEB明細に掲載しました。",
+            "",
+            f"請求書番号: {invoice.invoice_number}",
+            f"ご請求金額: {yen(invoice.total)} (税込)",
+            payment,
+            "",
+            "明細と請求書PDFは次のページでご確認いただけます。",
+            statements_url,
+            "",
+            "このメールは送信専用です。請求書PDFをメールでお送りすることはできません。",
+        ]
+    )
+    subject = f"【{invoice.issuer.name}】{invoice.month.replace('-', '年')}月分 WEB明細のお知らせ"
+    return Email(invoice.recipient.email, subject, body)
+
+
+@dataclass(frozen=True)
+class Letter:
+    invoice: Invoice
+    envelope: int  # 1-based within the batch; one per account
+    pages: int
+
+
+def pack_letters(batch_invoices: list[Invoice], pages_per_invoice: int = 1) -> list[Letter]:
+    """Order a print day's invoices and put each account's letters in one envelope."""
+    ordered = sorted(batch_invoices, key=lambda i: (i.account_id, i.invoice_number))
+    envelopes: dict[str, int] = {}
+    for invoice in ordered:
+        envelopes.setdefault(invoice.account_id, len(envelopes) + 1)
+    return [Letter(i, envelopes[i.account_id], pages_per_invoice) for i in ordered]
+
+
+def manifest_csv(batch_id: str, letters: list[Letter]) -> bytes:
+    """The mail house's manifest: one row per invoice, UTF-8 with BOM so Excel reads Japanese."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    for letter in letters:
+        contact = letter.invoice.recipient
+        writer.writerow(
+            [
+                batch_id,
+                letter.invoice.invoice_number,
+                letter.invoice.account_id,
+                contact.postal_code,
+                contact.address,
+                letter.invoice.recipient_line,
+                letter.pages,
+                letter.envelope,
+            ]
+        )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -1,0 +1,130 @@
+"""The statements page (GET /statements): server-rendered HTML in Japanese.
+
+No framework and no external assets: one small inline stylesheet and, for
+each month, an inline SVG chart of the daily record-count highs with the
+10,000-record bracket lines and the peak marked, so a customer can see at a
+glance why a bill went up (「急に請求金額が上がったのは何故ですか?」).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+
+from billing.invoice import jp_date, yen
+
+STATUS_LABELS = {"pending": "準備中", "published": "WEB公開済", "batched": "印刷待ち", "posted": "郵送済"}
+PAYMENT_LABELS = {"bank_transfer": "お振込期限", "direct_debit": "口座振替日"}
+CHART_WIDTH, CHART_HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 320, 150, 44, 22, 14
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;
+  margin:0;color:#222;background:#f6f7f9}
+main{max-width:760px;margin:0 auto;padding:16px}
+h1{font-size:1.3rem;margin:8px 0 16px}
+.statement{background:#fff;border:1px solid #dde;border-radius:8px;padding:14px;margin-bottom:16px}
+.statement h2{font-size:1.1rem;margin:0 0 8px}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;margin:0 0 10px}
+dt{color:#667}dd{margin:0}
+.amount{font-size:1.25rem;font-weight:bold}
+.status{display:inline-block;padding:1px 8px;border-radius:10px;background:#e8f0fe;font-size:.85rem}
+a.pdf{display:inline-block;margin-top:6px;padding:8px 14px;background:#1a56db;color:#fff;
+  border-radius:6px;text-decoration:none}
+svg{width:100%;height:auto;max-width:640px;display:block}
+.chart-note{font-size:.85rem;color:#555;margin:4px 0 0}
+.empty{color:#667}
+"""
+
+
+def render_page(statements: list[dict], pdf_link: str = "/v1/statements/{month}/pdf") -> str:
+    """The whole page for a caller's statements (``detail`` bodies, newest first)."""
+    cards = "\n".join(_card(s, pdf_link.format(month=s["month"])) for s in statements)
+    if not statements:
+        cards = '<p class="empty">表示できる請求書はまだありません。</p>'
+    return (
+        '<!doctype html>\n<html lang="ja"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>ご請求明細</title><style>{_STYLE}</style></head>"
+        f"<body><main><h1>ご請求明細</h1>\n{cards}\n</main></body></html>\n"
+    )
+
+
+def _card(s: dict, pdf_href: str) -> str:
+    year, month = s["month"].split("-")
+    pay_label = PAYMENT_LABELS[s["payment_method"]]
+    pay_date = s.get("due_on") or s.get("debit_on")
+    usage = s["usage"]
+    return f"""<section class="statement" data-month="{escape(s["month"])}">
+<h2>{int(year)}年{int(month)}月ご利用分</h2>
+<dl>
+<dt>請求書番号</dt><dd class="number">{escape(s["invoice_number"])}</dd>
+<dt>ご請求金額 (税込)</dt><dd class="amount">{yen(s["total"])}</dd>
+<dt>{pay_label}</dt><dd class="pay-date">{jp_date_iso(pay_date)}</dd>
+<dt>状態</dt><dd><span class="status">{STATUS_LABELS.get(s["status"], escape(s["status"]))}</span></dd>
+<dt>ピーク件数</dt><dd class="peak">{usage["peak"]:,}件</dd>
+</dl>
+{chart(usage)}
+<a class="pdf" href="{escape(pdf_href)}">請求書PDFを開く</a>
+</section>"""
+
+
+def chart(usage: dict) -> str:
+    """Daily highs as bars; bracket lines every 10,000; the peak day marked in red."""
+    daily = usage["daily"]
+    if not daily:
+        return f'<p class="chart-note">この月の件数報告はありません (月初の件数 {usage["opening_count"]:,}件)。</p>'
+    peak = usage["peak"]
+    top = max(peak, usage["bracket"]["high"])
+    plot_w, plot_h = CHART_WIDTH - PAD_LEFT - 6, CHART_HEIGHT - PAD_BOTTOM - PAD_TOP
+    slot = plot_w / 31
+
+    def y(count: int) -> float:
+        return PAD_TOP + plot_h - plot_h * count / top
+
+    parts = [
+        f'<svg viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" role="img" '
+        f'aria-label="日別の最大登録件数 (ピーク {peak:,}件)">'
+    ]
+    for line in range(10_000, top + 1, 10_000):
+        parts.append(
+            f'<line class="bracket" x1="{PAD_LEFT}" x2="{CHART_WIDTH - 6}" y1="{y(line):.1f}" y2="{y(line):.1f}" '
+            f'stroke="#99a" stroke-dasharray="3 3" stroke-width="0.6"/>'
+            f'<text x="{PAD_LEFT - 3}" y="{y(line) + 3:.1f}" font-size="8" text-anchor="end" fill="#667">'
+            f"{line // 10_000}万</text>"
+        )
+    peak_day = next((d["date"] for d in daily if d["high"] == peak), None)
+    for day in daily:
+        index = int(day["date"][-2:]) - 1
+        is_peak = day["date"] == peak_day
+        parts.append(
+            f'<rect class="{"day peak" if is_peak else "day"}" data-date="{day["date"]}" data-high="{day["high"]}" '
+            f'x="{PAD_LEFT + index * slot + slot * 0.15:.1f}" y="{y(day["high"]):.1f}" '
+            f'width="{slot * 0.7:.1f}" height="{plot_h - (y(day["high"]) - PAD_TOP):.1f}" '
+            f'fill="{"#d93025" if is_peak else "#8ab4f8"}"/>'
+        )
+    if peak_day:
+        x = PAD_LEFT + (int(peak_day[-2:]) - 0.5) * slot
+        anchor = "end" if x > CHART_WIDTH * 0.7 else "start"
+        parts.append(
+            f'<text class="peak-label" x="{x:.1f}" y="{max(y(peak) - 3, 9):.1f}" font-size="9" '
+            f'text-anchor="{anchor}" fill="#d93025">ピーク {peak:,}件 ({int(peak_day[-2:])}日)</text>'
+        )
+    for index in range(0, 31, 5):
+        parts.append(
+            f'<text x="{PAD_LEFT + (index + 0.5) * slot:.1f}" y="{CHART_HEIGHT - 8}" font-size="8" '
+            f'text-anchor="middle" fill="#667">{index + 1}日</text>'
+        )
+    parts.append(
+        f'<line x1="{PAD_LEFT}" x2="{CHART_WIDTH - 6}" y1="{PAD_TOP + plot_h}" y2="{PAD_TOP + plot_h}" stroke="#334"/>'
+    )
+    parts.append("</svg>")
+    low, high = usage["bracket"]["low"], usage["bracket"]["high"]
+    note = (
+        f'<p class="chart-note">月内の最大件数 {peak:,}件 が {low:,}〜{high:,}件 の料金帯に入るため、'
+        "この料金になりました。削除した件数もピークには含まれます。</p>"
+    )
+    return "".join(parts) + note
+
+
+def jp_date_iso(text: str | None) -> str:
+    return jp_date(date.fromisoformat(text)) if text else "-"

@@ -1,0 +1,76 @@
+"""What a customer sees of their invoices: statements, newest first.
+
+A statement is an issued invoice seen from the customer's side, with its
+delivery status. It shows from its ``available_on`` date (the issue date).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from billing.errors import InvalidRequest, NotFound
+from billing.months import is_month
+
+CURRENCY = "JPY"
+
+
+def visible(record: dict, today: date) -> bool:
+    available = record.get("available_on") or record["issued_on"]
+    return record.get("status") == "issued" and available <= today.isoformat()
+
+
+def summary(record: dict) -> dict:
+    body = {
+        "month": record["month"],
+        "invoice_number": record["invoice_number"],
+        "total": record["total"],
+        "tax": record["tax"],
+        "currency": record.get("currency", CURRENCY),
+        "issued_on": record["issued_on"],
+        "payment_method": record["payment_method"],
+        "delivery_method": record["delivery_method"],
+        "available_on": record.get("available_on") or record["issued_on"],
+        "status": record.get("delivery_status", "pending"),
+    }
+    # 振込期限 for bank transfer, 口座振替日 for direct debit: one or the other, never both.
+    if record["payment_method"] == "bank_transfer":
+        body["due_on"] = record["due_on"]
+    else:
+        body["debit_on"] = record["debit_on"]
+    if record.get("posting_on"):
+        body["posting_on"] = record["posting_on"]
+        body["estimated_arrival"] = record["estimated_arrival"]
+    return body
+
+
+def detail(record: dict) -> dict:
+    usage = record["usage"]
+    return {
+        **summary(record),
+        "lines": [{"description": line["description"], "amount": line["amount"]} for line in record["lines"]],
+        "usage": {
+            "peak": usage["peak"],
+            "peak_observed_at": usage["peak_observed_at"],
+            "opening_count": usage["opening_count"],
+            "daily": usage["daily"],
+            "bracket": {"number": usage["bracket"], "low": usage["bracket_low"], "high": usage["bracket_high"]},
+        },
+    }
+
+
+def newest_first(records: list[dict], today: date) -> list[dict]:
+    return sorted((r for r in records if visible(r, today)), key=lambda r: r["month"], reverse=True)
+
+
+def checked_month(month: str) -> str:
+    if not is_month(month):
+        raise InvalidRequest(f"month must be YYYY-MM, got {month!r}")
+    return month
+
+
+def the_one(records: list[dict], month: str, today: date) -> dict:
+    """The caller's statement for the month; 404 when it is not theirs or not visible yet."""
+    for record in records:
+        if record["month"] == month and visible(record, today):
+            return record
+    raise NotFound(f"no statement for {month}")

@@ -1,0 +1,234 @@
+"""``python -m local demo``: the main job end to end on a stack of its own.
+
+The steps, each a function so that later steps (closing the month, writing
+the PDFs and the print batch to ``out/``) slot in after ``report_month``:
+
+1. ``seed_accounts``: PUT four billing profiles, one per payment method ×
+   delivery method, through the SigV4-signed platform API;
+2. ``report_month``: POST a month of hourly record counts through the batch
+   endpoint, growing over the month, with one account's spike that is
+   deleted an hour later (the peak must still include it);
+3. ``read_usage`` and ``print_usage``: GET each account's usage and print it
+   as a table, checked against what was reported.
+
+Function logs go to ``.local/demo.log``; the summary goes to stdout.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from local.client import SignedSession
+from local.stack import ROOT, LocalStack
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+MONTH = "2026-10"
+BATCH_SIZE = 100
+SENDERS = 4
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    account_id: str
+    company_name: str
+    person_name: str | None
+    payment_method: str
+    delivery_method: str
+    start_count: int
+    end_count: int
+    spike: int = 0  # extra records registered at SPIKE_AT and deleted an hour later
+    cleanup_at_day: int | None = None  # from this day on, records are cleaned down to end_count
+
+
+SPIKE_AT = datetime(2026, 10, 15, 14, 0, tzinfo=TOKYO)
+
+ACCOUNTS = (
+    DemoAccount("sakura-shoji", "株式会社さくら商事", "山田 太郎", "bank_transfer", "postal", 8_200, 9_400),
+    DemoAccount("aozora-books", "青空書房株式会社", None, "bank_transfer", "web", 18_000, 23_500),
+    DemoAccount(
+        "minato-foods", "みなと食品株式会社", "佐藤 花子", "direct_debit", "postal", 42_000, 38_000, cleanup_at_day=20
+    ),
+    DemoAccount("hikari-travel", "ひかりトラベル株式会社", None, "direct_debit", "web", 12_000, 13_000, spike=18_000),
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    account_id: str
+    count: int
+    observed_at: datetime
+
+    def as_json(self) -> dict:
+        return {"account_id": self.account_id, "count": self.count, "observed_at": self.observed_at.isoformat()}
+
+
+def profile(account: DemoAccount) -> dict:
+    contact = {
+        "company_name": account.company_name,
+        "department": "経理部",
+        "postal_code": "100-0005",
+        "address": "東京都千代田区丸の内1-1-1",
+        "email": f"billing@{account.account_id}.example.co.jp",
+        "phone": "03-1234-5678",
+    }
+    if account.person_name:
+        contact["person_name"] = account.person_name
+    return {
+        "plan": "standard",
+        "options": ["bridge"] if account.delivery_method == "postal" else [],
+        "payment_method": account.payment_method,
+        "delivery_method": account.delivery_method,
+        "contract_start": "2026-04-01",
+        "billing_contact": contact,
+    }
+
+
+# ------------------------------------------------------------------ the month's counts
+
+
+def month_hours(month: str) -> list[datetime]:
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=TOKYO)
+    end = (start + timedelta(days=32)).replace(day=1)
+    hours, moment = [], start
+    while moment < end:
+        hours.append(moment)
+        moment += timedelta(hours=1)
+    return hours
+
+
+def counts_for(account: DemoAccount, month: str, rng: random.Random) -> list[Report]:
+    """Roughly hourly counts: a steady trend with noise, plus the account's spike or clean-up."""
+    hours = month_hours(month)
+    reports = []
+    for index, hour in enumerate(hours):
+        progress = index / (len(hours) - 1)
+        if account.cleanup_at_day and hour.day >= account.cleanup_at_day:
+            count = account.end_count
+        elif account.cleanup_at_day:
+            count = account.start_count + int(3_000 * progress)
+        else:
+            count = account.start_count + int((account.end_count - account.start_count) * progress)
+        count += rng.randint(-40, 40)
+        observed_at = hour + timedelta(minutes=rng.randint(0, 50), seconds=rng.randint(0, 59))
+        if account.spike and hour == SPIKE_AT:
+            reports.append(Report(account.account_id, count + account.spike, SPIKE_AT + timedelta(minutes=1)))
+        reports.append(Report(account.account_id, max(count, 0), observed_at))
+    return reports
+
+
+def expected_usage(reports: list[Report]) -> dict:
+    peak = min(reports, key=lambda report: (-report.count, report.observed_at))
+    last = max(reports, key=lambda report: (report.observed_at, report.count))
+    return {"peak": peak.count, "peak_observed_at": peak.observed_at, "last_count": last.count}
+
+
+# ------------------------------------------------------------------ steps
+
+
+def seed_accounts(api: SignedSession, accounts: tuple[DemoAccount, ...] = ACCOUNTS) -> None:
+    for account in accounts:
+        response = api.put(f"/v1/accounts/{account.account_id}", json=profile(account))
+        response.raise_for_status()
+    print(f"seeded {len(accounts)} accounts (payment method × delivery method)")
+
+
+def report_month(config: dict, month: str = MONTH, seed: int = 202610) -> dict[str, dict]:
+    """Send a month of counts in batches of 100, four senders at once; the expected usage per account."""
+    rng = random.Random(seed)
+    per_account = {account.account_id: counts_for(account, month, rng) for account in ACCOUNTS}
+    everything = sorted((report for reports in per_account.values() for report in reports), key=lambda r: r.observed_at)
+    batches = [everything[index : index + BATCH_SIZE] for index in range(0, len(everything), BATCH_SIZE)]
+
+    def send(batch: list[Report]) -> list[int]:
+        with SignedSession.from_config(config) as api:
+            response = api.post("/v1/record-counts", json={"reports": [report.as_json() for report in batch]})
+            response.raise_for_status()
+            return [result["status"] for result in response.json()["results"]]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(SENDERS) as pool:
+        statuses = [status for batch_statuses in pool.map(send, batches) for status in batch_statuses]
+    refused = len([status for status in statuses if status != 200])
+    print(
+        f"reported {len(everything):,} counts for {month} in {len(batches)} batches "
+        f"({time.perf_counter() - started:.1f}s, {refused} refused)"
+    )
+    return {account_id: expected_usage(reports) for account_id, reports in per_account.items()}
+
+
+def read_usage(api: SignedSession, month: str = MONTH) -> dict[str, dict]:
+    usage = {}
+    for account in ACCOUNTS:
+        response = api.get(f"/v1/accounts/{account.account_id}/usage/{month}")
+        response.raise_for_status()
+        usage[account.account_id] = response.json()
+    return usage
+
+
+def print_usage(usage: dict[str, dict], expected: dict[str, dict], month: str = MONTH) -> list[str]:
+    """Print the month as a table; return the differences from what was reported (none expected)."""
+    columns = ("account", "payment", "delivery", "peak", "peak observed at (JST)", "opening", "last", "check")
+    rows, problems = [], []
+    for account in ACCOUNTS:
+        got, want = usage[account.account_id], expected[account.account_id]
+        peak_at = datetime.fromisoformat(got["peak_observed_at"])
+        ok = (got["peak"], peak_at, got["last_count"]) == (want["peak"], want["peak_observed_at"], want["last_count"])
+        if not ok:
+            problems.append(f"{account.account_id}: API says {got}, reports say {want}")
+        rows.append(
+            (
+                account.account_id,
+                account.payment_method,
+                account.delivery_method,
+                f"{got['peak']:,}",
+                peak_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M:%S"),
+                f"{got['opening_count']:,}",
+                f"{got['last_count']:,}",
+                "ok" if ok else "MISMATCH",
+            )
+        )
+    widths = [max(len(str(row[index])) for row in (columns, *rows)) for index in range(len(columns))]
+    numeric = {3, 5, 6}
+
+    def line(cells: tuple) -> str:
+        return "  ".join(
+            str(cell).rjust(width) if index in numeric else str(cell).ljust(width)
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    print(f"\nusage for {month}")
+    print(line(columns))
+    print("  ".join("-" * width for width in widths))
+    for row in rows:
+        print(line(row))
+    spiky = [account.account_id for account in ACCOUNTS if account.spike]
+    if spiky:
+        print(
+            f"\n{', '.join(spiky)}: the spike at {SPIKE_AT:%m-%d %H:%M} was deleted an hour later and still sets the peak"
+        )
+    return problems
+
+
+def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "demo.log") -> int:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("local").setLevel(logging.WARNING)
+    with (
+        log_path.open("w", encoding="utf-8") as log,
+        LocalStack(template, port=0, state_path=None, log_sink=log) as stack,
+    ):
+        print(f"local stack at {stack.config['url']} (AWS endpoint {stack.endpoint}); function logs in {log_path}")
+        api = SignedSession.from_config(stack.config)
+        seed_accounts(api)
+        expected = report_month(stack.config)
+        problems = print_usage(read_usage(api), expected)
+    for problem in problems:
+        print(f"MISMATCH {problem}", file=sys.stderr)
+    return 1 if problems else 0
