@@ -93,7 +93,10 @@ def python313() -> Path:
         root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         root = str(Path.home() / ".pyenv")
-    for candidate in (Path(root) / "versions" / "3.13.0" / "bin" / "python3.13", Path(sys.base_prefix) / "bin" / "python3.13"):
+    for candidate in (
+        Path(root) / "versions" / "3.13.0" / "bin" / "python3.13",
+        Path(sys.base_prefix) / "bin" / "python3.13",
+    ):
         if candidate.exists():
             return candidate
     raise RuntimeError("no Python 3.13 found (pyenv install 3.13.0)")
@@ -117,14 +120,22 @@ def stale_reasons(build: Path) -> list[str]:
     if not (function_out / "app.py").exists() or not layer_out.is_dir():
         return [f"{build} has no {FUNCTION} or {LAYER}"]
     reasons = []
-    pairs = [(support.ROOT / "functions" / "record_counts", function_out), (support.ROOT / "layers" / "domain", layer_out)]
+    pairs = [
+        (support.ROOT / "functions" / "record_counts", function_out),
+        (support.ROOT / "layers" / "domain", layer_out),
+    ]
     for source, out in pairs:
         for rel, path in _files(source).items():
             built = out / rel
             if not built.exists() or built.read_bytes() != path.read_bytes():
                 reasons.append(f"{built.relative_to(build)} differs from {path.relative_to(support.ROOT)}")
-    built_billing, source_billing = _files(layer_out / "billing"), _files(support.ROOT / "layers" / "domain" / "billing")
-    reasons += [f"{LAYER}/python/billing/{rel} no longer in the sources" for rel in built_billing.keys() - source_billing]
+    built_billing, source_billing = (
+        _files(layer_out / "billing"),
+        _files(support.ROOT / "layers" / "domain" / "billing"),
+    )
+    reasons += [
+        f"{LAYER}/python/billing/{rel} no longer in the sources" for rel in built_billing.keys() - source_billing
+    ]
     installed = set()
     for dist_info in layer_out.glob("*.dist-info"):
         name, _, version = dist_info.name.removesuffix(".dist-info").partition("-")
@@ -195,8 +206,9 @@ def parse_importtime(stderr: str) -> list[dict]:
         match = _LINE.match(line)
         if match:
             self_us, cumulative_us, indent, name = match.groups()
-            rows.append({"name": name, "self_us": int(self_us), "cumulative_us": int(cumulative_us),
-                         "depth": len(indent) // 2})  # fmt: skip
+            rows.append(
+                {"name": name, "self_us": int(self_us), "cumulative_us": int(cumulative_us), "depth": len(indent) // 2}
+            )
     return rows
 
 
@@ -237,6 +249,22 @@ def measure(python: Path, function_dir: Path, env: dict[str, str], runs: int) ->
     }
 
 
+def first_client_ms(python: Path, function_dir: Path, env: dict[str, str], runs: int) -> float | None:
+    """Median ms of ``app.usage_store()`` right after import: the DynamoDB client the first request makes."""
+    code = (
+        "import time, app\nstart = time.perf_counter(); app.usage_store(); print((time.perf_counter() - start) * 1000)"
+    )
+    samples = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [str(python), "-S", "-c", code], cwd=function_dir, env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:  # no usage_store() any more: nothing to report
+            return None
+        samples.append(float(done.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
 def heaviest(rows: list[dict], top: int = 8) -> tuple[list[dict], list[dict]]:
     """(packages by summed self time, modules by cumulative time with the chain that imported them)."""
     by_package: dict[str, int] = defaultdict(int)
@@ -274,18 +302,39 @@ def heaviest(rows: list[dict], top: int = 8) -> tuple[list[dict], list[dict]]:
         if root in seen_roots:
             continue
         seen_roots.add(root)
-        modules.append({"module": row["name"], "cumulative_ms": row["cumulative_us"] / 1000,
-                        "self_ms": row["self_us"] / 1000, "imported_via": " > ".join(chain)})  # fmt: skip
+        modules.append(
+            {
+                "module": row["name"],
+                "cumulative_ms": row["cumulative_us"] / 1000,
+                "self_ms": row["self_us"] / 1000,
+                "imported_via": " > ".join(chain if len(chain) <= 4 else [*chain[:2], "…", *chain[-2:]]),
+            }
+        )
         if len(modules) == top:
             break
     return packages, modules
 
 
+def by_origin(rows: list[dict]) -> dict[str, float]:
+    """Self time (ms) of the standard library, the layer's third-party packages and our own code."""
+    origin = defaultdict(int)
+    for row in rows:
+        root = row["name"].split(".")[0]
+        if root in ("app", "billing"):
+            origin["ours (app, billing)"] += row["self_us"]
+        elif root in sys.stdlib_module_names:
+            origin["standard library"] += row["self_us"]
+        else:
+            origin["third-party (layer)"] += row["self_us"]
+    return {name: us / 1000 for name, us in sorted(origin.items(), key=lambda item: -item[1])}
+
+
 def run(runs: int = 5) -> dict:
     machine = support.machine()
     python = python313()
-    version = subprocess.run([str(python), "-c", "import sys; print(sys.version.split()[0])"],
-                             capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as tmp:
         tmp = Path(tmp)
         build = support.ROOT / ".aws-sam" / "build"
@@ -304,8 +353,11 @@ def run(runs: int = 5) -> dict:
 
         shipped_dirs = stage(build, tmp / "shipped")
         compiled_dirs = stage(build, tmp / "compiled")
-        subprocess.run([str(python), "-m", "compileall", "-q", "-j", "0", *map(str, compiled_dirs)],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [str(python), "-m", "compileall", "-q", "-j", "0", *map(str, compiled_dirs)],
+            check=True,
+            capture_output=True,
+        )
         modes = {
             "with_bytecode": measure(python, compiled_dirs[0], lambda_env(*compiled_dirs), runs),
             "as_shipped": measure(
@@ -313,6 +365,7 @@ def run(runs: int = 5) -> dict:
             ),
             "outside_lambda": measure(python, compiled_dirs[0], lambda_env(*compiled_dirs, inside_lambda=False), runs),
         }
+        client_ms = first_client_ms(python, compiled_dirs[0], lambda_env(*compiled_dirs), runs)
     rows = modes["with_bytecode"]["rows"]
     packages, modules = heaviest(rows)
     imported = sorted({row["name"] for row in rows})
@@ -338,6 +391,8 @@ def run(runs: int = 5) -> dict:
         "artefacts": source,
         "budget_ms": BUDGET_MS,
         "modes": modes,
+        "first_request_client_ms": client_ms,
+        "self_ms_by_origin": by_origin(rows),
         "heaviest_packages": packages,
         "heaviest_modules": modules,
         "modules_imported": len(imported),
@@ -367,14 +422,40 @@ def print_result(result: dict) -> None:
     }
     support.print_table(
         f"Cold start: python -S -X importtime -c 'import app' ({result['python']}; {result['artefacts']})",
-        [["mode", "import app (ms, median)", "min", "runs (ms)", "all top-level", "process wall", "process CPU",
-          "modules"]]
+        [
+            [
+                "mode",
+                "import app (ms, median)",
+                "min",
+                "runs (ms)",
+                "all top-level",
+                "process wall",
+                "process CPU",
+                "modules",
+            ]
+        ]
         + [
-            [labels[key], f"{mode['median_ms']:.1f}", f"{mode['min_ms']:.1f}",
-             " ".join(f"{v:.0f}" for v in mode["runs_ms"]), f"{mode['all_top_level_median_ms']:.1f}",
-             f"{mode['wall_median_ms']:.0f}", f"{mode['process_cpu_median_ms']:.0f}", mode["modules"]]
+            [
+                labels[key],
+                f"{mode['median_ms']:.1f}",
+                f"{mode['min_ms']:.1f}",
+                " ".join(f"{v:.0f}" for v in mode["runs_ms"]),
+                f"{mode['all_top_level_median_ms']:.1f}",
+                f"{mode['wall_median_ms']:.0f}",
+                f"{mode['process_cpu_median_ms']:.0f}",
+                mode["modules"],
+            ]
             for key, mode in modes.items()
-        ],  # fmt: skip
+        ],
+    )
+    if result["first_request_client_ms"] is not None:
+        print(
+            f"  not in the import: the first request builds the DynamoDB client (app.usage_store()),"
+            f" {result['first_request_client_ms']:.0f} ms (median, with bytecode)"
+        )
+    support.print_table(
+        "Where the time goes (self time by origin, with bytecode)",
+        [["origin", "ms"]] + [[name, f"{ms:.1f}"] for name, ms in result["self_ms_by_origin"].items()],
     )
     support.print_table(
         "Heaviest packages (sum of their modules' self time, with bytecode)",
@@ -387,8 +468,10 @@ def print_result(result: dict) -> None:
         + [[m["module"], f"{m['cumulative_ms']:.1f}", m["imported_via"]] for m in result["heaviest_modules"]],
     )
     support.print_machine(result)
-    print(f"  PDF modules imported: {result['pdf_modules_imported'] or 'none'};"
-          f" PDF packages in the layer: {result['pdf_packages_in_layer'] or 'none'}")  # fmt: skip
+    print(
+        f"  PDF modules imported: {result['pdf_modules_imported'] or 'none'};"
+        f" PDF packages in the layer: {result['pdf_packages_in_layer'] or 'none'}"
+    )
     for check, ok in result["checks"].items():
         print(f"  [{'ok' if ok else 'FAIL'}] {check}")
     for warning in result["warnings"]:

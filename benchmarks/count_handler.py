@@ -369,18 +369,27 @@ def print_result(result: dict) -> None:
         [
             ["per report", "single", "batch"],
             ["CPU time, whole invocation (µs)", us(single["cpu_us_per_report"]), us(batch["cpu_us_per_report"])],
-            ["  of which moto's emulation (µs, timed)", us(single["moto_cpu_us_per_report"]), us(batch["moto_cpu_us_per_report"])],  # noqa: E501
+            [
+                "  of which moto's emulation (µs, timed)",
+                us(single["moto_cpu_us_per_report"]),
+                us(batch["moto_cpu_us_per_report"]),
+            ],
             ["  moto's share", f"{single['moto_share']:.0%}", f"{batch['moto_share']:.0%}"],
-            ["  CPU without moto (µs)",
-             us(single["cpu_us_per_report"] - single["moto_cpu_us_per_report"]),
-             us(batch["cpu_us_per_report"] - batch["moto_cpu_us_per_report"])],
+            [
+                "  CPU without moto (µs)",
+                us(single["cpu_us_per_report"] - single["moto_cpu_us_per_report"]),
+                us(batch["cpu_us_per_report"] - batch["moto_cpu_us_per_report"]),
+            ],
             ["raw UpdateItem replay, botocore + moto (µs)", us(replay["cpu_us_per_report"]), "-"],
             ["  of which botocore client (µs)", us(replay["botocore_cpu_us_per_report"]), "-"],
             ["handler + Powertools without AWS calls (µs)", us(single["handler_only_cpu_us_per_report"]), "-"],
             ["wall time (µs)", us(single["wall_us_per_report"]), us(batch["wall_us_per_report"])],
             ["writes per report (mean)", f"{single['writes_per_report']:.2f}", f"{batch['writes_per_report']:.2f}"],
-            ["writes per report (max)", single["max_writes_in_one_report"],
-             f"{batch['max_writes_per_report_in_one_batch']:.2f}"],
+            [
+                "writes per report (max)",
+                single["max_writes_in_one_report"],
+                f"{batch['max_writes_per_report_in_one_batch']:.2f}",
+            ],
             ["reads per report", f"{single['reads_per_report']:.2f}", f"{batch['reads_per_report']:.2f}"],
             ["conditional writes refused (total)", single["conditional_refusals"], batch["conditional_refusals"]],
         ],

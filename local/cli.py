@@ -15,7 +15,14 @@ import sys
 import threading
 from pathlib import Path
 
-from local.stack import DEFAULT_REGION, DEFAULT_STATE, DEFAULT_TEMPLATE, LocalStack, invoke_once
+from local.stack import (
+    DEFAULT_REGION,
+    DEFAULT_STATE,
+    DEFAULT_TEMPLATE,
+    LocalStack,
+    close_month_on_running_stack,
+    invoke_once,
+)
 from local.template import Template, TemplateError
 
 NOT_YET = 2  # exit status of a command the template does not support yet
@@ -76,19 +83,12 @@ def demo(args: argparse.Namespace) -> int:
 
 def close_month(args: argparse.Namespace) -> int:
     template = Template.load(args.template)
-    scheduled = [
-        logical_id
-        for logical_id, resource in template.of_type("AWS::Serverless::Function").items()
-        if any(
-            event.get("Type") in ("Schedule", "ScheduleV2")
-            for event in (template.function_properties(logical_id).get("Events") or {}).values()
-        )
-    ]
-    if not scheduled:
+    if not template.functions_with_events("Schedule", "ScheduleV2"):
         print("close-month is not yet available: the template has no scheduled month-close function", file=sys.stderr)
         return NOT_YET
-    print(f"close-month is not yet available: running {', '.join(scheduled)} locally is still to come", file=sys.stderr)
-    return NOT_YET
+    report = close_month_on_running_stack(args.template, args.month, args.state, args.timeout)
+    print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    return 0 if report.ok else 1
 
 
 def token(args: argparse.Namespace) -> int:
@@ -134,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
 
     command = with_state(commands.add_parser("close-month", help="run the scheduled month close and wait for it"))
     command.add_argument("month", help="YYYY-MM")
+    command.add_argument("--timeout", type=float, default=600, help="seconds to wait for the fan-out to finish")
     command.set_defaults(run=close_month)
 
     command = with_state(commands.add_parser("token", help="print a customer token for an account"))

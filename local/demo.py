@@ -212,7 +212,8 @@ def print_usage(usage: dict[str, dict], expected: dict[str, dict], month: str = 
     spiky = [account.account_id for account in ACCOUNTS if account.spike]
     if spiky:
         print(
-            f"\n{', '.join(spiky)}: the spike at {SPIKE_AT:%m-%d %H:%M} was deleted an hour later and still sets the peak"
+            f"\n{', '.join(spiky)}: the spike at {SPIKE_AT:%m-%d %H:%M} was deleted an hour later;"
+            " it still sets the peak"
         )
     return problems
 

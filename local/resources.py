@@ -28,6 +28,8 @@ TABLE = "AWS::DynamoDB::Table"
 BUCKET = "AWS::S3::Bucket"
 QUEUE = "AWS::SQS::Queue"
 EVENT_BUS = "AWS::Events::EventBus"
+USER_POOL = "AWS::Cognito::UserPool"
+USER_POOL_CLIENT = "AWS::Cognito::UserPoolClient"
 
 # Explicit-name properties, per type; without one CloudFormation generates a name.
 _NAME_PROPERTY = {
@@ -107,8 +109,21 @@ def plan(template: Template, pseudo: Pseudo, endpoint: str) -> dict[str, Physica
                 attributes = {"RoleId": f"AROA{hashlib.sha256(name.encode()).hexdigest()[:16].upper()}"}
             case "AWS::Scheduler::Schedule":
                 arn = f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}"
+            case "AWS::Cognito::UserPool":
+                # The real id comes from the endpoint when create() makes the pool.
+                ref = f"{region}_{hashlib.sha256(name.encode()).hexdigest()[:9]}"
+                arn = f"arn:aws:cognito-idp:{region}:{account}:userpool/{ref}"
+                attributes = _user_pool_attributes(ref, region)
+            case "AWS::Cognito::UserPoolClient":
+                ref = hashlib.sha256(name.encode()).hexdigest()[:26]
+                attributes = {"ClientId": ref, "Name": name}
         resolver.physical[logical_id] = Physical(logical_id, kind, ref, {"Arn": arn, **attributes})
     return resolver.physical
+
+
+def _user_pool_attributes(pool_id: str, region: str) -> dict[str, str]:
+    provider = f"cognito-idp.{region}.amazonaws.com/{pool_id}"
+    return {"UserPoolId": pool_id, "ProviderName": provider, "ProviderURL": f"https://{provider}"}
 
 
 # ------------------------------------------------------------------ creation
@@ -224,6 +239,8 @@ class ResourceMaker:
             BUCKET: self.bucket,
             QUEUE: self.queue,
             EVENT_BUS: self.event_bus,
+            USER_POOL: self.user_pool,
+            USER_POOL_CLIENT: self.user_pool_client,
         }
 
     def create_all(self) -> list[str]:
@@ -380,6 +397,35 @@ class ResourceMaker:
                 raise
             log.info("event bus %s already exists", physical.ref)
 
+    # -------------------------------------------------------------- Cognito
+
+    def user_pool(self, physical: Physical, props: dict) -> None:
+        cognito = self.client("cognito-idp")
+        name = props.get("UserPoolName", physical.logical_id)
+        existing = [pool for pool in cognito.list_user_pools(MaxResults=60)["UserPools"] if pool["Name"] == name]
+        if existing:
+            pool_id = existing[0]["Id"]
+            log.info("user pool %s already exists", name)
+        else:
+            params = _fit(cognito, "create_user_pool", props)
+            pool_id = cognito.create_user_pool(PoolName=name, **params)["UserPool"]["Id"]
+        physical.ref = pool_id
+        physical.attributes.update(_user_pool_attributes(pool_id, self.region))
+        physical.attributes["Arn"] = physical.attributes["Arn"].rsplit("/", 1)[0] + f"/{pool_id}"
+
+    def user_pool_client(self, physical: Physical, props: dict) -> None:
+        cognito = self.client("cognito-idp")
+        pool_id = props["UserPoolId"]
+        name = props.get("ClientName", physical.logical_id)
+        listed = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+        existing = [client for client in listed if client["ClientName"] == name]
+        if existing:
+            client_id = existing[0]["ClientId"]
+        else:
+            params = _fit(cognito, "create_user_pool_client", props)
+            client_id = cognito.create_user_pool_client(ClientName=name, **params)["UserPoolClient"]["ClientId"]
+        physical.ref = physical.attributes["ClientId"] = client_id
+
     # -------------------------------------------------------------- helpers
 
     def _optional(self, client: Any, operation: str, **kwargs: Any) -> None:
@@ -388,6 +434,16 @@ class ResourceMaker:
             getattr(client, operation)(**kwargs)
         except ClientError as error:
             log.warning("%s is not supported by the endpoint (%s); carrying on", operation, _code(error))
+
+
+def _fit(client: Any, method: str, props: dict) -> dict:
+    """The template properties that are also parameters of the API operation (CloudFormation-only ones dropped)."""
+    operation = client.meta.method_to_api_mapping[method]
+    members = client.meta.service_model.operation_model(operation).input_shape.members
+    dropped = sorted(set(props) - set(members))
+    if dropped:
+        log.debug("%s: not passing %s", method, ", ".join(dropped))
+    return {key: value for key, value in props.items() if key in members}
 
 
 def _pick(values: dict, keys: str) -> dict:

@@ -24,7 +24,7 @@ import os
 import secrets
 import string
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,6 +32,7 @@ import boto3
 from botocore.config import Config
 
 from local.authorizers import IamAuthorizer, authorizer_for
+from local.event_sources import CloseReport, SqsSource, dead_letter_queues, run_schedule, sqs_sources, start_pollers
 from local.http_gateway import BoundRoute, HttpGateway
 from local.moto_backend import LocalMotoServer
 from local.resources import ResourceMaker, plan
@@ -108,6 +109,9 @@ class LocalStack:
         self.functions: dict[str, FunctionSpec] = {}
         self.pools: dict[str, FunctionPool] = {}
         self.gateway: HttpGateway | None = None
+        self.sqs_sources: list[SqsSource] = []
+        self._stopping = threading.Event()
+        self._pollers: list[threading.Thread] = []
 
     # -------------------------------------------------------------- lifecycle
 
@@ -148,6 +152,10 @@ class LocalStack:
             threading.Thread(target=pool.warm, name=f"warm-{pool.spec.logical_id}", daemon=True).start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        for poller in self._pollers:
+            poller.join(timeout=5)
+        self._pollers = []
         if self.gateway:
             self.gateway.stop()
             self.gateway = None
@@ -221,11 +229,28 @@ class LocalStack:
         return gateway
 
     def _start_event_sources(self) -> None:
-        """Queue consumers and event rules: none yet beyond HttpApi (see the module docstring)."""
+        """SQS consumers now; schedules run on demand (``close_month``); other kinds are reported."""
+        self.sqs_sources = sqs_sources(self.functions, self.resolver)
+        self._pollers = start_pollers(
+            self.sqs_sources, lambda: self.client("sqs"), self.invoke, self.region, self._stopping
+        )
+        handled = {"HttpApi", "SQS", "Schedule", "ScheduleV2"}
         for spec in self.functions.values():
             for event in spec.events:
-                if event.type != "HttpApi":
+                if event.type not in handled:
                     log.warning("%s event %s (%s) is not run locally yet", spec.logical_id, event.name, event.type)
+
+    def close_month(self, month: str | None = None, timeout_s: float = 600) -> CloseReport:
+        """Run the scheduled functions as the month-close schedule would, and wait for their fan-out to finish."""
+        return run_schedule(
+            {"month": month} if month else {},
+            self.functions,
+            self.invoke,
+            self.client("sqs"),
+            [source.queue_url for source in self.sqs_sources],
+            dead_letter_queues(self.physical, self.template.resources),
+            timeout_s,
+        )
 
     # -------------------------------------------------------------- state file
 
@@ -274,15 +299,23 @@ def read_state(path: Path | str = DEFAULT_STATE) -> dict | None:
         return None
 
 
-def invoke_once(
-    template_path: Path | str,
-    logical_id: str,
-    event: Any,
-    endpoint: str | None = None,
-    state_path: Path | str = DEFAULT_STATE,
-    log_sink: TextIO | None = None,
-) -> Invocation:
-    """``sam local invoke`` without containers: one cold container, one event, against the running stack."""
+@dataclass
+class AttachedStack:
+    """A stack started elsewhere (by ``up``, or any endpoint), seen from another process."""
+
+    template: Template
+    aws: AwsSettings
+    resolver: Resolver
+    running: bool  # an ``up`` process is serving it (and consuming its queues)
+
+    def client(self, service: str) -> Any:
+        return aws_client(service, self.aws.endpoint, self.aws.region, self.aws.access_key, self.aws.secret_key)
+
+
+def attach(
+    template_path: Path | str, endpoint: str | None = None, state_path: Path | str = DEFAULT_STATE
+) -> AttachedStack:
+    """The running stack recorded in ``state_path``, or the template's resources as named on ``endpoint``."""
     template = Template.load(template_path)
     state = read_state(state_path)
     if endpoint is None and state is None:
@@ -299,17 +332,67 @@ def invoke_once(
         )
         physical = {key: Physical(**value) for key, value in state["resources"].items()}
         pseudo = Pseudo(aws.region, aws.account_id, default_stack_name(template))
-    else:
-        access_key = os.environ.get("AWS_ACCESS_KEY_ID", "local")
-        secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY", "localsecret")
-        region = os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION)
-        account = account_of(endpoint, region, access_key, secret_key)
-        aws = AwsSettings(endpoint.rstrip("/"), region, access_key, secret_key, account)
-        pseudo = Pseudo(region, account, default_stack_name(template))
-        physical = plan(template, pseudo, aws.endpoint)
-    spec = template.function(logical_id, Resolver(template, pseudo, physical))
-    pool = FunctionPool(spec, aws, log_sink, max_containers=1)
+        return AttachedStack(template, aws, Resolver(template, pseudo, physical), _alive(state.get("pid")))
+    access_key = os.environ.get("AWS_ACCESS_KEY_ID", "local")
+    secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY", "localsecret")
+    region = os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    account = account_of(endpoint, region, access_key, secret_key)
+    aws = AwsSettings(endpoint.rstrip("/"), region, access_key, secret_key, account)
+    pseudo = Pseudo(region, account, default_stack_name(template))
+    return AttachedStack(template, aws, Resolver(template, pseudo, plan(template, pseudo, aws.endpoint)), False)
+
+
+def _alive(pid: object) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def invoke_once(
+    template_path: Path | str,
+    logical_id: str,
+    event: Any,
+    endpoint: str | None = None,
+    state_path: Path | str = DEFAULT_STATE,
+    log_sink: TextIO | None = None,
+) -> Invocation:
+    """``sam local invoke`` without containers: one cold container, one event, against the running stack."""
+    stack = attach(template_path, endpoint, state_path)
+    spec = stack.template.function(logical_id, stack.resolver)
+    pool = FunctionPool(spec, stack.aws, log_sink, max_containers=1)
     try:
         return pool.invoke(event)
     finally:
         pool.close()
+
+
+def close_month_on_running_stack(
+    template_path: Path | str, month: str | None, state_path: Path | str = DEFAULT_STATE, timeout_s: float = 600
+) -> CloseReport:
+    """``close-month`` from another process: invoke the scheduled close here, let ``up``'s consumers do the rest."""
+    stack = attach(template_path, None, state_path)
+    if not stack.running:
+        raise RuntimeError(f"the stack in {state_path} is not running; start `python -m local up` first")
+    functions = stack.template.functions(stack.resolver)
+    pools: dict[str, FunctionPool] = {}
+
+    def invoke(logical_id: str, event: Any) -> Invocation:
+        if logical_id not in pools:
+            pools[logical_id] = FunctionPool(functions[logical_id], stack.aws, max_containers=1)
+        return pools[logical_id].invoke(event)
+
+    try:
+        return run_schedule(
+            {"month": month} if month else {},
+            functions,
+            invoke,
+            stack.client("sqs"),
+            [source.queue_url for source in sqs_sources(functions, stack.resolver)],
+            dead_letter_queues(stack.resolver.physical, stack.template.resources),
+            timeout_s,
+        )
+    finally:
+        for pool in pools.values():
+            pool.close()

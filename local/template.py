@@ -304,6 +304,7 @@ class Route:
     path: str
     function: str
     authorizer: str | None  # the event's own Auth.Authorizer, overriding the API's default
+    scopes: tuple[str, ...] = ()  # the event's Auth.AuthorizationScopes, for JWT authorizers
 
     @property
     def route_key(self) -> str:
@@ -381,6 +382,17 @@ class Template:
         return merge_globals(self.globals_for("Function"), own)
 
     # -------------------------------------------------------------- functions
+
+    def functions_with_events(self, *types: str) -> list[str]:
+        """Logical ids of the functions that have an event of one of these types."""
+        return [
+            logical_id
+            for logical_id in self.of_type(FUNCTION)
+            if any(
+                event.get("Type") in types
+                for event in (self.function_properties(logical_id).get("Events") or {}).values()
+            )
+        ]
 
     def functions(self, resolver: Resolver) -> dict[str, FunctionSpec]:
         return {
@@ -468,5 +480,7 @@ class Template:
                 path = props.get("Path", "$default")
                 if method in {"ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD"} and path == "$default":
                     method = "ANY"
-                routes.append(Route(api, method, path, logical_id, (props.get("Auth") or {}).get("Authorizer")))
+                auth = props.get("Auth") or {}
+                scopes = tuple(auth.get("AuthorizationScopes") or ())
+                routes.append(Route(api, method, path, logical_id, auth.get("Authorizer"), scopes))
         return routes

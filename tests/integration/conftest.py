@@ -32,7 +32,7 @@ def aws_env(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    caches = (clients.dynamodb, clients.s3, clients.sqs, clients.events, settings)
+    caches = (clients.dynamodb, clients.s3, clients.sqs, clients.events, clients.sesv2, settings)
     for cached in caches:
         cached.cache_clear()
     yield
@@ -80,6 +80,9 @@ def create_resources(monkeypatch) -> None:
         monkeypatch.setenv(env, url)
     bus = boto3.client("events").create_event_bus(Name="invoicing-test")["EventBusArn"]
     monkeypatch.setenv("EVENT_BUS_NAME", bus.rsplit("/", 1)[1])
+    sender = load_template()["Parameters"]["NotificationSender"]["Default"]
+    boto3.client("ses").verify_email_identity(EmailAddress=sender)  # SES sends only from a verified identity
+    monkeypatch.setenv("NOTIFICATION_SENDER", sender)
 
 
 class Api:

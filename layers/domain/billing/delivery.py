@@ -47,12 +47,11 @@ class DeliveryPlan:
     estimated_arrival: date | None = None  # 到着予定日
 
     def as_record(self) -> dict:
-        return {
-            "delivery_status": self.status,
-            "available_on": self.available_on.isoformat(),
-            "posting_on": self.posting_on.isoformat() if self.posting_on else None,
-            "estimated_arrival": self.estimated_arrival.isoformat() if self.estimated_arrival else None,
-        }
+        record = {"delivery_status": self.status, "available_on": self.available_on.isoformat()}
+        if self.posting_on:
+            record["posting_on"] = self.posting_on.isoformat()
+            record["estimated_arrival"] = self.estimated_arrival.isoformat()
+        return record
 
 
 def plan_delivery(invoice: Invoice) -> DeliveryPlan:

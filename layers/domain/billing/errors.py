@@ -51,3 +51,58 @@ class AccountCancelled(BillingError):
 class NotFound(BillingError):
     code = "not_found"
     status = 404
+
+
+class ChangeRequestNotFound(BillingError):
+    code = "change_request_not_found"
+    status = 404
+
+    def __init__(self, change_request_id: str):
+        super().__init__(f"no change request with id {change_request_id!r}")
+
+
+class InvalidToken(BillingError):
+    code = "invalid_token"
+    status = 400
+
+    def __init__(self):
+        super().__init__("the confirmation token does not match this change request")
+
+
+class AlreadyApplied(BillingError):
+    code = "already_applied"
+    status = 409
+
+    def __init__(self, change_request_id: str):
+        super().__init__(f"change request {change_request_id} has already been applied; its token cannot be reused")
+
+
+class TokenExpired(BillingError):
+    code = "token_expired"
+    status = 410
+
+    def __init__(self, change_request_id: str):
+        super().__init__(
+            f"the token of change request {change_request_id} has expired (tokens last 7 days); request the change again"
+        )
+
+
+class ApprovalRequired(BillingError):
+    code = "approval_required"
+    status = 409
+
+    def __init__(self, change_request_id: str):
+        super().__init__(
+            f"change request {change_request_id} changes the company name: an operator approves it, it cannot be"
+            " confirmed by token"
+        )
+
+
+class ConfirmationRequired(BillingError):
+    code = "confirmation_required"
+    status = 409
+
+    def __init__(self, change_request_id: str):
+        super().__init__(
+            f"change request {change_request_id} needs no approval: the billing contact confirms it from the email"
+        )

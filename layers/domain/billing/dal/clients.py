@@ -45,7 +45,8 @@ def _plain(value):
 
 @functools.cache
 def s3():
-    return boto3.client("s3", config=_CONFIG)
+    # SigV4 presigned URLs carry their own expiry (X-Amz-Expires) and work with SSE.
+    return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
 
 
 @functools.cache

@@ -14,6 +14,8 @@ LETTERS#<YYYY-MM-DD>   <account>#<YYYY-MM>      a letter waiting for (or claimed
                                                 batch, by posting date
 MONTH#<YYYY-MM>        INVOICE_COUNTER          ``seq``: the month's last invoice number
 MONTH#<YYYY-MM>        CLOSE_RUN                progress of the month close
+CHANGE#<id>            REQUEST                  a contract change: ``account_id``, status,
+                                                changes, sha256 of its emailed token
 =====================  =======================  ==========================================
 
 Indexes: ``AccountsByShard`` (profiles only, spread over ACCOUNT_SHARDS) and
@@ -25,6 +27,7 @@ import zlib
 PROFILE = "PROFILE"
 INVOICE_COUNTER = "INVOICE_COUNTER"
 CLOSE_RUN = "CLOSE_RUN"
+CHANGE_REQUEST = "REQUEST"
 ACCOUNT_SHARDS = 16
 ACCOUNTS_INDEX = "AccountsByShard"
 INVOICES_INDEX = "InvoicesByIssueDate"
@@ -64,6 +67,10 @@ def last_attr(month: str) -> str:
 
 def day_attr(day: str) -> str:
     return f"day#{day}"
+
+
+def change_request_pk(change_request_id: str) -> str:
+    return f"CHANGE#{change_request_id}"
 
 
 def key(pk: str, sk: str) -> dict:

@@ -1,0 +1,95 @@
+"""Contract changes that affect billing, for the platform (HttpApi, AWS_IAM).
+
+Triggered by:
+- POST /v1/accounts/{account_id}/change-requests: a pending change, and an
+  email to the billing contact's current address (the one-time token, or for
+  a company-name change a notice that an operator will review it);
+- POST /v1/change-requests/{change_request_id}/confirm with the emailed token;
+- POST /v1/change-requests/{change_request_id}/approve by an operator, for a
+  company-name (legal-name) change.
+Reads: the account's profile and the change request in the BillingTable.
+Writes: the change request (with the token's sha256, never the token) and, on
+confirmation or approval, the profile, both in one transaction.
+Emits: the email, through SES, from NOTIFICATION_SENDER.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from billing import validation
+from billing.change_requests import (
+    ChangeRequest,
+    approval_notice_email,
+    confirmation_email,
+    parse_approval,
+    parse_request_id,
+    parse_token,
+)
+from billing.dal.accounts import AccountStore
+from billing.dal.change_requests import ChangeRequestStore
+from billing.dal.mail import send_email
+from billing.http import create_resolver, json_response, parse_json_object
+from billing.observability import logger, tracer
+from billing.settings import settings
+
+app = create_resolver()
+
+
+def now() -> datetime:
+    """The clock; tests move it to try the token's expiry."""
+    return datetime.now(UTC)
+
+
+@functools.cache
+def stores() -> tuple[AccountStore, ChangeRequestStore]:
+    accounts = AccountStore(settings().table_name)
+    return accounts, ChangeRequestStore(settings().table_name, accounts=accounts)
+
+
+@app.post("/v1/accounts/<account_id>/change-requests")
+def request_change(account_id: str):
+    account_id = validation.account_id(account_id)
+    body = parse_json_object(app)
+    accounts, requests = stores()
+    profile = accounts.get(account_id)
+    request, token = ChangeRequest.open(profile, body, now())
+    requests.create(request)
+    email = approval_notice_email(request, profile) if token is None else confirmation_email(request, profile, token)
+    send_email(settings().notification_sender, email)
+    logger.info("change requested", extra={"change_request_id": request.change_request_id, "status": request.status})
+    return json_response(201, request.as_json())
+
+
+@app.post("/v1/change-requests/<change_request_id>/confirm")
+def confirm_change(change_request_id: str):
+    change_request_id = parse_request_id(change_request_id)
+    token = parse_token(parse_json_object(app))
+    _, requests = stores()
+    request = requests.get(change_request_id)
+    moment = now()
+    request.check_confirmation(token, moment)
+    applied = request.applied(moment)
+    requests.apply(request, applied)
+    return applied.as_json()
+
+
+@app.post("/v1/change-requests/<change_request_id>/approve")
+def approve_change(change_request_id: str):
+    change_request_id = parse_request_id(change_request_id)
+    approved_by = parse_approval(parse_json_object(app))
+    _, requests = stores()
+    request = requests.get(change_request_id)
+    request.check_approval()
+    applied = request.applied(now(), approved_by=approved_by)
+    requests.apply(request, applied)
+    return applied.as_json()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,371 @@
+"""Contract changes that affect billing: requested, then confirmed or approved.
+
+A change to the invoice recipient, its address or contacts, the payment
+method or the delivery method applies only once the billing contact confirms
+it with the one-time token sent to their current email address. A change of
+company name (商号変更, a legal-name change) needs documents, so an operator
+approves it instead and no token is issued.
+
+The token goes out by email only: the request keeps its sha256, never the
+token, and a token is good for ``TOKEN_LIFETIME`` (7 days) from the request.
+
+A request stores only the fields that differ from the profile as it stood;
+applying it lays those fields over the profile as it stands at confirmation.
+Invoices already issued keep the recipient they were issued with (they hold
+their own snapshot); the next close uses the profile as changed.
+
+This module never imports boto3: the stores and the mailer are elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from billing import months, validation
+from billing.accounts import DELIVERY_METHODS, PAYMENT_METHODS, AccountProfile, BillingContact
+from billing.emails import Email
+from billing.errors import (
+    AlreadyApplied,
+    ApprovalRequired,
+    ConfirmationRequired,
+    InvalidRequest,
+    InvalidToken,
+    TokenExpired,
+)
+from billing.invoice import DELIVERY_LABELS, PAYMENT_LABELS
+
+TOKEN_LIFETIME = timedelta(days=7)
+
+PENDING_CONFIRMATION = "pending_confirmation"
+PENDING_APPROVAL = "pending_approval"
+APPLIED = "applied"
+
+CONTACT_FIELDS = ("company_name", "department", "person_name", "postal_code", "address", "email", "phone")
+OPTIONAL_CONTACT_FIELDS = frozenset({"department", "person_name"})  # null removes them
+# A legal-name change needs documents: an operator approves it, the customer cannot confirm it alone.
+APPROVAL_FIELDS = frozenset({"company_name"})
+
+_LABELS = {
+    "company_name": "会社名",
+    "department": "部署名",
+    "person_name": "ご担当者名",
+    "postal_code": "郵便番号",
+    "address": "住所",
+    "email": "メールアドレス",
+    "phone": "電話番号",
+    "payment_method": "お支払い方法",
+    "delivery_method": "請求書の受け取り方法",
+}
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The fields a request changes: a partial billing contact and/or the two methods."""
+
+    billing_contact: dict[str, str | None] = field(default_factory=dict)
+    payment_method: str | None = None
+    delivery_method: str | None = None
+
+    @classmethod
+    def parse(cls, body: object) -> Changes:
+        """The request body ``{"changes": {...}}``, checked for shape.
+
+        The values of the contact fields are checked when the changes are laid
+        over a profile (``apply_to``), by the same parser as a PUT profile.
+        """
+        changes = validation.require_object(body, {"changes"})["changes"]
+        changes = validation.require_object(
+            changes, set(), optional={"billing_contact", "payment_method", "delivery_method"}, where="changes"
+        )
+        if not changes:
+            raise InvalidRequest("changes must name at least one of billing_contact, payment_method, delivery_method")
+        contact = {}
+        if "billing_contact" in changes:
+            contact = validation.require_object(
+                changes["billing_contact"], set(), optional=set(CONTACT_FIELDS), where="changes.billing_contact"
+            )
+            if not contact:
+                raise InvalidRequest("changes.billing_contact must name at least one field to change")
+            for name, value in contact.items():
+                if value is None and name not in OPTIONAL_CONTACT_FIELDS:
+                    raise InvalidRequest(f"changes.billing_contact.{name} cannot be removed; give its new value")
+        methods = {
+            name: validation.one_of(changes[name], f"changes.{name}", choices)
+            for name, choices in (("payment_method", PAYMENT_METHODS), ("delivery_method", DELIVERY_METHODS))
+            if name in changes
+        }
+        return cls(billing_contact=dict(contact), **methods)
+
+    @classmethod
+    def from_json(cls, body: dict) -> Changes:
+        return cls(
+            billing_contact=dict(body.get("billing_contact") or {}),
+            payment_method=body.get("payment_method"),
+            delivery_method=body.get("delivery_method"),
+        )
+
+    def apply_to(self, profile: AccountProfile) -> AccountProfile:
+        """The profile with these changes laid over it, checked like a PUT profile."""
+        contact = {**profile.billing_contact.as_json(), **self.billing_contact}
+        contact = {name: value for name, value in contact.items() if value is not None}
+        return replace(
+            profile,
+            billing_contact=BillingContact.parse(contact),
+            payment_method=self.payment_method or profile.payment_method,
+            delivery_method=self.delivery_method or profile.delivery_method,
+        )
+
+    def relative_to(self, profile: AccountProfile) -> Changes:
+        """Only what would differ from ``profile`` (a field sent unchanged is no change)."""
+        current = profile.billing_contact.as_json()
+        return Changes(
+            billing_contact={name: value for name, value in self.billing_contact.items() if current.get(name) != value},
+            payment_method=self.payment_method if self.payment_method != profile.payment_method else None,
+            delivery_method=self.delivery_method if self.delivery_method != profile.delivery_method else None,
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.as_json()
+
+    @property
+    def needs_approval(self) -> bool:
+        """A change of company name (legal name) is approved by an operator, not confirmed by email."""
+        return bool(APPROVAL_FIELDS & self.billing_contact.keys())
+
+    def as_json(self) -> dict:
+        body: dict = {}
+        if self.billing_contact:
+            body["billing_contact"] = dict(self.billing_contact)
+        if self.payment_method:
+            body["payment_method"] = self.payment_method
+        if self.delivery_method:
+            body["delivery_method"] = self.delivery_method
+        return body
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    change_request_id: str
+    account_id: str
+    changes: Changes
+    status: str
+    requested_at: datetime
+    expires_at: datetime | None  # when the token stops working; None when an operator approves instead
+    token_hash: str | None = None  # sha256 of the emailed token, hex; never the token
+    applied_at: datetime | None = None
+    approved_by: str | None = None
+
+    @classmethod
+    def open(cls, profile: AccountProfile, body: object, now: datetime) -> tuple[ChangeRequest, str | None]:
+        """A new request against ``profile``, and the token to email (None when an operator approves).
+
+        Refuses a request that is malformed, whose values are invalid, or
+        that would change nothing.
+        """
+        now = now.replace(microsecond=0)  # stored to the second
+        changes = Changes.parse(body)
+        changes.apply_to(profile)  # every value is checked as a PUT profile would check it
+        changes = changes.relative_to(profile)
+        if changes.is_empty:
+            raise InvalidRequest("changes would change nothing: the profile already has these values")
+        request_id = new_request_id()
+        if changes.needs_approval:
+            request = cls(request_id, profile.account_id, changes, PENDING_APPROVAL, now, expires_at=None)
+            return request, None
+        token = new_token()
+        request = cls(
+            request_id,
+            profile.account_id,
+            changes,
+            PENDING_CONFIRMATION,
+            now,
+            expires_at=now + TOKEN_LIFETIME,
+            token_hash=hash_token(token),
+        )
+        return request, token
+
+    def check_confirmation(self, token: str, now: datetime) -> None:
+        """Raise unless ``token`` may apply this request now."""
+        if self.token_hash is None:  # an operator approves it; no token was ever sent
+            raise ApprovalRequired(self.change_request_id)
+        if not token_matches(token, self.token_hash):
+            raise InvalidToken()
+        if self.status == APPLIED:
+            raise AlreadyApplied(self.change_request_id)
+        if self.is_expired(now):
+            raise TokenExpired(self.change_request_id)
+
+    def check_approval(self) -> None:
+        """Raise unless an operator may approve this request."""
+        if self.status == APPLIED:
+            raise AlreadyApplied(self.change_request_id)
+        if self.status != PENDING_APPROVAL:
+            raise ConfirmationRequired(self.change_request_id)
+
+    def is_expired(self, now: datetime) -> bool:
+        """A token older than TOKEN_LIFETIME no longer works; approval requests do not expire."""
+        return self.expires_at is not None and now >= self.expires_at
+
+    def applied(self, now: datetime, approved_by: str | None = None) -> ChangeRequest:
+        return replace(self, status=APPLIED, applied_at=now, approved_by=approved_by)
+
+    def as_json(self) -> dict:
+        """The API's view: never the token nor its hash."""
+        body = {
+            "change_request_id": self.change_request_id,
+            "account_id": self.account_id,
+            "status": self.status,
+            "changes": self.changes.as_json(),
+            "requested_at": _iso(self.requested_at),
+            "expires_at": _iso(self.expires_at),
+        }
+        if self.applied_at:
+            body["applied_at"] = _iso(self.applied_at)
+        if self.approved_by:
+            body["approved_by"] = self.approved_by
+        return body
+
+    def as_record(self) -> dict:
+        """A DynamoDB-ready dict (keys are the store's business)."""
+        return {**self.as_json(), "token_hash": self.token_hash}
+
+    @classmethod
+    def from_record(cls, record: dict) -> ChangeRequest:
+        return cls(
+            change_request_id=record["change_request_id"],
+            account_id=record["account_id"],
+            changes=Changes.from_json(record["changes"]),
+            status=record["status"],
+            requested_at=datetime.fromisoformat(record["requested_at"]),
+            expires_at=_datetime_or_none(record.get("expires_at")),
+            token_hash=record.get("token_hash"),
+            applied_at=_datetime_or_none(record.get("applied_at")),
+            approved_by=record.get("approved_by"),
+        )
+
+
+def parse_token(body: object) -> str:
+    """The confirmation body ``{"token": "..."}``."""
+    body = validation.require_object(body, {"token"})
+    return validation.text(body["token"], "token", max_length=200)
+
+
+def parse_approval(body: object) -> str:
+    """The approval body ``{"approved_by": "operator name"}``: who approved, kept on the request."""
+    body = validation.require_object(body, {"approved_by"})
+    return validation.text(body["approved_by"], "approved_by", max_length=100)
+
+
+def parse_request_id(value: object) -> str:
+    if not isinstance(value, str) or len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
+        raise InvalidRequest("change_request_id must be 32 lowercase hex digits")
+    return value
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(16)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, token_hash: str | None) -> bool:
+    """Compare in constant time, so response timing says nothing about the stored hash."""
+    return token_hash is not None and hmac.compare_digest(hash_token(token), token_hash)
+
+
+# ---------------------------------------------------------------- email
+
+
+def confirmation_email(request: ChangeRequest, profile: AccountProfile, token: str) -> Email:
+    """The email that carries the token, to the billing contact's current address."""
+    lines = [
+        f"{profile.billing_contact.recipient}",
+        "",
+        "いつもご利用いただきありがとうございます。",
+        "ご請求先情報の変更のお申し込みを受け付けました。",
+        "内容をご確認のうえ、下記の確認コードで変更を確定してください。",
+        "確定するまで変更は反映されません。",
+        "",
+        "■ 変更内容",
+        *_change_lines(request.changes, profile),
+        "",
+        f"■ 受付番号: {request.change_request_id}",
+        f"■ 確認コード: {token}",
+        f"■ 有効期限: {_japanese_time(request.expires_at)}（日本時間）",
+        "",
+    ]
+    new_email = request.changes.billing_contact.get("email")
+    if new_email:
+        lines += [
+            f"確定後は、ご請求に関するご連絡を新しいメールアドレス {new_email} にお送りします。",
+            "",
+        ]
+    lines += [
+        "確定した変更は、次に発行する請求書から反映されます。発行済みの請求書は変わりません。",
+        "お心当たりのない場合は、このメールを破棄してください。変更は行われません。",
+    ]
+    return Email(
+        to=profile.billing_contact.email,
+        subject="【ご確認ください】ご請求先情報の変更",
+        body="\n".join(lines) + "\n",
+    )
+
+
+def approval_notice_email(request: ChangeRequest, profile: AccountProfile) -> Email:
+    """The email that says a legal-name change was received and awaits review (no token)."""
+    lines = [
+        f"{profile.billing_contact.recipient}",
+        "",
+        "いつもご利用いただきありがとうございます。",
+        "ご請求先情報の変更のお申し込みを受け付けました。",
+        "会社名（商号）の変更は、確認書類をいただいたうえで担当者が審査し、承認後に反映します。",
+        "",
+        "■ 変更内容",
+        *_change_lines(request.changes, profile),
+        "",
+        f"■ 受付番号: {request.change_request_id}",
+        "",
+        "承認されるまで変更は反映されません。発行済みの請求書は変わりません。",
+        "お心当たりのない場合は、お手数ですがサポート窓口までご連絡ください。",
+    ]
+    return Email(
+        to=profile.billing_contact.email,
+        subject="【受付のお知らせ】ご請求先情報の変更（承認待ち）",
+        body="\n".join(lines) + "\n",
+    )
+
+
+def _change_lines(changes: Changes, profile: AccountProfile) -> list[str]:
+    current = profile.billing_contact.as_json()
+    rows = [(name, current.get(name), value) for name, value in changes.billing_contact.items()]
+    if changes.payment_method:
+        rows.append(("payment_method", PAYMENT_LABELS[profile.payment_method], PAYMENT_LABELS[changes.payment_method]))
+    if changes.delivery_method:
+        rows.append(
+            ("delivery_method", DELIVERY_LABELS[profile.delivery_method], DELIVERY_LABELS[changes.delivery_method])
+        )
+    return [f"  {_LABELS[name]}: {before or '（なし）'} → {after or '（なし）'}" for name, before, after in rows]
+
+
+def _japanese_time(moment: datetime | None) -> str:
+    local = moment.astimezone(months.TOKYO)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(months.TOKYO).isoformat(timespec="seconds")
+
+
+def _datetime_or_none(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

@@ -1,0 +1,154 @@
+"""A month of the billing cycle under moto, driven through the handlers and queues."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import boto3
+from pypdf import PdfReader
+
+from tests.conftest import LambdaContext, load_event
+from tests.integration.conftest import BUCKET, TABLE, Api
+
+MONTH = "2026-10"
+ACCOUNTS = {
+    # account: (payment, delivery, person_name or None, peak)
+    "transfer-web": ("bank_transfer", "web", None, 9_500),
+    "transfer-postal": ("bank_transfer", "postal", "山田 太郎", 10_001),
+    "debit-web": ("direct_debit", "web", "佐藤 花子", 25_000),
+    "debit-postal": ("direct_debit", "postal", None, 0),
+}
+
+
+def profile(payment, delivery, person, **changes):
+    body = json.loads(load_event("put_account.json")["body"])
+    body.update(payment_method=payment, delivery_method=delivery, **changes)
+    if person:
+        body["billing_contact"]["person_name"] = person
+    else:
+        body["billing_contact"].pop("person_name")
+    return body
+
+
+class Month:
+    """The platform and the scheduler, driving the handlers through their queues."""
+
+    def __init__(self):
+        self.accounts = Api("accounts")
+        self.counts = Api("record_counts")
+        self.close = Api("close_month").module
+        self.issue = Api("issue_invoice").module
+        self.sqs = boto3.client("sqs")
+
+    def seed(self):
+        for account, (payment, delivery, person, peak) in ACCOUNTS.items():
+            status, _ = self.accounts.replay(
+                "put_account.json", path=f"/v1/accounts/{account}", body=profile(payment, delivery, person)
+            )
+            assert status == 201
+            if peak:
+                self.report(account, peak, "2026-10-10T12:00:00+09:00")
+                self.report(account, peak // 2, "2026-10-31T23:00:00+09:00")
+
+    def report(self, account, count, observed_at):
+        return self.counts.replay(
+            "record_count.json",
+            path=f"/v1/accounts/{account}/record-counts",
+            body={"count": count, "observed_at": observed_at},
+        )
+
+    def run_close(self, month=MONTH):
+        self.close.lambda_handler({"month": month}, LambdaContext())
+        self.drain("ACCOUNT_PAGES_QUEUE_URL", self.close)
+        self.drain("ISSUE_INVOICE_QUEUE_URL", self.issue)
+
+    def drain(self, queue_env, module, max_rounds=100):
+        url = os.environ[queue_env]
+        for _ in range(max_rounds):
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return
+            self.deliver(module, messages)
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        raise AssertionError(f"{queue_env} did not drain")
+
+    @staticmethod
+    def deliver(module, messages):
+        event = load_event("issue_invoice.json")
+        template = event["Records"][0]
+        event["Records"] = [
+            {**template, "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
+            for m in messages
+        ]
+        result = module.lambda_handler(event, LambdaContext())
+        assert result == {"batchItemFailures": []}, result
+
+
+def invoices():
+    items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+    return {i["pk"]["S"].split("#")[1]: i for i in items if i["sk"]["S"].startswith("INVOICE#")}
+
+
+def pdf_versions():
+    versions = boto3.client("s3").list_object_versions(Bucket=BUCKET).get("Versions", [])
+    return sorted(v["Key"] for v in versions)
+
+
+def pdf_text(key):
+    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+
+
+SENDER = "billing@example.com"
+STATEMENTS_URL = "https://statements.example.test/statements"
+
+
+def enable_delivery(monkeypatch) -> None:
+    """What template.yaml gives the delivery functions, and SES's verified sender."""
+    monkeypatch.setenv("NOTIFICATION_SENDER", SENDER)
+    monkeypatch.setenv("STATEMENTS_URL", STATEMENTS_URL)
+    boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
+
+
+def sent_emails() -> list:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-1"].sent_messages)
+
+
+class Delivery:
+    """EventBridge's InvoiceIssued deliveries and the scheduled print run."""
+
+    def __init__(self):
+        self.deliver_module = Api("deliver_invoice").module
+        self.print_module = Api("print_batch").module
+
+    def deliver(self, account_id: str, month: str = MONTH) -> dict:
+        event = load_event("deliver_invoice.json")
+        event["detail"] = {**event["detail"], "account_id": account_id, "month": month}
+        return self.deliver_module.lambda_handler(event, LambdaContext())
+
+    def deliver_all(self) -> None:
+        for account in invoices():
+            self.deliver(account)
+
+    def print_day(self, day: str) -> dict:
+        return self.print_module.lambda_handler({"date": day}, LambdaContext())
+
+
+def customer_api(account_id: str, event_file: str, path: str | None = None, query: dict | None = None):
+    """Call the statements function as API Gateway would after the JWT authorizer passed."""
+    api = Api("statements_api")
+    event = load_event(event_file)
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["custom:account_id"] = account_id
+    if path:
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    if query:
+        event["queryStringParameters"] = query
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    response = api.module.lambda_handler(event, LambdaContext())
+    return response

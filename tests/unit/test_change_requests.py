@@ -1,0 +1,299 @@
+"""Contract changes: what may change, who must agree, and how long a token lasts."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from billing import months
+from billing.accounts import AccountProfile
+from billing.change_requests import (
+    APPLIED,
+    PENDING_APPROVAL,
+    PENDING_CONFIRMATION,
+    TOKEN_LIFETIME,
+    ChangeRequest,
+    Changes,
+    approval_notice_email,
+    confirmation_email,
+    hash_token,
+    parse_approval,
+    parse_request_id,
+    parse_token,
+    token_matches,
+)
+from billing.errors import (
+    AlreadyApplied,
+    ApprovalRequired,
+    ConfirmationRequired,
+    InvalidRequest,
+    InvalidToken,
+    TokenExpired,
+)
+from billing.tariff import load_tariff
+from tests.unit.test_accounts import PROFILE
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=months.TOKYO)
+
+
+@pytest.fixture
+def profile() -> AccountProfile:
+    return AccountProfile.parse("acme", PROFILE, load_tariff())
+
+
+def request(profile, **changes) -> tuple[ChangeRequest, str | None]:
+    return ChangeRequest.open(profile, {"changes": changes}, NOW)
+
+
+# ---------------------------------------------------------------- parsing and validation
+
+
+def test_a_partial_contact_and_both_methods_make_a_request_awaiting_the_customer(profile):
+    made, token = request(
+        profile, billing_contact={"email": "keiri@example.co.jp"}, payment_method="direct_debit", delivery_method="web"
+    )
+    assert made.status == PENDING_CONFIRMATION
+    assert made.account_id == "acme"
+    assert made.changes.as_json() == {
+        "billing_contact": {"email": "keiri@example.co.jp"},
+        "payment_method": "direct_debit",
+        "delivery_method": "web",
+    }
+    assert token
+    assert len(made.change_request_id) == 32
+    assert parse_request_id(made.change_request_id) == made.change_request_id
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        ({}, "missing changes"),
+        ({"changes": {}}, "at least one of"),
+        ({"changes": {"plan": "standard"}}, "unknown field(s) plan"),
+        ({"changes": {"delivery_method": "web"}, "reason": "x"}, "unknown field(s) reason"),
+        ({"changes": "web"}, "changes must be a JSON object"),
+        ({"changes": {"billing_contact": {}}}, "at least one field"),
+        ({"changes": {"billing_contact": {"fax": "03-0000-0000"}}}, "unknown field(s) fax"),
+        ({"changes": {"billing_contact": "someone"}}, "billing_contact must be a JSON object"),
+        ({"changes": {"billing_contact": {"email": None}}}, "billing_contact.email cannot be removed"),
+        ({"changes": {"payment_method": "cash"}}, "changes.payment_method must be one of"),
+        ({"changes": {"delivery_method": "fax"}}, "changes.delivery_method must be one of"),
+        ({"changes": {"billing_contact": {"postal_code": "1000005"}}}, "billing_contact.postal_code must be NNN-NNNN"),
+        ({"changes": {"billing_contact": {"email": "not-an-email"}}}, "billing_contact.email must be an email"),
+        ({"changes": {"billing_contact": {"phone": 312345678}}}, "billing_contact.phone must be a non-empty string"),
+        ({"changes": {"billing_contact": {"address": ""}}}, "billing_contact.address must be a non-empty string"),
+        ({"changes": {"billing_contact": {"department": "x" * 101}}}, "billing_contact.department must be at most"),
+    ],
+)
+def test_bad_requests_are_refused_naming_the_field(profile, body, complaint):
+    with pytest.raises(InvalidRequest) as refused:
+        ChangeRequest.open(profile, body, NOW)
+    assert complaint in refused.value.message
+
+
+def test_a_request_that_changes_nothing_is_refused(profile):
+    with pytest.raises(InvalidRequest) as refused:
+        request(profile, payment_method="bank_transfer", billing_contact={"email": "billing@example.co.jp"})
+    assert "change nothing" in refused.value.message
+
+
+def test_fields_sent_unchanged_are_left_out_of_the_request(profile):
+    full_contact = {**PROFILE["billing_contact"], "phone": "03-9999-0000"}
+    made, _ = request(profile, billing_contact=full_contact, delivery_method="postal")
+    assert made.changes.as_json() == {"billing_contact": {"phone": "03-9999-0000"}}
+
+
+# ---------------------------------------------------------------- approval
+
+
+def test_a_company_name_change_waits_for_an_operator_and_sends_no_token(profile):
+    made, token = request(profile, billing_contact={"company_name": "株式会社新商号", "email": "new@example.co.jp"})
+    assert (made.status, token, made.token_hash, made.expires_at) == (PENDING_APPROVAL, None, None, None)
+    with pytest.raises(ApprovalRequired):
+        made.check_confirmation("anything", NOW)
+    made.check_approval()  # an operator may approve it
+
+
+def test_sending_the_same_company_name_is_no_legal_name_change(profile):
+    made, token = request(
+        profile, billing_contact={"company_name": PROFILE["billing_contact"]["company_name"], "phone": "03-1111-2222"}
+    )
+    assert made.status == PENDING_CONFIRMATION and token
+    assert not made.changes.needs_approval
+
+
+@pytest.mark.parametrize(
+    ("changes", "needs_approval"),
+    [
+        ({"billing_contact": {"company_name": "新商号株式会社"}}, True),
+        ({"billing_contact": {"company_name": "新商号株式会社", "address": "大阪府"}}, True),
+        ({"billing_contact": {"address": "大阪府大阪市北区1-1"}}, False),
+        ({"billing_contact": {"person_name": None, "department": "総務部"}}, False),
+        ({"payment_method": "direct_debit", "delivery_method": "web"}, False),
+    ],
+)
+def test_only_a_legal_name_change_needs_an_operator(changes, needs_approval):
+    assert Changes.parse({"changes": changes}).needs_approval is needs_approval
+
+
+def test_an_operator_cannot_approve_what_the_customer_confirms(profile):
+    made, _ = request(profile, delivery_method="web")
+    with pytest.raises(ConfirmationRequired):
+        made.check_approval()
+
+
+# ---------------------------------------------------------------- expiry
+
+
+def test_the_token_works_until_seven_days_after_the_request(profile):
+    made, token = request(profile, delivery_method="web")
+    assert made.expires_at == NOW + TOKEN_LIFETIME == NOW + timedelta(days=7)
+    made.check_confirmation(token, NOW + timedelta(days=7) - timedelta(seconds=1))
+    with pytest.raises(TokenExpired) as refused:
+        made.check_confirmation(token, NOW + timedelta(days=7))
+    assert refused.value.status == 410
+
+
+def test_an_approval_request_does_not_expire(profile):
+    made, _ = request(profile, billing_contact={"company_name": "株式会社新商号"})
+    assert not made.is_expired(NOW + timedelta(days=365))
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def test_a_wrong_token_is_refused_and_a_used_one_cannot_be_reused(profile):
+    made, token = request(profile, delivery_method="web")
+    with pytest.raises(InvalidToken) as refused:
+        made.check_confirmation(token + "x", NOW)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_token")
+    used = made.applied(NOW)
+    with pytest.raises(AlreadyApplied) as reused:
+        used.check_confirmation(token, NOW)
+    assert (reused.value.status, reused.value.code) == (409, "already_applied")
+    with pytest.raises(AlreadyApplied):
+        used.check_approval()
+
+
+def test_only_the_tokens_sha256_is_kept_and_never_shown(profile):
+    made, token = request(profile, delivery_method="web")
+    assert made.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in str(made.as_record())
+    assert "token_hash" not in made.as_json() and token not in str(made.as_json())
+
+
+def test_every_request_gets_its_own_token_and_id(profile):
+    made = [request(profile, delivery_method="web") for _ in range(20)]
+    assert len({token for _, token in made}) == 20
+    assert len({r.change_request_id for r, _ in made}) == 20
+
+
+@given(st.text(min_size=1, max_size=60), st.text(min_size=1, max_size=60))
+def test_a_token_matches_only_its_own_hash(token, other):
+    assert token_matches(token, hash_token(token))
+    assert token_matches(other, hash_token(token)) is (other == token)
+    assert not token_matches(token, None)
+
+
+@pytest.mark.parametrize(
+    ("parse", "body"),
+    [
+        (parse_token, {}),
+        (parse_token, {"token": ""}),
+        (parse_token, {"token": 123}),
+        (parse_token, {"token": "t", "extra": 1}),
+        (parse_approval, {"approved_by": ""}),
+        (parse_approval, {}),
+    ],
+)
+def test_confirm_and_approve_bodies_are_checked(parse, body):
+    with pytest.raises(InvalidRequest):
+        parse(body)
+
+
+@pytest.mark.parametrize("value", ["", "abc", "3F2A9C1E5B7D4F6A8C0E2B4D6F8A1C3E", "../" * 11])
+def test_malformed_request_ids_are_refused(value):
+    with pytest.raises(InvalidRequest):
+        parse_request_id(value)
+
+
+# ---------------------------------------------------------------- applying
+
+
+def test_applying_lays_the_changes_over_the_profile_and_keeps_the_rest(profile):
+    made, _ = request(
+        profile,
+        billing_contact={"address": "大阪府大阪市北区梅田1-1-1", "postal_code": "530-0001"},
+        payment_method="direct_debit",
+    )
+    changed = made.changes.apply_to(profile)
+    assert changed.billing_contact.address == "大阪府大阪市北区梅田1-1-1"
+    assert changed.billing_contact.postal_code == "530-0001"
+    assert changed.payment_method == "direct_debit"
+    expected = profile.as_json()
+    expected["billing_contact"].update(address="大阪府大阪市北区梅田1-1-1", postal_code="530-0001")
+    expected["payment_method"] = "direct_debit"
+    assert changed.as_json() == expected
+
+
+def test_removing_the_person_addresses_the_department_with_onchu(profile):
+    made, _ = request(profile, billing_contact={"person_name": None})
+    assert made.changes.apply_to(profile).billing_contact.recipient == "株式会社サンプル商事 経理部 御中"
+
+
+def test_an_applied_request_records_when_and_who(profile):
+    made, _ = request(profile, billing_contact={"company_name": "株式会社新商号"})
+    applied = made.applied(NOW + timedelta(days=3), approved_by="佐藤")
+    assert applied.status == APPLIED
+    assert applied.as_json()["applied_at"] == "2026-11-28T10:00:00+09:00"
+    assert applied.as_json()["approved_by"] == "佐藤"
+
+
+def test_a_stored_request_reads_back_the_same(profile):
+    for changes in (
+        {"billing_contact": {"person_name": None}, "delivery_method": "web"},
+        {"payment_method": "direct_debit"},
+    ):
+        made, _ = request(profile, **changes)
+        assert ChangeRequest.from_record(made.as_record()) == made
+
+
+def test_the_api_view_shows_times_in_japan_time(profile):
+    made, _ = ChangeRequest.open(profile, {"changes": {"delivery_method": "web"}}, NOW.replace(microsecond=123))
+    body = made.as_json()
+    assert (body["requested_at"], body["expires_at"]) == ("2026-11-25T10:00:00+09:00", "2026-12-02T10:00:00+09:00")
+
+
+# ---------------------------------------------------------------- email
+
+
+def test_the_confirmation_email_goes_to_the_current_address_with_the_token(profile):
+    made, token = request(profile, billing_contact={"email": "keiri@example.co.jp"}, payment_method="direct_debit")
+    email = confirmation_email(made, profile, token)
+    assert email.to == "billing@example.co.jp"
+    assert "変更" in email.subject
+    assert token in email.body and made.change_request_id in email.body
+    assert "株式会社サンプル商事 経理部 山田 太郎 様" in email.body
+    assert "メールアドレス: billing@example.co.jp → keiri@example.co.jp" in email.body
+    assert "新しいメールアドレス keiri@example.co.jp" in email.body
+    assert "お支払い方法: 銀行振込 → 口座振替" in email.body
+    assert "2026年12月2日 10:00" in email.body  # the token's expiry, Japan time
+
+
+def test_the_email_without_an_email_change_does_not_speak_of_a_new_address(profile):
+    made, token = request(profile, delivery_method="web")
+    body = confirmation_email(made, profile, token).body
+    assert "新しいメールアドレス" not in body
+    assert "請求書の受け取り方法: 郵送 → WEB明細" in body
+
+
+def test_the_approval_notice_carries_no_token(profile):
+    made, _ = request(profile, billing_contact={"company_name": "株式会社新商号"})
+    email = approval_notice_email(made, profile)
+    assert email.to == "billing@example.co.jp"
+    assert "会社名: 株式会社サンプル商事 → 株式会社新商号" in email.body
+    assert "確認コード" not in email.body and "承認" in email.body
