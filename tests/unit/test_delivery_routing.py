@@ -1,0 +1,68 @@
+"""The routing table: payment × delivery method → channel and dates, across holidays and year end."""
+
+from datetime import date
+
+import pytest
+
+from billing.accounts import AccountProfile
+from billing.counts import MonthUsage
+from billing.delivery import manifest_csv, pack_letters, plan_delivery, statement_notification
+from billing.invoice import build_invoice, invoice_number
+from billing.issuer import load_issuer
+from billing.tariff import load_tariff
+from tests.unit.test_accounts import PROFILE
+
+
+def invoice(month, payment, delivery, account="acme", sequence=1):
+    body = {**PROFILE, "payment_method": payment, "delivery_method": delivery, "contract_start": "2024-01-01"}
+    profile = AccountProfile.parse(account, body, load_tariff())
+    usage = MonthUsage(account, month, opening_count=12_000)
+    return build_invoice(invoice_number(month, sequence), profile, usage, load_tariff(), load_issuer())
+
+
+@pytest.mark.parametrize(
+    ("month", "payment", "delivery", "pay_date", "channel", "posting", "arrival"),
+    [
+        # issued Sun 2026-11-01; 11/3 文化の日 delays arrival
+        ("2026-10", "bank_transfer", "web", date(2026, 11, 30), "web", None, None),
+        ("2026-10", "direct_debit", "postal", date(2026, 11, 27), "postal", date(2026, 11, 2), date(2026, 11, 5)),
+        # issued Tue 2026-12-01: 12/27 is a Sunday, so the debit moves to Mon 12/28
+        ("2026-11", "direct_debit", "web", date(2026, 12, 28), "web", None, None),
+        ("2026-11", "bank_transfer", "postal", date(2026, 12, 30), "postal", date(2026, 12, 2), date(2026, 12, 4)),
+        # issued on New Year's Day 2027: banks and post rest until 1/4; 1/31 is a Sunday
+        ("2026-12", "bank_transfer", "postal", date(2027, 1, 29), "postal", date(2027, 1, 4), date(2027, 1, 6)),
+        ("2026-12", "direct_debit", "postal", date(2027, 1, 27), "postal", date(2027, 1, 4), date(2027, 1, 6)),
+        # issued Sat 2027-05-01 in Golden Week: posted after 5/3-5/5, on Thu 5/6
+        ("2027-04", "direct_debit", "postal", date(2027, 5, 27), "postal", date(2027, 5, 6), date(2027, 5, 10)),
+    ],
+)
+def test_each_combination_ends_in_its_channel_with_its_dates(
+    month, payment, delivery, pay_date, channel, posting, arrival
+):
+    issued = invoice(month, payment, delivery)
+    plan = plan_delivery(issued)
+    assert (plan.channel, plan.posting_on, plan.estimated_arrival) == (channel, posting, arrival)
+    assert plan.available_on == issued.issued_on
+    assert (issued.due_on if payment == "bank_transfer" else issued.debit_on) == pay_date
+
+
+def test_the_web_notice_links_to_the_page_and_names_the_payment_date():
+    email = statement_notification(invoice("2026-11", "direct_debit", "web"), "https://example.test/statements")
+    assert email.to == PROFILE["billing_contact"]["email"]
+    assert "https://example.test/statements" in email.body
+    assert "口座振替日: 2026年12月28日" in email.body
+    assert "添付" not in email.body
+
+
+def test_letters_for_one_account_share_an_envelope():
+    letters = pack_letters(
+        [
+            invoice("2026-10", "bank_transfer", "postal", "b", 2),
+            invoice("2026-09", "bank_transfer", "postal", "a", 1),
+            invoice("2026-10", "bank_transfer", "postal", "a", 3),
+        ]
+    )
+    assert [(letter.invoice.account_id, letter.envelope) for letter in letters] == [("a", 1), ("a", 1), ("b", 2)]
+    rows = manifest_csv("2026-11-02", letters).decode("utf-8-sig").splitlines()
+    assert rows[0] == "batch_id,invoice_number,account_id,postal_code,address,recipient,pages,envelope"
+    assert rows[1].startswith("2026-11-02,INV-202609-0000001,a,100-0005,")
