@@ -12,7 +12,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 # sam build for python3.13 needs python3.13 on PATH.
 SAM_PATH := $(if $(PYENV_313),$(PYENV_313):,)$(PATH)
 
-.PHONY: help venv tools test lint unit integration local build-check demo bench clean
+.PHONY: help venv tools system-deps test lint unit integration local build-check demo bench clean
 
 help:
 	@echo "make test   lint + unit + integration + local + build checks"
@@ -32,6 +32,18 @@ $(TOOLS)/.installed: requirements/tools.txt
 venv: $(VENV)/.installed
 tools: $(TOOLS)/.installed
 
+# Debian packages the tests use: pdftoppm renders invoice PDFs to PNG for review,
+# Chromium and its driver run the statements page in a real browser.
+SYSTEM_COMMANDS := pdftoppm chromium chromedriver
+system-deps:
+	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils chromium chromium-driver >/dev/null; \
+	fi
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -50,7 +62,7 @@ build-check: tools
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --region ap-northeast-1
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --region ap-northeast-1
 
-test: venv tools lint
+test: venv tools system-deps lint
 	$(PY) -m pytest tests
 	$(MAKE) build-check
 
