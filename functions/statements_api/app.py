@@ -80,7 +80,10 @@ def get_statement_pdf(month: str):
 
 @app.get("/statements")
 def statements_page():
-    shown = [statements.detail(r) for r in statements.newest_first(caller_records(), today())]
+    records = statements.newest_first(caller_records(), today())
+    # A page opened in a browser sends no bearer header on a click, so each
+    # PDF link is already a presigned URL (300 s); reloading the page renews them.
+    links = {r["month"]: archive().presigned_url(r["pdf_key"]) for r in records if r.get("pdf_key")}
     return Response(
         status_code=200,
         content_type=content_types.TEXT_HTML + "; charset=utf-8",
@@ -88,7 +91,7 @@ def statements_page():
             "Cache-Control": "no-store",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
         },
-        body=render_page(shown),
+        body=render_page([statements.detail(r) for r in records], links),
     )
 
 

@@ -156,3 +156,4 @@ class TestStatements:
         html = response["body"]
         assert "ご請求明細" in html and "2026年10月ご利用分" in html and "口座振替日" in html
         assert html.count('class="day peak"') == 1 and 'class="bracket"' in html
+        assert "請求書PDFを開く" in html and "X-Amz-Expires=300" in html  # a link that works without a header

@@ -83,7 +83,8 @@ class TokenExpired(BillingError):
 
     def __init__(self, change_request_id: str):
         super().__init__(
-            f"the token of change request {change_request_id} has expired (tokens last 7 days); request the change again"
+            f"the token of change request {change_request_id} has expired (tokens last 7 days);"
+            " request the change again"
         )
 
 

@@ -36,9 +36,12 @@ svg{width:100%;height:auto;max-width:640px;display:block}
 """
 
 
-def render_page(statements: list[dict], pdf_link: str = "/v1/statements/{month}/pdf") -> str:
-    """The whole page for a caller's statements (``detail`` bodies, newest first)."""
-    cards = "\n".join(_card(s, pdf_link.format(month=s["month"])) for s in statements)
+def render_page(statements: list[dict], pdf_links: dict[str, str]) -> str:
+    """The whole page for a caller's statements (``detail`` bodies, newest first).
+
+    ``pdf_links`` maps a month to the URL of its PDF.
+    """
+    cards = "\n".join(_card(s, pdf_links.get(s["month"])) for s in statements)
     if not statements:
         cards = '<p class="empty">表示できる請求書はまだありません。</p>'
     return (
@@ -49,7 +52,7 @@ def render_page(statements: list[dict], pdf_link: str = "/v1/statements/{month}/
     )
 
 
-def _card(s: dict, pdf_href: str) -> str:
+def _card(s: dict, pdf_href: str | None) -> str:
     year, month = s["month"].split("-")
     pay_label = PAYMENT_LABELS[s["payment_method"]]
     pay_date = s.get("due_on") or s.get("debit_on")
@@ -64,7 +67,7 @@ def _card(s: dict, pdf_href: str) -> str:
 <dt>ピーク件数</dt><dd class="peak">{usage["peak"]:,}件</dd>
 </dl>
 {chart(usage)}
-<a class="pdf" href="{escape(pdf_href)}">請求書PDFを開く</a>
+{f'<a class="pdf" href="{escape(pdf_href)}">請求書PDFを開く</a>' if pdf_href else ""}
 </section>"""
 
 
