@@ -13,8 +13,8 @@ from moto.ses.models import ses_backends
 
 from billing.errors import AlreadyApplied
 from tests.conftest import load_event
+from tests.integration.billing_month import Month
 from tests.integration.conftest import TABLE, Api
-from tests.integration.test_month_close import Month
 
 NEW_CONTACT = {"person_name": "鈴木 一郎", "email": "keiri@example.co.jp"}
 
@@ -91,7 +91,7 @@ class TestRequestAndConfirm:
         assert "確認コード" in email.body
 
     def test_the_token_goes_only_by_email_and_only_its_hash_is_stored(self, account, changes_api):
-        status, body = request_change(changes_api, {"delivery_method": "web"})
+        _, body = request_change(changes_api, {"delivery_method": "web"})
         token = token_from(sent_emails()[-1])
         assert token not in json.dumps(body)
         item = stored_request(body["change_request_id"])
@@ -260,7 +260,7 @@ class TestInvoices:
             changes_api, {"billing_contact": {**NEW_CONTACT, "address": "大阪府大阪市北区梅田1-1-1"}}
         )
         assert confirm(changes_api, change_id, token)[0] == 200
-        status, body = request_change(changes_api, {"billing_contact": {"company_name": "株式会社新商号"}})
+        _, body = request_change(changes_api, {"billing_contact": {"company_name": "株式会社新商号"}})
         assert approve(changes_api, body["change_request_id"])[0] == 200
         assert profile(accounts_api)["billing_contact"]["company_name"] == "株式会社新商号"
 
@@ -289,7 +289,7 @@ class TestInvoices:
 
 class TestAtomicity:
     def test_two_racing_confirmations_apply_the_change_once(self, account, changes_api):
-        change_id, token = requested(changes_api, {"billing_contact": {"phone": "03-5555-0000"}})
+        change_id, _ = requested(changes_api, {"billing_contact": {"phone": "03-5555-0000"}})
         store = changes_api.module.stores()[1]
         pending = store.get(change_id)  # both callers read the request while it was pending
         now = datetime.now(UTC)
