@@ -91,10 +91,15 @@ def function_env(logical_id: str) -> dict[str, str]:
     own = template["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
     variables.update(own)
     refs = {"BillingTable": TABLE, "Stage": "dev"}
-    return {
-        name: refs.get(value["Ref"], value["Ref"]) if isinstance(value, dict) and "Ref" in value else str(value)
-        for name, value in variables.items()
-    }
+
+    def resolve(value: object) -> str:
+        if isinstance(value, dict) and "Ref" in value:
+            return refs.get(value["Ref"], f"bench-{value['Ref'].lower()}")
+        if isinstance(value, dict):  # GetAtt, Sub, ...: a stand-in, nothing reads it at import
+            return "bench-" + "-".join(str(part).lower() for part in value.values())
+        return str(value)
+
+    return {name: resolve(value) for name, value in variables.items()}
 
 
 def load_function(folder: str) -> ModuleType:

@@ -10,8 +10,9 @@ Method
   directory, with pyenv's Python 3.13 first on PATH. ``.aws-sam`` is never
   written to.
 * The function folder and the layer's ``python/`` folder are copied to a
-  temporary directory without any ``__pycache__``, so the measurement never
-  depends on (or leaves) bytecode in the build output.
+  temporary directory (as built, and stripped of bytecode), and every run
+  sets ``PYTHONDONTWRITEBYTECODE=1``: like Lambda's read-only ``/opt``, a
+  run can never cache bytecode for the next one.
 * Each run is a fresh process of pyenv's Python 3.13 with ``-S`` (no
   site-packages: only the stdlib) and ``-X importtime``, ``PYTHONPATH`` =
   function folder then layer folder, cwd = the function folder, and running
@@ -26,13 +27,12 @@ Method
   are shown too. One unmeasured run first (OS file cache), then the median of
   ``--runs`` runs.
 * Three modes:
-  - **with bytecode** (the target): the copy is compiled first
-    (``compileall``), as any warm Python install is;
-  - **as shipped**: no ``.pyc`` and ``PYTHONDONTWRITEBYTECODE=1``, so every
-    module is compiled from source on each run. ``sam build`` ships no
-    ``.pyc`` and Lambda's ``/opt`` and ``/var/task`` are read-only, so this is
-    what a real Lambda cold start pays unless the artefact ships bytecode;
-  - **outside Lambda** (information): with bytecode but without the Lambda
+  - **as shipped** (the target): the build output as it is. The layers'
+    Makefiles compile every module with ``--invalidation-mode
+    unchecked-hash``, so Lambda uses that bytecode without checking sources;
+  - **without bytecode** (information): every module compiled from source
+    on each run, which is what a layer built without bytecode would pay;
+  - **outside Lambda** (information): as shipped but without the Lambda
     runtime variables, as tests and the local stack import it.
 * Heaviest imports: per top-level package, the sum of its modules' ``self``
   µs (what the package costs wherever it is imported from), and the single
@@ -80,7 +80,10 @@ PDF_PACKAGES = frozenset(
         "xhtml2pdf",
         "pdfminer",
         "fontTools",
+        "fonttools",
         "PIL",
+        "pillow",
+        "fpdf2",
     }
 )
 _LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)\s*$")
@@ -102,11 +105,17 @@ def python313() -> Path:
     raise RuntimeError("no Python 3.13 found (pyenv install 3.13.0)")
 
 
+BUILD_RECIPES = {"Makefile", "requirements.txt"}  # how the layer is built; not shipped in it
+
+
 def _files(folder: Path) -> dict[str, Path]:
     return {
         str(path.relative_to(folder)): path
         for path in folder.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.suffix != ".pyc"
+        and path.name not in BUILD_RECIPES
     }
 
 
@@ -164,9 +173,9 @@ def private_build(into: Path) -> Path:
     return into / "build"
 
 
-def stage(build: Path, into: Path) -> tuple[Path, Path]:
-    """Copies of the function and layer folders with no bytecode."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+def stage(build: Path, into: Path, keep_bytecode: bool) -> tuple[Path, Path]:
+    """Copies of the function and layer folders, as built or stripped of bytecode."""
+    ignore = None if keep_bytecode else shutil.ignore_patterns("__pycache__", "*.pyc")
     function_dir, layer_dir = into / "task", into / "opt" / "python"
     shutil.copytree(build / FUNCTION, function_dir, ignore=ignore)
     shutil.copytree(build / LAYER / "python", layer_dir, ignore=ignore)
@@ -351,38 +360,31 @@ def run(runs: int = 5) -> dict:
         layer_files = {path.name for path in (build / LAYER / "python").iterdir()}
         pdf_in_layer = sorted(name for name in layer_files if name.split("-")[0] in PDF_PACKAGES)
 
-        shipped_dirs = stage(build, tmp / "shipped")
-        compiled_dirs = stage(build, tmp / "compiled")
-        subprocess.run(
-            [str(python), "-m", "compileall", "-q", "-j", "0", *map(str, compiled_dirs)],
-            check=True,
-            capture_output=True,
-        )
+        # The layer's Makefile ships bytecode compiled with unchecked hashes, as Lambda's
+        # read-only /opt could never cache it; "without bytecode" shows what that saves.
+        shipped_dirs = stage(build, tmp / "shipped", keep_bytecode=True)
+        source_dirs = stage(build, tmp / "source", keep_bytecode=False)
+        no_cache = {"PYTHONDONTWRITEBYTECODE": "1"}
         modes = {
-            "with_bytecode": measure(python, compiled_dirs[0], lambda_env(*compiled_dirs), runs),
-            "as_shipped": measure(
-                python, shipped_dirs[0], {**lambda_env(*shipped_dirs), "PYTHONDONTWRITEBYTECODE": "1"}, runs
+            "as_shipped": measure(python, shipped_dirs[0], {**lambda_env(*shipped_dirs), **no_cache}, runs),
+            "without_bytecode": measure(python, source_dirs[0], {**lambda_env(*source_dirs), **no_cache}, runs),
+            "outside_lambda": measure(
+                python, shipped_dirs[0], {**lambda_env(*shipped_dirs, inside_lambda=False), **no_cache}, runs
             ),
-            "outside_lambda": measure(python, compiled_dirs[0], lambda_env(*compiled_dirs, inside_lambda=False), runs),
         }
-        client_ms = first_client_ms(python, compiled_dirs[0], lambda_env(*compiled_dirs), runs)
-    rows = modes["with_bytecode"]["rows"]
+        client_ms = first_client_ms(python, shipped_dirs[0], lambda_env(*shipped_dirs), runs)
+    rows = modes["as_shipped"]["rows"]
     packages, modules = heaviest(rows)
     imported = sorted({row["name"] for row in rows})
     pdf_imported = sorted(name for name in imported if name.split(".")[0] in PDF_PACKAGES)
     for mode in modes.values():
         mode.pop("rows")
     checks = {
-        f"import app <= {BUDGET_MS:.0f} ms (with bytecode)": modes["with_bytecode"]["median_ms"] <= BUDGET_MS,
+        f"import app <= {BUDGET_MS:.0f} ms (as shipped)": modes["as_shipped"]["median_ms"] <= BUDGET_MS,
         "no PDF library imported": not pdf_imported,
         "no PDF library in the layer": not pdf_in_layer,
     }
     warnings = []
-    if modes["as_shipped"]["median_ms"] > BUDGET_MS:
-        warnings.append(
-            f"as shipped (no .pyc; Lambda cannot write them) import app takes"
-            f" {modes['as_shipped']['median_ms']:.0f} ms > {BUDGET_MS:.0f} ms: ship bytecode in the artefacts"
-        )
     return {
         "name": NAME,
         "method": __doc__.split("Method\n------\n", 1)[1].strip(),
@@ -407,8 +409,8 @@ def run(runs: int = 5) -> dict:
 def summary(result: dict) -> list[str]:
     modes = result["modes"]
     return [
-        f"import app: {modes['with_bytecode']['median_ms']:.0f} ms with bytecode,"
-        f" {modes['as_shipped']['median_ms']:.0f} ms as shipped (no .pyc) (budget {result['budget_ms']:.0f} ms);"
+        f"import app: {modes['as_shipped']['median_ms']:.0f} ms as shipped (with its bytecode),"
+        f" {modes['without_bytecode']['median_ms']:.0f} ms without bytecode (budget {result['budget_ms']:.0f} ms);"
         f" PDF modules imported: {len(result['pdf_modules_imported'])}",
     ]
 
@@ -416,8 +418,8 @@ def summary(result: dict) -> list[str]:
 def print_result(result: dict) -> None:
     modes = result["modes"]
     labels = {
-        "with_bytecode": "with bytecode (target)",
-        "as_shipped": "as shipped, no .pyc",
+        "as_shipped": "as shipped, with its bytecode (target)",
+        "without_bytecode": "without bytecode (source only)",
         "outside_lambda": "outside Lambda env (info)",
     }
     support.print_table(

@@ -277,7 +277,7 @@ def ceiling_phase(config: dict, table: str, accounts: list[str], threads: int, s
     }
 
 
-def run(threads: int = 4, seconds: float = 15.0, accounts: int = 50, batch_size: int = 100) -> dict:
+def run(threads: int = 4, seconds: float = 30.0, accounts: int = 50, batch_size: int = 100) -> dict:
     machine = support.machine()
     support.use_project_paths()
     account_ids = [f"bench-{i:03d}" for i in range(accounts)]
@@ -361,7 +361,7 @@ def print_result(result: dict) -> None:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.local_throughput", description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
-    parser.add_argument("--seconds", type=float, default=15.0, help="length of each timed phase (default 15)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each timed phase (default 30)")
     parser.add_argument("--accounts", type=int, default=50, help="accounts to create (default 50)")
     parser.add_argument("--batch-size", type=int, default=100, help="reports per batch (default 100)")
     args = parser.parse_args(argv)
