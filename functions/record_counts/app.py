@@ -34,8 +34,9 @@ def usage_store() -> UsageStore:
 
 @app.post("/v1/accounts/<account_id>/record-counts")
 def record_count(account_id: str):
-    report = CountReport.parse(account_id, parse_json_object(app))
-    return _record(report)
+    result = usage_store().record(CountReport.parse(account_id, parse_json_object(app)))
+    _count([result])
+    return result
 
 
 @app.post("/v1/record-counts")
@@ -44,7 +45,9 @@ def record_counts_batch():
     reports = body["reports"]
     if not isinstance(reports, list) or not 1 <= len(reports) <= MAX_BATCH:
         raise InvalidRequest(f"reports must be an array of 1 to {MAX_BATCH} reports")
-    return {"results": [_record_one(raw) for raw in reports]}
+    results = [_record_one(raw) for raw in reports]
+    _count([r for r in results if r["status"] == 200])
+    return {"results": results}
 
 
 @app.get("/v1/accounts/<account_id>/usage/<month>")
@@ -55,19 +58,17 @@ def get_usage(account_id: str, month: str):
     return usage_store().month_usage(account_id, month).as_json()
 
 
-def _record(report: CountReport) -> dict:
-    result = usage_store().record(report)
-    metrics.add_metric(name="ReportsRecorded", unit=MetricUnit.Count, value=1)
-    if result["raised"]:
-        metrics.add_metric(name="PeakRaised", unit=MetricUnit.Count, value=1)
-    return result
+def _count(recorded: list[dict]) -> None:
+    """One value per request, not per report: a batch of 100 stays one metrics blob."""
+    metrics.add_metric(name="ReportsRecorded", unit=MetricUnit.Count, value=len(recorded))
+    metrics.add_metric(name="PeakRaised", unit=MetricUnit.Count, value=sum(r["raised"] for r in recorded))
 
 
 def _record_one(raw: object) -> dict:
     """One report of a batch: its result or its error, never the batch's failure."""
     account_id = raw.get("account_id") if isinstance(raw, dict) else None
     try:
-        return {"account_id": account_id, "status": 200, **_record(CountReport.parse_batch_item(raw))}
+        return {"account_id": account_id, "status": 200, **usage_store().record(CountReport.parse_batch_item(raw))}
     except BillingError as error:
         return {"account_id": account_id, "status": error.status, **error.as_json()}
 
