@@ -13,9 +13,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
+
+import jwt
 
 from local import sigv4
-from local.template import HttpApiSpec, Route, TemplateError
+from local.template import HttpApiSpec, Resolver, Route, TemplateError
 
 log = logging.getLogger("local.auth")
 
@@ -83,7 +86,68 @@ class IamAuthorizer:
         }
 
 
-def authorizer_for(route: Route, api: HttpApiSpec, iam: IamAuthorizer) -> Authorizer:
+class JwtAuthorizer:
+    """An HTTP API JWT authorizer: a token from the identity source, checked against the issuer's keys.
+
+    As API Gateway does: the signature must verify with a key from the
+    issuer's JWKS, ``iss`` must be the configured issuer, the token must not
+    have expired, and its ``aud`` (ID tokens) or ``client_id`` (access tokens)
+    must be one of the configured audiences; a route's AuthorizationScopes
+    must meet the token's ``scope``. Anything else is 401 Unauthorized.
+    """
+
+    def __init__(self, issuer: str, audiences: list[str], identity_source: str, jwks_url: str, scopes: tuple = ()):
+        self.issuer = issuer
+        self.audiences = set(audiences)
+        self.header = identity_source.removeprefix("$request.header.").lower()
+        self.scopes = set(scopes)
+        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True)
+
+    def authorize(self, request: IncomingRequest) -> dict:
+        token = next((value for name, value in request.headers if name.lower() == self.header), "").strip()
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        if not token:
+            raise Denied(401, "Unauthorized", f"no token in the {self.header} header")
+        try:
+            key = self.jwks.get_signing_key_from_jwt(token)
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                options={"verify_aud": False, "require": ["exp", "iss"]},
+            )
+        except jwt.PyJWTError as error:
+            raise Denied(401, "Unauthorized", f"token rejected: {error}") from error
+        audience = claims.get("aud", claims.get("client_id"))
+        audiences = set(audience) if isinstance(audience, list) else {audience}
+        if not audiences & self.audiences:
+            raise Denied(401, "Unauthorized", f"token audience {audience!r} is not one of {sorted(self.audiences)}")
+        granted = set(str(claims.get("scope", "")).split())
+        if self.scopes and not self.scopes & granted:
+            raise Denied(403, "Forbidden", f"token scopes {sorted(granted)} miss {sorted(self.scopes)}")
+        return {"jwt": {"claims": {name: _claim(value) for name, value in claims.items()}, "scopes": None}}
+
+
+def _claim(value: object) -> str:
+    """API Gateway hands JWT claims to the function as strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + " ".join(str(item) for item in value) + "]"
+    return str(value)
+
+
+def jwks_url(issuer: str, endpoint: str) -> str:
+    """Where the issuer's keys are: a Cognito issuer's keys are served by the local AWS endpoint."""
+    parts = urlsplit(issuer)
+    if parts.hostname and parts.hostname.startswith("cognito-idp.") and parts.hostname.endswith(".amazonaws.com"):
+        return f"{endpoint.rstrip('/')}{parts.path}/.well-known/jwks.json"
+    return f"{issuer.rstrip('/')}/.well-known/jwks.json"
+
+
+def authorizer_for(route: Route, api: HttpApiSpec, iam: IamAuthorizer, resolver: Resolver, endpoint: str) -> Authorizer:
     name = route.authorizer or api.auth.get("DefaultAuthorizer") or "NONE"
     if name == "NONE":
         return NoAuth()
@@ -94,6 +158,12 @@ def authorizer_for(route: Route, api: HttpApiSpec, iam: IamAuthorizer) -> Author
         raise TemplateError(
             f"{route.route_key} on {api.logical_id} names authorizer {name!r}, which the API does not define"
         )
+    if "JwtConfiguration" in configured:
+        config = resolver.resolve(configured["JwtConfiguration"])
+        issuer = config["issuer"]
+        audiences = config.get("audience") or []
+        source = configured.get("IdentitySource", "$request.header.Authorization")
+        return JwtAuthorizer(issuer, audiences, source, jwks_url(issuer, endpoint), route.scopes)
     raise TemplateError(
         f"{route.route_key} on {api.logical_id} uses authorizer {name!r} "
         f"({', '.join(sorted(configured)) or 'no settings'}); the local stack does not serve this kind yet"

@@ -20,10 +20,12 @@ from local.stack import (
     DEFAULT_STATE,
     DEFAULT_TEMPLATE,
     LocalStack,
+    attach,
     close_month_on_running_stack,
     invoke_once,
 )
 from local.template import Template, TemplateError
+from local.tokens import customer_token
 
 NOT_YET = 2  # exit status of a command the template does not support yet
 
@@ -93,12 +95,17 @@ def close_month(args: argparse.Namespace) -> int:
 
 def token(args: argparse.Namespace) -> int:
     template = Template.load(args.template)
-    jwt_apis = [api.logical_id for api in template.http_apis().values() if api.auth.get("Authorizers")]
+    jwt_apis = [
+        api.logical_id
+        for api in template.http_apis().values()
+        if any("JwtConfiguration" in item for item in (api.auth.get("Authorizers") or {}).values())
+    ]
     if not jwt_apis:
         print("token is not yet available: the template has no API with a JWT authorizer", file=sys.stderr)
         return NOT_YET
-    print(f"token is not yet available: JWT auth for {', '.join(jwt_apis)} is still to come", file=sys.stderr)
-    return NOT_YET
+    stack = attach(args.template, None, args.state)
+    print(customer_token(stack.template, stack.resolver, stack.client("cognito-idp"), args.account_id))
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,7 +1,6 @@
 """``python -m local demo``: the main job end to end on a stack of its own.
 
-The steps, each a function so that later steps (closing the month, writing
-the PDFs and the print batch to ``out/``) slot in after ``report_month``:
+The steps, each a function:
 
 1. ``seed_accounts``: PUT four billing profiles, one per payment method ×
    delivery method, through the SigV4-signed platform API;
@@ -9,24 +8,34 @@ the PDFs and the print batch to ``out/``) slot in after ``report_month``:
    endpoint, growing over the month, with one account's spike that is
    deleted an hour later (the peak must still include it);
 3. ``read_usage`` and ``print_usage``: GET each account's usage and print it
-   as a table, checked against what was reported.
+   as a table, checked against what was reported;
+4. ``close_month``: run the month-close schedule and wait for the invoices to
+   be issued and delivered; ``run_print_days``: replay the daily print run
+   for the week after the issue date;
+5. ``print_statements``: each customer signs in (JWT) and reads the statement;
+6. ``fetch_documents``: copy the invoice PDFs and the print batch to ``out/``.
 
 Function logs go to ``.local/demo.log``; the summary goes to stdout.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import requests
+
 from local.client import SignedSession
+from local.event_sources import schedules
+from local.resources import BUCKET
 from local.stack import ROOT, LocalStack
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -92,6 +101,11 @@ def profile(account: DemoAccount) -> dict:
 
 
 # ------------------------------------------------------------------ the month's counts
+
+
+def next_month(month: str) -> str:
+    year, number = (int(part) for part in month.split("-"))
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
 
 
 def month_hours(month: str) -> list[datetime]:
@@ -195,20 +209,8 @@ def print_usage(usage: dict[str, dict], expected: dict[str, dict], month: str = 
                 "ok" if ok else "MISMATCH",
             )
         )
-    widths = [max(len(str(row[index])) for row in (columns, *rows)) for index in range(len(columns))]
-    numeric = {3, 5, 6}
-
-    def line(cells: tuple) -> str:
-        return "  ".join(
-            str(cell).rjust(width) if index in numeric else str(cell).ljust(width)
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        )
-
     print(f"\nusage for {month}")
-    print(line(columns))
-    print("  ".join("-" * width for width in widths))
-    for row in rows:
-        print(line(row))
+    _print_table(columns, rows, numeric={3, 5, 6})
     spiky = [account.account_id for account in ACCOUNTS if account.spike]
     if spiky:
         print(
@@ -218,18 +220,123 @@ def print_usage(usage: dict[str, dict], expected: dict[str, dict], month: str = 
     return problems
 
 
+def close_month(stack: LocalStack, month: str = MONTH) -> None:
+    """The month-close schedule, and everything it sets off: invoices issued, PDFs archived, deliveries routed."""
+    started = time.perf_counter()
+    report = stack.close_month(month)
+    if not report.ok:
+        raise DemoFailed(f"the month close did not finish cleanly: {json.dumps(report.as_json(), ensure_ascii=False)}")
+    print(f"\nclosed {month}: invoices issued and delivered ({time.perf_counter() - started:.1f}s)")
+
+
+def run_print_days(stack: LocalStack, month: str = MONTH, days: int = 7) -> list[dict]:
+    """Replay the daily print schedule for the week after the issue date, as the scheduler would have run it."""
+    issued_on = date.fromisoformat(f"{next_month(month)}-01")
+    daily = [schedule for schedule in schedules(stack.functions, stack.resolver) if not schedule.monthly]
+    batches = []
+    for offset in range(1, days + 1):
+        day = (issued_on + timedelta(days=offset)).isoformat()
+        for schedule in daily:
+            invocation = stack.invoke(schedule.function, {**schedule.input, "date": day})
+            if not invocation.ok:
+                raise DemoFailed(f"{schedule.function} failed for {day}: {invocation.error}")
+            if isinstance(invocation.result, dict) and invocation.result.get("letters"):
+                batches.append(invocation.result)
+    for batch in batches:
+        print(f"print batch {batch['batch_id']}: {batch['letters']} letters in {batch['envelopes']} envelopes")
+    return batches
+
+
+def fetch_documents(stack: LocalStack, out: Path) -> list[Path]:
+    """Copy every object of the template's buckets (invoice PDFs, print batches) to ``out/``."""
+    s3 = stack.client("s3")
+    written = []
+    for item in stack.physical.values():
+        if item.type != BUCKET:
+            continue
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=item.ref):
+            for entry in page.get("Contents", []):
+                target = out / entry["Key"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(s3.get_object(Bucket=item.ref, Key=entry["Key"])["Body"].read())
+                written.append(target)
+    print(f"wrote {len(written)} documents to {out}/")
+    for path in sorted(written):
+        print(f"  {path}")
+    return written
+
+
+def print_statements(stack: LocalStack, month: str = MONTH) -> list[dict]:
+    """Each customer signs in and reads their statement through the customer API (JWT)."""
+    rows = []
+    for account in ACCOUNTS:
+        token = stack.customer_token(account.account_id)
+        response = requests.get(
+            f"{stack.config['url']}/v1/statements", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        response.raise_for_status()
+        found = [item for item in response.json()["statements"] if item["month"] == month]
+        if not found:
+            raise DemoFailed(f"{account.account_id} has no statement for {month}")
+        rows.append({"account": account.account_id, **found[0]})
+    columns = ("account", "invoice_number", "total", "tax", "issued_on", "pay by", "delivery_method", "status")
+    table = [
+        (
+            row["account"],
+            row["invoice_number"],
+            f"{row['total']:,}",
+            f"{row['tax']:,}",
+            row["issued_on"],
+            row.get("due_on") or row.get("debit_on") or "",
+            row["delivery_method"],
+            row["status"],
+        )
+        for row in rows
+    ]
+    print(f"\nstatements for {month} (customer API, signed in as each account)")
+    _print_table(columns, table, numeric={2, 3})
+    return rows
+
+
+def _print_table(columns: tuple, rows: list[tuple], numeric: set[int]) -> None:
+    widths = [max(len(str(row[index])) for row in (columns, *rows)) for index in range(len(columns))]
+
+    def line(cells: tuple) -> str:
+        return "  ".join(
+            str(cell).rjust(width) if index in numeric else str(cell).ljust(width)
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    print(line(columns))
+    print("  ".join("-" * width for width in widths))
+    for row in rows:
+        print(line(row))
+
+
+class DemoFailed(Exception):
+    pass
+
+
 def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "demo.log") -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     logging.getLogger("local").setLevel(logging.WARNING)
-    with (
-        log_path.open("w", encoding="utf-8") as log,
-        LocalStack(template, port=0, state_path=None, log_sink=log) as stack,
-    ):
-        print(f"local stack at {stack.config['url']} (AWS endpoint {stack.endpoint}); function logs in {log_path}")
-        api = SignedSession.from_config(stack.config)
-        seed_accounts(api)
-        expected = report_month(stack.config)
-        problems = print_usage(read_usage(api), expected)
-    for problem in problems:
-        print(f"MISMATCH {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    try:
+        with (
+            log_path.open("w", encoding="utf-8") as log,
+            LocalStack(template, port=0, state_path=None, log_sink=log) as stack,
+        ):
+            print(f"local stack at {stack.config['url']} (AWS endpoint {stack.endpoint}); function logs in {log_path}")
+            api = SignedSession.from_config(stack.config)
+            seed_accounts(api)
+            expected = report_month(stack.config)
+            problems = print_usage(read_usage(api), expected)
+            if problems:
+                raise DemoFailed("; ".join(problems))
+            close_month(stack)
+            run_print_days(stack)
+            print_statements(stack)
+            fetch_documents(stack, out)
+    except DemoFailed as failure:
+        print(f"demo failed: {failure} (function logs in {log_path})", file=sys.stderr)
+        return 1
+    return 0

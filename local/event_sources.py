@@ -11,19 +11,23 @@ after the queue's visibility timeout, so a local retry or a redrive to the
 dead-letter queue (which the endpoint applies from ``RedrivePolicy``) takes
 seconds, not hours.
 
-**Schedules** (``Type: Schedule`` / ``ScheduleV2``) are not run by a clock
-locally; ``run_schedule`` invokes the function with the schedule's input when
-asked (``python -m local close-month``), and ``wait_until_drained`` waits until
-every consumed queue is empty, i.e. until the work it fanned out is done.
+**EventBridge rules** (``Type: EventBridgeRule`` / ``CloudWatchEvent``): the
+rule is created on its bus on the AWS endpoint with a local *shadow queue* as
+its target; a ``RulePoller`` hands each event on that queue to the function,
+one at a time, as EventBridge invokes Lambda asynchronously.
 
-EventBridge rules will follow the same shape: a shadow queue as the rule's
-target, consumed by an ``SqsPoller``.
+**Schedules** (``Type: Schedule`` / ``ScheduleV2``) are not run by a clock
+locally. ``close_month`` (``python -m local close-month``) invokes the monthly
+one with ``{"month": …}`` and waits until every consumed queue is empty, i.e.
+until the work it fanned out is done. Others run with ``python -m local invoke``.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -134,7 +138,7 @@ class SqsPoller:
 
     def __init__(
         self,
-        source: SqsSource,
+        source: SqsSource | RuleSource,
         sqs: Any,
         invoke: Callable[[str, Any], Invocation],
         region: str,
@@ -163,8 +167,12 @@ class SqsPoller:
             if not more:
                 break
             messages += more
-        if not messages:
-            return 0
+        if messages:
+            self.handle(messages)
+        return len(messages)
+
+    def handle(self, messages: list[dict]) -> None:
+        """One batch to the function; delete what it handled, retry the rest soon."""
         records = [sqs_record(message, self.source, self.region) for message in messages]
         invocation = self.invoke(self.source.function, {"Records": records})
         ids = [record["messageId"] for record in records]
@@ -179,22 +187,25 @@ class SqsPoller:
                 error.get("errorType"),
                 error.get("errorMessage"),
             )
-        done = [message for message in messages if message["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            entries = [
-                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                for index, message in enumerate(done[start : start + 10])
-            ]
-            self.sqs.delete_message_batch(QueueUrl=self.source.queue_url, Entries=entries)
+        self._delete([message for message in messages if message["MessageId"] not in failed])
         for message in messages:
             if message["MessageId"] in failed:
-                receives = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.source.queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=min(2 * receives, MAX_RETRY_DELAY_S),
-                )
-        return len(messages)
+                self._retry_soon(message)
+
+    def _delete(self, messages: list[dict]) -> None:
+        for start in range(0, len(messages), 10):
+            entries = [
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                for index, message in enumerate(messages[start : start + 10])
+            ]
+            self.sqs.delete_message_batch(QueueUrl=self.source.queue_url, Entries=entries)
+
+    def _retry_soon(self, message: dict) -> None:
+        self.sqs.change_message_visibility(
+            QueueUrl=self.source.queue_url,
+            ReceiptHandle=message["ReceiptHandle"],
+            VisibilityTimeout=min(2 * _receives(message), MAX_RETRY_DELAY_S),
+        )
 
     def _receive(self, wait_s: int, count: int) -> list[dict]:
         response = self.sqs.receive_message(
@@ -207,8 +218,112 @@ class SqsPoller:
         return response.get("Messages", [])
 
 
+def _receives(message: dict) -> int:
+    return int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
+
+
+# ------------------------------------------------------------------ EventBridge rules
+
+
+@dataclass(frozen=True)
+class RuleSource:
+    """One ``Type: EventBridgeRule`` (or ``CloudWatchEvent``) event: a rule whose target is a local shadow queue."""
+
+    function: str
+    event: str
+    rule: str
+    bus: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_url: str | None
+    batch_size: int = 10
+    concurrency: int = 2
+
+
+ASYNC_ATTEMPTS = 3  # Lambda runs an asynchronous event up to three times (two retries)
+
+
+def create_rule_sources(
+    functions: dict[str, FunctionSpec], resolver: Resolver, client: Callable[[str], Any], stack_name: str
+) -> list[RuleSource]:
+    """Create each event rule on its bus, targeting a new shadow queue that a ``RulePoller`` consumes."""
+    sources = []
+    for spec in functions.values():
+        for event in spec.events_of("EventBridgeRule", "CloudWatchEvent"):
+            props = resolver.resolve(event.properties)
+            if str(props.get("State", "ENABLED")).upper() != "ENABLED":
+                continue
+            for unsupported in ("Input", "InputPath", "InputTransformer", "Target"):
+                if unsupported in props:
+                    log.warning("%s event %s: %s is not applied locally", spec.logical_id, event.name, unsupported)
+            name = props.get("RuleName") or f"{stack_name}-{spec.logical_id}-{event.name}".lower()[:64]
+            bus = props.get("EventBusName", "default")
+            queue_name = f"{stack_name}-{spec.logical_id}-{event.name}-rule".lower()[:80]
+            sqs, events = client("sqs"), client("events")
+            queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["Pattern"]), State="ENABLED")
+            events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "local-shadow-queue", "Arn": queue_arn}])
+            dead_letter = (props.get("DeadLetterConfig") or {}).get("Arn")
+            sources.append(
+                RuleSource(
+                    function=spec.logical_id,
+                    event=event.name,
+                    rule=name,
+                    bus=bus,
+                    queue_url=queue_url,
+                    queue_arn=queue_arn,
+                    dead_letter_url=queue_by_arn(resolver.physical, dead_letter).ref if dead_letter else None,
+                )
+            )
+    return sources
+
+
+class RulePoller(SqsPoller):
+    """Hands each event from a rule's shadow queue to the function on its own, as EventBridge does.
+
+    A failed event is retried (Lambda's asynchronous retries); after the third
+    attempt it goes to the rule's dead-letter queue if it has one, so that a
+    lost delivery shows up there instead of vanishing.
+    """
+
+    def handle(self, messages: list[dict]) -> None:
+        for message in messages:
+            invocation = self.invoke(self.source.function, json.loads(message["Body"]))
+            if invocation.ok:
+                self._delete([message])
+                continue
+            error = invocation.error or {}
+            attempt = _receives(message)
+            log.error(
+                "%s failed on an event from rule %s (attempt %d of %d): %s: %s",
+                self.source.function,
+                self.source.rule,
+                attempt,
+                ASYNC_ATTEMPTS,
+                error.get("errorType"),
+                error.get("errorMessage"),
+            )
+            if attempt < ASYNC_ATTEMPTS:
+                self._retry_soon(message)
+                continue
+            if self.source.dead_letter_url:
+                self.sqs.send_message(
+                    QueueUrl=self.source.dead_letter_url,
+                    MessageBody=message["Body"],
+                    MessageAttributes={
+                        "ERROR_CODE": {"DataType": "String", "StringValue": str(error.get("errorType"))},
+                        "ERROR_MESSAGE": {"DataType": "String", "StringValue": str(error.get("errorMessage"))[:256]},
+                        "RULE_ARN": {"DataType": "String", "StringValue": self.source.rule},
+                    },
+                )
+            self._delete([message])
+
+
 def start_pollers(
-    sources: list[SqsSource],
+    sources: list[SqsSource | RuleSource],
     sqs_factory: Callable[[], Any],
     invoke: Callable[[str, Any], Invocation],
     region: str,
@@ -217,7 +332,8 @@ def start_pollers(
     threads = []
     for source in sources:
         for index in range(source.concurrency):
-            poller = SqsPoller(source, sqs_factory(), invoke, region, stopping)
+            kind = RulePoller if isinstance(source, RuleSource) else SqsPoller
+            poller = kind(source, sqs_factory(), invoke, region, stopping)
             thread = threading.Thread(target=poller.run, name=f"sqs-{source.function}-{index}", daemon=True)
             thread.start()
             threads.append(thread)
@@ -228,34 +344,65 @@ def start_pollers(
 # ------------------------------------------------------------------ schedules
 
 
-def scheduled_functions(functions: dict[str, FunctionSpec]) -> list[str]:
-    return [
-        spec.logical_id
-        for spec in functions.values()
-        if spec.events_of("Schedule", "ScheduleV2")  # an EventBridge rule schedule, or EventBridge Scheduler
-    ]
+@dataclass(frozen=True)
+class Schedule:
+    """A ``Schedule``/``ScheduleV2`` event: which function it runs, when, and with what input."""
+
+    function: str
+    event: str
+    expression: str
+    input: dict
+
+    @property
+    def monthly(self) -> bool:
+        """A cron with a fixed day of the month, like ``cron(30 0 1 * ? *)``: the month close."""
+        match = re.fullmatch(r"cron\((.+)\)", self.expression.strip())
+        fields = match.group(1).split() if match else []
+        return len(fields) == 6 and fields[2] not in ("*", "?") and fields[2][:1].isdigit()
 
 
-def dead_letter_queues(physical: dict[str, Physical], template_resources: dict) -> dict[str, str]:
-    """Logical id → URL of every queue that some queue's RedrivePolicy names as its dead-letter target."""
-    targets = set()
+def schedules(functions: dict[str, FunctionSpec], resolver: Resolver) -> list[Schedule]:
+    found = []
+    for spec in functions.values():
+        for event in spec.events_of("Schedule", "ScheduleV2"):
+            props = resolver.resolve(event.properties)
+            raw_input = props.get("Input")
+            found.append(
+                Schedule(
+                    spec.logical_id, event.name, str(props.get("ScheduleExpression", "")), json.loads(raw_input or "{}")
+                )
+            )
+    return found
+
+
+def dead_letter_queues(
+    functions: dict[str, FunctionSpec], resolver: Resolver, template_resources: dict
+) -> dict[str, str]:
+    """Logical id → URL of every dead-letter queue: redrive targets of queues and rules' DeadLetterConfig."""
+    arns = set()
     for resource in template_resources.values():
         if resource.get("Type") == QUEUE:
             policy = (resource.get("Properties") or {}).get("RedrivePolicy") or {}
-            target = policy.get("deadLetterTargetArn")
-            if isinstance(target, dict) and "Fn::GetAtt" in target:
-                targets.add(target["Fn::GetAtt"][0])
-    return {logical_id: physical[logical_id].ref for logical_id in sorted(targets) if logical_id in physical}
+            if policy.get("deadLetterTargetArn"):
+                arns.add(resolver.resolve(policy["deadLetterTargetArn"]))
+    for spec in functions.values():
+        for event in spec.events_of("EventBridgeRule", "CloudWatchEvent"):
+            dead_letter = (event.properties.get("DeadLetterConfig") or {}).get("Arn")
+            if dead_letter:
+                arns.add(resolver.resolve(dead_letter))
+    queues = [queue_by_arn(resolver.physical, arn) for arn in arns]
+    return {queue.logical_id: queue.ref for queue in sorted(queues, key=lambda queue: queue.logical_id)}
 
 
 @dataclass
 class CloseReport:
-    """What ``run_schedule`` did: each scheduled function's result, whether the fan-out finished, dead letters."""
+    """What ``close_month`` did: the close's result, whether its fan-out finished, dead letters."""
 
-    input: dict
+    month: str | None
     invocations: dict[str, Invocation]
     drained: bool
     dead_letters: dict[str, int]
+    not_run: list[str]
 
     @property
     def ok(self) -> bool:
@@ -263,34 +410,47 @@ class CloseReport:
 
     def as_json(self) -> dict:
         return {
-            "input": self.input,
-            "invocations": {
+            "month": self.month,
+            "runs": {
                 name: invocation.result if invocation.ok else {"error": invocation.error}
                 for name, invocation in self.invocations.items()
             },
             "drained": self.drained,
             "dead_letters": self.dead_letters,
+            "other_schedules_not_run": self.not_run,
             "ok": self.ok,
         }
 
 
-def run_schedule(
-    schedule_input: dict,
-    functions: dict[str, FunctionSpec],
+def close_month(
+    month: str | None,
+    found: list[Schedule],
     invoke: Callable[[str, Any], Invocation],
     sqs: Any,
     consumed_queues: list[str],
     dead_letters: dict[str, str],
     timeout_s: float = 600,
 ) -> CloseReport:
-    """Invoke every scheduled function with ``schedule_input``, then wait for the queues they feed to empty."""
-    names = scheduled_functions(functions)
-    if not names:
-        raise TemplateError("the template has no scheduled function (Type: Schedule or ScheduleV2)")
-    invocations = {name: invoke(name, schedule_input) for name in names}
+    """Run the month close as its schedule would, and wait for everything it sets off.
+
+    The monthly schedule(s) get ``{"month": month}`` on top of their own input;
+    then this waits until every consumed queue (SQS consumers and event-rule
+    shadow queues) stays empty: invoices issued and delivery events handled.
+    Other schedules (a daily print run…) keep their own rhythm and are not run.
+    """
+    closing = [schedule for schedule in found if schedule.monthly]
+    if not closing:
+        raise TemplateError("the template has no monthly schedule (a cron with a day of the month) to close a month")
+    invocations = {
+        f"{schedule.function}.{schedule.event}": invoke(
+            schedule.function, {**schedule.input, **({"month": month} if month else {})}
+        )
+        for schedule in closing
+    }
     drained = wait_until_drained(sqs, consumed_queues, timeout_s)
     depths = {name: queue_depth(sqs, url) for name, url in dead_letters.items()}
-    return CloseReport(schedule_input, invocations, drained, depths)
+    others = [f"{schedule.function}.{schedule.event}" for schedule in found if not schedule.monthly]
+    return CloseReport(month, invocations, drained, depths, others)
 
 
 def queue_depth(sqs: Any, url: str) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local.template import Physical, Pseudo, Resolver, Template, TemplateError
+from local.template import FUNCTION, Physical, Pseudo, Resolver, Template, TemplateError
 
 log = logging.getLogger("local.resources")
 
@@ -434,6 +434,38 @@ class ResourceMaker:
             getattr(client, operation)(**kwargs)
         except ClientError as error:
             log.warning("%s is not supported by the endpoint (%s); carrying on", operation, _code(error))
+
+
+def ses_identities(template: Template, resolver: Resolver) -> list[str]:
+    """The SES identities the template lets its functions send as (``ses:Send*`` statements, SES policy templates)."""
+    found: set[str] = set()
+    for logical_id in template.of_type(FUNCTION):
+        for policy in template.function_properties(logical_id).get("Policies") or []:
+            if not isinstance(policy, dict):
+                continue
+            for name, value in policy.items():
+                if name.startswith("SES") and isinstance(value, dict) and "IdentityName" in value:
+                    found.add(str(resolver.resolve(value["IdentityName"])))
+            for statement in policy.get("Statement") or []:
+                actions = statement.get("Action") or []
+                actions = [actions] if isinstance(actions, str) else actions
+                if not any(str(action).lower().startswith(("ses:send", "ses:*")) for action in actions):
+                    continue
+                resources = resolver.resolve(statement.get("Resource") or [])
+                for arn in [resources] if isinstance(resources, str) else resources:
+                    if ":identity/" in str(arn) and not str(arn).endswith("*"):
+                        found.add(str(arn).split(":identity/", 1)[1])
+    return sorted(found)
+
+
+def verify_ses_identities(identities: list[str], ses: Any) -> None:
+    """Verify the senders locally, as an operator verifies them in SES before the first deploy."""
+    for identity in identities:
+        if "@" in identity:
+            ses.verify_email_identity(EmailAddress=identity)
+        else:
+            ses.verify_domain_identity(Domain=identity)
+        log.info("verified SES identity %s", identity)
 
 
 def _fit(client: Any, method: str, props: dict) -> dict:

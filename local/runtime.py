@@ -15,6 +15,7 @@ function, starts them on demand, and replaces one that crashed or timed out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -159,11 +160,20 @@ class Container:
         return invocation
 
     def stop(self) -> None:
+        self.request_stop()
+        self.wait_stopped()
+
+    def request_stop(self) -> None:
+        """Close the worker's stdin: it finishes the event in hand, if any, and exits."""
         self.alive = False
         if self.process and self.process.poll() is None:
-            self.process.stdin.close()
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+
+    def wait_stopped(self, timeout_s: float = 2) -> None:
+        if self.process and self.process.poll() is None:
             try:
-                self.process.wait(timeout=2)
+                self.process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -235,12 +245,23 @@ class FunctionPool:
             self._release(container)
 
     def close(self) -> None:
+        self.request_close()
+        self.wait_closed()
+
+    def request_close(self) -> None:
+        """Stop taking events and ask every container to exit; ``wait_closed`` waits for them."""
         with self._ready:
             self._closed = True
-            containers = list(self._all)
             self._ready.notify_all()
+            containers = list(self._all)
         for container in containers:
-            container.stop()
+            container.request_stop()
+
+    def wait_closed(self) -> None:
+        with self._ready:
+            containers = list(self._all)
+        for container in containers:
+            container.wait_stopped()
 
     def _acquire(self) -> Container:
         with self._ready:

@@ -9,11 +9,10 @@ run. Starting it:
 3. resolves each function's environment and gives it a pool of warm
    containers (``local.runtime``);
 4. binds the HTTP gateway, with each route's auth taken from its API;
-5. records where everything is in the state file, so ``invoke`` and other
-   commands can act on the running stack.
-
-Event sources other than HttpApi (SQS, EventBridge rules, schedules) plug in
-at ``_start_event_sources``.
+5. starts the queue consumers and event rules (``local.event_sources``);
+6. records where everything is in the state file, so ``invoke``,
+   ``close-month`` and ``token`` can act on the running stack from another
+   process (``attach``).
 """
 
 from __future__ import annotations
@@ -31,13 +30,24 @@ from typing import Any, TextIO
 import boto3
 from botocore.config import Config
 
+from local import event_sources
 from local.authorizers import IamAuthorizer, authorizer_for
-from local.event_sources import CloseReport, SqsSource, dead_letter_queues, run_schedule, sqs_sources, start_pollers
+from local.event_sources import (
+    CloseReport,
+    RuleSource,
+    SqsSource,
+    create_rule_sources,
+    dead_letter_queues,
+    schedules,
+    sqs_sources,
+    start_pollers,
+)
 from local.http_gateway import BoundRoute, HttpGateway
 from local.moto_backend import LocalMotoServer
-from local.resources import ResourceMaker, plan
+from local.resources import ResourceMaker, plan, ses_identities, verify_ses_identities
 from local.runtime import AwsSettings, FunctionPool, Invocation
 from local.template import FunctionSpec, Physical, Pseudo, Resolver, Template, TemplateError
+from local.tokens import customer_token
 
 log = logging.getLogger("local.stack")
 
@@ -109,7 +119,7 @@ class LocalStack:
         self.functions: dict[str, FunctionSpec] = {}
         self.pools: dict[str, FunctionPool] = {}
         self.gateway: HttpGateway | None = None
-        self.sqs_sources: list[SqsSource] = []
+        self.sources: list[SqsSource | RuleSource] = []
         self._stopping = threading.Event()
         self._pollers: list[threading.Thread] = []
 
@@ -138,6 +148,7 @@ class LocalStack:
         self.resolver = Resolver(self.template, pseudo, physical)
         created = ResourceMaker(self.template, self.resolver, self.client, self.region).create_all()
         log.info("created %d resources: %s", len(created), ", ".join(created) or "none")
+        verify_ses_identities(ses_identities(self.template, self.resolver), self.client("ses"))
 
         self.gateway = self._bind_gateway()
         self.functions = self.template.functions(self.resolver)
@@ -159,8 +170,10 @@ class LocalStack:
         if self.gateway:
             self.gateway.stop()
             self.gateway = None
+        for pool in self.pools.values():  # all containers exit together, not one after another
+            pool.request_close()
         for pool in self.pools.values():
-            pool.close()
+            pool.wait_closed()
         self.pools = {}
         if self.moto:
             self.moto.stop()
@@ -219,7 +232,8 @@ class LocalStack:
                 )
             seen[route.route_key] = route.api
             api_id = self.physical[route.api].ref if route.api in self.physical else route.api.lower()[:10]
-            routes.append(BoundRoute(route, api_id, authorizer_for(route, apis[route.api], iam)))
+            authorizer = authorizer_for(route, apis[route.api], iam, self.resolver, self.endpoint)
+            routes.append(BoundRoute(route, api_id, authorizer))
         gateway = HttpGateway(routes, self.invoke, self.account_id, port=self.port)
         for api in apis:
             if api in self.physical:
@@ -229,26 +243,38 @@ class LocalStack:
         return gateway
 
     def _start_event_sources(self) -> None:
-        """SQS consumers now; schedules run on demand (``close_month``); other kinds are reported."""
-        self.sqs_sources = sqs_sources(self.functions, self.resolver)
+        """Queue consumers and event rules run all the time; schedules run on demand (``close_month``)."""
+        stack_name = default_stack_name(self.template)
+        self.sources = [
+            *sqs_sources(self.functions, self.resolver),
+            *create_rule_sources(self.functions, self.resolver, self.client, stack_name),
+        ]
         self._pollers = start_pollers(
-            self.sqs_sources, lambda: self.client("sqs"), self.invoke, self.region, self._stopping
+            self.sources, lambda: self.client("sqs"), self.invoke, self.region, self._stopping
         )
-        handled = {"HttpApi", "SQS", "Schedule", "ScheduleV2"}
+        handled = {"HttpApi", "SQS", "EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
         for spec in self.functions.values():
             for event in spec.events:
                 if event.type not in handled:
                     log.warning("%s event %s (%s) is not run locally yet", spec.logical_id, event.name, event.type)
 
+    @property
+    def consumed_queues(self) -> list[str]:
+        return [source.queue_url for source in self.sources]
+
+    def customer_token(self, account_id: str) -> str:
+        """An ID token for ``account_id``'s customer, for the template's JWT routes."""
+        return customer_token(self.template, self.resolver, self.client("cognito-idp"), account_id)
+
     def close_month(self, month: str | None = None, timeout_s: float = 600) -> CloseReport:
-        """Run the scheduled functions as the month-close schedule would, and wait for their fan-out to finish."""
-        return run_schedule(
-            {"month": month} if month else {},
-            self.functions,
+        """Run the month close as its schedule would, and wait for everything it sets off."""
+        return event_sources.close_month(
+            month,
+            schedules(self.functions, self.resolver),
             self.invoke,
             self.client("sqs"),
-            [source.queue_url for source in self.sqs_sources],
-            dead_letter_queues(self.physical, self.template.resources),
+            self.consumed_queues,
+            dead_letter_queues(self.functions, self.resolver, self.template.resources),
             timeout_s,
         )
 
@@ -276,6 +302,7 @@ class LocalStack:
             "pid": os.getpid(),
             "template": str(self.template.path),
             "resources": {logical_id: asdict(item) for logical_id, item in self.physical.items()},
+            "consumed_queues": self.consumed_queues,
         }
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.state_path.with_suffix(".tmp")
@@ -371,7 +398,7 @@ def invoke_once(
 def close_month_on_running_stack(
     template_path: Path | str, month: str | None, state_path: Path | str = DEFAULT_STATE, timeout_s: float = 600
 ) -> CloseReport:
-    """``close-month`` from another process: invoke the scheduled close here, let ``up``'s consumers do the rest."""
+    """``close-month`` from another process: run the schedules here, let ``up``'s consumers do the rest."""
     stack = attach(template_path, None, state_path)
     if not stack.running:
         raise RuntimeError(f"the stack in {state_path} is not running; start `python -m local up` first")
@@ -384,13 +411,13 @@ def close_month_on_running_stack(
         return pools[logical_id].invoke(event)
 
     try:
-        return run_schedule(
-            {"month": month} if month else {},
-            functions,
+        return event_sources.close_month(
+            month,
+            schedules(functions, stack.resolver),
             invoke,
             stack.client("sqs"),
-            [source.queue_url for source in sqs_sources(functions, stack.resolver)],
-            dead_letter_queues(stack.resolver.physical, stack.template.resources),
+            read_state(state_path).get("consumed_queues", []),
+            dead_letter_queues(functions, stack.resolver, stack.template.resources),
             timeout_s,
         )
     finally:

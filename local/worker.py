@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -64,6 +65,8 @@ def _load(init: dict):
 
 
 def main() -> None:
+    # Ctrl-C on `up` reaches the whole process group; the parent stops its containers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the function's prints become log lines, never protocol
     sys.stdout.reconfigure(line_buffering=True)

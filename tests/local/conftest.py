@@ -82,3 +82,14 @@ def account(api: SignedSession) -> str:
     response = api.put(f"/v1/accounts/{account_id}", json=profile())
     assert response.status_code == 201, response.text
     return account_id
+
+
+def run_cli(stack: RunningStack, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
+    """``python -m local <args> --state <the session stack's state>``, as a developer runs it next to ``up``."""
+    return subprocess.run(
+        [sys.executable, "-m", "local", *args, "--state", str(stack.state_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )

@@ -161,5 +161,6 @@ def test_put_answers_201_when_it_creates_and_200_when_it_replaces(api: SignedSes
 
 
 def test_a_month_without_reports_answers_its_opening_count(api: SignedSession, account: str):
-    body = usage(api, account, "2026-11")
+    (moment,) = recent_times(1)
+    body = usage(api, account, f"{moment:%Y-%m}")
     assert (body["peak"], body["opening_count"], body["closed"]) == (0, 0, False)

@@ -51,12 +51,12 @@ def test_the_state_file_records_the_running_stack(local_stack: RunningStack):
 def test_sigterm_stops_the_stack_within_seconds(tmp_path):
     # Given a second stack of its own
     stack = start_local_up(tmp_path)
-    assert requests.get(stack.config["url"] + "/v1/accounts/x", timeout=5).status_code == 403
+    assert requests.get(stack.config["url"] + "/v1/accounts/x", timeout=30).status_code == 403
     # When it gets SIGTERM
     started = time.monotonic()
-    status = stop_local_up(stack.process, timeout_s=10)
-    # Then it exits cleanly and promptly, forgets its state and stops answering
-    assert time.monotonic() - started < 5, stack.log()
+    status = stop_local_up(stack.process, timeout_s=15)
+    # Then it exits cleanly within a few seconds, forgets its state and stops answering
+    assert time.monotonic() - started < 10, stack.log()
     assert status == 0, stack.log()
     assert not stack.state_path.exists()
     with pytest.raises(requests.ConnectionError):

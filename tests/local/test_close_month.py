@@ -1,0 +1,98 @@
+"""`python -m local close-month`: the month closes, invoices are issued and delivered, and customers see them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+
+from local.client import SignedSession
+from tests.local.conftest import RunningStack, run_cli
+from tests.local.support import TOKYO, new_account_id, profile
+
+
+def previous_month() -> tuple[str, datetime]:
+    """The Tokyo month before this one, and a moment on its 10th."""
+    first = datetime.now(TOKYO).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    month = (first - timedelta(days=1)).strftime("%Y-%m")
+    return month, datetime.strptime(f"{month}-10 10:00", "%Y-%m-%d %H:%M").replace(tzinfo=TOKYO)
+
+
+def bearer(stack: RunningStack, account: str) -> dict:
+    result = run_cli(stack, "token", account)
+    assert result.returncode == 0, result.stderr
+    return {"Authorization": f"Bearer {result.stdout.strip()}"}
+
+
+@pytest.fixture(scope="module")
+def closed(local_stack: RunningStack) -> dict:
+    """Two accounts that reported last month, then `close-month` for that month."""
+    api = SignedSession.from_config(local_stack.config)
+    month, moment = previous_month()
+    accounts = {"postal": new_account_id("close"), "web": new_account_id("close")}
+    for delivery, account in accounts.items():
+        assert api.put(f"/v1/accounts/{account}", json=profile(delivery_method=delivery)).status_code == 201
+    reports = [
+        (accounts["postal"], 12_000),
+        (accounts["web"], 9_500),
+        (accounts["web"], 31_000),
+        (accounts["web"], 800),
+    ]
+    for index, (account, count) in enumerate(reports):
+        at = (moment + timedelta(hours=index)).isoformat()
+        response = api.post(f"/v1/accounts/{account}/record-counts", json={"count": count, "observed_at": at})
+        assert response.status_code == 200, response.text
+    result = run_cli(local_stack, "close-month", month)
+    return {"month": month, "moment": moment, "accounts": accounts, "result": result, "api": api}
+
+
+def test_close_month_reports_a_clean_close(closed: dict):
+    result = closed["result"]
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    report = json.loads(result.stdout)
+    assert report["month"] == closed["month"]
+    assert report["ok"] is True and report["drained"] is True
+    assert not any(report["dead_letters"].values())
+
+
+def test_each_customer_sees_their_own_statement_with_its_pdf(local_stack: RunningStack, closed: dict):
+    month = closed["month"]
+    for delivery, account in closed["accounts"].items():
+        headers = bearer(local_stack, account)
+        listed = requests.get(f"{local_stack.config['url']}/v1/statements", headers=headers, timeout=30)
+        assert listed.status_code == 200, listed.text
+        (statement,) = [item for item in listed.json()["statements"] if item["month"] == month]
+        assert statement["delivery_method"] == delivery
+        assert statement["currency"] == "JPY" and statement["total"] > statement["tax"] > 0
+        # The PDF link is a short-lived presigned URL to the archived PDF
+        pdf = requests.get(
+            f"{local_stack.config['url']}/v1/statements/{month}/pdf",
+            headers=headers,
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert pdf.status_code == 302, pdf.text
+        document = requests.get(pdf.headers["Location"], timeout=30)
+        assert document.status_code == 200
+        assert document.content.startswith(b"%PDF")
+
+
+def test_the_peak_of_a_spike_sets_the_statement(local_stack: RunningStack, closed: dict):
+    month, account = closed["month"], closed["accounts"]["web"]
+    detail = requests.get(
+        f"{local_stack.config['url']}/v1/statements/{month}", headers=bearer(local_stack, account), timeout=30
+    )
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["usage"]["peak"] == 31_000
+
+
+def test_a_count_for_a_closed_month_is_refused(closed: dict):
+    account = closed["accounts"]["postal"]
+    late = (closed["moment"] + timedelta(days=1)).isoformat()
+    response = closed["api"].post(f"/v1/accounts/{account}/record-counts", json={"count": 99_999, "observed_at": late})
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "month_closed"
+    usage = closed["api"].get(f"/v1/accounts/{account}/usage/{closed['month']}").json()
+    assert usage["peak"] == 12_000 and usage["closed"] is True
