@@ -21,7 +21,7 @@ from tests.integration.billing_month import (
     invoices,
     sent_emails,
 )
-from tests.integration.conftest import BUCKET
+from tests.integration.conftest import BUCKET, TABLE
 
 
 @pytest.fixture
@@ -157,3 +157,36 @@ class TestStatements:
         assert "ご請求明細" in html and "2026年10月ご利用分" in html and "口座振替日" in html
         assert html.count('class="day peak"') == 1 and 'class="bracket"' in html
         assert "請求書PDFを開く" in html and "X-Amz-Expires=300" in html  # a link that works without a header
+
+
+def test_a_failed_notice_is_sent_by_the_retry_and_only_once(delivery, monkeypatch):
+    deliverer = delivery.deliver_module.deliverer()
+    real_send = deliverer.send_email
+
+    def ses_down(email):
+        raise RuntimeError("SES throttled")
+
+    monkeypatch.setattr(deliverer, "send_email", ses_down)
+    with pytest.raises(RuntimeError):
+        delivery.deliver("transfer-web")  # EventBridge will retry
+    assert sent_emails() == []
+    monkeypatch.setattr(deliverer, "send_email", real_send)
+    delivery.deliver("transfer-web")
+    delivery.deliver("transfer-web")
+    assert len(sent_emails()) == 1
+    assert "notified_at" in invoices()["transfer-web"]
+
+
+def test_a_claim_left_by_a_crashed_sender_expires_and_the_notice_goes_out(delivery):
+    stores = delivery.deliver_module.deliverer().deliveries
+    assert stores.claim_notification("debit-web", MONTH) is not None  # then the sender died
+    delivery.deliver("debit-web")
+    assert sent_emails() == []  # a fresh claim is respected...
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "ACCOUNT#debit-web"}, "sk": {"S": f"INVOICE#{MONTH}"}},
+        UpdateExpression="SET notification_claimed_at = :old",
+        ExpressionAttributeValues={":old": {"S": "2026-11-01T00:00:00+00:00"}},
+    )
+    delivery.deliver("debit-web")  # ...a stale one is taken over
+    assert len(sent_emails()) == 1

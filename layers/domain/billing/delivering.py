@@ -26,7 +26,7 @@ class NotIssuedYet(RuntimeError):
 class Deliverer:
     invoices: object  # InvoiceStore
     deliveries: object  # DeliveryStore
-    send_email: Callable[[Email], object]
+    send_email: Callable[[Email], str]  # returns the provider's message id
     statements_url: str
 
     def deliver(self, account_id: str, month: str) -> str:
@@ -38,9 +38,21 @@ class Deliverer:
         if plan.channel == "postal":
             self.deliveries.add_letter(plan.posting_on, invoice)
         self.deliveries.record_plan(account_id, month, plan)
-        if plan.channel == "web" and self.deliveries.claim_notification(account_id, month):
-            self.send_email(statement_notification(invoice, self.statements_url))
+        if plan.channel == "web":
+            self._notify_once(invoice)
         return plan.channel
+
+    def _notify_once(self, invoice: Invoice) -> None:
+        """Claim, send, mark: a redelivery sends nothing twice, a failed send is retried."""
+        claim = self.deliveries.claim_notification(invoice.account_id, invoice.month)
+        if claim is None:
+            return  # sent already, or another delivery is sending it now
+        try:
+            message_id = self.send_email(statement_notification(invoice, self.statements_url))
+        except Exception:
+            self.deliveries.release_notification(invoice.account_id, invoice.month, claim)
+            raise
+        self.deliveries.mark_notified(invoice.account_id, invoice.month, message_id)
 
 
 @dataclass(frozen=True)

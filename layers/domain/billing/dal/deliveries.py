@@ -7,7 +7,7 @@ batch only, and re-running that batch finds the same letters.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
@@ -17,7 +17,8 @@ from billing.dal.clients import dynamodb, from_item, to_item
 from billing.delivery import DeliveryPlan
 from billing.invoice import Invoice
 
-CATCH_UP_DAYS = 14  # a print run also takes letters a failed earlier run left behind
+CATCH_UP_DAYS = 14
+CLAIM_TIMEOUT = timedelta(minutes=15)  # a print run also takes letters a failed earlier run left behind
 
 
 class DeliveryStore:
@@ -28,20 +29,48 @@ class DeliveryStore:
     def record_plan(self, account_id: str, month: str, plan: DeliveryPlan) -> bool:
         values = {f":{name}": value for name, value in plan.as_record().items()}
         return self._conditional(
-            keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
+            self._invoice_key(account_id, month),
             "SET " + ", ".join(f"{name} = :{name}" for name in plan.as_record()),
             "attribute_not_exists(delivery_status)",
             values,
         )
 
-    def claim_notification(self, account_id: str, month: str) -> bool:
-        """At most one notification email per invoice: claim it before sending."""
-        return self._conditional(
-            keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
-            "SET notified_at = :now",
-            "attribute_not_exists(notified_at)",
-            {":now": months.iso_now()},
+    def claim_notification(self, account_id: str, month: str) -> str | None:
+        """The right to send the invoice's one notification email, or None.
+
+        Nobody else may hold it: it is free when no email was sent and no
+        claim is younger than CLAIM_TIMEOUT (a sender that crashed mid-way).
+        """
+        now = datetime.now(UTC)
+        claimed = self._conditional(
+            self._invoice_key(account_id, month),
+            "SET notification_claimed_at = :now",
+            "attribute_not_exists(notified_at)"
+            " AND (attribute_not_exists(notification_claimed_at) OR notification_claimed_at < :stale)",
+            {":now": now.isoformat(), ":stale": (now - CLAIM_TIMEOUT).isoformat()},
         )
+        return now.isoformat() if claimed else None
+
+    def release_notification(self, account_id: str, month: str, claim: str) -> None:
+        """Give the claim back after a failed send, so the retry sends it."""
+        self._conditional(
+            self._invoice_key(account_id, month),
+            "REMOVE notification_claimed_at",
+            "notification_claimed_at = :claim",
+            {":claim": claim},
+        )
+
+    def mark_notified(self, account_id: str, month: str, message_id: str) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key=self._invoice_key(account_id, month),
+            UpdateExpression="SET notified_at = :now, notification_id = :id",
+            ExpressionAttributeValues=to_item({":now": months.iso_now(), ":id": message_id}),
+        )
+
+    @staticmethod
+    def _invoice_key(account_id: str, month: str) -> dict:
+        return keys.key(keys.account_pk(account_id), keys.invoice_sk(month))
 
     def add_letter(self, posting_on: date, invoice: Invoice) -> bool:
         item = {
@@ -83,7 +112,7 @@ class DeliveryStore:
     def mark_posted(self, account_id: str, month: str, posted_on: date, arrival: date) -> None:
         self.client.update_item(
             TableName=self.table,
-            Key=keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
+            Key=self._invoice_key(account_id, month),
             UpdateExpression="SET delivery_status = :posted, posting_on = :on, estimated_arrival = :arrival",
             ExpressionAttributeValues=to_item(
                 {":posted": "posted", ":on": posted_on.isoformat(), ":arrival": arrival.isoformat()}
