@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 REGION = "ap-northeast-1"
@@ -48,40 +46,19 @@ def use_project_paths() -> None:
             sys.path.insert(0, str(path))
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads template.yaml, keeping CloudFormation short tags as plain mappings."""
+def create_tables(client, table: str = TABLE) -> None:
+    """The BillingTable, built from template.yaml's own key schema, exactly as the integration tests do."""
+    use_project_paths()
+    from tests.integration.conftest import create_table
 
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
-    if isinstance(node, yaml.ScalarNode):
-        return {suffix: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {suffix: loader.construct_sequence(node, deep=True)}
-    return {suffix: loader.construct_mapping(node, deep=True)}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
+    create_table(client, table)
 
 
 def load_template() -> dict:
-    with open(ROOT / "template.yaml", encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_CfnLoader)
+    use_project_paths()
+    from local.template import load_yaml
 
-
-def create_tables(client, table: str = TABLE) -> None:
-    """The BillingTable, built from template.yaml's own key schema (as the integration tests do)."""
-    for resource in load_template()["Resources"].values():
-        if resource["Type"] != "AWS::DynamoDB::Table":
-            continue
-        props = resource["Properties"]
-        extra = {key: props[key] for key in ("GlobalSecondaryIndexes",) if key in props}
-        client.create_table(
-            TableName=table,
-            BillingMode=props["BillingMode"],
-            AttributeDefinitions=props["AttributeDefinitions"],
-            KeySchema=props["KeySchema"],
-            **extra,
-        )
+    return load_yaml(ROOT / "template.yaml")
 
 
 def function_env(logical_id: str) -> dict[str, str]:

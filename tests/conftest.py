@@ -8,31 +8,15 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-import yaml
+
+from local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads template.yaml, keeping CloudFormation short tags as long forms."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        return {name: value.split(".", 1) if suffix == "GetAtt" else value}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
 def load_template() -> dict:
-    with open(ROOT / "template.yaml", encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_CfnLoader)
+    """template.yaml with CloudFormation tags in their long forms (the local stack's own reader)."""
+    return load_yaml(ROOT / "template.yaml")
 
 
 def load_function(folder: str) -> ModuleType:

@@ -47,19 +47,22 @@ def aws(aws_env, monkeypatch):
         yield
 
 
+def create_table(client, name: str = TABLE) -> None:
+    """The BillingTable with template.yaml's own keys and indexes, so tests and stack never drift."""
+    props = load_template()["Resources"]["BillingTable"]["Properties"]
+    client.create_table(
+        TableName=name,
+        BillingMode=props["BillingMode"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+    )
+
+
 def create_resources(monkeypatch) -> None:
     """The template's table, bucket, queues and bus, named through the env vars it sets."""
     resources = load_template()["Resources"]
-    for resource in resources.values():
-        if resource["Type"] == "AWS::DynamoDB::Table":
-            props = resource["Properties"]
-            boto3.client("dynamodb").create_table(
-                TableName=TABLE,
-                BillingMode=props["BillingMode"],
-                AttributeDefinitions=props["AttributeDefinitions"],
-                KeySchema=props["KeySchema"],
-                GlobalSecondaryIndexes=props.get("GlobalSecondaryIndexes", []),
-            )
+    create_table(boto3.client("dynamodb"))
     bucket = resources["InvoiceBucket"]["Properties"]
     boto3.client("s3").create_bucket(
         Bucket=BUCKET,
