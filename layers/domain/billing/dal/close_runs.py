@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.conditional import update_if
 
 COUNTERS = ("total", "closed", "issued", "skipped", "failed")
 
@@ -18,37 +17,27 @@ class CloseRunStore:
 
     def start(self, month: str) -> bool:
         """Record the run once; False if it had already started (a re-run resumes it)."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=self._key(month),
-                UpdateExpression="SET started_at = :now, #month = :month",
-                ConditionExpression="attribute_not_exists(started_at)",
-                ExpressionAttributeNames={"#month": "month"},
-                ExpressionAttributeValues=to_item({":now": months.iso_now(), ":month": month}),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return update_if(
+            self.client,
+            self.table,
+            self._key(month),
+            "SET started_at = :now, #month = :month",
+            "attribute_not_exists(started_at)",
+            {":now": months.iso_now(), ":month": month},
+            names={"#month": "month"},
+        )[0]
 
     def count_page(self, month: str, page_id: str, accounts: int) -> bool:
         """Add a page's accounts to the total, once per page however often it is redelivered."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=self._key(month),
-                UpdateExpression="ADD #total :n, pages :page",
-                ConditionExpression="NOT contains(pages, :id)",
-                ExpressionAttributeNames={"#total": "total"},
-                ExpressionAttributeValues=to_item({":n": accounts, ":page": {page_id}, ":id": page_id}),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return update_if(
+            self.client,
+            self.table,
+            self._key(month),
+            "ADD #total :n, pages :page",
+            "NOT contains(pages, :id)",
+            {":n": accounts, ":page": {page_id}, ":id": page_id},
+            names={"#total": "total"},
+        )[0]
 
     def add(self, month: str, counter: str, amount: int = 1) -> None:
         assert counter in COUNTERS, counter

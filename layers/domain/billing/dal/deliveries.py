@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from botocore.exceptions import ClientError
-
 from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.conditional import put_if_absent, update_if
 from billing.delivery import DeliveryPlan
 from billing.invoice import Invoice
 
@@ -80,15 +79,7 @@ class DeliveryStore:
             "month": invoice.month,
             "invoice_number": invoice.invoice_number,
         }
-        try:
-            self.client.put_item(
-                TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return put_if_absent(self.client, self.table, item)
 
     def claim_letters(self, batch_day: date) -> list[dict]:
         """The letters of the print batch for ``batch_day``: all left unprinted up to that posting date."""
@@ -97,14 +88,16 @@ class DeliveryStore:
         for offset in range(CATCH_UP_DAYS, -1, -1):
             posting = (batch_day - timedelta(days=offset)).isoformat()
             for letter in self._letters(posting):
-                if letter.get("batch_id") is None:
-                    self._conditional(
+                if letter.get("batch_id") is None:  # claim it; if another run won, see whose it is
+                    _, letter = update_if(
+                        self.client,
+                        self.table,
                         keys.key(letter["pk"], letter["sk"]),
                         "SET batch_id = :batch",
                         "attribute_not_exists(batch_id)",
                         {":batch": batch_id},
+                        returns="ALL_NEW",
                     )
-                    letter = self._get(letter["pk"], letter["sk"])
                 if letter.get("batch_id") == batch_id:
                     claimed.append(letter)
         return claimed
@@ -129,22 +122,5 @@ class DeliveryStore:
         )
         return [from_item(item) for page in pages for item in page["Items"]]
 
-    def _get(self, pk: str, sk: str) -> dict:
-        return from_item(
-            self.client.get_item(TableName=self.table, Key=keys.key(pk, sk), ConsistentRead=True).get("Item")
-        )
-
     def _conditional(self, key: dict, update: str, condition: str, values: dict) -> bool:
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=key,
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=to_item(values),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return update_if(self.client, self.table, key, update, condition, values)[0]

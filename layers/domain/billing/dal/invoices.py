@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date
 
-from botocore.exceptions import ClientError
-
 from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.conditional import transact_if, update_if
 from billing.invoice import Invoice, invoice_number
 
 MAX_NUMBERING_ATTEMPTS = 100
@@ -69,35 +68,21 @@ class InvoiceStore:
     def mark_issued(self, account_id: str, month: str, pdf_key: str, sha256: str, size: int) -> bool:
         """numbered → issued, and counted in the month's close run, in one transaction, once."""
         values = {":issued": "issued", ":numbered": "numbered", ":key": pdf_key, ":sha": sha256, ":size": size}
-        try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
-                            "UpdateExpression": "SET #status = :issued, pdf_key = :key, pdf_sha256 = :sha,"
-                            " pdf_size = :size",
-                            "ConditionExpression": "#status = :numbered",
-                            "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": to_item(values),
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": keys.key(keys.month_pk(month), keys.CLOSE_RUN),
-                            "UpdateExpression": "ADD issued :one",
-                            "ExpressionAttributeValues": to_item({":one": 1}),
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            return False
-        return True
+        issue = {
+            "TableName": self.table,
+            "Key": keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
+            "UpdateExpression": "SET #status = :issued, pdf_key = :key, pdf_sha256 = :sha, pdf_size = :size",
+            "ConditionExpression": "#status = :numbered",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item(values),
+        }
+        count = {
+            "TableName": self.table,
+            "Key": keys.key(keys.month_pk(month), keys.CLOSE_RUN),
+            "UpdateExpression": "ADD issued :one",
+            "ExpressionAttributeValues": to_item({":one": 1}),
+        }
+        return transact_if(self.client, [{"Update": issue}, {"Update": count}])
 
     def mark_announced(self, account_id: str, month: str) -> bool:
         return self._transition(
@@ -151,34 +136,15 @@ class InvoiceStore:
         return int(response.get("Item", {}).get("seq", {}).get("N", 0))
 
     def _claim(self, month: str, last: int, record: dict) -> bool:
-        counter_condition = "attribute_not_exists(seq)" if last == 0 else "seq = :last"
-        counter_values = {":next": last + 1} | ({} if last == 0 else {":last": last})
-        try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": keys.key(keys.month_pk(month), keys.INVOICE_COUNTER),
-                            "UpdateExpression": "SET seq = :next",
-                            "ConditionExpression": counter_condition,
-                            "ExpressionAttributeValues": to_item(counter_values),
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": to_item(record),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] not in ("TransactionCanceledException", "TransactionConflictException"):
-                raise
-            return False
-        return True
+        counter = {
+            "TableName": self.table,
+            "Key": keys.key(keys.month_pk(month), keys.INVOICE_COUNTER),
+            "UpdateExpression": "SET seq = :next",
+            "ConditionExpression": "attribute_not_exists(seq)" if last == 0 else "seq = :last",
+            "ExpressionAttributeValues": to_item({":next": last + 1} | ({} if last == 0 else {":last": last})),
+        }
+        invoice = {"TableName": self.table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}
+        return transact_if(self.client, [{"Update": counter}, {"Put": invoice}], retry_conflicts=True)
 
     def _record(self, invoice: Invoice) -> dict:
         body = invoice.as_record()
@@ -194,16 +160,5 @@ class InvoiceStore:
         }
 
     def _transition(self, account_id: str, month: str, update: str, condition: str, values: dict) -> bool:
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=to_item(values),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        key = keys.key(keys.account_pk(account_id), keys.invoice_sk(month))
+        return update_if(self.client, self.table, key, update, condition, values)[0]

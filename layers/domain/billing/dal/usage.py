@@ -19,12 +19,11 @@ improve" from "unknown account", "cancelled" and "closed" without a read.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from billing import months
 from billing.counts import CountReport, MonthUsage, Reading
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.conditional import update_if
 from billing.errors import AccountCancelled, AccountNotFound, MonthClosed
 
 _GATE_CONDITION = (
@@ -87,22 +86,7 @@ class UsageStore:
 
     def _update(self, key, expression, condition, names, values, returns) -> tuple[bool, dict]:
         """One conditional update: (applied, the item after it or as it stood)."""
-        try:
-            response = self.client.update_item(
-                TableName=self.table,
-                Key=key,
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues=returns,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False, from_item(error.response.get("Item"))
-        return True, from_item(response.get("Attributes"))
+        return update_if(self.client, self.table, key, expression, condition, values, names, returns)
 
     # ------------------------------------------------------------ month close
     def freeze(self, account_id: str, month: str) -> tuple[MonthUsage, bool]:
@@ -145,18 +129,15 @@ class UsageStore:
         return usage, item["closed_at"] == frozen[":now"]
 
     def _shut_gate(self, pk: str, month: str) -> None:
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=keys.key(pk, keys.PROFILE),
-                UpdateExpression="SET closed_through = :month",
-                ConditionExpression="attribute_exists(pk) AND"
-                " (attribute_not_exists(closed_through) OR closed_through < :month)",
-                ExpressionAttributeValues=to_item({":month": month}),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise  # already closed (a re-run) or no such account: month_usage says which
+        # Refused when already closed (a re-run) or no such account: month_usage says which.
+        update_if(
+            self.client,
+            self.table,
+            keys.key(pk, keys.PROFILE),
+            "SET closed_through = :month",
+            "attribute_exists(pk) AND (attribute_not_exists(closed_through) OR closed_through < :month)",
+            {":month": month},
+        )
 
     # ------------------------------------------------------------ reads
     def month_usage(self, account_id: str, month: str) -> MonthUsage:
