@@ -80,7 +80,7 @@ def invoke(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from local.demo import run
 
-    return run(args.template, out=Path(args.out))
+    return run(args.template, out=Path(args.out), serve=args.serve)
 
 
 def close_month(args: argparse.Namespace) -> int:
@@ -88,7 +88,9 @@ def close_month(args: argparse.Namespace) -> int:
     if not template.functions_with_events("Schedule", "ScheduleV2"):
         print("close-month is not yet available: the template has no scheduled month-close function", file=sys.stderr)
         return NOT_YET
-    report = close_month_on_running_stack(args.template, args.month, args.state, args.timeout)
+    report = close_month_on_running_stack(
+        args.template, args.month, args.state, args.timeout, progress=lambda line: print(line, file=sys.stderr)
+    )
     print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     return 0 if report.ok else 1
 
@@ -137,6 +139,9 @@ def parser() -> argparse.ArgumentParser:
 
     command = commands.add_parser("demo", help="seed accounts, report a month of counts, print the usage")
     command.add_argument("--out", default="out", help="where the month's documents go (default: %(default)s)")
+    command.add_argument(
+        "--serve", action="store_true", help="keep the stack serving on port 3000 afterwards, until Ctrl-C"
+    )
     command.set_defaults(run=demo)
 
     command = with_state(commands.add_parser("close-month", help="run the scheduled month close and wait for it"))

@@ -430,6 +430,7 @@ def close_month(
     consumed_queues: list[str],
     dead_letters: dict[str, str],
     timeout_s: float = 600,
+    progress: Callable[[str], None] | None = None,
 ) -> CloseReport:
     """Run the month close as its schedule would, and wait for everything it sets off.
 
@@ -447,7 +448,7 @@ def close_month(
         )
         for schedule in closing
     }
-    drained = wait_until_drained(sqs, consumed_queues, timeout_s)
+    drained = wait_until_drained(sqs, consumed_queues, timeout_s, progress=progress)
     depths = {name: queue_depth(sqs, url) for name, url in dead_letters.items()}
     others = [f"{schedule.function}.{schedule.event}" for schedule in found if not schedule.monthly]
     return CloseReport(month, invocations, drained, depths, others)
@@ -463,12 +464,29 @@ def queue_depth(sqs: Any, url: str) -> int:
     return sum(int(attributes.get(name, 0)) for name in names)
 
 
-def wait_until_drained(sqs: Any, queue_urls: list[str], timeout_s: float = 600, settle_s: float = 1.5) -> bool:
-    """Wait until every queue stays empty for ``settle_s``; False on timeout."""
+def wait_until_drained(
+    sqs: Any,
+    queue_urls: list[str],
+    timeout_s: float = 600,
+    settle_s: float = 1.5,
+    progress: Callable[[str], None] | None = None,
+    every_s: float = 2.0,
+) -> bool:
+    """Wait until every queue stays empty for ``settle_s``; False on timeout.
+
+    ``progress`` gets a line with the messages still waiting in each busy
+    queue, every ``every_s`` seconds, so a long close shows it is moving.
+    """
     deadline = time.monotonic() + timeout_s
     empty_since: float | None = None
+    last_report = time.monotonic()
     while time.monotonic() < deadline:
-        if all(queue_depth(sqs, url) == 0 for url in queue_urls):
+        depths = {url.rsplit("/", 1)[-1]: queue_depth(sqs, url) for url in queue_urls}
+        if progress and time.monotonic() - last_report >= every_s and any(depths.values()):
+            busy = ", ".join(f"{name} {depth:,}" for name, depth in depths.items() if depth)
+            progress(f"waiting for {sum(depths.values()):,} messages: {busy}")
+            last_report = time.monotonic()
+        if not any(depths.values()):
             empty_since = empty_since or time.monotonic()
             if time.monotonic() - empty_since >= settle_s:
                 return True

@@ -23,6 +23,7 @@ import os
 import secrets
 import string
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -266,7 +267,9 @@ class LocalStack:
         """An ID token for ``account_id``'s customer, for the template's JWT routes."""
         return customer_token(self.template, self.resolver, self.client("cognito-idp"), account_id)
 
-    def close_month(self, month: str | None = None, timeout_s: float = 600) -> CloseReport:
+    def close_month(
+        self, month: str | None = None, timeout_s: float = 600, progress: Callable[[str], None] | None = None
+    ) -> CloseReport:
         """Run the month close as its schedule would, and wait for everything it sets off."""
         return event_sources.close_month(
             month,
@@ -276,6 +279,7 @@ class LocalStack:
             self.consumed_queues,
             dead_letter_queues(self.functions, self.resolver, self.template.resources),
             timeout_s,
+            progress,
         )
 
     # -------------------------------------------------------------- state file
@@ -396,7 +400,11 @@ def invoke_once(
 
 
 def close_month_on_running_stack(
-    template_path: Path | str, month: str | None, state_path: Path | str = DEFAULT_STATE, timeout_s: float = 600
+    template_path: Path | str,
+    month: str | None,
+    state_path: Path | str = DEFAULT_STATE,
+    timeout_s: float = 600,
+    progress: Callable[[str], None] | None = None,
 ) -> CloseReport:
     """``close-month`` from another process: run the schedules here, let ``up``'s consumers do the rest."""
     stack = attach(template_path, None, state_path)
@@ -419,6 +427,7 @@ def close_month_on_running_stack(
             read_state(state_path).get("consumed_queues", []),
             dead_letter_queues(functions, stack.resolver, stack.template.resources),
             timeout_s,
+            progress,
         )
     finally:
         for pool in pools.values():
