@@ -33,15 +33,16 @@ venv: $(VENV)/.installed
 tools: $(TOOLS)/.installed
 
 # Debian packages the tests use: pdftoppm renders invoice PDFs to PNG for review,
-# Chromium and its driver run the statements page in a real browser.
-SYSTEM_COMMANDS := pdftoppm chromium chromedriver
+# Chromium and its driver run the statements page in a real browser, and a
+# Japanese font lets that browser draw the page (the PDFs embed their own).
+SYSTEM_PACKAGES := poppler-utils chromium chromium-driver fonts-ipaexfont-gothic
 system-deps:
-	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages for:$$missing"; \
+	  echo "installing Debian packages:" $$missing; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils chromium chromium-driver >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 lint: venv

@@ -13,22 +13,35 @@ The steps, each a function:
    be issued and delivered; ``run_print_days``: replay the daily print run
    for the week after the issue date;
 5. ``print_statements``: each customer signs in (JWT) and reads the statement;
-6. ``fetch_documents``: copy the invoice PDFs and the print batch to ``out/``.
+6. ``fetch_documents``: copy the invoice PDFs and the print batch to ``out/``;
+   ``save_statements_page``: save one customer's statements page next to them.
 
-Function logs go to ``.local/demo.log``; the summary goes to stdout.
+``out/`` is cleared of the previous run's folders first, so what is there is
+this run's month. The demo stops its stack when it is done (``make demo``
+must end on its own); with ``--serve`` it keeps serving on port 3000 instead,
+recorded in ``.local/stack.json``, so ``python -m local token`` and a browser
+or curl can open the live page. Function logs go to ``.local/demo.log``; the
+summary goes to stdout.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import os
 import random
+import re
+import shutil
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo
 
 import requests
@@ -36,12 +49,15 @@ import requests
 from local.client import SignedSession
 from local.event_sources import schedules
 from local.resources import BUCKET
-from local.stack import ROOT, LocalStack
+from local.stack import DEFAULT_STATE, ROOT, LocalStack
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONTH = "2026-10"
 BATCH_SIZE = 100
 SENDERS = 4
+# What the demo writes under out/: the buckets' top-level folders and the saved page.
+OUTPUT_FOLDERS = ("invoices", "print-batches", "statements")
+LIVE_PORT = 3000  # `python -m local up`'s default port, used by --serve
 
 
 @dataclass(frozen=True)
@@ -247,6 +263,13 @@ def run_print_days(stack: LocalStack, month: str = MONTH, days: int = 7) -> list
     return batches
 
 
+def clear_previous_run(out: Path) -> None:
+    """Remove the folders an earlier demo wrote to ``out/``, and nothing else there."""
+    for name in OUTPUT_FOLDERS:
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
+
+
 def fetch_documents(stack: LocalStack, out: Path) -> list[Path]:
     """Copy every object of the template's buckets (invoice PDFs, print batches) to ``out/``."""
     s3 = stack.client("s3")
@@ -260,10 +283,63 @@ def fetch_documents(stack: LocalStack, out: Path) -> list[Path]:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(s3.get_object(Bucket=item.ref, Key=entry["Key"])["Body"].read())
                 written.append(target)
-    print(f"wrote {len(written)} documents to {out}/")
+    return written
+
+
+_PDF_LINK = re.compile(r'(<a class="pdf" href=")([^"]*)(")')
+
+
+def save_statements_page(stack: LocalStack, account_id: str, out: Path, documents: list[Path]) -> Path:
+    """GET /statements as ``account_id``'s customer, saved as ``out/statements/<account_id>.html``.
+
+    The page's PDF links are presigned URLs to this stack's bucket, dead within
+    300 seconds; the saved copy links to the PDFs saved next to it instead.
+    """
+    token = stack.customer_token(account_id)
+    response = requests.get(
+        f"{stack.config['url']}/statements", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    response.raise_for_status()
+    target = out / "statements" / f"{account_id}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    def saved_pdf(match: re.Match) -> str:
+        path = unquote(urlparse(html.unescape(match.group(2))).path)
+        for document in documents:
+            key = document.relative_to(out).as_posix()
+            if path.endswith("/" + key):
+                return match.group(1) + html.escape(os.path.relpath(document, target.parent)) + match.group(3)
+        return match.group(0)
+
+    target.write_text(_PDF_LINK.sub(saved_pdf, response.text), encoding="utf-8")
+    return target
+
+
+def print_documents(out: Path, written: list[Path]) -> None:
+    print(f"\nwrote {len(written)} files to {out}/")
     for path in sorted(written):
         print(f"  {path}")
-    return written
+
+
+def page_account() -> DemoAccount:
+    """The account whose page is saved: the spike's, the statement that needs its chart most."""
+    return next((account for account in ACCOUNTS if account.spike), ACCOUNTS[0])
+
+
+def live_page_help(account_id: str, serving: bool) -> None:
+    # Commands run from the project folder, with the interpreter that runs this demo (the .venv's).
+    python = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(f"{ROOT}/") else sys.executable
+    curl = (
+        f'curl -H "Authorization: Bearer $({python} -m local token {account_id})" '
+        f"http://127.0.0.1:{LIVE_PORT}/statements"
+    )
+    if serving:
+        print(f"\nserving the month on http://127.0.0.1:{LIVE_PORT} until Ctrl-C; in another terminal:")
+        print(f"  {curl}")
+        return
+    print("\nthe stack has stopped; to open the live statements page, keep one running:")
+    print(f"  terminal 1:  {python} -m local demo --serve   # this demo, then serves on port {LIVE_PORT}")
+    print(f"  terminal 2:  {curl}")
 
 
 def print_statements(stack: LocalStack, month: str = MONTH) -> list[dict]:
@@ -313,17 +389,32 @@ def _print_table(columns: tuple, rows: list[tuple], numeric: set[int]) -> None:
         print(line(row))
 
 
+def serve_until_stopped() -> None:
+    """Keep the stack up until Ctrl-C or SIGTERM, as ``python -m local up`` does."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    while not stopping.wait(0.5):
+        pass
+
+
 class DemoFailed(Exception):
     pass
 
 
-def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "demo.log") -> int:
+def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "demo.log", serve: bool = False) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     logging.getLogger("local").setLevel(logging.WARNING)
+    clear_previous_run(out)
     try:
         with (
             log_path.open("w", encoding="utf-8") as log,
-            LocalStack(template, port=0, state_path=None, log_sink=log) as stack,
+            LocalStack(
+                template,
+                port=LIVE_PORT if serve else 0,
+                state_path=DEFAULT_STATE if serve else None,
+                log_sink=log,
+            ) as stack,
         ):
             print(f"local stack at {stack.config['url']} (AWS endpoint {stack.endpoint}); function logs in {log_path}")
             api = SignedSession.from_config(stack.config)
@@ -335,7 +426,12 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
             close_month(stack)
             run_print_days(stack)
             print_statements(stack)
-            fetch_documents(stack, out)
+            documents = fetch_documents(stack, out)
+            page = save_statements_page(stack, page_account().account_id, out, documents)
+            print_documents(out, [*documents, page])
+            live_page_help(page_account().account_id, serving=serve)
+            if serve:
+                serve_until_stopped()
     except DemoFailed as failure:
         print(f"demo failed: {failure} (function logs in {log_path})", file=sys.stderr)
         return 1

@@ -23,6 +23,7 @@ import yaml
 
 FUNCTION = "AWS::Serverless::Function"
 HTTP_API = "AWS::Serverless::HttpApi"
+HTTP_API_TYPES = (HTTP_API, "AWS::ApiGatewayV2::Api")
 LAYER = "AWS::Serverless::LayerVersion"
 # SAM's name for the HttpApi it makes when an HttpApi event names no ApiId.
 IMPLICIT_HTTP_API = "ServerlessHttpApi"
@@ -193,6 +194,23 @@ class Resolver:
                 f"GetAtt {logical_id}.{attribute}: the local stack knows only {', '.join(sorted(attributes)) or 'none'}"
             )
         return attributes[attribute]
+
+    def with_local_api_urls(self, text: str) -> str:
+        """``text`` with each HTTP API's execute-api URL replaced by the local gateway that serves the API.
+
+        Templates often spell an API's URL as
+        ``!Sub https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/path`` rather than
+        ``!GetAtt Api.ApiEndpoint``; locally both must lead to the gateway, not to a host that
+        does not exist.
+        """
+        for item in self.physical.values():
+            local = item.attributes.get("ApiEndpoint")
+            if item.type not in HTTP_API_TYPES or not local:
+                continue
+            cloud = f"https://{item.ref}.execute-api.{self.pseudo.region}.{self.pseudo.url_suffix}"
+            if local != cloud:
+                text = re.sub(re.escape(cloud) + r"(?=[/?#]|$)", lambda _match, url=local: url, text)
+        return text
 
     def condition(self, name: str) -> bool:
         if name not in self._conditions:
@@ -408,7 +426,10 @@ class Template:
         props = self.function_properties(logical_id)
         variables = (props.get("Environment") or {}).get("Variables") or {}
         environment = {
-            name: resolver.resolve_string(value, f"{logical_id} environment variable {name}")
+            # An API's URL in a variable (a link in an email, say) must lead to the local gateway.
+            name: resolver.with_local_api_urls(
+                resolver.resolve_string(value, f"{logical_id} environment variable {name}")
+            )
             for name, value in variables.items()
             if resolver.resolve(value) is not NO_VALUE
         }

@@ -98,3 +98,16 @@ def test_every_http_route_names_an_api_and_a_function(template: Template):
     for route in routes:
         assert route.api in apis
         assert template.resources[route.function]["Type"] == "AWS::Serverless::Function"
+
+
+def test_an_api_url_in_a_function_environment_leads_to_the_local_gateway(template: Template):
+    # Given the stack has bound the customer API to a local gateway
+    physical = plan(template, PSEUDO, ENDPOINT)
+    cloud_url = physical["CustomerApi"].attributes["ApiEndpoint"]
+    physical["CustomerApi"].attributes["ApiEndpoint"] = "http://127.0.0.1:3000"
+    resolver = Resolver(template, PSEUDO, physical)
+    # When the deliver function's environment is resolved
+    environment = template.function("DeliverInvoiceFunction", resolver).environment
+    # Then the web-statement link built with !Sub https://${CustomerApi}.execute-api... is the local page
+    assert cloud_url.startswith("https://") and "execute-api" in cloud_url
+    assert environment["STATEMENTS_URL"] == "http://127.0.0.1:3000/statements"

@@ -23,7 +23,7 @@ from datetime import date
 
 from billing import bank_calendar
 from billing.emails import Email
-from billing.invoice import Invoice, jp_date, yen
+from billing.invoice import Invoice, jp_date, jp_month, yen
 
 STATUSES = ("pending", "published", "batched", "posted")
 MANIFEST_COLUMNS = (
@@ -73,7 +73,7 @@ def statement_notification(invoice: Invoice, statements_url: str) -> Email:
             invoice.recipient_line,
             "",
             f"{invoice.issuer.name}です。いつもご利用いただきありがとうございます。",
-            f"{invoice.month.replace('-', '年')}月ご利用分の請求書をWEB明細に掲載しました。",
+            f"{jp_month(invoice.month)}ご利用分の請求書をWEB明細に掲載しました。",
             "",
             f"請求書番号: {invoice.invoice_number}",
             f"ご請求金額: {yen(invoice.total)} (税込)",
@@ -85,7 +85,7 @@ def statement_notification(invoice: Invoice, statements_url: str) -> Email:
             "このメールは送信専用です。請求書PDFをメールでお送りすることはできません。",
         ]
     )
-    subject = f"【{invoice.issuer.name}】{invoice.month.replace('-', '年')}月分 WEB明細のお知らせ"
+    subject = f"【{invoice.issuer.name}】{jp_month(invoice.month)}分 WEB明細のお知らせ"
     return Email(invoice.recipient.email, subject, body)
 
 

@@ -84,6 +84,12 @@ def jp_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def jp_month(month: str) -> str:
+    """2026年9月: how a billing month reads."""
+    first = months.first_day(month)
+    return f"{first.year}年{first.month}月"
+
+
 def yen(amount: int) -> str:
     """¥12,345 (negative: -¥1,000)."""
     return f"-¥{-amount:,}" if amount < 0 else f"¥{amount:,}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from billing.invoice import jp_date, yen
+from billing.invoice import jp_date, jp_month, yen
 
 STATUS_LABELS = {"pending": "準備中", "published": "WEB公開済", "batched": "印刷待ち", "posted": "郵送済"}
 PAYMENT_LABELS = {"bank_transfer": "お振込期限", "direct_debit": "口座振替日"}
@@ -53,12 +53,11 @@ def render_page(statements: list[dict], pdf_links: dict[str, str]) -> str:
 
 
 def _card(s: dict, pdf_href: str | None) -> str:
-    year, month = s["month"].split("-")
     pay_label = PAYMENT_LABELS[s["payment_method"]]
     pay_date = s.get("due_on") or s.get("debit_on")
     usage = s["usage"]
     return f"""<section class="statement" data-month="{escape(s["month"])}">
-<h2>{int(year)}年{int(month)}月ご利用分</h2>
+<h2>{jp_month(s["month"])}ご利用分</h2>
 <dl>
 <dt>請求書番号</dt><dd class="number">{escape(s["invoice_number"])}</dd>
 <dt>ご請求金額 (税込)</dt><dd class="amount">{yen(s["total"])}</dd>
