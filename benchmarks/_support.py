@@ -5,7 +5,6 @@ Kept free of pytest so ``python -m benchmarks`` needs only the dev venv.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
@@ -80,16 +79,18 @@ def function_env(logical_id: str) -> dict[str, str]:
 
 
 def load_function(folder: str) -> ModuleType:
-    """Import functions/<folder>/app.py under its own module name (every function has an app.py)."""
-    path = ROOT / "functions" / folder / "app.py"
-    spec = importlib.util.spec_from_file_location(f"bench_{folder}_app", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Import functions/<folder>/app.py under its own module name, as the tests do."""
+    use_project_paths()
+    from tests.conftest import load_function as load
+
+    return load(folder)
 
 
 def load_event(name: str) -> dict:
-    return json.loads((ROOT / "events" / name).read_text(encoding="utf-8"))
+    use_project_paths()
+    from tests.conftest import load_event as load
+
+    return load(name)
 
 
 def api_event(template: dict, path: str, body: object, path_parameters: dict | None = None) -> dict:

@@ -122,25 +122,23 @@ class MonthUsage:
         return self.peak == report.reading and report.count > self.opening_count
 
     def report_result(self, report: CountReport, stored: bool) -> dict:
-        peak = self.peak
-        return {
-            "account_id": self.account_id,
-            "month": self.month,
-            "peak": peak.count,
-            "peak_observed_at": months.iso_tokyo(self.peak_observed_at),
-            "raised": stored and self.raised_by(report),
-        }
+        """The record-count response: the month's peak and whether this report raised it."""
+        return {**self._peak_json(), "raised": stored and self.raised_by(report)}
 
     def as_json(self) -> dict:
-        peak = self.peak
         return {
-            "account_id": self.account_id,
-            "month": self.month,
-            "peak": peak.count,
-            "peak_observed_at": months.iso_tokyo(self.peak_observed_at),
+            **self._peak_json(),
             "opening_count": self.opening_count,
             "last_count": self.last_count,
             "last_observed_at": months.iso_tokyo(self.last.at if self.last else None),
             "closed": self.closed,
             "daily": [{"date": day.isoformat(), "high": reading.count} for day, reading in sorted(self.days.items())],
+        }
+
+    def _peak_json(self) -> dict:
+        return {
+            "account_id": self.account_id,
+            "month": self.month,
+            "peak": self.peak.count,
+            "peak_observed_at": months.iso_tokyo(self.peak_observed_at),
         }
