@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from billing.dal import clients
+from billing.observability import metrics
 from billing.settings import settings
 from tests.conftest import LambdaContext, load_event, load_function, load_template
 
@@ -32,6 +33,7 @@ def aws_env(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    metrics.clear_metrics()  # Powertools keeps metrics per process: start each test empty
     caches = (clients.dynamodb, clients.s3, clients.sqs, clients.events, clients.sesv2, settings)
     for cached in caches:
         cached.cache_clear()
