@@ -10,7 +10,6 @@ import pytest
 from moto import mock_aws
 
 from billing.dal import clients
-from billing.observability import metrics
 from billing.settings import settings
 from tests.conftest import LambdaContext, load_event, load_function, load_template
 
@@ -33,6 +32,8 @@ def aws_env(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    from billing.observability import metrics  # imported only now: it reads POWERTOOLS_* once
+
     metrics.clear_metrics()  # Powertools keeps metrics per process: start each test empty
     caches = (clients.dynamodb, clients.s3, clients.sqs, clients.events, clients.sesv2, settings)
     for cached in caches:
