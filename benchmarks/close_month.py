@@ -1,0 +1,1520 @@
+"""Close: N accounts closed on the local stack end to end; AWS calls per invoice; a 1,000,000 projection.
+
+Method
+------
+* **moto with a request counter.** This process runs its own moto server
+  (``local.moto_backend.LocalMotoServer``, so DynamoDB stays serial exactly
+  as in ``python -m local up``) on 127.0.0.1 with a WSGI middleware that
+  classifies every request: service and operation (``X-Amz-Target``, the
+  SigV4 credential scope, S3 method and path, a form ``Action``), the item
+  it touches (DynamoDB ``pk``/``sk`` kinds such as ``ACCOUNT/PROFILE`` or
+  ``MONTH/INVOICE_COUNTER``, the queue, the S3 key prefix), the outcome
+  (``ok`` or the error code, e.g. ``TransactionCanceledException``) and
+  **which process sent it**: moto's server closes every connection after one
+  response, so the client socket of each request is looked up by its port
+  with the kernel's sock_diag netlink interface (its inode), and the inode
+  among the open files of this process's descendants. The process is named
+  by its ``LAMBDA_TASK_ROOT`` (``issue_invoice``, ``deliver_invoice``,
+  ``close_month``...) or its command line (``local runner`` = ``local up``'s
+  queue pollers, ``close-month CLI`` = its drain waiter, ``benchmark`` = this
+  process). The functions run in child-process containers, so in-process
+  botocore hooks could not see them.
+* **moto's scaling, fixed in this process only** (``--stock-moto`` turns it
+  off): moto's TransactWriteItems deep-copies the whole table (twice for two
+  items) as its rollback backup, its table Query scans the whole table for
+  one partition, and its SQS ReceiveMessage, SendMessage and
+  GetQueueAttributes count every message of the queue several times per
+  message. Measured at 30,000 items and 10,000 queued messages: 1.8 s per
+  TransactWriteItems (at 20,000 items), 208 ms per Query, 2.3 s per
+  ReceiveMessage, 0.35 s per SendMessageBatch, 0.63 s per GetQueueAttributes,
+  so a 10,000-account close on stock moto runs for hours and its batches hit
+  the 60 s function timeout. ``patch_moto_transactions`` and
+  ``patch_moto_scaling`` back up only the items a transaction names, read
+  only the queried partition, check retention without counting the queue,
+  compute the attributes once, and read SQS's clock with ``time.time()``.
+  Every answer is unchanged (the same queries and queue calls give
+  byte-identical results on stock and patched moto).
+* **The stack**: ``python -m local up --port 0 --endpoint <that moto>``
+  (state file in a temporary directory), stopped with SIGTERM by its PID.
+* **Seeding, all through the signed platform API** (``SignedSession``):
+  ``PUT /v1/accounts/<id>`` on ``--threads`` threads (payment and delivery
+  methods alternate, so half the invoices are web statements with an email
+  and half postal letters), then one report per account for the month to
+  close via ``POST /v1/record-counts`` in batches of 100 (every report must
+  answer 200). A sample of accounts is read back with GET profile and usage.
+* **The close**: ``python -m local close-month <month> --state ...`` (the
+  scheduled CloseMonthFunction, then ``up``'s SQS pollers and EventBridge rule
+  do the rest; the CLI returns once every consumed queue stayed empty for
+  1.5 s). Wall time is measured around the CLI, and also from the first to
+  the last AWS call a function made (the close run's first write to the last
+  delivery write), which leaves out the CLI's cold container and its settle
+  time.
+* **Verification** (boto3 on moto after the close): a scan of the table for the
+  month's invoices (exactly N, numbers 1..N with no gap or repeat, each
+  issued, announced and delivered; a letter item per postal invoice; a
+  ``notified_at`` per web one), the month's counter (``seq`` = N), the close
+  run record (``MONTH#<month>``/``CLOSE_RUN``: total, issued, failed...),
+  the bucket (N objects under ``invoices/<month>/``, one version each, at the
+  keys the invoices name) and the dead-letter queues (the CLI's report).
+* **Per-invoice work** = the calls of ``issue_invoice`` and ``deliver_invoice``
+  ÷ N. ``close_month`` is split into its fixed work (the start, per page:
+  Query, the page count, the next page) and its per-invoice SendMessageBatch.
+  The local runner's own SQS calls (ReceiveMessage, including empty long
+  polls, DeleteMessageBatch, ChangeMessageVisibility) stand for Lambda's event
+  source mapping and are reported apart, as are the CLI's GetQueueAttributes.
+* **Per-invoice cost**: the handler's own duration (the ``REPORT ... Duration``
+  lines the containers log, summed, ÷ N) and the containers' CPU time
+  (``/proc/<pid>/stat``, before and after the close, ÷ N); moto's CPU (this
+  process) and its serialised DynamoDB busy time are reported beside them.
+* **Projection for 1,000,000 accounts on AWS** (a model, not a measurement):
+  the measured calls per invoice priced at the stated AWS latencies, plus the
+  measured container CPU scaled to a 1,024 MB Lambda (1,769 MB = 1 vCPU), in
+  a discrete-event simulation of ``MaximumConcurrency`` issuers numbering
+  optimistically on the one per-month counter (read, then a conditional
+  TransactWriteItems; 5-50 ms back-off on a lost race, as
+  ``billing.dal.invoices`` does). The same simulation run with the local
+  settings (4 issuers, the measured local per-call time) is compared with the
+  measured local retry rate. The result is then capped by DynamoDB's
+  per-partition write limit (1,000 WCU/s; a transactional write costs 2 WCU
+  per KB) on the two hot items every invoice writes: the counter, and the
+  close-run record, whose size grows with its set of page ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import heapq
+import io
+import json
+import logging
+import math
+import os
+import random
+import re
+import resource
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
+
+from benchmarks import _support as support
+from benchmarks.local_throughput import START_TIMEOUT_S, LocalStackProcess
+
+NAME = "close_month"
+TOKYO = ZoneInfo("Asia/Tokyo")
+PROJECTED_ACCOUNTS = 1_000_000
+REPORT_BATCH = 100
+SAMPLE_CHECKS = 5
+
+# The template's settings the projection rests on (checked against template.yaml at run time).
+ISSUE_CONCURRENCY = 50  # IssueInvoiceQueue event source: ScalingConfig.MaximumConcurrency
+ISSUE_BATCH = 10  # its BatchSize
+SHARDS = 16  # billing.dal.keys.ACCOUNT_SHARDS
+PAGE_SIZE = 500  # functions/close_month/app.py PAGE_SIZE
+ISSUE_MEMORY_MB = 1024
+
+# Assumed AWS latencies (ms, same region, warm connections): the projection's inputs, not measurements.
+AWS_LATENCY_MS = {
+    "dynamodb.GetItem": 5.0,
+    "dynamodb.UpdateItem": 5.0,
+    "dynamodb.PutItem": 5.0,
+    "dynamodb.Query": 10.0,
+    "dynamodb.TransactWriteItems": 10.0,
+    "s3.HeadObject": 15.0,
+    "s3.PutObject": 30.0,
+    "events.PutEvents": 20.0,
+    "sqs.SendMessageBatch": 10.0,
+    "ses.SendEmail": 30.0,
+}
+AWS_LATENCY_DEFAULT_MS = 10.0
+ESM_BATCH_OVERHEAD_MS = 20.0  # Lambda's poller hand-off per batch of 10 (receive, invoke, delete)
+PARTITION_WCU_PER_S = 1000  # DynamoDB's per-partition write limit; one item never spans partitions
+LAMBDA_FULL_VCPU_MB = 1769
+BACKOFF_MS = (5.0, 50.0)  # billing.dal.invoices: time.sleep(random.uniform(0.005, 0.05))
+
+
+# ====================================================================== who called moto
+class SocketOwners:
+    """The process behind a client connection to moto, found by its port.
+
+    moto's werkzeug server closes every connection after one response, so each
+    request comes on a new socket. The kernel's sock_diag netlink interface
+    gives that socket's inode from its four-tuple (cheaply, unlike parsing
+    ``/proc/net/tcp``, which holds thousands of TIME_WAIT lines); the inode is
+    then found among the open files of this process and its descendants (the
+    stack, its containers, the CLI and the CLI's container).
+    """
+
+    NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, NLMSG_ERROR = 4, 20, 1, 2
+
+    def __init__(self, server_port: int):
+        self.server_port = server_port
+        self.netlink = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, self.NETLINK_SOCK_DIAG)
+        self.lock = threading.Lock()
+        self.sequence = 0
+        self.candidates: list[int] = []
+        self.labels: dict[int, str] = {}
+        self.lookup_s = 0.0  # CPU seconds spent attributing
+        self.misses: Counter = Counter()
+
+    def inode(self, client_port: int) -> int | None:
+        loopback = socket.inet_aton("127.0.0.1") + bytes(12)
+        sockid = struct.pack("!HH", client_port, self.server_port) + loopback + loopback
+        sockid += struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF)  # any interface, no cookie
+        request = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
+        with self.lock:
+            self.sequence += 1
+            header = struct.pack(
+                "=IHHII", 16 + len(request), self.SOCK_DIAG_BY_FAMILY, self.NLM_F_REQUEST, self.sequence, 0
+            )
+            self.netlink.send(header + request)
+            reply = self.netlink.recv(65536)
+        if len(reply) >= 88 and struct.unpack_from("=H", reply, 4)[0] != self.NLMSG_ERROR:
+            inode = struct.unpack_from("=I", reply, 84)[0]
+            if inode:
+                return inode
+        # Loopback reuses a four-tuple still in TIME_WAIT (inode 0), which the lookup may find first.
+        return self._inode_from_proc(client_port)
+
+    def _inode_from_proc(self, client_port: int) -> int | None:
+        local, remote = f":{client_port:04X}", f":{self.server_port:04X}"
+        with open("/proc/net/tcp") as table:
+            for line in table:
+                fields = line.split()
+                if fields[1].endswith(local) and fields[2].endswith(remote) and fields[9] != "0":
+                    return int(fields[9])
+        return None
+
+    def _descendants(self) -> list[int]:
+        parents: dict[int, list[int]] = defaultdict(list)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parents[int(stat.read_text().rsplit(")", 1)[1].split()[1])].append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        found, queue = [], [os.getpid()]
+        while queue:
+            pid = queue.pop()
+            found.append(pid)
+            queue.extend(parents.get(pid, []))
+        return found
+
+    def _owner(self, target: str) -> int | None:
+        for pid in self.candidates:
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                        return pid
+                except OSError:
+                    continue
+        return None
+
+    def label(self, client_port: int) -> str:
+        started = time.thread_time()  # CPU: many server threads look up at once
+        try:
+            inode = self.inode(client_port)
+            if inode is None:
+                self.misses["socket not found"] += 1
+                return "unknown"
+            target = f"socket:[{inode}]"
+            pid = self._owner(target)
+            if pid is None:
+                self.candidates = self._descendants()
+                pid = self._owner(target)
+            if pid is None:
+                self.misses["no process holds the socket"] += 1
+                return "unknown"
+            if pid in self.candidates:  # the busiest processes first next time
+                self.candidates.remove(pid)
+                self.candidates.insert(0, pid)
+            if pid not in self.labels:
+                self.labels[pid] = process_label(pid)
+            return self.labels[pid]
+        finally:
+            self.lookup_s += time.thread_time() - started
+
+
+def process_label(pid: int) -> str:
+    """What a process is: a function container (its code folder), the local runner, the CLI, or this benchmark."""
+    if pid == os.getpid():
+        return "benchmark"
+    try:
+        environ = dict(
+            entry.split("=", 1) for entry in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in entry
+        )
+        command = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+    except OSError:
+        return "unknown (exited)"
+    if "LAMBDA_TASK_ROOT" in environ:
+        return Path(environ["LAMBDA_TASK_ROOT"]).name
+    if "close-month" in command:
+        return "close-month CLI"
+    if "up" in command and "local" in command:
+        return "local runner"
+    return "other: " + " ".join(command)[:60]
+
+
+# ====================================================================== what was called
+def _dynamodb_kind(key: dict | None) -> str:
+    """``ACCOUNT/PROFILE``, ``ACCOUNT/INVOICE``, ``MONTH/INVOICE_COUNTER``, ``LETTERS``...: the item's kind."""
+    if not key:
+        return "?"
+    pk = (key.get("pk") or {}).get("S", "?").split("#", 1)[0]
+    sk = (key.get("sk") or {}).get("S", "?")
+    return pk if pk == "LETTERS" else f"{pk}/{sk.split('#', 1)[0]}"
+
+
+def _dynamodb_target(operation: str, body: dict) -> str:
+    if operation in ("GetItem", "UpdateItem", "DeleteItem"):
+        return _dynamodb_kind(body.get("Key"))
+    if operation == "PutItem":
+        return _dynamodb_kind(body.get("Item"))
+    if operation == "TransactWriteItems":
+        kinds = []
+        for item in body.get("TransactItems", []):
+            (spec,) = item.values()
+            kinds.append(_dynamodb_kind(spec.get("Key") or spec.get("Item")))
+        return "+".join(kinds)
+    if operation == "Query":
+        return body.get("IndexName") or "table"
+    return body.get("TableName", "")
+
+
+def _s3_operation(method: str, path: str, query: str) -> tuple[str, str]:
+    _, _, key = path.lstrip("/").partition("/")
+    target = key.split("/", 1)[0] if key else "bucket"
+    if key:
+        names = {"PUT": "PutObject", "HEAD": "HeadObject", "GET": "GetObject", "DELETE": "DeleteObject"}
+        return names.get(method, f"{method} object"), target
+    if method == "GET" and "versions" in query:
+        return "ListObjectVersions", target
+    if method == "GET" and "list-type=2" in query:
+        return "ListObjectsV2", target
+    return f"{method} bucket?{query.split('=', 1)[0]}", target
+
+
+def classify(environ: dict, body: bytes) -> tuple[str, str, str, int]:
+    """(service, operation, target, messages) of one request to moto."""
+    messages = 0
+    amz_target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if amz_target:
+        prefix, _, operation = amz_target.partition(".")
+        service = {"DynamoDB_20120810": "dynamodb", "AmazonSQS": "sqs", "AWSEvents": "events"}.get(
+            prefix, prefix.lower()
+        )
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = {}
+        if service == "dynamodb":
+            target = _dynamodb_target(operation, data)
+        elif service == "sqs":
+            target = str(data.get("QueueUrl", data.get("QueueName", ""))).rsplit("/", 1)[-1]
+            messages = len(data.get("Entries", [])) if operation.endswith("Batch") else int(operation == "SendMessage")
+        elif service == "events":
+            target = ",".join(sorted({entry.get("DetailType", "?") for entry in data.get("Entries", [])}))
+            messages = len(data.get("Entries", []))
+        else:
+            target = ""
+        return service, operation, target, messages
+    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    service = scope.group(1) if scope else "?"
+    method, path, query = environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
+        return service, action, "", 0
+    if service == "s3":
+        operation, target = _s3_operation(method, path, query)
+        return service, operation, target, 0
+    if service == "ses" and path.endswith("/outbound-emails"):
+        return "ses", "SendEmail", "", 1
+    return service, f"{method} {path[:40]}", "", 0
+
+
+def _outcome(status: str, headers: list, body: bytes) -> str:
+    code = int(status.split(" ", 1)[0])
+    if code < 400:
+        return "ok"
+    for name, value in headers:
+        if name.lower() == "x-amzn-errortype":
+            return value.split(":", 1)[0].rsplit("#", 1)[-1]
+    text = body[:2000].decode("utf-8", "replace")
+    match = re.search(r'"__type"\s*:\s*"([^"]+)"', text) or re.search(r"<Code>([^<]+)</Code>", text)
+    return match.group(1).rsplit("#", 1)[-1] if match else str(code)
+
+
+# ====================================================================== the counting moto server
+class RequestCounter:
+    """WSGI middleware: counts every request by phase, caller, service, operation, target and outcome."""
+
+    def __init__(self, app):
+        self.app = app
+        self.server_port = 0
+        self.phase = "setup"
+        self.lock = threading.Lock()
+        self.calls: Counter = Counter()
+        self.messages: Counter = Counter()
+        self.seconds: defaultdict = defaultdict(float)
+        self.first: dict[tuple, float] = {}
+        self.last: dict[tuple, float] = {}
+        self.milestones: Counter = Counter()
+        self.owners: SocketOwners | None = None
+
+    def caller(self, environ: dict) -> str:
+        if self.owners is None:
+            self.owners = SocketOwners(self.server_port)
+        return self.owners.label(int(environ.get("REMOTE_PORT") or 0))
+
+    def __call__(self, environ: dict, start_response):
+        started = time.perf_counter()
+        body = b""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        content_type = environ.get("CONTENT_TYPE", "")
+        if 0 < length < 1 << 20 and ("json" in content_type or "x-www-form-urlencoded" in content_type):
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+        caller = self.caller(environ)
+        service, operation, target, messages = classify(environ, body)
+        reply: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            reply["status"], reply["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        chunks = list(self.app(environ, capture))
+        finished = time.perf_counter()
+        outcome = _outcome(reply.get("status", "500"), reply.get("headers", []), b"".join(chunks))
+        key = (self.phase, caller, service, operation, target, outcome)
+        with self.lock:
+            self.calls[key] += 1
+            self.messages[key] += messages
+            self.seconds[key] += finished - started
+            who = (self.phase, caller)
+            self.first.setdefault(who, started)
+            self.last[who] = finished
+            if self.phase == "close" and outcome == "ok":
+                if caller == "issue_invoice" and operation == "PutObject":
+                    self.milestones[("pdf", int(finished))] += 1
+                if caller == "deliver_invoice" and operation == "GetItem":
+                    self.milestones[("delivery", int(finished))] += 1
+        return chunks
+
+    def set_phase(self, phase: str) -> None:
+        with self.lock:
+            self.phase = phase
+
+    def count(self, phase: str, caller: str | None = None, operation: str | None = None, outcome=None) -> int:
+        with self.lock:
+            return sum(
+                n
+                for (p, c, _, o, _, r), n in self.calls.items()
+                if p == phase and caller in (None, c) and operation in (None, o) and outcome in (None, r)
+            )
+
+    def rows(self, phase: str) -> list[dict]:
+        with self.lock:
+            return [
+                {
+                    "caller": caller,
+                    "service": service,
+                    "operation": operation,
+                    "target": target,
+                    "outcome": outcome,
+                    "calls": n,
+                    "messages": self.messages[key],
+                    "server_ms": round(self.seconds[key] * 1000 / n, 3),
+                }
+                for key, n in sorted(self.calls.items())
+                for (p, caller, service, operation, target, outcome) in [key]
+                if p == phase
+            ]
+
+
+class TimedSerialDynamoDB:
+    """``local.moto_backend.SerialDynamoDB`` (one DynamoDB request at a time), also timing the lock's busy time."""
+
+    def __init__(self, app):
+        from local.moto_backend import SerialDynamoDB
+
+        self.serial = SerialDynamoDB(app)
+        self.busy_s = 0.0
+
+    def __call__(self, environ: dict, start_response):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.serial.app(environ, start_response)
+        with self.serial.lock:
+            started = time.perf_counter()
+            chunks = list(self.serial.app(environ, start_response))
+            self.busy_s += time.perf_counter() - started
+            return chunks
+
+
+class _TablesNotCopied:
+    """Stands in for the ``copy`` module inside ``moto.dynamodb.models``: a Table is "copied" as itself."""
+
+    def __getattr__(self, name: str):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def patch_moto_transactions() -> None:
+    """moto's TransactWriteItems backs up by deep-copying the whole table (once per item): O(table) per call.
+
+    That makes a local close quadratic in the number of accounts (measured: see
+    ``moto_transaction_ms``). Here, in this process's moto only, the backup is
+    made of the items the transaction names, and restored if it is cancelled;
+    the outcome of every request is unchanged (DynamoDB requests are serial).
+    """
+    from moto.dynamodb import models
+
+    backend = models.DynamoDBBackend
+    if getattr(backend.transact_write_items, "per_item_backup", False):
+        return
+    original = backend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        backups = []
+        for entry in transact_items:
+            try:
+                (op,) = entry.values()
+                table = self.get_table(op["TableName"])
+                names = [name for name in (table.hash_key_attr, table.range_key_attr) if name]
+                key = op.get("Key") or {name: op["Item"][name] for name in names}
+                hash_key, range_key = self.get_keys_value(table, key)
+                backups.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+            except Exception:  # a malformed entry: the original reports it
+                continue
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table, hash_key, range_key, item in reversed(backups):
+                if item is None:
+                    table.delete_item(hash_key, range_key)
+                elif range_key is not None:
+                    table.items[hash_key][range_key] = item
+                else:
+                    table.items[hash_key] = item
+            raise
+
+    transact_write_items.per_item_backup = True
+    models.copy = _TablesNotCopied()
+    backend.transact_write_items = transact_write_items
+
+
+def patch_moto_scaling() -> None:
+    """Three more of moto's O(table) or O(queue) paths, made O(1) here without changing any answer.
+
+    * DynamoDB Query on the table (not an index) scans every item of the
+      table for the partition key; here it reads that partition only.
+    * SQS ReceiveMessage checks each message's retention by asking the queue
+      for *all* its attributes, which counts every message of the queue
+      three times; here it reads the retention period only.
+    * SQS GetQueueAttributes computes every attribute once per name asked
+      for (and twice more per name); here once. moto's clock for SQS (a
+      datetime subtraction per message per check) reads ``time.time()``.
+    """
+    from moto.dynamodb.models.table import Table
+    from moto.sqs import models as sqs_models
+
+    if getattr(Table.query, "partition_only", False):
+        return
+    table_query = Table.query
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None or not self.range_key_attr:
+            return table_query(self, hash_key, *args, **kwargs)
+        partition = list(self.items.get(hash_key, {}).values())
+        self.all_items = lambda: iter(partition)  # DynamoDB requests are serial: no one else sees this
+        try:
+            return table_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    query.partition_only = True
+    Table.query = query
+
+    def unix_time(dt=None):
+        return time.time() if dt is None else original_unix_time(dt)
+
+    def unix_time_millis(dt=None):
+        return time.time() * 1000.0 if dt is None else original_unix_time(dt) * 1000.0
+
+    original_unix_time = sqs_models.unix_time
+    sqs_models.unix_time, sqs_models.unix_time_millis = unix_time, unix_time_millis
+    backend = sqs_models.SQSBackend
+
+    def is_message_valid_based_on_retention_period(self, queue_name, message) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > time.time()
+
+    def get_queue_attributes(self, queue_name, attribute_names):
+        queue = self.get_queue(queue_name)
+        if not attribute_names:
+            return {}
+        valid = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
+        invalid = next((name for name in attribute_names if name not in valid), None)
+        if invalid or invalid == "":
+            raise sqs_models.InvalidAttributeName(invalid)
+        everything = queue.attributes
+        if "All" in attribute_names:
+            return everything
+        return {name: everything[name] for name in attribute_names if everything.get(name) is not None}
+
+    backend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    backend.get_queue_attributes = get_queue_attributes
+
+
+def counting_moto_server(patch_moto: bool = True):
+    """A started ``LocalMotoServer`` whose app is counted; (server, counter, serial)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    from local.moto_backend import LocalMotoServer
+
+    if patch_moto:
+        patch_moto_transactions()
+        patch_moto_scaling()
+    serial = TimedSerialDynamoDB(DomainDispatcherApplication(create_backend_app))
+    counter = RequestCounter(serial)
+
+    class CountingMotoServer(LocalMotoServer):
+        def _server_entry(self) -> None:
+            self._server = make_server(self._ip_address, self._port, counter, True, request_handler=MotoRequestHandler)
+            counter.server_port = self._server.server_port
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    server = CountingMotoServer()
+    server.start()
+    return server, counter, serial
+
+
+class EndpointStack(LocalStackProcess):
+    """``python -m local up --port 0 --endpoint <moto>``: ``LocalStackProcess`` with our moto, stopped by PID."""
+
+    def __init__(self, workdir: Path, endpoint: str):
+        super().__init__(workdir)
+        self.endpoint = endpoint
+        self.state = workdir / "stack.json"
+
+    def __enter__(self) -> EndpointStack:
+        import select
+
+        command = [sys.executable, "-m", "local", "up", "--port", "0", "--endpoint", self.endpoint]
+        command += ["--state", str(self.state)]
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        with open(self.stderr_path, "w") as log:
+            self.process = subprocess.Popen(command, cwd=support.ROOT, env=env, stdout=subprocess.PIPE, stderr=log)
+        deadline, line = time.monotonic() + START_TIMEOUT_S, b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.process.poll() is not None:
+                self.__exit__()
+                raise RuntimeError(f"`python -m local up` gave no config line:\n{self.log_tail()}")
+            if select.select([self.process.stdout], [], [], remaining)[0]:
+                line += os.read(self.process.stdout.fileno(), 4096)
+        self.config = json.loads(line.split(b"\n", 1)[0])
+        if not str(self.config.get("url", "")).startswith("http://127.0.0.1"):
+            self.__exit__()
+            raise RuntimeError(f"the stack does not listen on 127.0.0.1: {self.config}")
+        return self
+
+    def container_cpu(self) -> dict[int, tuple[str, float]]:
+        """pid → (function folder, CPU seconds) of the stack's containers, and the runner itself."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        found = {}
+        for pid in [self.process.pid, *self.children()]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            label = "local runner" if pid == self.process.pid else process_label(pid)
+            found[pid] = (label, (int(fields[11]) + int(fields[12])) / ticks)
+        return found
+
+
+# ====================================================================== seeding
+def profile_body(index: int) -> dict:
+    body = json.loads(support.load_event("put_account.json")["body"])
+    body["payment_method"] = ("bank_transfer", "direct_debit")[index % 2]
+    body["delivery_method"] = ("web", "postal")[(index // 2) % 2]
+    return body
+
+
+def month_moments(month: str, count: int, seed: int) -> list[datetime]:
+    rng = random.Random(seed)
+    start = datetime.strptime(f"{month}-01", "%Y-%m-%d").replace(tzinfo=TOKYO)
+    end = (start + timedelta(days=32)).replace(day=1)
+    span = int((end - start).total_seconds()) - 1
+    return [start + timedelta(seconds=rng.randrange(span)) for _ in range(count)]
+
+
+def parallel(threads: int, items: list, work) -> list:
+    """``work(session, item)`` over ``items`` on ``threads`` threads, one signed session per thread."""
+    from local.client import SignedSession
+
+    local = threading.local()
+    config = parallel.config  # set by seed()
+
+    def run(item):
+        if not hasattr(local, "api"):
+            local.api = SignedSession.from_config(config)
+        return work(local.api, item)
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(run, items))
+
+
+def seed(config: dict, accounts: list[str], month: str, threads: int) -> dict:
+    parallel.config = config
+
+    def put(api, pair):
+        index, account = pair
+        response = api.put(f"/v1/accounts/{account}", json=profile_body(index))
+        return response.status_code
+
+    started = time.perf_counter()
+    statuses = Counter(parallel(threads, list(enumerate(accounts)), put))
+    profiles_s = time.perf_counter() - started
+    if set(statuses) - {200, 201}:
+        raise RuntimeError(f"PUT /v1/accounts answered {dict(statuses)}")
+
+    rng = random.Random(7)
+    moments = month_moments(month, len(accounts), seed=11)
+    reports = [
+        {"account_id": account, "count": rng.randint(100, 95_000), "observed_at": moment.isoformat()}
+        for account, moment in zip(accounts, moments, strict=True)
+    ]
+    batches = [reports[i : i + REPORT_BATCH] for i in range(0, len(reports), REPORT_BATCH)]
+
+    def post(api, batch):
+        response = api.post("/v1/record-counts", json={"reports": batch})
+        if response.status_code != 200:
+            return [f"HTTP {response.status_code}: {response.text[:200]}"]
+        return [json.dumps(item)[:200] for item in response.json()["results"] if item.get("status") != 200]
+
+    started = time.perf_counter()
+    errors = [error for batch_errors in parallel(threads, batches, post) for error in batch_errors]
+    reports_s = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} reports failed, e.g. {errors[:3]}")
+
+    samples = []
+    for index in sorted({0, len(accounts) // 2, len(accounts) - 1}):
+        account, report = accounts[index], reports[index]
+        got = parallel(1, [account], lambda api, a: api.get(f"/v1/accounts/{a}").json())[0]
+        usage = parallel(1, [account], lambda api, a: api.get(f"/v1/accounts/{a}/usage/{month}").json())[0]
+        samples.append(
+            {
+                "account_id": account,
+                "profile_matches": got.get("delivery_method") == profile_body(index)["delivery_method"],
+                "peak_matches": usage.get("peak") == report["count"],
+            }
+        )
+    return {
+        "method": "HTTP: signed PUT /v1/accounts and POST /v1/record-counts (no direct DynamoDB writes)",
+        "threads": threads,
+        "profiles": len(accounts),
+        "profiles_s": profiles_s,
+        "profiles_per_s": len(accounts) / profiles_s,
+        "reports": len(reports),
+        "report_batches": len(batches),
+        "reports_s": reports_s,
+        "reports_per_s": len(reports) / reports_s,
+        "samples": samples,
+    }
+
+
+# ====================================================================== verification
+def aws(config: dict, service: str):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=config["endpoint"],
+        region_name=config["region"],
+        aws_access_key_id=config["aws_access_key_id"],
+        aws_secret_access_key=config["aws_secret_access_key"],
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+    )
+
+
+def item_size(item: dict) -> int:
+    """DynamoDB's item size (bytes), roughly: names plus values, as its capacity units count them."""
+
+    def value_size(value: dict) -> int:
+        (kind, inner), *_ = value.items()
+        if kind == "S":
+            return len(inner.encode())
+        if kind == "N":
+            return len(inner.lstrip("-").replace(".", "")) // 2 + 2
+        if kind == "SS":
+            return sum(len(text.encode()) for text in inner)
+        if kind == "NS":
+            return sum(len(text) // 2 + 2 for text in inner)
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind == "M":
+            return 3 + sum(len(name.encode()) + value_size(sub) + 1 for name, sub in inner.items())
+        if kind == "L":
+            return 3 + sum(value_size(sub) + 1 for sub in inner)
+        return len(str(inner))
+
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+
+
+def verify(config: dict, state: dict, month: str, accounts: list[str], cli_report: dict) -> dict:
+    from billing.dal.clients import from_item
+
+    resources = state["resources"]
+    table = resources["BillingTable"]["ref"]
+    bucket = resources["InvoiceBucket"]["ref"]
+    dynamodb, s3 = aws(config, "dynamodb"), aws(config, "s3")
+
+    invoices, letters = [], 0
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        for raw in page["Items"]:
+            pk, sk = raw["pk"]["S"], raw["sk"]["S"]
+            if pk.startswith("LETTERS#") and sk.endswith(f"#{month}"):
+                letters += 1
+            elif sk == f"INVOICE#{month}":
+                item = from_item(raw)
+                invoices.append(
+                    {
+                        "account_id": pk.split("#", 1)[1],
+                        "number": item.get("invoice_number"),
+                        "status": item.get("status"),
+                        "announced": item.get("announced"),
+                        "delivery_method": item.get("delivery_method"),
+                        "delivery_status": item.get("delivery_status"),
+                        "notified": "notified_at" in item,
+                        "pdf_key": item.get("pdf_key"),
+                    }
+                )
+    sequences = sorted(int(str(invoice["number"]).rsplit("-", 1)[-1]) for invoice in invoices if invoice["number"])
+    counter = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"MONTH#{month}"}, "sk": {"S": "INVOICE_COUNTER"}})
+    run_item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"MONTH#{month}"}, "sk": {"S": "CLOSE_RUN"}})
+    run_raw = run_item.get("Item", {})
+    run = from_item(run_raw)
+    pages = sorted(run.pop("pages", set()) or set())
+
+    keys, versions = set(), Counter()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"invoices/{month}/"):
+        keys.update(obj["Key"] for obj in page.get("Contents", []))
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=f"invoices/{month}/"):
+        versions.update(version["Key"] for version in page.get("Versions", []))
+
+    n = len(accounts)
+    web = [invoice for invoice in invoices if invoice["delivery_method"] == "web"]
+    postal = [invoice for invoice in invoices if invoice["delivery_method"] == "postal"]
+    dead_letters = cli_report.get("dead_letters", {})
+    duplicates = [seq for seq, times in Counter(sequences).items() if times > 1]
+    missing = sorted(set(range(1, n + 1)) - set(sequences))
+    checks = {
+        "close-month reported ok (drained, no dead letters)": bool(cli_report.get("ok")),
+        f"exactly {n} invoices, one per account": len(invoices) == n
+        and {invoice["account_id"] for invoice in invoices} == set(accounts),
+        f"invoice numbers are 1..{n}, no gap, no repeat": sequences == list(range(1, n + 1)),
+        f"the month's counter stands at {n}": int(counter.get("Item", {}).get("seq", {}).get("N", -1)) == n,
+        "every invoice issued and announced": all(i["status"] == "issued" and i["announced"] for i in invoices),
+        "every invoice delivered (web: notified; postal: a letter queued)": all(i["delivery_status"] for i in invoices)
+        and all(i["notified"] for i in web)
+        and letters == len(postal),
+        f"{n} PDFs in S3, one version each, at the invoices' keys": len(keys) == n
+        and all(count == 1 for count in versions.values())
+        and len(versions) == n
+        and {invoice["pdf_key"] for invoice in invoices} == keys,
+        f"close run: total = issued = {n}, none failed": run.get("total") == n
+        and run.get("issued") == n
+        and not run.get("failed"),
+    }
+    return {
+        "invoices": len(invoices),
+        "web": len(web),
+        "postal": len(postal),
+        "letters": letters,
+        "numbers": {"first": sequences[0] if sequences else None, "last": sequences[-1] if sequences else None},
+        "duplicate_numbers": duplicates[:20],
+        "missing_numbers": missing[:20],
+        "missing_count": len(missing),
+        "counter_seq": int(counter.get("Item", {}).get("seq", {}).get("N", -1)),
+        "close_run": {**{k: v for k, v in run.items()}, "pages": len(pages)},
+        "close_run_item_bytes": item_size(run_raw),
+        "close_run_page_id_bytes": round(sum(len(p) for p in pages) / len(pages), 1) if pages else None,
+        "pdf_objects": len(keys),
+        "pdf_versions": sum(versions.values()),
+        "statuses": dict(Counter(i["status"] for i in invoices)),
+        "dead_letters": dead_letters,
+        "checks": checks,
+    }
+
+
+# ====================================================================== calls per invoice
+NUMBERING_TARGETS = {("GetItem", "ACCOUNT/INVOICE"), ("GetItem", "MONTH/INVOICE_COUNTER")}
+
+
+def is_numbering(row: dict) -> bool:
+    """The calls of ``InvoiceStore.number``'s loop: the invoice check, the counter read, the claim."""
+    if (row["operation"], row["target"]) in NUMBERING_TARGETS:
+        return True
+    return row["operation"] == "TransactWriteItems" and "MONTH/INVOICE_COUNTER" in row["target"]
+
+
+def calls_per_invoice(rows: list[dict], invoices: int, pages: int) -> dict:
+    def group(caller: str) -> list[dict]:
+        return [row for row in rows if row["caller"] == caller]
+
+    def per_service(selected: list[dict], by_target: bool = False) -> dict:
+        totals = Counter()
+        for row in selected:
+            name = f"{row['service']}.{row['operation']}"
+            totals[f"{name} {row['target']}".strip() if by_target else name] += row["calls"]
+        return {name: round(count / invoices, 3) for name, count in sorted(totals.items())}
+
+    issue, deliver, close = group("issue_invoice"), group("deliver_invoice"), group("close_month")
+    per_invoice_close = [
+        row for row in close if row["operation"] == "SendMessageBatch" and "issueinvoice" in row["target"]
+    ]
+    fixed_close = [row for row in close if row not in per_invoice_close]
+    claims = [row for row in issue if row["operation"] == "TransactWriteItems" and "INVOICE_COUNTER" in row["target"]]
+    won = sum(row["calls"] for row in claims if row["outcome"] == "ok")
+    lost = sum(row["calls"] for row in claims if row["outcome"] != "ok")
+    runner = [row for row in rows if row["caller"] in ("local runner", "close-month CLI")]
+    known = {"issue_invoice", "deliver_invoice", "close_month", "local runner", "close-month CLI", "benchmark"}
+    return {
+        "issue_invoice": per_service(issue),
+        "issue_invoice_by_target": per_service(issue, by_target=True),
+        "deliver_invoice_by_target": per_service(deliver, by_target=True),
+        "deliver_invoice": per_service(deliver),
+        "close_month_per_invoice": per_service(per_invoice_close),
+        "close_month_fixed": {
+            "calls": sum(row["calls"] for row in fixed_close),
+            "pages": pages,
+            "by_operation": {
+                f"{row['service']}.{row['operation']} {row['target']} {row['outcome']}": row["calls"]
+                for row in fixed_close
+            },
+        },
+        "per_invoice_total": round(sum(row["calls"] for row in issue + deliver + per_invoice_close) / invoices, 3),
+        "per_invoice_by_service": {
+            service: round(
+                sum(r["calls"] for r in issue + deliver + per_invoice_close if r["service"] == service) / invoices, 3
+            )
+            for service in sorted({r["service"] for r in issue + deliver + per_invoice_close})
+        },
+        "dynamodb_writes_per_invoice": round(
+            sum(
+                r["calls"]
+                for r in issue + deliver
+                if r["service"] == "dynamodb" and r["operation"] in support.WRITE_OPERATIONS
+            )
+            / invoices,
+            3,
+        ),
+        "dynamodb_reads_per_invoice": round(
+            sum(
+                r["calls"]
+                for r in issue + deliver
+                if r["service"] == "dynamodb" and r["operation"] in support.READ_OPERATIONS
+            )
+            / invoices,
+            3,
+        ),
+        "numbering": {
+            "claims_won": won,
+            "claims_lost": lost,
+            "lost_per_invoice": round(lost / invoices, 4),
+            "numbering_calls_per_invoice": round(sum(r["calls"] for r in issue if is_numbering(r)) / invoices, 3),
+        },
+        "issue_errors": {
+            f"{r['operation']} {r['target']} {r['outcome']}": r["calls"]
+            for r in issue + deliver
+            if r["outcome"] != "ok"
+        },
+        "runner": {
+            f"{r['caller']}: {r['service']}.{r['operation']} {r['target']}": r["calls"] for r in runner if r["calls"]
+        },
+        "unattributed_calls": sum(r["calls"] for r in rows if r["caller"] not in known),
+        "unattributed": sorted({r["caller"] for r in rows if r["caller"] not in known}),
+    }
+
+
+# ====================================================================== handler time from the log
+REPORT_LINE = re.compile(r"^(\w+) \| REPORT RequestId: \S+\s+Duration: ([\d.]+) ms")
+
+
+def handler_durations(log: Path, offset: int) -> dict:
+    totals: dict[str, list[float]] = defaultdict(list)
+    with open(log, errors="replace") as handle:
+        handle.seek(offset)
+        for line in handle:
+            match = REPORT_LINE.match(line)
+            if match:
+                totals[match.group(1)].append(float(match.group(2)))
+    return {
+        function: {"invocations": len(values), "total_ms": round(sum(values), 1), "max_ms": round(max(values), 1)}
+        for function, values in totals.items()
+    }
+
+
+# ====================================================================== the projection
+def simulate_issuing(
+    workers: int,
+    before_ms: float,
+    after_ms: float,
+    get_ms: float,
+    claim_ms: float,
+    invoices: int,
+    shape: float,
+    batch: int = ISSUE_BATCH,
+    batch_overhead_ms: float = 0.0,
+    build_ms: float = 1.0,
+    seed: int = 1,
+) -> dict:
+    """Discrete-event model of ``workers`` issuers numbering optimistically on one counter.
+
+    Each invoice: ``before_ms`` (profile, freeze), then attempts of [GetItem
+    invoice, GetItem counter (read at its midpoint), build, TransactWriteItems
+    (applied at its midpoint, only if the counter still holds what was read)],
+    with ``billing.dal.invoices``' 5-50 ms back-off after a lost race, then
+    ``after_ms`` (render, S3, mark issued, announce). Every duration is drawn
+    from a gamma distribution with that mean and ``shape`` (1: exponential,
+    like queueing on a busy server; 4: a coefficient of variation of 0.5).
+    Commits are instantaneous and never conflict otherwise, so the model is
+    optimistic about DynamoDB.
+    """
+    rng = random.Random(seed)
+
+    def draw(mean: float) -> float:
+        return rng.gammavariate(shape, mean / shape) if mean > 0 else 0.0
+
+    counter = issued = attempts = 0
+    read_value = [0] * workers
+    in_batch = [0] * workers
+    pending = [0.0] * workers  # each issuer's current TransactWriteItems duration
+    events: list[tuple[float, int, str]] = []
+    for worker in range(workers):
+        heapq.heappush(events, (rng.uniform(0, before_ms + after_ms) + draw(before_ms), worker, "attempt"))
+    now = 0.0
+    while events and issued < invoices:
+        now, worker, kind = heapq.heappop(events)
+        if kind == "attempt":
+            attempts += 1
+            claim = draw(claim_ms)
+            heapq.heappush(events, (now + draw(get_ms) + draw(get_ms) / 2, worker, "read"))
+            pending[worker] = claim
+        elif kind == "read":
+            read_value[worker] = counter
+            heapq.heappush(events, (now + draw(get_ms) / 2 + draw(build_ms) + pending[worker] / 2, worker, "commit"))
+        elif counter == read_value[worker]:  # commit: the counter is still what this issuer read
+            counter += 1
+            issued += 1
+            in_batch[worker] += 1
+            overhead = 0.0
+            if in_batch[worker] == batch:
+                in_batch[worker], overhead = 0, draw(batch_overhead_ms)
+            following = now + pending[worker] / 2 + draw(after_ms) + overhead + draw(before_ms)
+            heapq.heappush(events, (following, worker, "attempt"))
+        else:
+            heapq.heappush(events, (now + pending[worker] / 2 + rng.uniform(*BACKOFF_MS), worker, "attempt"))
+    seconds = now / 1000
+    return {
+        "workers": workers,
+        "invoices": issued,
+        "latency_shape": shape,
+        "simulated_s": round(seconds, 2),
+        "invoices_per_s": round(issued / seconds, 1) if seconds else None,
+        "claims_per_invoice": round(attempts / issued, 3) if issued else None,
+        "lost_claims_per_invoice": round((attempts - issued) / issued, 3) if issued else None,
+        "claim_attempts_per_s": round(attempts / seconds, 1) if seconds else None,
+    }
+
+
+def latency_of(name: str) -> float:
+    return AWS_LATENCY_MS.get(name, AWS_LATENCY_DEFAULT_MS)
+
+
+PRE_NUMBERING_TARGETS = ("ACCOUNT/PROFILE", "ACCOUNT/USAGE", "table")  # the profile read and the freeze
+
+
+def split_issue_calls(by_target: dict) -> dict[str, dict]:
+    """IssueInvoice's calls per invoice, split: before numbering, numbering, after (render, S3, mark, announce)."""
+    parts: dict[str, dict] = {"before": {}, "numbering": {}, "after": {}}
+    for name, count in by_target.items():
+        operation, _, target = name.partition(" ")
+        if operation.split(".", 1)[1] in ("GetItem", "TransactWriteItems") and (
+            target in ("ACCOUNT/INVOICE", "MONTH/INVOICE_COUNTER") or "INVOICE_COUNTER" in target
+        ):
+            part = "numbering"
+        elif operation.startswith("dynamodb.") and target in PRE_NUMBERING_TARGETS:
+            part = "before"
+        else:
+            part = "after"
+        parts[part][name] = count
+    return parts
+
+
+def priced(calls: dict) -> float:
+    return sum(count * latency_of(name.split(" ", 1)[0]) for name, count in calls.items())
+
+
+def project(calls: dict, cost: dict, verification: dict, local_ms_per_call: float, invoices: int) -> dict:
+    """1,000,000 accounts on AWS, from the measured calls and CPU per invoice and the assumed latencies."""
+    parts = split_issue_calls(calls["issue_invoice_by_target"])
+    lost_local = calls["numbering"]["lost_per_invoice"]
+    cpu_ms = cost["issue_cpu_ms_per_invoice"] * LAMBDA_FULL_VCPU_MB / ISSUE_MEMORY_MB
+    before_ms = priced(parts["before"])
+    after_ms = priced(parts["after"]) + cpu_ms
+    get_ms, claim_ms = latency_of("dynamodb.GetItem"), latency_of("dynamodb.TransactWriteItems")
+    attempt_ms = 2 * get_ms + claim_ms + 1.0
+    per_invoice_ms = before_ms + attempt_ms + after_ms + ESM_BATCH_OVERHEAD_MS / ISSUE_BATCH
+    aws_run = simulate_issuing(
+        ISSUE_CONCURRENCY,
+        before_ms,
+        after_ms,
+        get_ms,
+        claim_ms,
+        invoices=50_000,
+        shape=4.0,
+        batch_overhead_ms=ESM_BATCH_OVERHEAD_MS,
+    )
+    # The same model at the local settings (4 issuers, the measured local time per call, exponential), as a check.
+    local_before = sum(parts["before"].values()) * local_ms_per_call
+    local_after = sum(parts["after"].values()) * local_ms_per_call + cost["issue_cpu_ms_per_invoice"]
+    local_run = simulate_issuing(
+        4, local_before, local_after, local_ms_per_call, local_ms_per_call, invoices=min(invoices, 20_000), shape=1.0
+    )
+    no_contention_per_s = ISSUE_CONCURRENCY * 1000 / per_invoice_ms
+
+    # Hot items every invoice writes in a transaction: the counter (small) and the close run (grows with its pages).
+    pages = SHARDS * math.ceil(PROJECTED_ACCOUNTS / SHARDS / PAGE_SIZE)
+    page_id_bytes = verification.get("close_run_page_id_bytes") or 25
+    close_run_bytes = verification["close_run_item_bytes"] + (pages - verification["close_run"]["pages"]) * (
+        page_id_bytes
+    )
+    close_run_wcu = 2 * math.ceil(close_run_bytes / 1024)
+    close_run_cap = PARTITION_WCU_PER_S / close_run_wcu
+    rate = min(aws_run["invoices_per_s"], close_run_cap)
+
+    # Fan-out: each shard's pages run one after another (the next page is queued by the one before).
+    page_ms = latency_of("dynamodb.Query") + PAGE_SIZE / 10 * latency_of("sqs.SendMessageBatch") + 2 * 10.0 + 100
+    fanout_s = PROJECTED_ACCOUNTS / SHARDS / PAGE_SIZE * page_ms / 1000
+
+    lost_aws = aws_run["lost_claims_per_invoice"]
+    numbering_at_aws = {  # each attempt: GetItem invoice, GetItem counter, TransactWriteItems
+        "dynamodb.GetItem": 2 * (1 + lost_aws),
+        "dynamodb.TransactWriteItems": 1 + lost_aws,
+    }
+    per_invoice = Counter()
+    for part in ("before", "after"):
+        for name, count in parts[part].items():
+            per_invoice[name.split(" ", 1)[0]] += count
+    per_invoice.update(numbering_at_aws)
+    for name, count in calls["deliver_invoice"].items():
+        per_invoice[name] += count
+    for name, count in calls["close_month_per_invoice"].items():
+        per_invoice[name] += count
+    requests = {name: round(count * PROJECTED_ACCOUNTS) for name, count in sorted(per_invoice.items())}
+    fixed = {"dynamodb.Query": pages, "dynamodb.UpdateItem": pages + 1, "sqs.SendMessageBatch": pages + 2}
+    for name, count in fixed.items():
+        requests[name] = requests.get(name, 0) + count
+    esm = {  # Lambda's pollers on AWS: at least one receive and one delete per batch of 10 (more when idle)
+        "sqs.ReceiveMessage (event source mapping, at least)": round(PROJECTED_ACCOUNTS / ISSUE_BATCH + pages),
+        "sqs.DeleteMessageBatch (event source mapping, about)": round(PROJECTED_ACCOUNTS / ISSUE_BATCH + pages),
+    }
+    return {
+        "label": "PROJECTION (a model from measured counts and assumed latencies, not a measurement)",
+        "accounts": PROJECTED_ACCOUNTS,
+        "assumptions": {
+            "aws_latency_ms": AWS_LATENCY_MS,
+            "other_call_ms": AWS_LATENCY_DEFAULT_MS,
+            "latency_spread": "gamma, shape 4 (coefficient of variation 0.5)",
+            "issue_concurrency": ISSUE_CONCURRENCY,
+            "batch_size": ISSUE_BATCH,
+            "esm_overhead_ms_per_batch": ESM_BATCH_OVERHEAD_MS,
+            "lambda_cpu": f"measured local container CPU x {LAMBDA_FULL_VCPU_MB}/{ISSUE_MEMORY_MB}"
+            " (1,024 MB is 0.58 vCPU; a core of this Xeon taken as equal to a Graviton core)",
+            "numbering_backoff_ms": BACKOFF_MS,
+            "partition_wcu_per_s": PARTITION_WCU_PER_S,
+            "transactional_write_wcu": "2 per KB of the larger of the item before and after the write",
+            "fanout": f"{SHARDS} shards walked in parallel, {PAGE_SIZE} accounts a page, +100 ms SQS->Lambda a page",
+        },
+        "issue_calls_per_invoice": parts,
+        "per_invoice_ms": {
+            "before_numbering": round(before_ms, 1),
+            "numbering_attempt": round(attempt_ms, 1),
+            "after_numbering_calls": round(after_ms - cpu_ms, 1),
+            "lambda_cpu": round(cpu_ms, 1),
+            "total_without_retries": round(per_invoice_ms, 1),
+        },
+        "no_contention_invoices_per_s": round(no_contention_per_s, 1),
+        "simulated_aws": aws_run,
+        "simulated_local_settings": local_run,
+        "measured_local_lost_claims_per_invoice": lost_local,
+        "counter_item": {
+            "claim_attempts_per_s": aws_run["claim_attempts_per_s"],
+            "wcu_per_s_if_every_attempt_is_charged": round(aws_run["claim_attempts_per_s"] * 2),
+            "partition_limit_wcu_per_s": PARTITION_WCU_PER_S,
+        },
+        "close_run_item": {
+            "pages_at_1m": pages,
+            "item_kb_at_1m": round(close_run_bytes / 1024, 1),
+            "wcu_per_mark_issued": close_run_wcu,
+            "max_mark_issued_per_s": round(close_run_cap, 1),
+        },
+        "fanout_minutes": round(fanout_s / 60, 1),
+        "issue_rate_per_s": round(rate, 1),
+        "wall_minutes": {
+            "no_contention": round(PROJECTED_ACCOUNTS / no_contention_per_s / 60, 1),
+            "with_counter_contention": round(PROJECTED_ACCOUNTS / aws_run["invoices_per_s"] / 60, 1),
+            "with_close_run_hot_item": round(PROJECTED_ACCOUNTS / rate / 60, 1),
+        },
+        "requests_at_1m": requests,
+        "requests_at_1m_totals": {
+            service: sum(count for name, count in requests.items() if name.startswith(service + "."))
+            for service in ("dynamodb", "s3", "sqs", "events", "ses")
+        },
+        "event_source_mapping_at_1m": esm,
+    }
+
+
+# ====================================================================== the run
+def default_month() -> str:
+    """Two months back (Tokyo): closed by nobody else, and far enough in the past that every report is valid."""
+    first = datetime.now(TOKYO).replace(day=1)
+    earlier = (first - timedelta(days=1)).replace(day=1) - timedelta(days=1)
+    return earlier.strftime("%Y-%m")
+
+
+def template_settings() -> dict:
+    resources = support.load_template()["Resources"]
+    issue = resources["IssueInvoiceFunction"]["Properties"]["Events"]["IssueInvoice"]["Properties"]
+    return {
+        "issue_batch_size": int(issue["BatchSize"]),
+        "issue_maximum_concurrency": int(issue["ScalingConfig"]["MaximumConcurrency"]),
+        "issue_memory_mb": int(resources["IssueInvoiceFunction"]["Properties"]["MemorySize"]),
+    }
+
+
+def progress(counter: RequestCounter, stop: threading.Event, n: int, started: float) -> None:
+    while not stop.wait(30):
+        issued = counter.count("close", "issue_invoice", "PutObject", "ok")
+        delivered = counter.count("close", "deliver_invoice", "GetItem", "ok")
+        print(f"  ... {time.perf_counter() - started:5.0f} s: {issued}/{n} PDFs stored, {delivered} deliveries")
+
+
+def run(
+    accounts: int = 10_000,
+    month: str | None = None,
+    threads: int = 6,
+    timeout_s: float = 3600,
+    stock_moto: bool = False,
+) -> dict:
+    month = month or default_month()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our moto server: no line per request
+    machine = support.machine()
+    support.use_project_paths()
+    settings = template_settings()
+    account_ids = [f"close-{i:06d}" for i in range(accounts)]
+    server, counter, serial = counting_moto_server(patch_moto=not stock_moto)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-close-") as tmp, EndpointStack(Path(tmp), server.url) as stack:
+            config = stack.config
+            counter.set_phase("seed")
+            seeded = seed(config, account_ids, month, threads)
+            print(
+                f"  seeded {accounts} accounts ({seeded['profiles_per_s']:.0f} profiles/s) and"
+                f" {seeded['reports']} reports ({seeded['reports_per_s']:.0f}/s) over HTTP"
+            )
+            state = json.loads(stack.state.read_text())
+
+            offset = stack.stderr_path.stat().st_size
+            cpu_before = stack.container_cpu()
+            moto_cpu_before, children_before = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+            busy_before = serial.busy_s
+            lookup_before = counter.owners.lookup_s if counter.owners else 0.0
+            counter.set_phase("close")
+            env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+            command = [sys.executable, "-m", "local", "close-month", month, "--state", str(stack.state)]
+            command += ["--timeout", str(timeout_s)]
+            stop = threading.Event()
+            started = time.perf_counter()
+            threading.Thread(target=progress, args=(counter, stop, accounts, started), daemon=True).start()
+            cli = subprocess.run(command, cwd=support.ROOT, env=env, capture_output=True, text=True)
+            wall_s = time.perf_counter() - started
+            stop.set()
+            counter.set_phase("verify")
+            cpu_after = stack.container_cpu()
+            moto_cpu_s = time.process_time() - moto_cpu_before
+            children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            busy_s = serial.busy_s - busy_before
+            lookup_s = (counter.owners.lookup_s if counter.owners else 0.0) - lookup_before
+            try:
+                cli_report = json.loads(cli.stdout)
+            except ValueError:
+                cli_report = {"ok": False, "error": cli.stdout[-2000:] + cli.stderr[-2000:]}
+            durations = handler_durations(stack.stderr_path, offset)
+            verification = verify(config, state, month, account_ids, cli_report)
+            rows = counter.rows("close")
+            first = counter.first.get(("close", "close_month"), started)
+            last_delivery = counter.last.get(("close", "deliver_invoice"), first)
+            errors_tail = [line for line in stack.log_tail(4000).splitlines() if "ERROR" in line or "error" in line][
+                -8:
+            ]
+    finally:
+        server.stop()
+
+    pages = sum(row["calls"] for row in rows if row["caller"] == "close_month" and row["operation"] == "Query")
+    calls = calls_per_invoice(rows, accounts, pages)
+    cpu: dict[str, float] = defaultdict(float)
+    for pid, (label, seconds) in cpu_after.items():
+        cpu[label] += seconds - cpu_before.get(pid, (label, 0.0))[1]
+    cli_cpu = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    issue_duration = durations.get("IssueInvoiceFunction", {})
+    cost = {
+        "issue_handler_ms_per_invoice": round(issue_duration.get("total_ms", 0) / accounts, 2),
+        "issue_invocations": issue_duration.get("invocations", 0),
+        "issue_messages_per_invocation": round(accounts / issue_duration["invocations"], 2)
+        if issue_duration.get("invocations")
+        else None,
+        "issue_cpu_ms_per_invoice": round(cpu.get("issue_invoice", 0) * 1000 / accounts, 2),
+        "deliver_handler_ms_per_invoice": round(
+            durations.get("DeliverInvoiceFunction", {}).get("total_ms", 0) / accounts, 2
+        ),
+        "deliver_cpu_ms_per_invoice": round(cpu.get("deliver_invoice", 0) * 1000 / accounts, 2),
+        "close_month_cpu_s": round(cpu.get("close_month", 0), 2),
+        "runner_cpu_s": round(cpu.get("local runner", 0), 2),
+        "close_month_cli_cpu_s": round(cli_cpu, 2),
+        "moto_cpu_s": round(moto_cpu_s, 2),
+        "attribution_s_in_close": round(lookup_s, 2),
+        "moto_cpu_ms_per_invoice": round((moto_cpu_s - lookup_s) * 1000 / accounts, 2),
+        "moto_dynamodb_busy_s": round(busy_s, 2),
+        "attribution_misses": dict(counter.owners.misses) if counter.owners else {},
+        "handler_durations": durations,
+    }
+    issue_calls = sum(calls["issue_invoice"].values())
+    local_latency_ms = (  # the handler's wall time per invoice not spent on its own CPU, per AWS call
+        max(cost["issue_handler_ms_per_invoice"] - cost["issue_cpu_ms_per_invoice"], 0) / issue_calls
+        if issue_calls
+        else 0
+    )
+    projection = project(calls, cost, verification, local_latency_ms, accounts)
+    checks = dict(verification["checks"])
+    total_calls = sum(row["calls"] for row in rows)
+    checks["at least 99.9 % of the AWS calls attributed to a process"] = (
+        calls["unattributed_calls"] <= total_calls / 1000
+    )
+    checks["template: MaximumConcurrency 50, BatchSize 10, 1,024 MB (the projection's inputs)"] = settings == {
+        "issue_batch_size": ISSUE_BATCH,
+        "issue_maximum_concurrency": ISSUE_CONCURRENCY,
+        "issue_memory_mb": ISSUE_MEMORY_MB,
+    }
+    timeline = sorted(
+        (second, kind, n) for (kind, second), n in counter.milestones.items() if kind in ("pdf", "delivery")
+    )
+    pdf_seconds = [second for second, kind, _ in timeline if kind == "pdf"]
+    steady = None
+    if len(pdf_seconds) > 20:
+        span = pdf_seconds[-1] - pdf_seconds[0] + 1
+        steady = round(sum(n for _, kind, n in timeline if kind == "pdf") / span, 1)
+    return {
+        "name": NAME,
+        "method": __doc__.split("Method\n------\n", 1)[1].strip(),
+        "machine": machine,
+        "month": month,
+        "accounts": accounts,
+        "moto": "stock" if stock_moto else "patched for scale (answers unchanged; see method)",
+        "seed": seeded,
+        "template": settings,
+        "close": {
+            "command": " ".join(["python", "-m", "local", "close-month", month, "--state", "<tmp>/stack.json"]),
+            "cli_exit_status": cli.returncode,
+            "wall_s": round(wall_s, 1),
+            "first_to_last_function_call_s": round(last_delivery - first, 1),
+            "invoices_per_s": round(accounts / wall_s, 1),
+            "steady_pdfs_per_s": steady,
+            "cli_report": cli_report,
+            "log_errors_tail": errors_tail,
+        },
+        "verification": verification,
+        "calls": calls,
+        "cost": cost,
+        "local_ms_per_call": round(local_latency_ms, 2),
+        "projection": projection,
+        "calls_detail": rows,
+        "checks": checks,
+        "ok": all(checks.values()),
+    }
+
+
+def summary(result: dict) -> list[str]:
+    close, calls, projection = result["close"], result["calls"], result["projection"]
+    return [
+        f"{result['accounts']} accounts closed locally in {close['wall_s']:.0f} s"
+        f" ({close['invoices_per_s']:.1f} invoices/s); {calls['per_invoice_total']:.1f} AWS calls per invoice"
+        f" ({calls['dynamodb_writes_per_invoice']:.1f} DynamoDB writes,"
+        f" {calls['dynamodb_reads_per_invoice']:.1f} reads)",
+        f"projection for 1,000,000 on AWS: {projection['wall_minutes']['with_counter_contention']:.0f} min"
+        f" with counter contention, {projection['wall_minutes']['with_close_run_hot_item']:.0f} min"
+        " with the close-run hot item (model, not measured)",
+    ]
+
+
+def print_result(result: dict) -> None:
+    close, verification, calls, cost = result["close"], result["verification"], result["calls"], result["cost"]
+    projection = result["projection"]
+    seeded = result["seed"]
+    n = result["accounts"]
+    support.print_table(
+        f"Close {result['month']}: {n} accounts on the local stack (measured)",
+        [
+            ["", "value"],
+            ["moto", result["moto"]],
+            [
+                "seeding over HTTP: profiles/s, reports/s",
+                f"{seeded['profiles_per_s']:.0f}, {seeded['reports_per_s']:.0f}",
+            ],
+            ["close-month wall time (CLI)", f"{close['wall_s']:.1f} s"],
+            ["  first to last function AWS call", f"{close['first_to_last_function_call_s']:.1f} s"],
+            [
+                "  invoices/s (whole run; steady PDF rate)",
+                f"{close['invoices_per_s']:.1f}; {close['steady_pdfs_per_s']}",
+            ],
+            [
+                "invoices / numbers / counter",
+                f"{verification['invoices']} / {verification['numbers']['first']}.."
+                f"{verification['numbers']['last']} / {verification['counter_seq']}",
+            ],
+            ["PDFs in S3 (versions)", f"{verification['pdf_objects']} ({verification['pdf_versions']})"],
+            [
+                "close run (total, issued, skipped, failed, pages)",
+                ", ".join(
+                    str(verification["close_run"].get(k, 0)) for k in ("total", "issued", "skipped", "failed", "pages")
+                ),
+            ],
+            ["dead letters", json.dumps(verification["dead_letters"])],
+            [
+                "IssueInvoice handler ms / CPU ms per invoice",
+                f"{cost['issue_handler_ms_per_invoice']} / {cost['issue_cpu_ms_per_invoice']}",
+            ],
+            [
+                "DeliverInvoice handler ms / CPU ms per invoice",
+                f"{cost['deliver_handler_ms_per_invoice']} / {cost['deliver_cpu_ms_per_invoice']}",
+            ],
+            [
+                "moto CPU ms per invoice (less attribution); DynamoDB busy",
+                f"{cost['moto_cpu_ms_per_invoice']}; {cost['moto_dynamodb_busy_s']} s",
+            ],
+        ],
+    )
+    rows = [["AWS calls per invoice (measured)", "issue", "deliver", "close_month"]]
+    names = sorted({*calls["issue_invoice"], *calls["deliver_invoice"], *calls["close_month_per_invoice"]})
+    for name in names:
+        rows.append(
+            [
+                name,
+                calls["issue_invoice"].get(name, ""),
+                calls["deliver_invoice"].get(name, ""),
+                calls["close_month_per_invoice"].get(name, ""),
+            ]
+        )
+    rows.append(["total per invoice", calls["per_invoice_total"], "", ""])
+    support.print_table("AWS calls per invoice", rows)
+    fixed = calls["close_month_fixed"]
+    print(f"  close_month fixed work: {fixed['calls']} calls for {fixed['pages']} pages")
+    for name, count in fixed["by_operation"].items():
+        print(f"    {name}: {count}")
+    numbering = calls["numbering"]
+    print(
+        f"  numbering: {numbering['claims_won']} claims won, {numbering['claims_lost']} lost"
+        f" ({numbering['lost_per_invoice']} lost races per invoice)"
+    )
+    print("  local runner (Lambda's event source mapping stand-in) and the CLI, not per invoice:")
+    for name, count in calls["runner"].items():
+        print(f"    {name}: {count}")
+    if calls["issue_errors"]:
+        print(f"  non-ok function calls: {calls['issue_errors']}")
+    wall = projection["wall_minutes"]
+    support.print_table(
+        "PROJECTION: 1,000,000 accounts on AWS (a model from the measured calls; see assumptions in the JSON)",
+        [
+            ["", "value"],
+            [
+                "per-invoice time (AWS calls + Lambda CPU)",
+                f"{projection['per_invoice_ms']['total_without_retries']} ms",
+            ],
+            [
+                "no contention: 50 issuers",
+                f"{projection['no_contention_invoices_per_s']}/s = {wall['no_contention']} min",
+            ],
+            [
+                "counter contention (simulated)",
+                f"{projection['simulated_aws']['invoices_per_s']}/s ="
+                f" {wall['with_counter_contention']} min, {projection['simulated_aws']['lost_claims_per_invoice']}"
+                " lost races/invoice",
+            ],
+            [
+                "close-run item cap (1,000 WCU/s)",
+                f"{projection['close_run_item']['max_mark_issued_per_s']}/s ="
+                f" {wall['with_close_run_hot_item']} min ({projection['close_run_item']['item_kb_at_1m']} KB item)",
+            ],
+            ["fan-out of 1M accounts", f"{projection['fanout_minutes']} min"],
+            ["DynamoDB requests", f"{projection['requests_at_1m_totals']['dynamodb']:,}"],
+            [
+                "S3 PutObject / HeadObject",
+                f"{projection['requests_at_1m'].get('s3.PutObject', 0):,} /"
+                f" {projection['requests_at_1m'].get('s3.HeadObject', 0):,}",
+            ],
+            [
+                "local model check: simulated vs measured lost races",
+                f"{projection['simulated_local_settings']['lost_claims_per_invoice']} vs"
+                f" {projection['measured_local_lost_claims_per_invoice']}",
+            ],
+        ],
+    )
+    support.print_machine(result)
+    for check, ok in result["checks"].items():
+        print(f"  [{'ok' if ok else 'FAIL'}] {check}")
+    for line in close["log_errors_tail"]:
+        print(f"  log: {line[:200]}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.close_month", description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=10_000, help="accounts to seed and close (default 10,000)")
+    parser.add_argument("--month", help="the month to close (default: two months back, Tokyo)")
+    parser.add_argument("--threads", type=int, default=6, help="seeding threads (default 6)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds the close may take (default 3600)")
+    parser.add_argument("--stock-moto", action="store_true", help="run moto without the scaling fixes")
+    args = parser.parse_args(argv)
+    result = run(args.accounts, args.month, args.threads, args.timeout, args.stock_moto)
+    print_result(result)
+    print(f"  written to {support.write_result(NAME, result)}")
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if main()["ok"] else 1)
