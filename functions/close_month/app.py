@@ -4,9 +4,11 @@ Triggered by: the EventBridge Scheduler at 00:30 Asia/Tokyo on the 1st (input
 optional: ``{"month": "2026-10"}``), and by AccountPagesQueue messages
 ``{"month", "shard", "cursor"}`` that this function sends itself.
 Reads: the AccountsByShard index of the BillingTable, one page at a time.
-Writes: the month's close-run record (start, accounts total per page).
-Emits: one IssueInvoiceQueue message per billable account, and the next
-page's AccountPagesQueue message, so no invocation walks the whole month.
+Writes: the month's close-run record, and one record per page with the
+invoice numbers reserved for its billable accounts (``billing.dal.close_runs``).
+Emits: one IssueInvoiceQueue message per billable account, with its number,
+and the next page's AccountPagesQueue message, so no invocation walks the
+whole month.
 """
 
 from __future__ import annotations
@@ -47,16 +49,21 @@ def start_close(requested_month: str | None) -> dict:
 
 
 def fan_out_page(record) -> None:
-    page = json.loads(record.body)
-    month, shard, cursor = page["month"], page["shard"], page["cursor"]
+    message = json.loads(record.body)
+    month, shard, cursor = message["month"], message["shard"], message["cursor"]
     accounts, runs = stores()
-    found, next_cursor = accounts.page(shard, cursor, PAGE_SIZE)
-    billable_ids = [account["account_id"] for account in found if billable(month, account)]
-    send_messages(settings().issue_invoice_queue_url, [{"month": month, "account_id": a} for a in billable_ids])
     page_id = f"{shard}:{hashlib.sha256(json.dumps(cursor, sort_keys=True).encode()).hexdigest()[:16]}"
-    runs.count_page(month, page_id, len(billable_ids))
-    if next_cursor:
-        send_messages(settings().account_pages_queue_url, [{"month": month, "shard": shard, "cursor": next_cursor}])
+    # A redelivered page re-sends what it recorded the first time: the same accounts with the same numbers.
+    page = runs.page(month, page_id)
+    if page is None:
+        found, next_cursor = accounts.page(shard, cursor, PAGE_SIZE)
+        billable_ids = [account["account_id"] for account in found if billable(month, account)]
+        page = runs.record_page(month, page_id, billable_ids, next_cursor)
+    issues = [{"month": month, "account_id": a, "sequence": n} for a, n in page.numbered()]
+    send_messages(settings().issue_invoice_queue_url, issues)
+    if page.next_cursor:
+        next_page = {"month": month, "shard": shard, "cursor": page.next_cursor}
+        send_messages(settings().account_pages_queue_url, [next_page])
 
 
 @logger.inject_lambda_context

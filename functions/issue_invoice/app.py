@@ -1,9 +1,10 @@
 """Issues one account's invoice for a closed month.
 
-Triggered by: IssueInvoiceQueue messages ``{"month", "account_id"}`` (batch,
+Triggered by: IssueInvoiceQueue messages ``{"month", "account_id", "sequence"}``
+(the sequence is the invoice number the close reserved for the account; batch,
 with partial failures reported; a message that keeps failing goes to the DLQ).
 Reads: the profile and usage in the BillingTable, the tariff and issuer files.
-Writes: the frozen usage, the invoice record and its number, the PDF to the
+Writes: the frozen usage, the invoice record under its reserved number, the PDF to the
 InvoiceBucket under Object Lock, and the close run's progress.
 Emits: ``InvoiceIssued`` on the invoicing event bus.
 """
@@ -58,10 +59,12 @@ def issue(record) -> str:
     month, account_id = message["month"], validation.account_id(message["account_id"])
     if not months.is_month(month):
         raise ValueError(f"bad month in message: {month!r}")
+    if "sequence" not in message:
+        raise ValueError(f"message for {account_id} has no reserved invoice number (sequence)")
     try:
-        outcome = closer().close_account(account_id, month)
+        outcome = closer().close_account(account_id, month, message["sequence"])
     except Exception:
-        closer().stores.runs.add(month, "failed")
+        closer().stores.runs.add(month, account_id, "failed")
         raise
     metrics.add_metric(name=f"Invoices{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     return outcome

@@ -73,12 +73,46 @@ def test_a_redelivered_message_makes_no_second_invoice(month):
     month.run_close()
     before = invoices()
     messages = [
-        {"MessageId": "again", "ReceiptHandle": "again", "Body": json.dumps({"month": MONTH, "account_id": a})}
-        for a in ACCOUNTS
+        {"MessageId": "again", "ReceiptHandle": "again", "Body": json.dumps(message)}
+        for message in issue_messages(before)
     ]
     month.deliver(month.issue, messages)
     assert invoices() == before
     assert len(pdf_versions()) == len(ACCOUNTS)
+
+
+def test_a_redelivered_page_sends_the_same_numbers_again(month):
+    month.close.lambda_handler({"month": MONTH}, LambdaContext())
+    pages = month.sqs.receive_message(QueueUrl=os.environ["ACCOUNT_PAGES_QUEUE_URL"], MaxNumberOfMessages=10)
+    month.deliver(month.close, pages["Messages"])
+    month.deliver(month.close, pages["Messages"])  # SQS delivered the same pages twice
+    month.drain("ISSUE_INVOICE_QUEUE_URL", month.issue)
+    found = invoices()
+    assert sorted(i["invoice_number"]["S"] for i in found.values()) == [
+        f"INV-202610-{n:07d}" for n in range(1, len(ACCOUNTS) + 1)
+    ]
+    run = month.close.stores()[1].get(MONTH)
+    assert (run["total"], run["issued"]) == (len(ACCOUNTS), len(ACCOUNTS))
+
+
+def test_pages_that_race_for_the_counter_get_blocks_that_do_not_overlap(month, monkeypatch):
+    runs = month.close.stores()[1]
+    first = runs.record_page(MONTH, "SHARD#00:a", ["a1", "a2", "a3"], None)
+    real_counter, stale_reads = runs._counter, [0]  # its first read missed the first page's block
+    monkeypatch.setattr(runs, "_counter", lambda m: stale_reads.pop() if stale_reads else real_counter(m))
+    second = runs.record_page(MONTH, "SHARD#01:b", ["b1", "b2"], None)
+    assert first.numbered() == [("a1", 1), ("a2", 2), ("a3", 3)]
+    assert stale_reads == []
+    assert second.numbered() == [("b1", 4), ("b2", 5)]
+    assert runs.record_page(MONTH, "SHARD#00:a", ["other"], None) == first  # a page is recorded once
+    assert runs.get(MONTH)["total"] == 5
+
+
+def issue_messages(found):
+    return [
+        {"month": MONTH, "account_id": account, "sequence": int(item["invoice_number"]["S"].rsplit("-", 1)[1])}
+        for account, item in found.items()
+    ]
 
 
 def test_a_crash_after_the_pdf_is_stored_is_repaired_by_a_rerun(month, monkeypatch):

@@ -4,9 +4,10 @@ The steps are ordered so that a crash between any two of them is repaired by
 simply running again (SQS redelivers the message):
 
 1. freeze the usage (idempotent; later counts get 409);
-2. number the invoice (exactly once, see ``billing.dal.invoices``); the
-   invoice content is fixed at that moment, with the billing contact as it
-   stood, and is never rebuilt;
+2. store the invoice under the number the close reserved for the account
+   when it fanned its page out (``billing.dal.close_runs``), once: the
+   content is fixed at that moment, with the billing contact as it stood,
+   and a re-run gets the stored invoice back, never a rebuilt one;
 3. render the PDF from the stored invoice (deterministic: same bytes) and
    archive it where absent;
 4. mark it issued (once; counts it in the close run);
@@ -25,7 +26,7 @@ from typing import Protocol
 from billing import months
 from billing.accounts import contract_covers
 from billing.errors import AccountNotFound, InvalidRequest
-from billing.invoice import Invoice, build_invoice
+from billing.invoice import Invoice, build_invoice, invoice_number
 from billing.issuer import Issuer
 from billing.tariff import Tariff
 
@@ -83,20 +84,21 @@ class MonthCloser:
     render: Callable[[Invoice], bytes]
     announce: Callable[[str, dict], None]
 
-    def close_account(self, account_id: str, month: str) -> str:
-        """Close one account's month; the outcome: issued or skipped."""
+    def close_account(self, account_id: str, month: str, sequence: int) -> str:
+        """Close one account's month as its ``sequence``-th invoice; the outcome: issued or skipped."""
         try:
             profile = self.stores.accounts.get(account_id)
         except AccountNotFound:
             return "skipped"
         usage, newly_frozen = self.stores.usage.freeze(account_id, month)
         if not profile.is_active_in(month):
+            # The page said billable; only a profile replaced since then gets here. Its number stays unused:
+            # a gap is better than a bill for a month the contract no longer covers.
             if newly_frozen:
-                self.stores.runs.add(month, "skipped")
+                self.stores.runs.add(month, account_id, "skipped")
             return "skipped"
-        record = self.stores.invoices.number(
-            account_id, month, lambda number: build_invoice(number, profile, usage, self.tariff, self.issuer)
-        )
+        number = invoice_number(month, sequence)
+        record = self.stores.invoices.create(build_invoice(number, profile, usage, self.tariff, self.issuer))
         invoice = Invoice.from_record(record)
         if record["status"] == "numbered":
             pdf = self.render(invoice)

@@ -46,14 +46,20 @@ def update_if(
     return True, from_item(response.get("Attributes"))
 
 
-def put_if_absent(client, table: str, item: dict) -> bool:
+def put_if_absent(client, table: str, item: dict) -> tuple[bool, dict]:
+    """(stored, the item that stood there when it was not)."""
     try:
-        client.put_item(TableName=table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+        client.put_item(
+            TableName=table,
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
     except ClientError as error:
         if error.response["Error"]["Code"] not in REFUSED:
             raise
-        return False
-    return True
+        return False, from_item(error.response.get("Item"))
+    return True, {}
 
 
 def transact_if(client, items: list[dict], retry_conflicts: bool = False) -> bool:

@@ -79,7 +79,7 @@ class DeliveryStore:
             "month": invoice.month,
             "invoice_number": invoice.invoice_number,
         }
-        return put_if_absent(self.client, self.table, item)
+        return put_if_absent(self.client, self.table, item)[0]
 
     def claim_letters(self, batch_day: date) -> list[dict]:
         """The letters of the print batch for ``batch_day``: all left unprinted up to that posting date."""

@@ -1,31 +1,22 @@
-"""Invoice records: gapless numbering, issue status, and search.
+"""Invoice records: created once with their reserved number, issue status, and search.
 
-Numbering is a small optimistic transaction: read the month's counter, then
-in one TransactWriteItems move it from n to n+1 *and* create the invoice
-numbered n+1, on condition that the account has no invoice for the month.
-A crash before the transaction leaves nothing; after it, a re-run finds the
-invoice and returns it unchanged. So each account and month gets exactly one
-number, and numbers run 1, 2, 3… with no gap and no repeat.
+The number comes with the issue message: the month close reserved it for the
+account when it fanned the account's page out (``billing.dal.close_runs``).
+Creating the invoice is one conditional put: the first run stores it, a
+re-run gets the stored one back unchanged, content and number alike.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 
 from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
-from billing.dal.conditional import transact_if, update_if
-from billing.invoice import Invoice, invoice_number
-
-MAX_NUMBERING_ATTEMPTS = 100
-
-
-class NumberingContention(RuntimeError):
-    """Too many concurrent issuers won the counter first; the message will be retried."""
+from billing.dal.close_runs import progress_key
+from billing.dal.conditional import put_if_absent, transact_if, update_if
+from billing.invoice import Invoice
 
 
 class InvoiceStore:
@@ -51,22 +42,14 @@ class InvoiceStore:
         )
         return [from_item(item) for page in pages for item in page["Items"]]
 
-    def number(self, account_id: str, month: str, build: Callable[[str], Invoice]) -> dict:
-        """The account's invoice for the month, numbered and stored exactly once."""
-        for _ in range(MAX_NUMBERING_ATTEMPTS):
-            existing = self.get(account_id, month)
-            if existing:
-                return existing
-            last = self._counter(month)
-            invoice = build(invoice_number(month, last + 1))
-            record = self._record(invoice)
-            if self._claim(month, last, record):
-                return record
-            time.sleep(random.uniform(0.005, 0.05))  # another issuer took n+1 first
-        raise NumberingContention(f"could not number the {month} invoice of {account_id}")
+    def create(self, invoice: Invoice) -> dict:
+        """The account's invoice for the month: this one if none was stored yet, else the stored one."""
+        record = self._record(invoice)
+        created, existing = put_if_absent(self.client, self.table, record)
+        return record if created else existing
 
     def mark_issued(self, account_id: str, month: str, pdf_key: str, sha256: str, size: int) -> bool:
-        """numbered → issued, and counted in the month's close run, in one transaction, once."""
+        """numbered → issued, and counted in the close run's progress, in one transaction, once."""
         values = {":issued": "issued", ":numbered": "numbered", ":key": pdf_key, ":sha": sha256, ":size": size}
         issue = {
             "TableName": self.table,
@@ -78,7 +61,7 @@ class InvoiceStore:
         }
         count = {
             "TableName": self.table,
-            "Key": keys.key(keys.month_pk(month), keys.CLOSE_RUN),
+            "Key": progress_key(month, account_id),
             "UpdateExpression": "ADD issued :one",
             "ExpressionAttributeValues": to_item({":one": 1}),
         }
@@ -129,23 +112,6 @@ class InvoiceStore:
             month = months.next_month(month)
 
     # ------------------------------------------------------------ internals
-    def _counter(self, month: str) -> int:
-        response = self.client.get_item(
-            TableName=self.table, Key=keys.key(keys.month_pk(month), keys.INVOICE_COUNTER), ConsistentRead=True
-        )
-        return int(response.get("Item", {}).get("seq", {}).get("N", 0))
-
-    def _claim(self, month: str, last: int, record: dict) -> bool:
-        counter = {
-            "TableName": self.table,
-            "Key": keys.key(keys.month_pk(month), keys.INVOICE_COUNTER),
-            "UpdateExpression": "SET seq = :next",
-            "ConditionExpression": "attribute_not_exists(seq)" if last == 0 else "seq = :last",
-            "ExpressionAttributeValues": to_item({":next": last + 1} | ({} if last == 0 else {":last": last})),
-        }
-        invoice = {"TableName": self.table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}
-        return transact_if(self.client, [{"Update": counter}, {"Put": invoice}], retry_conflicts=True)
-
     def _record(self, invoice: Invoice) -> dict:
         body = invoice.as_record()
         return {

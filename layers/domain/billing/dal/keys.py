@@ -12,8 +12,13 @@ ACCOUNT#<id>           INVOICE#<YYYY-MM>        the month's invoice: content, nu
                                                 PDF key and sha256
 LETTERS#<YYYY-MM-DD>   <account>#<YYYY-MM>      a letter waiting for (or claimed by) a print
                                                 batch, by posting date
-MONTH#<YYYY-MM>        INVOICE_COUNTER          ``seq``: the month's last invoice number
-MONTH#<YYYY-MM>        CLOSE_RUN                progress of the month close
+MONTH#<YYYY-MM>        INVOICE_COUNTER          ``seq``: the month's last reserved invoice number
+MONTH#<YYYY-MM>        CLOSE_RUN                the month close: started, accounts total
+MONTH#<YYYY-MM>        CLOSE_PAGE#<page id>     one fanned-out page: its accounts, the first of
+                                                the invoice numbers reserved for them, the
+                                                next page's cursor
+MONTH#<YYYY-MM>#<shard> CLOSE_PROGRESS          issued, skipped and failed counts of one
+                                                account shard (spread so no item is hot)
 CHANGE#<id>            REQUEST                  a contract change: ``account_id``, status,
                                                 changes, sha256 of its emailed token
 =====================  =======================  ==========================================
@@ -27,6 +32,7 @@ import zlib
 PROFILE = "PROFILE"
 INVOICE_COUNTER = "INVOICE_COUNTER"
 CLOSE_RUN = "CLOSE_RUN"
+CLOSE_PROGRESS = "CLOSE_PROGRESS"
 CHANGE_REQUEST = "REQUEST"
 ACCOUNT_SHARDS = 16
 ACCOUNTS_INDEX = "AccountsByShard"
@@ -43,6 +49,15 @@ def usage_sk(month: str) -> str:
 
 def month_pk(month: str) -> str:
     return f"MONTH#{month}"
+
+
+def close_page_sk(page_id: str) -> str:
+    return f"CLOSE_PAGE#{page_id}"
+
+
+def close_progress_key(month: str, shard: str) -> dict:
+    """Where one shard's close progress is counted; every invoice adds to its own shard's item."""
+    return key(f"{month_pk(month)}#{shard}", CLOSE_PROGRESS)
 
 
 def letters_pk(posting_on: str) -> str:
