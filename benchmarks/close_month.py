@@ -84,7 +84,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import heapq
 import io
 import json
 import logging
@@ -117,7 +116,7 @@ REPORT_BATCH = 100
 SAMPLE_CHECKS = 5
 
 # The template's settings the projection rests on (checked against template.yaml at run time).
-ISSUE_CONCURRENCY = 50  # IssueInvoiceQueue event source: ScalingConfig.MaximumConcurrency
+ISSUE_CONCURRENCY = 200  # IssueInvoiceQueue event source: ScalingConfig.MaximumConcurrency
 ISSUE_BATCH = 10  # its BatchSize
 SHARDS = 16  # billing.dal.keys.ACCOUNT_SHARDS
 PAGE_SIZE = 500  # functions/close_month/app.py PAGE_SIZE
@@ -140,7 +139,6 @@ AWS_LATENCY_DEFAULT_MS = 10.0
 ESM_BATCH_OVERHEAD_MS = 20.0  # Lambda's poller hand-off per batch of 10 (receive, invoke, delete)
 PARTITION_WCU_PER_S = 1000  # DynamoDB's per-partition write limit; one item never spans partitions
 LAMBDA_FULL_VCPU_MB = 1769
-BACKOFF_MS = (5.0, 50.0)  # billing.dal.invoices: time.sleep(random.uniform(0.005, 0.05))
 
 
 # ====================================================================== who called moto
@@ -760,32 +758,9 @@ def aws(config: dict, service: str):
     )
 
 
-def item_size(item: dict) -> int:
-    """DynamoDB's item size (bytes), roughly: names plus values, as its capacity units count them."""
-
-    def value_size(value: dict) -> int:
-        (kind, inner), *_ = value.items()
-        if kind == "S":
-            return len(inner.encode())
-        if kind == "N":
-            return len(inner.lstrip("-").replace(".", "")) // 2 + 2
-        if kind == "SS":
-            return sum(len(text.encode()) for text in inner)
-        if kind == "NS":
-            return sum(len(text) // 2 + 2 for text in inner)
-        if kind in ("BOOL", "NULL"):
-            return 1
-        if kind == "M":
-            return 3 + sum(len(name.encode()) + value_size(sub) + 1 for name, sub in inner.items())
-        if kind == "L":
-            return 3 + sum(value_size(sub) + 1 for sub in inner)
-        return len(str(inner))
-
-    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
-
-
 def verify(config: dict, state: dict, month: str, accounts: list[str], cli_report: dict) -> dict:
     from billing.dal.clients import from_item
+    from billing.dal.close_runs import CloseRunStore
 
     resources = state["resources"]
     table = resources["BillingTable"]["ref"]
@@ -814,10 +789,7 @@ def verify(config: dict, state: dict, month: str, accounts: list[str], cli_repor
                 )
     sequences = sorted(int(str(invoice["number"]).rsplit("-", 1)[-1]) for invoice in invoices if invoice["number"])
     counter = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"MONTH#{month}"}, "sk": {"S": "INVOICE_COUNTER"}})
-    run_item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"MONTH#{month}"}, "sk": {"S": "CLOSE_RUN"}})
-    run_raw = run_item.get("Item", {})
-    run = from_item(run_raw)
-    pages = sorted(run.pop("pages", set()) or set())
+    run = CloseRunStore(table, dynamodb).get(month)
 
     keys, versions = set(), Counter()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"invoices/{month}/"):
@@ -859,9 +831,7 @@ def verify(config: dict, state: dict, month: str, accounts: list[str], cli_repor
         "missing_numbers": missing[:20],
         "missing_count": len(missing),
         "counter_seq": int(counter.get("Item", {}).get("seq", {}).get("N", -1)),
-        "close_run": {**{k: v for k, v in run.items()}, "pages": len(pages)},
-        "close_run_item_bytes": item_size(run_raw),
-        "close_run_page_id_bytes": round(sum(len(p) for p in pages) / len(pages), 1) if pages else None,
+        "close_run": run,
         "pdf_objects": len(keys),
         "pdf_versions": sum(versions.values()),
         "statuses": dict(Counter(i["status"] for i in invoices)),
@@ -871,16 +841,6 @@ def verify(config: dict, state: dict, month: str, accounts: list[str], cli_repor
 
 
 # ====================================================================== calls per invoice
-NUMBERING_TARGETS = {("GetItem", "ACCOUNT/INVOICE"), ("GetItem", "MONTH/INVOICE_COUNTER")}
-
-
-def is_numbering(row: dict) -> bool:
-    """The calls of ``InvoiceStore.number``'s loop: the invoice check, the counter read, the claim."""
-    if (row["operation"], row["target"]) in NUMBERING_TARGETS:
-        return True
-    return row["operation"] == "TransactWriteItems" and "MONTH/INVOICE_COUNTER" in row["target"]
-
-
 def calls_per_invoice(rows: list[dict], invoices: int, pages: int) -> dict:
     def group(caller: str) -> list[dict]:
         return [row for row in rows if row["caller"] == caller]
@@ -897,9 +857,7 @@ def calls_per_invoice(rows: list[dict], invoices: int, pages: int) -> dict:
         row for row in close if row["operation"] == "SendMessageBatch" and "issueinvoice" in row["target"]
     ]
     fixed_close = [row for row in close if row not in per_invoice_close]
-    claims = [row for row in issue if row["operation"] == "TransactWriteItems" and "INVOICE_COUNTER" in row["target"]]
-    won = sum(row["calls"] for row in claims if row["outcome"] == "ok")
-    lost = sum(row["calls"] for row in claims if row["outcome"] != "ok")
+    page_claims = [row for row in close if row["operation"] == "TransactWriteItems"]
     runner = [row for row in rows if row["caller"] in ("local runner", "close-month CLI")]
     known = {"issue_invoice", "deliver_invoice", "close_month", "local runner", "close-month CLI", "benchmark"}
     return {
@@ -941,11 +899,10 @@ def calls_per_invoice(rows: list[dict], invoices: int, pages: int) -> dict:
             / invoices,
             3,
         ),
-        "numbering": {
-            "claims_won": won,
-            "claims_lost": lost,
-            "lost_per_invoice": round(lost / invoices, 4),
-            "numbering_calls_per_invoice": round(sum(r["calls"] for r in issue if is_numbering(r)) / invoices, 3),
+        "numbering": {  # blocks reserved per page by close_month; the issuers never touch the counter
+            "page_claims_won": sum(row["calls"] for row in page_claims if row["outcome"] == "ok"),
+            "page_claims_lost": sum(row["calls"] for row in page_claims if row["outcome"] != "ok"),
+            "issuer_counter_calls": sum(r["calls"] for r in issue if "INVOICE_COUNTER" in r["target"]),
         },
         "issue_errors": {
             f"{r['operation']} {r['target']} {r['outcome']}": r["calls"]
@@ -979,223 +936,73 @@ def handler_durations(log: Path, offset: int) -> dict:
 
 
 # ====================================================================== the projection
-def simulate_issuing(
-    workers: int,
-    before_ms: float,
-    after_ms: float,
-    get_ms: float,
-    claim_ms: float,
-    invoices: int,
-    shape: float,
-    batch: int = ISSUE_BATCH,
-    batch_overhead_ms: float = 0.0,
-    build_ms: float = 1.0,
-    seed: int = 1,
-) -> dict:
-    """Discrete-event model of ``workers`` issuers numbering optimistically on one counter.
-
-    Each invoice: ``before_ms`` (profile, freeze), then attempts of [GetItem
-    invoice, GetItem counter (read at its midpoint), build, TransactWriteItems
-    (applied at its midpoint, only if the counter still holds what was read)],
-    with ``billing.dal.invoices``' 5-50 ms back-off after a lost race, then
-    ``after_ms`` (render, S3, mark issued, announce). Every duration is drawn
-    from a gamma distribution with that mean and ``shape`` (1: exponential,
-    like queueing on a busy server; 4: a coefficient of variation of 0.5).
-    Commits are instantaneous and never conflict otherwise, so the model is
-    optimistic about DynamoDB.
-    """
-    rng = random.Random(seed)
-
-    def draw(mean: float) -> float:
-        return rng.gammavariate(shape, mean / shape) if mean > 0 else 0.0
-
-    counter = issued = attempts = 0
-    read_value = [0] * workers
-    in_batch = [0] * workers
-    pending = [0.0] * workers  # each issuer's current TransactWriteItems duration
-    events: list[tuple[float, int, str]] = []
-    for worker in range(workers):
-        heapq.heappush(events, (rng.uniform(0, before_ms + after_ms) + draw(before_ms), worker, "attempt"))
-    now = 0.0
-    while events and issued < invoices:
-        now, worker, kind = heapq.heappop(events)
-        if kind == "attempt":
-            attempts += 1
-            claim = draw(claim_ms)
-            heapq.heappush(events, (now + draw(get_ms) + draw(get_ms) / 2, worker, "read"))
-            pending[worker] = claim
-        elif kind == "read":
-            read_value[worker] = counter
-            heapq.heappush(events, (now + draw(get_ms) / 2 + draw(build_ms) + pending[worker] / 2, worker, "commit"))
-        elif counter == read_value[worker]:  # commit: the counter is still what this issuer read
-            counter += 1
-            issued += 1
-            in_batch[worker] += 1
-            overhead = 0.0
-            if in_batch[worker] == batch:
-                in_batch[worker], overhead = 0, draw(batch_overhead_ms)
-            following = now + pending[worker] / 2 + draw(after_ms) + overhead + draw(before_ms)
-            heapq.heappush(events, (following, worker, "attempt"))
-        else:
-            heapq.heappush(events, (now + pending[worker] / 2 + rng.uniform(*BACKOFF_MS), worker, "attempt"))
-    seconds = now / 1000
-    return {
-        "workers": workers,
-        "invoices": issued,
-        "latency_shape": shape,
-        "simulated_s": round(seconds, 2),
-        "invoices_per_s": round(issued / seconds, 1) if seconds else None,
-        "claims_per_invoice": round(attempts / issued, 3) if issued else None,
-        "lost_claims_per_invoice": round((attempts - issued) / issued, 3) if issued else None,
-        "claim_attempts_per_s": round(attempts / seconds, 1) if seconds else None,
-    }
-
-
 def latency_of(name: str) -> float:
     return AWS_LATENCY_MS.get(name, AWS_LATENCY_DEFAULT_MS)
 
 
-PRE_NUMBERING_TARGETS = ("ACCOUNT/PROFILE", "ACCOUNT/USAGE", "table")  # the profile read and the freeze
-
-
-def split_issue_calls(by_target: dict) -> dict[str, dict]:
-    """IssueInvoice's calls per invoice, split: before numbering, numbering, after (render, S3, mark, announce)."""
-    parts: dict[str, dict] = {"before": {}, "numbering": {}, "after": {}}
-    for name, count in by_target.items():
-        operation, _, target = name.partition(" ")
-        if operation.split(".", 1)[1] in ("GetItem", "TransactWriteItems") and (
-            target in ("ACCOUNT/INVOICE", "MONTH/INVOICE_COUNTER") or "INVOICE_COUNTER" in target
-        ):
-            part = "numbering"
-        elif operation.startswith("dynamodb.") and target in PRE_NUMBERING_TARGETS:
-            part = "before"
-        else:
-            part = "after"
-        parts[part][name] = count
-    return parts
-
-
 def priced(calls: dict) -> float:
+    """Milliseconds of AWS calls, one after another, for calls per invoice named ``service.Operation[ target]``."""
     return sum(count * latency_of(name.split(" ", 1)[0]) for name, count in calls.items())
 
 
-def project(calls: dict, cost: dict, verification: dict, local_ms_per_call: float, invoices: int) -> dict:
-    """1,000,000 accounts on AWS, from the measured calls and CPU per invoice and the assumed latencies."""
-    parts = split_issue_calls(calls["issue_invoice_by_target"])
-    lost_local = calls["numbering"]["lost_per_invoice"]
+def project(calls: dict, cost: dict) -> dict:
+    """1,000,000 accounts on AWS, from the measured calls and CPU per invoice and the assumed latencies.
+
+    Issuers do not contend: each invoice's number arrives with its message, so
+    the issue rate is the concurrency over the per-invoice time. The caps are
+    the items many invoices write: the per-shard progress items (one
+    transactional write of a small item per invoice, 2 WCU, spread over
+    ``SHARDS`` partition keys) and the month's counter (one write per page).
+    """
     cpu_ms = cost["issue_cpu_ms_per_invoice"] * LAMBDA_FULL_VCPU_MB / ISSUE_MEMORY_MB
-    before_ms = priced(parts["before"])
-    after_ms = priced(parts["after"]) + cpu_ms
-    get_ms, claim_ms = latency_of("dynamodb.GetItem"), latency_of("dynamodb.TransactWriteItems")
-    attempt_ms = 2 * get_ms + claim_ms + 1.0
-    per_invoice_ms = before_ms + attempt_ms + after_ms + ESM_BATCH_OVERHEAD_MS / ISSUE_BATCH
-    aws_run = simulate_issuing(
-        ISSUE_CONCURRENCY,
-        before_ms,
-        after_ms,
-        get_ms,
-        claim_ms,
-        invoices=50_000,
-        shape=4.0,
-        batch_overhead_ms=ESM_BATCH_OVERHEAD_MS,
-    )
-    # The same model at the local settings (4 issuers, the measured local time per call, exponential), as a check.
-    local_before = sum(parts["before"].values()) * local_ms_per_call
-    local_after = sum(parts["after"].values()) * local_ms_per_call + cost["issue_cpu_ms_per_invoice"]
-    local_run = simulate_issuing(
-        4, local_before, local_after, local_ms_per_call, local_ms_per_call, invoices=min(invoices, 20_000), shape=1.0
-    )
-    no_contention_per_s = ISSUE_CONCURRENCY * 1000 / per_invoice_ms
+    calls_ms = priced(calls["issue_invoice_by_target"])
+    per_invoice_ms = calls_ms + cpu_ms + ESM_BATCH_OVERHEAD_MS / ISSUE_BATCH
+    issue_rate = ISSUE_CONCURRENCY * 1000 / per_invoice_ms
+    progress_cap = SHARDS * PARTITION_WCU_PER_S / 2
+    rate = min(issue_rate, progress_cap)
 
-    # Hot items every invoice writes in a transaction: the counter (small) and the close run (grows with its pages).
     pages = SHARDS * math.ceil(PROJECTED_ACCOUNTS / SHARDS / PAGE_SIZE)
-    page_id_bytes = verification.get("close_run_page_id_bytes") or 25
-    close_run_bytes = verification["close_run_item_bytes"] + (pages - verification["close_run"]["pages"]) * (
-        page_id_bytes
-    )
-    close_run_wcu = 2 * math.ceil(close_run_bytes / 1024)
-    close_run_cap = PARTITION_WCU_PER_S / close_run_wcu
-    rate = min(aws_run["invoices_per_s"], close_run_cap)
-
-    # Fan-out: each shard's pages run one after another (the next page is queued by the one before).
-    page_ms = latency_of("dynamodb.Query") + PAGE_SIZE / 10 * latency_of("sqs.SendMessageBatch") + 2 * 10.0 + 100
-    fanout_s = PROJECTED_ACCOUNTS / SHARDS / PAGE_SIZE * page_ms / 1000
-
-    lost_aws = aws_run["lost_claims_per_invoice"]
-    numbering_at_aws = {  # each attempt: GetItem invoice, GetItem counter, TransactWriteItems
-        "dynamodb.GetItem": 2 * (1 + lost_aws),
-        "dynamodb.TransactWriteItems": 1 + lost_aws,
-    }
+    # A page: read it back (absent), query 500 accounts, read the counter, one transaction, 50 SendMessageBatch.
+    page_ms = 2 * latency_of("dynamodb.GetItem") + latency_of("dynamodb.Query") + 10.0 + 100
+    page_ms += PAGE_SIZE / 10 * latency_of("sqs.SendMessageBatch")
+    fanout_s = PROJECTED_ACCOUNTS / SHARDS / PAGE_SIZE * page_ms / 1000  # each shard's pages run in turn
+    issue_s = PROJECTED_ACCOUNTS / rate
     per_invoice = Counter()
-    for part in ("before", "after"):
-        for name, count in parts[part].items():
-            per_invoice[name.split(" ", 1)[0]] += count
-    per_invoice.update(numbering_at_aws)
-    for name, count in calls["deliver_invoice"].items():
-        per_invoice[name] += count
-    for name, count in calls["close_month_per_invoice"].items():
-        per_invoice[name] += count
+    for group in ("issue_invoice", "deliver_invoice", "close_month_per_invoice"):
+        per_invoice.update(calls[group])
     requests = {name: round(count * PROJECTED_ACCOUNTS) for name, count in sorted(per_invoice.items())}
-    fixed = {"dynamodb.Query": pages, "dynamodb.UpdateItem": pages + 1, "sqs.SendMessageBatch": pages + 2}
+    fixed = {"dynamodb.GetItem": 2 * pages, "dynamodb.Query": pages, "dynamodb.TransactWriteItems": pages}
     for name, count in fixed.items():
         requests[name] = requests.get(name, 0) + count
-    esm = {  # Lambda's pollers on AWS: at least one receive and one delete per batch of 10 (more when idle)
-        "sqs.ReceiveMessage (event source mapping, at least)": round(PROJECTED_ACCOUNTS / ISSUE_BATCH + pages),
-        "sqs.DeleteMessageBatch (event source mapping, about)": round(PROJECTED_ACCOUNTS / ISSUE_BATCH + pages),
-    }
     return {
         "label": "PROJECTION (a model from measured counts and assumed latencies, not a measurement)",
         "accounts": PROJECTED_ACCOUNTS,
         "assumptions": {
             "aws_latency_ms": AWS_LATENCY_MS,
             "other_call_ms": AWS_LATENCY_DEFAULT_MS,
-            "latency_spread": "gamma, shape 4 (coefficient of variation 0.5)",
             "issue_concurrency": ISSUE_CONCURRENCY,
             "batch_size": ISSUE_BATCH,
             "esm_overhead_ms_per_batch": ESM_BATCH_OVERHEAD_MS,
             "lambda_cpu": f"measured local container CPU x {LAMBDA_FULL_VCPU_MB}/{ISSUE_MEMORY_MB}"
-            " (1,024 MB is 0.58 vCPU; a core of this Xeon taken as equal to a Graviton core)",
-            "numbering_backoff_ms": BACKOFF_MS,
+            " (1,024 MB is 0.58 vCPU; a core of this machine taken as equal to a Graviton core)",
             "partition_wcu_per_s": PARTITION_WCU_PER_S,
-            "transactional_write_wcu": "2 per KB of the larger of the item before and after the write",
             "fanout": f"{SHARDS} shards walked in parallel, {PAGE_SIZE} accounts a page, +100 ms SQS->Lambda a page",
         },
-        "issue_calls_per_invoice": parts,
         "per_invoice_ms": {
-            "before_numbering": round(before_ms, 1),
-            "numbering_attempt": round(attempt_ms, 1),
-            "after_numbering_calls": round(after_ms - cpu_ms, 1),
+            "aws_calls": round(calls_ms, 1),
             "lambda_cpu": round(cpu_ms, 1),
-            "total_without_retries": round(per_invoice_ms, 1),
+            "total": round(per_invoice_ms, 1),
         },
-        "no_contention_invoices_per_s": round(no_contention_per_s, 1),
-        "simulated_aws": aws_run,
-        "simulated_local_settings": local_run,
-        "measured_local_lost_claims_per_invoice": lost_local,
-        "counter_item": {
-            "claim_attempts_per_s": aws_run["claim_attempts_per_s"],
-            "wcu_per_s_if_every_attempt_is_charged": round(aws_run["claim_attempts_per_s"] * 2),
-            "partition_limit_wcu_per_s": PARTITION_WCU_PER_S,
-        },
-        "close_run_item": {
-            "pages_at_1m": pages,
-            "item_kb_at_1m": round(close_run_bytes / 1024, 1),
-            "wcu_per_mark_issued": close_run_wcu,
-            "max_mark_issued_per_s": round(close_run_cap, 1),
-        },
+        "issue_rate_per_s": round(issue_rate, 1),
+        "progress_items_cap_per_s": round(progress_cap),
+        "counter_writes_at_1m": pages,
         "fanout_minutes": round(fanout_s / 60, 1),
-        "issue_rate_per_s": round(rate, 1),
-        "wall_minutes": {
-            "no_contention": round(PROJECTED_ACCOUNTS / no_contention_per_s / 60, 1),
-            "with_counter_contention": round(PROJECTED_ACCOUNTS / aws_run["invoices_per_s"] / 60, 1),
-            "with_close_run_hot_item": round(PROJECTED_ACCOUNTS / rate / 60, 1),
-        },
+        "wall_minutes": round((max(issue_s, fanout_s) + page_ms / 1000) / 60, 1),
         "requests_at_1m": requests,
         "requests_at_1m_totals": {
             service: sum(count for name, count in requests.items() if name.startswith(service + "."))
             for service in ("dynamodb", "s3", "sqs", "events", "ses")
         },
-        "event_source_mapping_at_1m": esm,
     }
 
 
@@ -1315,19 +1122,16 @@ def run(
         "attribution_misses": dict(counter.owners.misses) if counter.owners else {},
         "handler_durations": durations,
     }
-    issue_calls = sum(calls["issue_invoice"].values())
-    local_latency_ms = (  # the handler's wall time per invoice not spent on its own CPU, per AWS call
-        max(cost["issue_handler_ms_per_invoice"] - cost["issue_cpu_ms_per_invoice"], 0) / issue_calls
-        if issue_calls
-        else 0
-    )
-    projection = project(calls, cost, verification, local_latency_ms, accounts)
+    projection = project(calls, cost)
     checks = dict(verification["checks"])
     total_calls = sum(row["calls"] for row in rows)
     checks["at least 99.9 % of the AWS calls attributed to a process"] = (
         calls["unattributed_calls"] <= total_calls / 1000
     )
-    checks["template: MaximumConcurrency 50, BatchSize 10, 1,024 MB (the projection's inputs)"] = settings == {
+    checks[
+        f"template: MaximumConcurrency {ISSUE_CONCURRENCY}, BatchSize {ISSUE_BATCH}, {ISSUE_MEMORY_MB} MB"
+        " (the projection's inputs)"
+    ] = settings == {
         "issue_batch_size": ISSUE_BATCH,
         "issue_maximum_concurrency": ISSUE_CONCURRENCY,
         "issue_memory_mb": ISSUE_MEMORY_MB,
@@ -1362,7 +1166,6 @@ def run(
         "verification": verification,
         "calls": calls,
         "cost": cost,
-        "local_ms_per_call": round(local_latency_ms, 2),
         "projection": projection,
         "calls_detail": rows,
         "checks": checks,
@@ -1377,9 +1180,8 @@ def summary(result: dict) -> list[str]:
         f" ({close['invoices_per_s']:.1f} invoices/s); {calls['per_invoice_total']:.1f} AWS calls per invoice"
         f" ({calls['dynamodb_writes_per_invoice']:.1f} DynamoDB writes,"
         f" {calls['dynamodb_reads_per_invoice']:.1f} reads)",
-        f"projection for 1,000,000 on AWS: {projection['wall_minutes']['with_counter_contention']:.0f} min"
-        f" with counter contention, {projection['wall_minutes']['with_close_run_hot_item']:.0f} min"
-        " with the close-run hot item (model, not measured)",
+        f"projection for 1,000,000 on AWS: {projection['wall_minutes']:.0f} min at"
+        f" {projection['issue_rate_per_s']:.0f} invoices/s (model, not measured)",
     ]
 
 
@@ -1449,49 +1251,31 @@ def print_result(result: dict) -> None:
         print(f"    {name}: {count}")
     numbering = calls["numbering"]
     print(
-        f"  numbering: {numbering['claims_won']} claims won, {numbering['claims_lost']} lost"
-        f" ({numbering['lost_per_invoice']} lost races per invoice)"
+        f"  numbering: {numbering['page_claims_won']} page blocks reserved, {numbering['page_claims_lost']} lost"
+        f" races between pages; {numbering['issuer_counter_calls']} counter calls by the issuers"
     )
     print("  local runner (Lambda's event source mapping stand-in) and the CLI, not per invoice:")
     for name, count in calls["runner"].items():
         print(f"    {name}: {count}")
     if calls["issue_errors"]:
         print(f"  non-ok function calls: {calls['issue_errors']}")
-    wall = projection["wall_minutes"]
     support.print_table(
         "PROJECTION: 1,000,000 accounts on AWS (a model from the measured calls; see assumptions in the JSON)",
         [
             ["", "value"],
+            ["per-invoice time (AWS calls + Lambda CPU)", f"{projection['per_invoice_ms']['total']} ms"],
             [
-                "per-invoice time (AWS calls + Lambda CPU)",
-                f"{projection['per_invoice_ms']['total_without_retries']} ms",
-            ],
-            [
-                "no contention: 50 issuers",
-                f"{projection['no_contention_invoices_per_s']}/s = {wall['no_contention']} min",
-            ],
-            [
-                "counter contention (simulated)",
-                f"{projection['simulated_aws']['invoices_per_s']}/s ="
-                f" {wall['with_counter_contention']} min, {projection['simulated_aws']['lost_claims_per_invoice']}"
-                " lost races/invoice",
-            ],
-            [
-                "close-run item cap (1,000 WCU/s)",
-                f"{projection['close_run_item']['max_mark_issued_per_s']}/s ="
-                f" {wall['with_close_run_hot_item']} min ({projection['close_run_item']['item_kb_at_1m']} KB item)",
+                f"issue rate, {ISSUE_CONCURRENCY} issuers (cap of the progress items)",
+                f"{projection['issue_rate_per_s']}/s ({projection['progress_items_cap_per_s']}/s)",
             ],
             ["fan-out of 1M accounts", f"{projection['fanout_minutes']} min"],
+            ["wall time for 1M accounts", f"{projection['wall_minutes']} min"],
+            ["counter writes for 1M accounts", f"{projection['counter_writes_at_1m']:,}"],
             ["DynamoDB requests", f"{projection['requests_at_1m_totals']['dynamodb']:,}"],
             [
                 "S3 PutObject / HeadObject",
                 f"{projection['requests_at_1m'].get('s3.PutObject', 0):,} /"
                 f" {projection['requests_at_1m'].get('s3.HeadObject', 0):,}",
-            ],
-            [
-                "local model check: simulated vs measured lost races",
-                f"{projection['simulated_local_settings']['lost_claims_per_invoice']} vs"
-                f" {projection['measured_local_lost_claims_per_invoice']}",
             ],
         ],
     )
