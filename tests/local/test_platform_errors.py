@@ -62,6 +62,8 @@ BAD_REPORTS = {
     "observed_at is not a timestamp": lambda at: json.dumps({"count": 1, "observed_at": "yesterday"}),
     "observed_at is a number": lambda at: json.dumps({"count": 1, "observed_at": 1795568400}),
     "observed_at is 6 minutes ahead": lambda at: json.dumps({"count": 1, "observed_at": _now_plus(6)}),
+    "observed_at in the year 1": lambda at: json.dumps({"count": 1, "observed_at": "0001-01-01T00:00:00+09:00"}),
+    "body nested 100,000 deep": lambda at: "[" * 100_000 + "]" * 100_000,
 }
 
 
@@ -109,7 +111,7 @@ def test_an_account_id_of_64_characters_is_accepted(api: SignedSession):
     assert api.put(f"/v1/accounts/{account_id}", json=profile()).status_code == 201
 
 
-@pytest.mark.parametrize("month", ["2026-13", "202611", "2026-1", "2026-00", "26-11", "2026-11-01"])
+@pytest.mark.parametrize("month", ["2026-13", "202611", "2026-1", "2026-00", "26-11", "2026-11-01", "0000-01"])
 def test_a_bad_month_in_the_usage_path_is_refused(api: SignedSession, account: str, month: str):
     assert_error(api.get(f"/v1/accounts/{account}/usage/{month}"), 400, "invalid_request")
 

@@ -34,6 +34,7 @@ def test_a_valid_report_carries_its_tokyo_month_and_day():
         ({"count": 1, "observed_at": "yesterday"}, "not an ISO 8601 timestamp"),
         ({"count": 1, "observed_at": 1795568400}, "ISO 8601 timestamp string"),
         ({"count": 1, "observed_at": "2026-11-25T10:05:01+09:00"}, "more than 5 minutes in the future"),
+        ({"count": 1, "observed_at": "0001-01-01T00:00:00+09:00"}, "must fall between 2001 and 2997"),
         ({"count": 1}, "missing observed_at"),
         ({"count": 1, "observed_at": "2026-11-25T10:00:00+09:00", "extra": 1}, "unknown field(s) extra"),
         ([1, 2], "must be a JSON object"),

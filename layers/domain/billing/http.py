@@ -51,6 +51,8 @@ def parse_json_object(app: APIGatewayHttpResolver) -> object:
         return json.loads(raw, parse_constant=_reject_constant)
     except ValueError as error:
         raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply") from None
 
 
 def _reject_constant(name: str):

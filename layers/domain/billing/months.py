@@ -14,10 +14,18 @@ from zoneinfo import ZoneInfo
 TOKYO = ZoneInfo("Asia/Tokyo")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# The years the service bills in; anything outside is a typo, and far dates overflow datetime arithmetic.
+FIRST_YEAR, LAST_YEAR = 2000, 2998
 
 
 def is_month(text: object) -> bool:
-    return isinstance(text, str) and _MONTH.match(text) is not None
+    match = isinstance(text, str) and _MONTH.match(text)
+    return bool(match) and FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR
+
+
+def is_supported(moment: datetime) -> bool:
+    """Whether an aware moment falls in the years the service bills in."""
+    return FIRST_YEAR < moment.year < LAST_YEAR  # a day's margin either side for any UTC offset
 
 
 def month_of(moment: datetime) -> str:

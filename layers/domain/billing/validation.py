@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from billing import months
 from billing.errors import InvalidRequest
 
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -60,6 +61,10 @@ def aware_timestamp(value: object, field: str) -> datetime:
         raise InvalidRequest(f"{field} is not an ISO 8601 timestamp: {value!r}") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidRequest(f"{field} must carry a UTC offset such as +09:00 or Z: {value!r}")
+    if not months.is_supported(moment):
+        raise InvalidRequest(
+            f"{field} must fall between {months.FIRST_YEAR + 1} and {months.LAST_YEAR - 1}, got {value!r}"
+        )
     return moment
 
 
