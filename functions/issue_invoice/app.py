@@ -64,7 +64,8 @@ def issue(record) -> str:
     try:
         outcome = closer().close_account(account_id, month, message["sequence"])
     except Exception:
-        closer().stores.runs.add(month, account_id, "failed")
+        if int(record.attributes.approximate_receive_count) >= settings().issue_max_receive_count:
+            closer().stores.runs.add(month, account_id, "failed")  # its last try: SQS moves it to the DLQ
         raise
     metrics.add_metric(name=f"Invoices{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     return outcome

@@ -76,11 +76,18 @@ class Month:
         raise AssertionError(f"{queue_env} did not drain")
 
     @staticmethod
-    def deliver(module, messages):
+    def deliver(module, messages, receive_count=1):
         event = load_event("issue_invoice.json")
         template = event["Records"][0]
+        attributes = {**template["attributes"], "ApproximateReceiveCount": str(receive_count)}
         event["Records"] = [
-            {**template, "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
+            {
+                **template,
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": attributes,
+            }
             for m in messages
         ]
         result = module.lambda_handler(event, LambdaContext())

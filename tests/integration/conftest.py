@@ -86,7 +86,9 @@ def create_resources(monkeypatch) -> None:
         monkeypatch.setenv(env, url)
     bus = boto3.client("events").create_event_bus(Name="invoicing-test")["EventBusArn"]
     monkeypatch.setenv("EVENT_BUS_NAME", bus.rsplit("/", 1)[1])
-    sender = load_template()["Parameters"]["NotificationSender"]["Default"]
+    parameters = load_template()["Parameters"]
+    monkeypatch.setenv("ISSUE_MAX_RECEIVE_COUNT", str(parameters["IssueMaxReceiveCount"]["Default"]))
+    sender = parameters["NotificationSender"]["Default"]
     boto3.client("ses").verify_email_identity(EmailAddress=sender)  # SES sends only from a verified identity
     monkeypatch.setenv("NOTIFICATION_SENDER", sender)
 

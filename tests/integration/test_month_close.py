@@ -37,12 +37,15 @@ def test_the_pdf_shows_the_qualified_invoice_fields(month):
     month.run_close()
     item = invoices()["transfer-postal"]
     text = pdf_text(item["pdf_key"]["S"])
-    for expected in ("T", "山田 太郎 様", "10,001", "2026年11月30日", item["invoice_number"]["S"]):
+    issuer = "T5999901234567"  # config/issuer.toml's registration number
+    for expected in (issuer, "山田 太郎 様", "10,001", "2026年11月30日", "10%", item["invoice_number"]["S"]):
         assert expected in text, expected
     assert int(item["total"]["N"]) == 7000 + 3000 + (7000 + 3000) // 10  # bracket 2 + bridge + 10% tax
     debit = pdf_text(invoices()["debit-web"]["pdf_key"]["S"])
     assert "株式会社サンプル商事 経理部 佐藤 花子 様" in debit.replace("\n", " ") or "佐藤 花子 様" in debit
     assert "2026年11月27日" in debit  # 口座振替日: the 27th, a Friday
+    company = pdf_text(invoices()["transfer-web"]["pdf_key"]["S"])
+    assert "株式会社サンプル商事 経理部 御中" in company.replace("\n", " ")  # no person named: 御中
 
 
 def test_the_close_run_shows_progress(month):
@@ -139,7 +142,26 @@ def test_a_crash_after_the_pdf_is_stored_is_repaired_by_a_rerun(month, monkeypat
     for key, body in first_bytes.items():
         assert boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read() == body
     run = month.close.stores()[1].get(MONTH)
-    assert (run["issued"], run["failed"]) == (len(ACCOUNTS), len(ACCOUNTS))
+    assert (run["issued"], run["failed"]) == (len(ACCOUNTS), 0)  # a try that a retry repaired is no failure
+
+
+def test_an_invoice_that_fails_its_last_try_counts_as_failed(month, monkeypatch):
+    store = month.issue.closer().stores.archive
+
+    def unavailable(*args, **kwargs):
+        raise RuntimeError("S3 is down")
+
+    monkeypatch.setattr(store, "store", unavailable)
+    month.close.lambda_handler({"month": MONTH}, LambdaContext())
+    month.drain("ACCOUNT_PAGES_QUEUE_URL", month.close)
+    url = os.environ["ISSUE_INVOICE_QUEUE_URL"]
+    messages = month.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    last_try = int(os.environ["ISSUE_MAX_RECEIVE_COUNT"])
+    for receive_count in range(1, last_try + 1):
+        with pytest.raises(BatchProcessingError):
+            month.deliver(month.issue, messages, receive_count=receive_count)
+        expected_failed = len(ACCOUNTS) if receive_count == last_try else 0
+        assert month.close.stores()[1].get(MONTH)["failed"] == expected_failed
 
 
 def test_an_account_whose_contract_ended_before_the_month_is_not_billed(month):

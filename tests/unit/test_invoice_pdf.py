@@ -217,7 +217,12 @@ def test_the_invoice_domain_does_not_import_the_pdf_library():
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("transfer-web", ("bank_transfer", "web", "山田 太郎")), ("debit-postal", ("direct_debit", "postal", None))],
+    [
+        ("transfer-web", ("bank_transfer", "web", "山田 太郎")),
+        ("transfer-postal", ("bank_transfer", "postal", None)),
+        ("debit-web", ("direct_debit", "web", "佐藤 花子")),
+        ("debit-postal", ("direct_debit", "postal", None)),
+    ],
 )
 def test_each_kind_renders_to_a_png_for_review(name, kind):
     if shutil.which("pdftoppm") is None:

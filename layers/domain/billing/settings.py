@@ -34,6 +34,10 @@ class Settings:
         return _required("ISSUE_INVOICE_QUEUE_URL")
 
     @cached_property
+    def issue_max_receive_count(self) -> int:
+        return int(_required("ISSUE_MAX_RECEIVE_COUNT"))
+
+    @cached_property
     def notification_sender(self) -> str:
         return _required("NOTIFICATION_SENDER")
 
