@@ -89,7 +89,12 @@ def close_month(args: argparse.Namespace) -> int:
         print("close-month is not yet available: the template has no scheduled month-close function", file=sys.stderr)
         return NOT_YET
     report = close_month_on_running_stack(
-        args.template, args.month, args.state, args.timeout, progress=lambda line: print(line, file=sys.stderr)
+        args.template,
+        args.month,
+        args.state,
+        args.timeout,
+        progress=lambda line: print(line, file=sys.stderr),
+        endpoint=args.endpoint,
     )
     print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     return 0 if report.ok else 1
@@ -105,7 +110,7 @@ def token(args: argparse.Namespace) -> int:
     if not jwt_apis:
         print("token is not yet available: the template has no API with a JWT authorizer", file=sys.stderr)
         return NOT_YET
-    stack = attach(args.template, None, args.state)
+    stack = attach(args.template, args.endpoint, args.state)
     print(customer_token(stack.template, stack.resolver, stack.client("cognito-idp"), args.account_id))
     return 0
 
@@ -146,11 +151,13 @@ def parser() -> argparse.ArgumentParser:
 
     command = with_state(commands.add_parser("close-month", help="run the scheduled month close and wait for it"))
     command.add_argument("month", help="YYYY-MM")
+    command.add_argument("--endpoint", help="the AWS-compatible endpoint of the `up` whose consumers finish the close")
     command.add_argument("--timeout", type=float, default=600, help="seconds to wait for the fan-out to finish")
     command.set_defaults(run=close_month)
 
     command = with_state(commands.add_parser("token", help="print a customer token for an account"))
     command.add_argument("account_id")
+    command.add_argument("--endpoint", help="the AWS-compatible endpoint, if not the running stack's")
     command.set_defaults(run=token)
     return root
 

@@ -405,11 +405,16 @@ def close_month_on_running_stack(
     state_path: Path | str = DEFAULT_STATE,
     timeout_s: float = 600,
     progress: Callable[[str], None] | None = None,
+    endpoint: str | None = None,
 ) -> CloseReport:
     """``close-month`` from another process: run the schedules here, let ``up``'s consumers do the rest."""
-    stack = attach(template_path, None, state_path)
+    stack = attach(template_path, endpoint, state_path)
     if not stack.running:
-        raise RuntimeError(f"the stack in {state_path} is not running; start `python -m local up` first")
+        where = f"on {endpoint}" if endpoint else f"in {state_path}"
+        raise RuntimeError(
+            f"no running `python -m local up` {where}: its queue consumers issue and deliver the invoices;"
+            " start it first"
+        )
     functions = stack.template.functions(stack.resolver)
     pools: dict[str, FunctionPool] = {}
 

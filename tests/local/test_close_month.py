@@ -96,3 +96,20 @@ def test_a_count_for_a_closed_month_is_refused(closed: dict):
     assert response.json()["error"]["code"] == "month_closed"
     usage = closed["api"].get(f"/v1/accounts/{account}/usage/{closed['month']}").json()
     assert usage["peak"] == 12_000 and usage["closed"] is True
+
+
+def test_a_customer_cannot_reach_another_accounts_statement(local_stack: RunningStack, closed: dict):
+    # Given a customer whose account was not billed for the month the other accounts were
+    newcomer = new_account_id("close")
+    assert closed["api"].put(f"/v1/accounts/{newcomer}", json=profile()).status_code == 201
+    month, headers, url = closed["month"], bearer(local_stack, newcomer), local_stack.config["url"]
+    # When they ask for that month, its PDF, or name another account in the query
+    detail = requests.get(f"{url}/v1/statements/{month}", headers=headers, timeout=30)
+    pdf = requests.get(f"{url}/v1/statements/{month}/pdf", headers=headers, allow_redirects=False, timeout=30)
+    query = requests.get(
+        f"{url}/v1/statements/{month}?account_id={closed['accounts']['postal']}", headers=headers, timeout=30
+    )
+    # Then it is 404 not_found (never 403, which would say it exists), and the query is refused
+    assert (detail.status_code, detail.json()["error"]["code"]) == (404, "not_found")
+    assert (pdf.status_code, pdf.json()["error"]["code"]) == (404, "not_found")
+    assert (query.status_code, query.json()["error"]["code"]) == (400, "invalid_request")

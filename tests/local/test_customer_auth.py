@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
+import time
+from pathlib import Path
 
+import jwt
+import moto.cognitoidp
 import pytest
 import requests
 
@@ -60,3 +65,22 @@ def test_a_token_with_a_forged_claim_is_unauthorized(local_stack: RunningStack, 
 def test_platform_credentials_do_not_open_the_customer_api(local_stack: RunningStack):
     response = SignedSession.from_config(local_stack.config).get("/v1/statements")
     assert response.status_code == 401
+
+
+def resigned(token: str, **changes) -> str:
+    """The token with changed claims, signed again with the key of the local (moto) user pool."""
+    private_jwk = Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz"
+    key = jwt.PyJWK(json.loads(gzip.decompress(private_jwk.read_bytes()))).key
+    claims = {**jwt.decode(token, options={"verify_signature": False}), **changes}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": jwt.get_unverified_header(token)["kid"]})
+
+
+def test_an_expired_token_is_unauthorized(local_stack: RunningStack, token: str):
+    # Given tokens signed by the user pool's own key: one still valid, one expired a minute ago
+    still_valid = resigned(token, exp=int(time.time()) + 600)
+    expired = resigned(token, exp=int(time.time()) - 60)
+    # Then only the expired one is refused
+    assert statements(local_stack, f"Bearer {still_valid}").status_code == 200
+    response = statements(local_stack, f"Bearer {expired}")
+    assert response.status_code == 401
+    assert response.json() == UNAUTHORIZED

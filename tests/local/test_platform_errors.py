@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from local.client import SignedSession
-from tests.local.support import new_account_id, profile, recent_times
+from tests.local.support import TOKYO, new_account_id, profile, recent_times
 
 
 def assert_error(response, status: int, code: str) -> None:
@@ -114,6 +114,18 @@ def test_an_account_id_of_64_characters_is_accepted(api: SignedSession):
 @pytest.mark.parametrize("month", ["2026-13", "202611", "2026-1", "2026-00", "26-11", "2026-11-01", "0000-01"])
 def test_a_bad_month_in_the_usage_path_is_refused(api: SignedSession, account: str, month: str):
     assert_error(api.get(f"/v1/accounts/{account}/usage/{month}"), 400, "invalid_request")
+
+
+def test_a_count_after_the_contract_ended_is_refused(api: SignedSession):
+    # Given an account whose contract's last billed day was the day before a report
+    (moment,) = recent_times(1)
+    account = new_account_id("ended")
+    last_day = (moment.astimezone(TOKYO) - timedelta(days=1)).date().isoformat()
+    assert api.put(f"/v1/accounts/{account}", json=profile(contract_end=last_day)).status_code == 201
+    # When the platform reports a count after it, then it is 409 account_cancelled and nothing is kept
+    response = api.post(f"/v1/accounts/{account}/record-counts", json={"count": 7, "observed_at": moment.isoformat()})
+    assert_error(response, 409, "account_cancelled")
+    assert usage(api, account, last_day[:7])["last_count"] in (None, 0)
 
 
 def test_an_unknown_account_is_not_found(api: SignedSession):
