@@ -27,7 +27,7 @@ from billing.settings import settings
 from billing.statement_page import render_page
 
 # The page has no scripts and no external assets: forbid anything else.
-PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
 
 app = create_resolver()
 
@@ -89,7 +89,7 @@ def statements_page():
         content_type=content_types.TEXT_HTML + "; charset=utf-8",
         headers={
             "Cache-Control": "no-store",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
+            "Content-Security-Policy": PAGE_POLICY,
         },
         body=render_page([statements.detail(r) for r in records], links),
     )
