@@ -144,7 +144,7 @@ class Delivery:
             self.deliver(account)
 
     def print_day(self, day: str) -> dict:
-        return self.print_module.lambda_handler({"date": day}, LambdaContext())
+        return self.print_module.lambda_handler({**load_event("print_batch.json"), "date": day}, LambdaContext())
 
 
 def customer_api(account_id: str, event_file: str, path: str | None = None, query: dict | None = None):

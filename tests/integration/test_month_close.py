@@ -9,7 +9,8 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from tests.conftest import LambdaContext
+from billing.dal import keys
+from tests.conftest import LambdaContext, load_event
 from tests.integration.billing_month import ACCOUNTS, MONTH, Month, invoices, pdf_text, pdf_versions, profile
 from tests.integration.conftest import BUCKET
 
@@ -186,3 +187,25 @@ def test_invoices_are_searchable_by_date_amount_and_counterparty(month):
     assert list(store.search(date(2026, 11, 2), date(2026, 12, 31))) == []
     assert len(list(store.search(date(2026, 11, 1), date(2026, 11, 1), counterparty="サンプル商事"))) == len(ACCOUNTS)
     assert list(store.search(date(2026, 11, 1), date(2026, 11, 1), counterparty="別会社")) == []
+
+
+def test_the_sample_events_close_a_month_page_by_page(month):
+    # Given the scheduler's sample input and one sample page message
+    started = month.close.lambda_handler(load_event("close_month.json"), LambdaContext())
+    assert started == {"month": MONTH, "shards": 16, "started": True}
+    page = load_event("account_page.json")
+    shard = json.loads(page["Records"][0]["body"])["shard"]
+    # When that page is fanned out
+    assert month.close.lambda_handler(page, LambdaContext()) == {"batchItemFailures": []}
+    # Then its accounts, and only they, are queued with consecutive reserved numbers
+    url = os.environ["ISSUE_INVOICE_QUEUE_URL"]
+    queued = []
+    while batch := month.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        queued += [json.loads(m["Body"]) for m in batch]
+        month.sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch]
+        )
+    in_shard = sorted(a for a in ACCOUNTS if keys.account_shard(a) == shard)
+    assert in_shard == ["debit-postal"]
+    assert sorted(m["account_id"] for m in queued) == in_shard
+    assert sorted(m["sequence"] for m in queued) == list(range(1, len(in_shard) + 1))
