@@ -104,10 +104,11 @@ class CloseRunStore:
     def get(self, month: str) -> dict:
         """The run's progress: accounts total (from the pages), issued, skipped and failed (from the shards)."""
         wanted = [self._run_key(month), *(keys.close_progress_key(month, shard) for shard in keys.all_shards())]
-        response = self.client.batch_get_item(
-            RequestItems={self.table: {"Keys": wanted, "ConsistentRead": True}}  # 17 keys: one call
-        )
-        items = [from_item(item) for item in response["Responses"].get(self.table, [])]
+        items, request = [], {self.table: {"Keys": wanted, "ConsistentRead": True}}  # 17 keys: one call
+        while request:
+            response = self.client.batch_get_item(RequestItems=request)
+            items += [from_item(item) for item in response["Responses"].get(self.table, [])]
+            request = response.get("UnprocessedKeys") or {}
         run = next((item for item in items if item["sk"] == keys.CLOSE_RUN), {})
         progress = {counter: sum(item.get(counter, 0) for item in items) for counter in PROGRESS_COUNTERS}
         return {
