@@ -64,6 +64,13 @@ class Month:
         self.drain("ACCOUNT_PAGES_QUEUE_URL", self.close)
         self.drain("ISSUE_INVOICE_QUEUE_URL", self.issue)
 
+    def fan_out(self, month=MONTH) -> list:
+        """The scheduled close and its pages, up to the issue messages (received, not yet handled)."""
+        self.close.lambda_handler({"month": month}, LambdaContext())
+        self.drain("ACCOUNT_PAGES_QUEUE_URL", self.close)
+        url = os.environ["ISSUE_INVOICE_QUEUE_URL"]
+        return self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+
     def drain(self, queue_env, module, max_rounds=100):
         url = os.environ[queue_env]
         for _ in range(max_rounds):

@@ -112,6 +112,13 @@ def test_pages_that_race_for_the_counter_get_blocks_that_do_not_overlap(month, m
     assert runs.get(MONTH)["total"] == 5
 
 
+def failing(monkeypatch, target, method: str, why: str) -> None:
+    def fail(*args, **kwargs):
+        raise RuntimeError(why)
+
+    monkeypatch.setattr(target, method, fail)
+
+
 def issue_messages(found):
     return [
         {"month": MONTH, "account_id": account, "sequence": int(item["invoice_number"]["S"].rsplit("-", 1)[1])}
@@ -122,15 +129,8 @@ def issue_messages(found):
 def test_a_crash_after_the_pdf_is_stored_is_repaired_by_a_rerun(month, monkeypatch):
     store = month.issue.closer().stores.invoices
     real = store.mark_issued
-
-    def crash(*args, **kwargs):
-        raise RuntimeError("killed between the S3 put and the record update")
-
-    monkeypatch.setattr(store, "mark_issued", crash)
-    month.close.lambda_handler({"month": MONTH}, LambdaContext())
-    month.drain("ACCOUNT_PAGES_QUEUE_URL", month.close)
-    url = os.environ["ISSUE_INVOICE_QUEUE_URL"]
-    messages = month.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    failing(monkeypatch, store, "mark_issued", "killed between the S3 put and the record update")
+    messages = month.fan_out()
     with pytest.raises(BatchProcessingError):  # every record failed: Lambda fails, SQS redelivers
         month.deliver(month.issue, messages)
     assert {i["status"]["S"] for i in invoices().values()} == {"numbered"}
@@ -147,16 +147,8 @@ def test_a_crash_after_the_pdf_is_stored_is_repaired_by_a_rerun(month, monkeypat
 
 
 def test_an_invoice_that_fails_its_last_try_counts_as_failed(month, monkeypatch):
-    store = month.issue.closer().stores.archive
-
-    def unavailable(*args, **kwargs):
-        raise RuntimeError("S3 is down")
-
-    monkeypatch.setattr(store, "store", unavailable)
-    month.close.lambda_handler({"month": MONTH}, LambdaContext())
-    month.drain("ACCOUNT_PAGES_QUEUE_URL", month.close)
-    url = os.environ["ISSUE_INVOICE_QUEUE_URL"]
-    messages = month.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    failing(monkeypatch, month.issue.closer().stores.archive, "store", "S3 is down")
+    messages = month.fan_out()
     last_try = int(os.environ["ISSUE_MAX_RECEIVE_COUNT"])
     for receive_count in range(1, last_try + 1):
         with pytest.raises(BatchProcessingError):
