@@ -121,14 +121,13 @@ class CloseRunStore:
 
     # ------------------------------------------------------------ internals
     def _counter(self, month: str) -> int:
-        response = self.client.get_item(
-            TableName=self.table, Key=keys.key(keys.month_pk(month), keys.INVOICE_COUNTER), ConsistentRead=True
-        )
+        response = self.client.get_item(TableName=self.table, Key=self._counter_key(month), ConsistentRead=True)
         return int(response.get("Item", {}).get("seq", {}).get("N", 0))
 
     def _record_page_items(self, month: str, page_id: str, page: ClosePage, last: int) -> list[dict]:
         record = {
-            **{name: value["S"] for name, value in self._page_key(month, page_id).items()},
+            "pk": keys.month_pk(month),
+            "sk": keys.close_page_sk(page_id),
             "account_ids": page.account_ids,
             "first_sequence": page.first_sequence,
             "next_cursor": json.dumps(page.next_cursor, sort_keys=True),
@@ -157,7 +156,7 @@ class CloseRunStore:
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": keys.key(keys.month_pk(month), keys.INVOICE_COUNTER),
+                        "Key": self._counter_key(month),
                         "UpdateExpression": "SET seq = :next",
                         "ConditionExpression": condition,
                         "ExpressionAttributeValues": to_item(
@@ -167,6 +166,10 @@ class CloseRunStore:
                 }
             )
         return items
+
+    @staticmethod
+    def _counter_key(month: str) -> dict:
+        return keys.key(keys.month_pk(month), keys.INVOICE_COUNTER)
 
     @staticmethod
     def _run_key(month: str) -> dict:
