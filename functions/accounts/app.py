@@ -9,18 +9,23 @@ Emits: nothing.
 from __future__ import annotations
 
 import functools
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
-from billing import validation
 from billing.accounts import AccountProfile
 from billing.dal.accounts import AccountStore
-from billing.http import create_resolver, json_response, parse_json_object
+from billing.errors import AccountNotFound
+from billing.http import SIGV4, create_resolver, documented, json_response
 from billing.observability import logger, tracer
+from billing.schema.params import AccountIdPath
+from billing.schema.platform import AccountIn, AccountOut
 from billing.settings import settings
 from billing.tariff import load_tariff
 
 app = create_resolver()
+PLATFORM = [{SIGV4: []}]
 
 
 @functools.cache
@@ -28,16 +33,28 @@ def account_store() -> AccountStore:
     return AccountStore(settings().table_name)
 
 
-@app.put("/v1/accounts/<account_id>")
-def put_account(account_id: str):
-    profile = AccountProfile.parse(account_id, parse_json_object(app), load_tariff())
+@app.put(
+    "/v1/accounts/<account_id>",
+    summary="Create an account's billing profile",
+    tags=["platform"],
+    security=PLATFORM,
+    responses={**documented(AccountOut, status=201, description="created"), **documented(AccountOut)},
+)
+def put_account(account_id: AccountIdPath, body: Annotated[AccountIn, Body()]):
+    profile = AccountProfile.create(account_id, body, load_tariff())
     created = account_store().put(profile)
     return json_response(201 if created else 200, profile.as_json())
 
 
-@app.get("/v1/accounts/<account_id>")
-def get_account(account_id: str):
-    return account_store().get(validation.account_id(account_id)).as_json()
+@app.get(
+    "/v1/accounts/<account_id>",
+    summary="An account's billing profile",
+    tags=["platform"],
+    security=PLATFORM,
+    responses=documented(AccountOut, AccountNotFound),
+)
+def get_account(account_id: AccountIdPath):
+    return account_store().get(account_id).as_json()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

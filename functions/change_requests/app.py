@@ -17,26 +17,32 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
-from billing import validation
-from billing.change_requests import (
-    ChangeRequest,
-    approval_notice_email,
-    confirmation_email,
-    parse_approval,
-    parse_request_id,
-    parse_token,
-)
+from billing.change_requests import ChangeRequest, approval_notice_email, confirmation_email
 from billing.dal.accounts import AccountStore
 from billing.dal.change_requests import ChangeRequestStore
 from billing.dal.mail import send_email
-from billing.http import create_resolver, json_response, parse_json_object
+from billing.errors import (
+    AccountNotFound,
+    AlreadyApplied,
+    ApprovalRequired,
+    ChangeRequestNotFound,
+    ConfirmationRequired,
+    InvalidToken,
+    TokenExpired,
+)
+from billing.http import SIGV4, create_resolver, documented, json_response
 from billing.observability import logger, tracer
+from billing.schema.params import AccountIdPath, ChangeRequestIdPath
+from billing.schema.platform import ApproveIn, ChangeRequestIn, ChangeRequestOut, ConfirmIn
 from billing.settings import settings
 
 app = create_resolver()
+SIGNED = [{SIGV4: []}]
 
 
 def now() -> datetime:
@@ -50,10 +56,14 @@ def stores() -> tuple[AccountStore, ChangeRequestStore]:
     return accounts, ChangeRequestStore(settings().table_name, accounts=accounts)
 
 
-@app.post("/v1/accounts/<account_id>/change-requests")
-def request_change(account_id: str):
-    account_id = validation.account_id(account_id)
-    body = parse_json_object(app)
+@app.post(
+    "/v1/accounts/<account_id>/change-requests",
+    summary="Request a change of the billing contact or methods; the contact confirms it from an email",
+    tags=["platform"],
+    security=SIGNED,
+    responses=documented(ChangeRequestOut, AccountNotFound, status=201, description="requested"),
+)
+def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, Body()]):
     accounts, requests = stores()
     profile = accounts.get(account_id)
     request, token = ChangeRequest.open(profile, body, now())
@@ -64,27 +74,37 @@ def request_change(account_id: str):
     return json_response(201, request.as_json())
 
 
-@app.post("/v1/change-requests/<change_request_id>/confirm")
-def confirm_change(change_request_id: str):
-    change_request_id = parse_request_id(change_request_id)
-    token = parse_token(parse_json_object(app))
+@app.post(
+    "/v1/change-requests/<change_request_id>/confirm",
+    summary="Apply a change with the token from the confirmation email",
+    tags=["platform"],
+    security=SIGNED,
+    responses=documented(
+        ChangeRequestOut, ChangeRequestNotFound, InvalidToken, TokenExpired, AlreadyApplied, ApprovalRequired
+    ),
+)
+def confirm_change(change_request_id: ChangeRequestIdPath, body: Annotated[ConfirmIn, Body()]):
     _, requests = stores()
     request = requests.get(change_request_id)
     moment = now()
-    request.check_confirmation(token, moment)
+    request.check_confirmation(body.token, moment)
     applied = request.applied(moment)
     requests.apply(request, applied)
     return applied.as_json()
 
 
-@app.post("/v1/change-requests/<change_request_id>/approve")
-def approve_change(change_request_id: str):
-    change_request_id = parse_request_id(change_request_id)
-    approved_by = parse_approval(parse_json_object(app))
+@app.post(
+    "/v1/change-requests/<change_request_id>/approve",
+    summary="Approve a legal-name change (operator)",
+    tags=["operator"],
+    security=SIGNED,
+    responses=documented(ChangeRequestOut, ChangeRequestNotFound, AlreadyApplied, ConfirmationRequired),
+)
+def approve_change(change_request_id: ChangeRequestIdPath, body: Annotated[ApproveIn, Body()]):
     _, requests = stores()
     request = requests.get(change_request_id)
     request.check_approval()
-    applied = request.applied(now(), approved_by=approved_by)
+    applied = request.applied(now(), approved_by=body.approved_by)
     requests.apply(request, applied)
     return applied.as_json()
 

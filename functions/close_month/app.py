@@ -1,8 +1,8 @@
 """Month close: starts the run and fans accounts out, one page per invocation.
 
 Triggered by: the EventBridge Scheduler at 00:30 Asia/Tokyo on the 1st (input
-optional: ``{"month": "2026-10"}``), and by AccountPagesQueue messages
-``{"month", "shard", "cursor"}`` that this function sends itself.
+optional: ``CloseMonthInput``, ``{"month": "2026-10"}``), and by AccountPagesQueue
+messages (``AccountPageMessage``: month, shard, cursor) that this function sends itself.
 Reads: the AccountsByShard index of the BillingTable, one page at a time.
 Writes: the month's close-run record, and one record per page with the
 invoice numbers reserved for its billable accounts (``billing.dal.close_runs``).
@@ -27,10 +27,12 @@ from billing.dal.accounts import AccountStore
 from billing.dal.close_runs import CloseRunStore
 from billing.dal.messaging import send_messages
 from billing.observability import logger, tracer
+from billing.schema.envelopes import AccountPageRecord
+from billing.schema.messages import AccountPageMessage, CloseMonthInput, IssueInvoiceMessage
 from billing.settings import settings
 
 PAGE_SIZE = 500
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, model=AccountPageRecord)
 
 
 @functools.cache
@@ -42,15 +44,15 @@ def start_close(requested_month: str | None) -> dict:
     """Record the run and queue the first page of every shard."""
     month = month_to_close(requested_month, months.month_of(datetime.now(months.TOKYO)))
     started = stores()[1].start(month)
-    pages = [{"month": month, "shard": shard, "cursor": None} for shard in keys.all_shards()]
-    send_messages(settings().account_pages_queue_url, pages)
+    pages = [AccountPageMessage(month=month, shard=shard) for shard in keys.all_shards()]
+    send_messages(settings().account_pages_queue_url, [page.body() for page in pages])
     logger.info("month close started", extra={"month": month, "shards": len(pages), "first_start": started})
     return {"month": month, "shards": len(pages), "started": started}
 
 
-def fan_out_page(record) -> None:
-    message = json.loads(record.body)
-    month, shard, cursor = message["month"], message["shard"], message["cursor"]
+def fan_out_page(record: AccountPageRecord) -> None:
+    message = record.body
+    month, shard, cursor = message.month, message.shard, message.cursor
     accounts, runs = stores()
     page_id = f"{shard}:{hashlib.sha256(json.dumps(cursor, sort_keys=True).encode()).hexdigest()[:16]}"
     # A redelivered page re-sends what it recorded the first time: the same accounts with the same numbers.
@@ -59,11 +61,11 @@ def fan_out_page(record) -> None:
         found, next_cursor = accounts.page(shard, cursor, PAGE_SIZE)
         billable_ids = [account["account_id"] for account in found if billable(month, account)]
         page = runs.record_page(month, page_id, billable_ids, next_cursor)
-    issues = [{"month": month, "account_id": a, "sequence": n} for a, n in page.numbered()]
+    issues = [IssueInvoiceMessage(month=month, account_id=a, sequence=n).body() for a, n in page.numbered()]
     send_messages(settings().issue_invoice_queue_url, issues)
     if page.next_cursor:
-        next_page = {"month": month, "shard": shard, "cursor": page.next_cursor}
-        send_messages(settings().account_pages_queue_url, [next_page])
+        next_page = AccountPageMessage(month=month, shard=shard, cursor=page.next_cursor)
+        send_messages(settings().account_pages_queue_url, [next_page.body()])
 
 
 @logger.inject_lambda_context
@@ -71,4 +73,4 @@ def fan_out_page(record) -> None:
 def lambda_handler(event, context):
     if "Records" in event:
         return process_partial_response(event, fan_out_page, processor, context)
-    return start_close(event.get("month"))
+    return start_close(CloseMonthInput.model_validate(event or {}).month)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import functools
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.parser import event_parser
 
-from billing import months, validation
 from billing.dal.deliveries import DeliveryStore
 from billing.dal.invoices import InvoiceStore
 from billing.dal.mail import send_email
 from billing.delivering import Deliverer
 from billing.observability import logger, tracer
+from billing.schema.envelopes import InvoiceIssuedEvent
 from billing.settings import settings
 
 
@@ -36,12 +36,9 @@ def deliverer() -> Deliverer:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context):
-    detail = event.detail
-    account_id, month = validation.account_id(detail["account_id"]), detail["month"]
-    if not months.is_month(month):
-        raise ValueError(f"bad month in InvoiceIssued: {month!r}")
+@event_parser(model=InvoiceIssuedEvent)
+def lambda_handler(event: InvoiceIssuedEvent, context):
+    account_id, month = event.detail.account_id, event.detail.month
     channel = deliverer().deliver(account_id, month)
     logger.info("invoice delivered", extra={"account_id": account_id, "month": month, "channel": channel})
     return {"account_id": account_id, "month": month, "channel": channel}

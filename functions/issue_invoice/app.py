@@ -1,6 +1,6 @@
 """Issues one account's invoice for a closed month.
 
-Triggered by: IssueInvoiceQueue messages ``{"month", "account_id", "sequence"}``
+Triggered by: IssueInvoiceQueue messages (``IssueInvoiceMessage``: month, account_id, sequence)
 (the sequence is the invoice number the close reserved for the account; batch,
 with partial failures reported; a message that keeps failing goes to the DLQ).
 Reads: the profile and usage in the BillingTable, the tariff and issuer files.
@@ -12,13 +12,11 @@ Emits: ``InvoiceIssued`` on the invoicing event bus.
 from __future__ import annotations
 
 import functools
-import json
 from types import SimpleNamespace
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from billing import months, validation
 from billing.closing import MonthCloser
 from billing.dal.accounts import AccountStore
 from billing.dal.archive import InvoiceArchive
@@ -28,11 +26,12 @@ from billing.dal.messaging import publish
 from billing.dal.usage import UsageStore
 from billing.issuer import load_issuer
 from billing.observability import logger, metrics, tracer
+from billing.schema.envelopes import IssueInvoiceRecord
 from billing.settings import settings
 from billing.tariff import load_tariff
 from invoice_pdf.render import render_invoice_pdf
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, model=IssueInvoiceRecord)
 
 
 @functools.cache
@@ -54,17 +53,13 @@ def closer() -> MonthCloser:
     )
 
 
-def issue(record) -> str:
-    message = json.loads(record.body)
-    month, account_id = message["month"], validation.account_id(message["account_id"])
-    if not months.is_month(month):
-        raise ValueError(f"bad month in message: {month!r}")
-    if "sequence" not in message:
-        raise ValueError(f"message for {account_id} has no reserved invoice number (sequence)")
+def issue(record: IssueInvoiceRecord) -> str:
+    message = record.body
+    month, account_id = message.month, message.account_id
     try:
-        outcome = closer().close_account(account_id, month, message["sequence"])
+        outcome = closer().close_account(account_id, month, message.sequence)
     except Exception:
-        if int(record.attributes.approximate_receive_count) >= settings().issue_max_receive_count:
+        if int(record.attributes.ApproximateReceiveCount) >= settings().issue_max_receive_count:
             closer().stores.runs.add(month, account_id, "failed")  # its last try: SQS moves it to the DLQ
         raise
     metrics.add_metric(name=f"Invoices{outcome.capitalize()}", unit=MetricUnit.Count, value=1)

@@ -22,8 +22,8 @@ from billing.dal.deliveries import DeliveryStore
 from billing.dal.invoices import InvoiceStore
 from billing.delivering import PrintRoom
 from billing.observability import logger, tracer
+from billing.schema.messages import PrintRunInput
 from billing.settings import settings
-from billing.validation import iso_date
 from invoice_pdf.render import render_statement_sheets
 
 
@@ -41,8 +41,8 @@ def print_room() -> PrintRoom:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
-    requested = (event or {}).get("date")
-    day: date = iso_date(requested, "date") if requested else datetime.now(months.TOKYO).date()
+    requested = PrintRunInput.model_validate(event or {}).date
+    day: date = requested or datetime.now(months.TOKYO).date()
     batch = print_room().print_day(day)
     logger.info("print batch", extra=asdict(batch))
     return asdict(batch)

@@ -10,21 +10,24 @@ Emits: the ReportsRecorded and PeakRaised metrics.
 from __future__ import annotations
 
 import functools
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
 
-from billing import months, validation
 from billing.counts import CountReport
 from billing.dal.usage import UsageStore
-from billing.errors import BillingError, InvalidRequest
-from billing.http import create_resolver, parse_json_object
+from billing.errors import AccountCancelled, AccountNotFound, BillingError, ContractNotStarted, MonthClosed
+from billing.http import SIGV4, create_resolver, documented, invalid
 from billing.observability import logger, metrics, tracer
+from billing.schema.params import AccountIdPath, MonthPath
+from billing.schema.platform import BatchIn, BatchOut, BatchReportIn, CountIn, CountOut, UsageOut
 from billing.settings import settings
 
-MAX_BATCH = 100
-
 app = create_resolver()
+PLATFORM = [{SIGV4: []}]
 
 
 @functools.cache
@@ -32,29 +35,40 @@ def usage_store() -> UsageStore:
     return UsageStore(settings().table_name)
 
 
-@app.post("/v1/accounts/<account_id>/record-counts")
-def record_count(account_id: str):
-    result = usage_store().record(CountReport.parse(account_id, parse_json_object(app)))
+@app.post(
+    "/v1/accounts/<account_id>/record-counts",
+    summary="Report an account's record count",
+    tags=["platform"],
+    security=PLATFORM,
+    responses=documented(CountOut, AccountNotFound, MonthClosed, AccountCancelled, ContractNotStarted),
+)
+def record_count(account_id: AccountIdPath, report: Annotated[CountIn, Body()]):
+    result = usage_store().record(CountReport.received(account_id, report.count, report.observed_at))
     _count([result])
     return result
 
 
-@app.post("/v1/record-counts")
-def record_counts_batch():
-    body = validation.require_object(parse_json_object(app), {"reports"})
-    reports = body["reports"]
-    if not isinstance(reports, list) or not 1 <= len(reports) <= MAX_BATCH:
-        raise InvalidRequest(f"reports must be an array of 1 to {MAX_BATCH} reports")
-    results = [_record_one(raw) for raw in reports]
+@app.post(
+    "/v1/record-counts",
+    summary="Report many accounts' record counts (1-100); each report gets its own result",
+    tags=["platform"],
+    security=PLATFORM,
+    responses=documented(BatchOut),
+)
+def record_counts_batch(batch: Annotated[BatchIn, Body()]):
+    results = [_record_one(raw) for raw in batch.reports]
     _count([r for r in results if r["status"] == 200])
     return {"results": results}
 
 
-@app.get("/v1/accounts/<account_id>/usage/<month>")
-def get_usage(account_id: str, month: str):
-    validation.account_id(account_id)
-    if not months.is_month(month):
-        raise InvalidRequest(f"month must be YYYY-MM, got {month!r}")
+@app.get(
+    "/v1/accounts/<account_id>/usage/<month>",
+    summary="An account's month: peak, opening and last count, daily highs",
+    tags=["platform"],
+    security=PLATFORM,
+    responses=documented(UsageOut, AccountNotFound),
+)
+def get_usage(account_id: AccountIdPath, month: MonthPath):
     return usage_store().month_usage(account_id, month).as_json()
 
 
@@ -68,9 +82,18 @@ def _record_one(raw: object) -> dict:
     """One report of a batch: its result or its error, never the batch's failure."""
     account_id = raw.get("account_id") if isinstance(raw, dict) else None
     try:
-        return {"account_id": account_id, "status": 200, **usage_store().record(CountReport.parse_batch_item(raw))}
+        try:
+            report = BatchReportIn.model_validate(raw)
+        except ValidationError as error:
+            raise invalid(error) from None
+        result = usage_store().record(CountReport.received(report.account_id, report.count, report.observed_at))
+        return {"account_id": report.account_id, "status": 200, **result}
     except BillingError as error:
-        return {"account_id": account_id, "status": error.status, **error.as_json()}
+        return {
+            "account_id": account_id if isinstance(account_id, str) else None,
+            "status": error.status,
+            **error.as_json(),
+        }
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -12,17 +12,21 @@ Writes and emits: nothing.
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 
-from billing import months, statements, validation
+from billing import months, statements
 from billing.dal.archive import InvoiceArchive
 from billing.dal.invoices import InvoiceStore
-from billing.errors import InvalidRequest, NotFound
-from billing.http import create_resolver
+from billing.errors import NotFound
+from billing.http import JWT, create_resolver, documented
 from billing.observability import logger, tracer
+from billing.schema.customer import StatementDetailOut, StatementsOut
+from billing.schema.fields import ACCOUNT_ID_PATTERN
+from billing.schema.params import MonthPath
 from billing.settings import settings
 from billing.statement_page import render_page
 
@@ -30,6 +34,8 @@ from billing.statement_page import render_page
 PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
 
 app = create_resolver()
+CUSTOMER = [{JWT: []}]
+ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
 
 
 @functools.cache
@@ -43,13 +49,10 @@ def archive() -> InvoiceArchive:
 
 
 def caller_records() -> list[dict]:
-    """The caller's invoices. The account is the token's; query parameters are refused."""
-    event = app.current_event
-    if event.query_string_parameters:
-        raise InvalidRequest("this API takes no query parameters; the account comes from your sign-in")
-    claims = event.request_context.authorizer.jwt_claim or {}
+    """The caller's invoices. The account is the token's (the resolver refuses query parameters)."""
+    claims = app.current_event.request_context.authorizer.jwt_claim or {}
     account_id = claims.get("custom:account_id")
-    if not account_id or not validation.ACCOUNT_ID.match(str(account_id)):
+    if not isinstance(account_id, str) or not ACCOUNT_ID.fullmatch(account_id):
         raise NotFound("no statements for this sign-in")
     return invoice_store().for_account(account_id)
 
@@ -58,27 +61,50 @@ def today():
     return datetime.now(months.TOKYO).date()
 
 
-@app.get("/v1/statements")
+@app.get(
+    "/v1/statements",
+    summary="The caller's statements, newest first",
+    tags=["customer"],
+    security=CUSTOMER,
+    responses=documented(StatementsOut),
+)
 def list_statements():
     return {"statements": [statements.summary(r) for r in statements.newest_first(caller_records(), today())]}
 
 
-@app.get("/v1/statements/<month>")
-def get_statement(month: str):
-    month = statements.checked_month(month)
+@app.get(
+    "/v1/statements/<month>",
+    summary="One month's statement with its lines and usage",
+    tags=["customer"],
+    security=CUSTOMER,
+    responses=documented(StatementDetailOut, NotFound),
+)
+def get_statement(month: MonthPath):
     return statements.detail(statements.the_one(caller_records(), month, today()))
 
 
-@app.get("/v1/statements/<month>/pdf")
-def get_statement_pdf(month: str):
-    record = statements.the_one(caller_records(), statements.checked_month(month), today())
+@app.get(
+    "/v1/statements/<month>/pdf",
+    summary="A short-lived (300 s) link to the month's PDF",
+    tags=["customer"],
+    security=CUSTOMER,
+    responses=documented(None, NotFound, status=302, description="Location: a presigned S3 URL"),
+)
+def get_statement_pdf(month: MonthPath):
+    record = statements.the_one(caller_records(), month, today())
     if not record.get("pdf_key"):
         raise NotFound(f"the PDF for {month} is not ready")
     url = archive().presigned_url(record["pdf_key"])
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 
-@app.get("/statements")
+@app.get(
+    "/statements",
+    summary="The statements page (Japanese HTML)",
+    tags=["customer"],
+    security=CUSTOMER,
+    responses=documented(None, status=200, description="the page", media_type="text/html"),
+)
 def statements_page():
     records = statements.newest_first(caller_records(), today())
     # A page opened in a browser sends no bearer header on a click, so each

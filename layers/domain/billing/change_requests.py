@@ -25,8 +25,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from billing import months, validation
-from billing.accounts import DELIVERY_METHODS, PAYMENT_METHODS, AccountProfile, BillingContact
+from billing import months
+from billing.accounts import AccountProfile, BillingContact
 from billing.emails import Email
 from billing.errors import (
     AlreadyApplied,
@@ -37,15 +37,15 @@ from billing.errors import (
     TokenExpired,
 )
 from billing.invoice import DELIVERY_LABELS, PAYMENT_LABELS
+from billing.schema.platform import ChangeRequestIn, ChangesIn
+from billing.vocabulary import ChangeRequestStatus, DeliveryMethod, PaymentMethod
 
 TOKEN_LIFETIME = timedelta(days=7)
 
-PENDING_CONFIRMATION = "pending_confirmation"
-PENDING_APPROVAL = "pending_approval"
-APPLIED = "applied"
+PENDING_CONFIRMATION = ChangeRequestStatus.PENDING_CONFIRMATION
+PENDING_APPROVAL = ChangeRequestStatus.PENDING_APPROVAL
+APPLIED = ChangeRequestStatus.APPLIED
 
-CONTACT_FIELDS = ("company_name", "department", "person_name", "postal_code", "address", "email", "phone")
-OPTIONAL_CONTACT_FIELDS = frozenset({"department", "person_name"})  # null removes them
 # A legal-name change needs documents: an operator approves it, the customer cannot confirm it alone.
 APPROVAL_FIELDS = frozenset({"company_name"})
 
@@ -67,38 +67,17 @@ class Changes:
     """The fields a request changes: a partial billing contact and/or the two methods."""
 
     billing_contact: dict[str, str | None] = field(default_factory=dict)
-    payment_method: str | None = None
-    delivery_method: str | None = None
+    payment_method: PaymentMethod | None = None
+    delivery_method: DeliveryMethod | None = None
 
     @classmethod
-    def parse(cls, body: object) -> Changes:
-        """The request body ``{"changes": {...}}``, checked for shape.
-
-        The values of the contact fields are checked when the changes are laid
-        over a profile (``apply_to``), by the same parser as a PUT profile.
-        """
-        changes = validation.require_object(body, {"changes"})["changes"]
-        changes = validation.require_object(
-            changes, set(), optional={"billing_contact", "payment_method", "delivery_method"}, where="changes"
+    def of(cls, body: ChangesIn) -> Changes:
+        """The typed ``changes`` of a request body."""
+        return cls(
+            billing_contact=body.billing_contact.as_changes() if body.billing_contact else {},
+            payment_method=body.payment_method,
+            delivery_method=body.delivery_method,
         )
-        if not changes:
-            raise InvalidRequest("changes must name at least one of billing_contact, payment_method, delivery_method")
-        contact = {}
-        if "billing_contact" in changes:
-            contact = validation.require_object(
-                changes["billing_contact"], set(), optional=set(CONTACT_FIELDS), where="changes.billing_contact"
-            )
-            if not contact:
-                raise InvalidRequest("changes.billing_contact must name at least one field to change")
-            for name, value in contact.items():
-                if value is None and name not in OPTIONAL_CONTACT_FIELDS:
-                    raise InvalidRequest(f"changes.billing_contact.{name} cannot be removed; give its new value")
-        methods = {
-            name: validation.one_of(changes[name], f"changes.{name}", choices)
-            for name, choices in (("payment_method", PAYMENT_METHODS), ("delivery_method", DELIVERY_METHODS))
-            if name in changes
-        }
-        return cls(billing_contact=dict(contact), **methods)
 
     @classmethod
     def from_json(cls, body: dict) -> Changes:
@@ -109,12 +88,12 @@ class Changes:
         )
 
     def apply_to(self, profile: AccountProfile) -> AccountProfile:
-        """The profile with these changes laid over it, checked like a PUT profile."""
+        """The profile with these changes laid over it (each value was typed when the request came in)."""
         contact = {**profile.billing_contact.as_json(), **self.billing_contact}
         contact = {name: value for name, value in contact.items() if value is not None}
         return replace(
             profile,
-            billing_contact=BillingContact.parse(contact),
+            billing_contact=BillingContact(**contact),
             payment_method=self.payment_method or profile.payment_method,
             delivery_method=self.delivery_method or profile.delivery_method,
         )
@@ -153,7 +132,7 @@ class ChangeRequest:
     change_request_id: str
     account_id: str
     changes: Changes
-    status: str
+    status: ChangeRequestStatus
     requested_at: datetime
     expires_at: datetime | None  # when the token stops working; None when an operator approves instead
     token_hash: str | None = None  # sha256 of the emailed token, hex; never the token
@@ -161,16 +140,13 @@ class ChangeRequest:
     approved_by: str | None = None
 
     @classmethod
-    def open(cls, profile: AccountProfile, body: object, now: datetime) -> tuple[ChangeRequest, str | None]:
+    def open(cls, profile: AccountProfile, body: ChangeRequestIn, now: datetime) -> tuple[ChangeRequest, str | None]:
         """A new request against ``profile``, and the token to email (None when an operator approves).
 
-        Refuses a request that is malformed, whose values are invalid, or
-        that would change nothing.
+        Refuses a request that would change nothing.
         """
         now = now.replace(microsecond=0)  # stored to the second
-        changes = Changes.parse(body)
-        changes.apply_to(profile)  # every value is checked as a PUT profile would check it
-        changes = changes.relative_to(profile)
+        changes = Changes.of(body.changes).relative_to(profile)
         if changes.is_empty:
             raise InvalidRequest("changes would change nothing: the profile already has these values")
         request_id = new_request_id()
@@ -240,31 +216,13 @@ class ChangeRequest:
             change_request_id=record["change_request_id"],
             account_id=record["account_id"],
             changes=Changes.from_json(record["changes"]),
-            status=record["status"],
+            status=ChangeRequestStatus(record["status"]),
             requested_at=datetime.fromisoformat(record["requested_at"]),
             expires_at=_datetime_or_none(record.get("expires_at")),
             token_hash=record.get("token_hash"),
             applied_at=_datetime_or_none(record.get("applied_at")),
             approved_by=record.get("approved_by"),
         )
-
-
-def parse_token(body: object) -> str:
-    """The confirmation body ``{"token": "..."}``."""
-    body = validation.require_object(body, {"token"})
-    return validation.text(body["token"], "token", max_length=200)
-
-
-def parse_approval(body: object) -> str:
-    """The approval body ``{"approved_by": "operator name"}``: who approved, kept on the request."""
-    body = validation.require_object(body, {"approved_by"})
-    return validation.text(body["approved_by"], "approved_by", max_length=100)
-
-
-def parse_request_id(value: object) -> str:
-    if not isinstance(value, str) or len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
-        raise InvalidRequest("change_request_id must be 32 lowercase hex digits")
-    return value
 
 
 def new_request_id() -> str:

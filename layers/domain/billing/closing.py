@@ -28,6 +28,7 @@ from billing.accounts import contract_covers
 from billing.errors import AccountNotFound, InvalidRequest
 from billing.invoice import Invoice, build_invoice, invoice_number
 from billing.issuer import Issuer
+from billing.schema.messages import InvoiceIssuedDetail
 from billing.tariff import Tariff
 
 INVOICE_ISSUED = "InvoiceIssued"
@@ -60,20 +61,20 @@ def pdf_key(invoice: Invoice) -> str:
 
 
 def issued_event(invoice: Invoice, record: dict) -> dict:
-    return {
-        "invoice_number": invoice.invoice_number,
-        "account_id": invoice.account_id,
-        "month": invoice.month,
-        "issued_on": invoice.issued_on.isoformat(),
-        "payment_method": invoice.payment_method,
-        "delivery_method": invoice.delivery_method,
-        "due_on": record.get("due_on"),
-        "debit_on": record.get("debit_on"),
-        "total": invoice.total,
-        "tax": invoice.tax,
-        "pdf_key": record["pdf_key"],
-        "pdf_sha256": record["pdf_sha256"],
-    }
+    return InvoiceIssuedDetail(
+        invoice_number=invoice.invoice_number,
+        account_id=invoice.account_id,
+        month=invoice.month,
+        issued_on=invoice.issued_on.isoformat(),
+        payment_method=invoice.payment_method,
+        delivery_method=invoice.delivery_method,
+        due_on=record.get("due_on"),
+        debit_on=record.get("debit_on"),
+        total=invoice.total,
+        tax=invoice.tax,
+        pdf_key=record["pdf_key"],
+        pdf_sha256=record["pdf_sha256"],
+    ).body()
 
 
 @dataclass

@@ -19,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from billing import months, validation
+from billing import months
 from billing.errors import InvalidRequest
 
-MAX_COUNT = 1_000_000_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
@@ -33,27 +32,16 @@ class CountReport:
     observed_at: datetime
 
     @classmethod
-    def parse(cls, account_id: str, body: object, now: datetime | None = None) -> CountReport:
-        body = validation.require_object(body, {"count", "observed_at"})
-        return cls._build(account_id, body, now)
-
-    @classmethod
-    def parse_batch_item(cls, body: object, now: datetime | None = None) -> CountReport:
-        body = validation.require_object(body, {"account_id", "count", "observed_at"}, where="report")
-        return cls._build(body["account_id"], body, now)
-
-    @classmethod
-    def _build(cls, account_id: object, body: dict, now: datetime | None) -> CountReport:
-        account = validation.account_id(account_id)
-        count = validation.integer(body["count"], "count", 0, MAX_COUNT)
-        observed_at = validation.aware_timestamp(body["observed_at"], "observed_at")
+    def received(cls, account_id: str, count: int, observed_at: datetime, now: datetime | None = None) -> CountReport:
+        """A report whose fields are already typed (``billing.schema``); what a type cannot say is checked here."""
         now = now or datetime.now(UTC)
+        # "Not in the future" moves with the clock, so no schema can hold it.
         if observed_at - now > FUTURE_TOLERANCE:
             raise InvalidRequest(
-                f"observed_at {body['observed_at']} is more than 5 minutes in the future"
+                f"observed_at {observed_at.isoformat()} is more than 5 minutes in the future"
                 f" (server time {now.isoformat()})"
             )
-        return cls(account, count, observed_at)
+        return cls(account_id, count, observed_at)
 
     @property
     def month(self) -> str:

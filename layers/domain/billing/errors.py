@@ -48,6 +48,17 @@ class AccountCancelled(BillingError):
         super().__init__(f"the contract of account {account_id!r} ended on {contract_end}")
 
 
+class ContractNotStarted(BillingError):
+    code = "contract_not_started"
+    status = 409
+
+    def __init__(self, account_id: str, contract_start: str):
+        super().__init__(
+            f"the contract of account {account_id!r} starts on {contract_start}: a count observed before that month"
+            " is refused, so it can never become an opening count"
+        )
+
+
 class NotFound(BillingError):
     code = "not_found"
     status = 404

@@ -1,17 +1,31 @@
-"""What every HTTP function shares: a resolver whose errors keep the contract.
+"""What every HTTP function shares: a typed, validating resolver whose errors keep the contract.
 
-Errors always answer ``{"error": {"code", "message"}}``; the domain raises a
-``BillingError`` and this module alone turns it into a response.
+* Bodies, path parameters and query strings are declared as types in
+  ``billing.schema`` and validated by Powertools (``enable_validation``).
+* The body is parsed by ``strict_json``, which refuses what ``json.loads``
+  lets through: a key given twice, ``NaN``, a lone surrogate, a body nested
+  beyond any payload.
+* Every failure answers ``{"error": {"code", "message"}}``; the domain raises
+  a ``BillingError`` and this module alone turns it into a response.
+* A query parameter the route does not declare is refused, not ignored.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import ValidationException
+from pydantic import BaseModel, ValidationError
 
 from billing.errors import BillingError, InvalidRequest, NotFound
 from billing.observability import logger
+from billing.schema.platform import ErrorOut
+
+SIGV4 = "sigv4"
+JWT = "cognitoJwt"
 
 
 def _dumps(body: object) -> str:
@@ -26,34 +40,123 @@ def json_response(status: int, body: object) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=_dumps(body))
 
 
+# ------------------------------------------------------------ the body
+
+
+def strict_json(text: str) -> Any:
+    """The body as JSON, or ``InvalidRequest`` saying what is wrong with it."""
+    if not text:
+        raise InvalidRequest("the request body must be a JSON object; it was empty")
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply") from None
+    except ValueError as error:
+        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
+    if "\\" in text:  # only an escape can make a lone surrogate out of valid UTF-8
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequest("the request body holds a lone UTF-16 surrogate (\\ud800-\\udfff)") from None
+    return value
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"the key {twice!r} is given twice")
+    return body
+
+
+# ------------------------------------------------------------ errors
+
+
+def validation_message(errors: Iterable[dict], where: str = "") -> str:
+    """``count: Input should be a valid integer; observed_at: Field required``: each field and what is wrong."""
+    parts = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+        field = ".".join(loc) or where or "body"
+        if error.get("type") == "missing" and error.get("loc") == ("body",):
+            parts.append("the request body must be a JSON object; it was empty")
+            continue
+        message = error.get("msg", "is not valid").removeprefix("Value error, ")
+        parts.append(f"{field}: {message}")
+    return "; ".join(parts) or "the request is not valid"
+
+
+def invalid(error: ValidationError, where: str = "") -> InvalidRequest:
+    """A pydantic error from a payload validated by hand (a batch item, a message) as the 400 the API gives."""
+    errors = [{**e, "loc": (where, *e["loc"]) if where else e["loc"]} for e in error.errors()]
+    return InvalidRequest(validation_message(errors))
+
+
 def create_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(serializer=_dumps)
+    app = APIGatewayHttpResolver(serializer=_dumps, enable_validation=True, json_body_deserializer=strict_json)
 
     @app.exception_handler(BillingError)
     def _billing_error(error: BillingError) -> Response:
         logger.info("request refused", extra={"code": error.code, "reason": error.message})
         return error_response(error)
 
+    @app.exception_handler(ValidationException)
+    def _invalid(error: ValidationException) -> Response:
+        if "unsupported_content_type" in {e.get("type") for e in error.errors()}:
+            return _billing_error(InvalidRequest("the request body must be JSON (Content-Type: application/json)"))
+        return _billing_error(InvalidRequest(validation_message(error.errors())))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(_: UnicodeDecodeError) -> Response:
+        return _billing_error(InvalidRequest("the request body is not valid UTF-8"))
+
     @app.not_found
     def _no_route(_: Exception) -> Response:
         return error_response(NotFound("no such resource"))
 
+    app.use(middlewares=[_refuse_undeclared_query])
     return app
 
 
-def parse_json_object(app: APIGatewayHttpResolver) -> object:
-    """The request body as JSON, or a 400 that says what is wrong with it."""
-    event = app.current_event
-    raw = event.decoded_body if event.body is not None else None
-    if not raw:
-        raise InvalidRequest("the request body must be a JSON object; it was empty")
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except ValueError as error:
-        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
-    except RecursionError:
-        raise InvalidRequest("the request body is nested too deeply") from None
+def _refuse_undeclared_query(app: APIGatewayHttpResolver, next_middleware: Callable) -> Response:
+    """A query parameter that the route does not declare is a mistake the caller should hear about."""
+    given = set(app.current_event.query_string_parameters or {})
+    if given:
+        route = app.context.get("_route")
+        declared = {field.alias for field in route.dependant.query_params} if route else set()
+        unknown = sorted(given - declared)
+        if unknown:
+            if not declared:
+                raise InvalidRequest(f"this route takes no query parameters; got {', '.join(unknown)}")
+            raise InvalidRequest(f"unknown query parameter(s) {', '.join(unknown)}; allowed: {', '.join(declared)}")
+    return next_middleware(app)
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
+# ------------------------------------------------------------ the published document
+
+
+def documented(
+    ok: type[BaseModel] | None,
+    *errors: type[BillingError],
+    status: int = 200,
+    description: str = "",
+    media_type: str = content_types.APPLICATION_JSON,
+) -> dict:
+    """The ``responses`` of a route: its success body and each error it may answer, for ``docs/openapi.json``."""
+    success: dict = {"description": description or "OK"}
+    if ok is not None:
+        success["content"] = {media_type: {"model": ok}}
+    elif media_type != content_types.APPLICATION_JSON:
+        success["content"] = {media_type: {"schema": {"type": "string"}}}
+    responses: dict[int, dict] = {status: success}
+    for error in (InvalidRequest, *errors):
+        entry = responses.setdefault(
+            error.status, {"description": "", "content": {"application/json": {"model": ErrorOut}}}
+        )
+        entry["description"] = " | ".join(filter(None, [entry["description"], f"`{error.code}`"]))
+    return responses

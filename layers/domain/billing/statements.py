@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from billing.errors import InvalidRequest, NotFound
-from billing.months import is_month
+from billing.errors import NotFound
 
 CURRENCY = "JPY"
 
@@ -60,12 +59,6 @@ def detail(record: dict) -> dict:
 
 def newest_first(records: list[dict], today: date) -> list[dict]:
     return sorted((r for r in records if visible(r, today)), key=lambda r: r["month"], reverse=True)
-
-
-def checked_month(month: str) -> str:
-    if not is_month(month):
-        raise InvalidRequest(f"month must be YYYY-MM, got {month!r}")
-    return month
 
 
 def the_one(records: list[dict], month: str, today: date) -> dict:

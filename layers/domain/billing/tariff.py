@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from billing import months
+from billing.errors import InvalidRequest
 
 DEFAULT_PATH = Path(__file__).parent / "config" / "tariff.toml"
 ROUNDING_MODES = ("down", "half_up", "up")
@@ -74,11 +76,17 @@ class Tariff:
         low = 0 if bracket == 1 else (bracket - 1) * self.bracket_size + 1
         return low, bracket * self.bracket_size
 
-    def knows_plan(self, code: str) -> bool:
-        return any(code in v.plans for v in self.versions)
-
-    def knows_option(self, code: str) -> bool:
-        return any(code in v.options for v in self.versions)
+    def check_terms(self, month: str, plan: str, options: Iterable[str]) -> None:
+        """Refuse a plan or option that the version in force for ``month`` does not sell."""
+        try:
+            version = self.for_month(month)
+        except TariffError as error:
+            raise InvalidRequest(str(error)) from None
+        if plan not in version.plans:
+            raise InvalidRequest(f"plan {plan!r} is not in the tariff in force for {month}")
+        unknown = [option for option in options if option not in version.options]
+        if unknown:
+            raise InvalidRequest(f"option(s) {', '.join(map(repr, unknown))} not in the tariff in force for {month}")
 
 
 @functools.cache

@@ -3,8 +3,8 @@
 A report costs exactly two conditional UpdateItem requests and no read:
 
 1. **the gate** on the account's profile item. Its condition admits the
-   report only if the account exists, its contract has not ended and the
-   month is not closed, and it keeps the month's last count
+   report only if the account exists, its contract has started by the
+   report's month and not ended, and the month is not closed, and it keeps the month's last count
    (``last#<month>``): the reading with the latest ``observed_at``.
 2. **the day high** on the month's usage item (``day#<date>``): the largest
    count of that Tokyo day, earliest first on ties. The month's peak is the
@@ -24,12 +24,13 @@ from billing.counts import CountReport, MonthUsage, Reading
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import update_if
-from billing.errors import AccountCancelled, AccountNotFound, MonthClosed
+from billing.errors import AccountCancelled, AccountNotFound, ContractNotStarted, MonthClosed
 
 _GATE_CONDITION = (
     "attribute_exists(pk)"
     " AND (attribute_not_exists(closed_through) OR closed_through < :month)"
     " AND (attribute_not_exists(contract_end) OR contract_end >= :day)"
+    " AND contract_start < :month_after"
     " AND (attribute_not_exists(#last) OR #last.#at < :at OR (#last.#at = :at AND #last.#count < :count))"
 )
 _DAY_HIGH_CONDITION = (
@@ -61,7 +62,14 @@ class UsageStore:
             "SET #last = :reading",
             _GATE_CONDITION,
             {"#last": keys.last_attr(month), **_READING_NAMES},
-            {":reading": _reading(report), ":month": month, ":day": day, ":count": report.count, ":at": report.at},
+            {
+                ":reading": _reading(report),
+                ":month": month,
+                ":day": day,
+                ":month_after": months.first_day(months.next_month(month)).isoformat(),
+                ":count": report.count,
+                ":at": report.at,
+            },
             returns="NONE",
         )
         if stored:
@@ -72,6 +80,8 @@ class UsageStore:
             raise MonthClosed(month)
         if old.get("contract_end", "9999-12-31") < day:
             raise AccountCancelled(report.account_id, old["contract_end"])
+        if old["contract_start"][:7] > month:
+            raise ContractNotStarted(report.account_id, old["contract_start"])
         # Otherwise a later reading is already the month's last count: nothing to do.
 
     def _raise_day_high(self, report: CountReport) -> tuple[bool, dict]:

@@ -1,0 +1,54 @@
+"""The customer API's payloads: statements as the customer sees them."""
+
+from __future__ import annotations
+
+from billing.schema.fields import Document
+from billing.schema.platform import DailyHigh
+from billing.vocabulary import DeliveryMethod, DeliveryStatus, PaymentMethod
+
+
+class StatementOut(Document):
+    """One month's statement; ``due_on`` (振込期限) for a transfer or ``debit_on`` (口座振替日) for a debit."""
+
+    month: str
+    invoice_number: str
+    total: int
+    tax: int
+    currency: str
+    issued_on: str
+    payment_method: PaymentMethod
+    delivery_method: DeliveryMethod
+    available_on: str
+    status: DeliveryStatus
+    due_on: str | None = None
+    debit_on: str | None = None
+    posting_on: str | None = None
+    estimated_arrival: str | None = None
+
+
+class StatementsOut(Document):
+    statements: list[StatementOut]
+
+
+class StatementLine(Document):
+    description: str
+    amount: int
+
+
+class StatementBracket(Document):
+    number: int
+    low: int
+    high: int
+
+
+class StatementUsage(Document):
+    peak: int
+    peak_observed_at: str | None
+    opening_count: int
+    daily: list[DailyHigh]
+    bracket: StatementBracket
+
+
+class StatementDetailOut(StatementOut):
+    lines: list[StatementLine]
+    usage: StatementUsage

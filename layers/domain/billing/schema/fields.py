@@ -1,0 +1,93 @@
+"""Constrained scalar types shared by the payloads.
+
+Patterns are matched whole (pydantic's regex engine has no trailing-newline
+``$``) and spell digits ``[0-9]``, never ``\\d``, so fullwidth digits such as
+``１００-０００５`` are refused everywhere. Values that a pattern cannot judge
+(a 30th of February, a year the service does not bill in, a timestamp
+without an offset) are checked by an ``AfterValidator`` that says why.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from billing import months
+
+MAX_COUNT = 1_000_000_000
+
+
+class Payload(BaseModel):
+    """A JSON object the API takes: every field typed, nothing extra, no coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Document(BaseModel):
+    """A JSON object the API gives: it documents a response body, every key it may hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def supported_month(value: str) -> str:
+    if not months.is_month(value):
+        raise ValueError(f"month must fall between {months.FIRST_YEAR} and {months.LAST_YEAR}")
+    return value
+
+
+def _calendar_date(value: str) -> date:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a calendar date") from None
+    if not months.FIRST_YEAR <= day.year <= months.LAST_YEAR:
+        raise ValueError(f"date must fall between {months.FIRST_YEAR} and {months.LAST_YEAR}")
+    return day
+
+
+def _aware_moment(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("not a valid ISO 8601 timestamp") from None
+    if not months.is_supported(moment):
+        raise ValueError(f"timestamp must fall between {months.FIRST_YEAR + 1} and {months.LAST_YEAR - 1}")
+    return moment
+
+
+# No control characters (NUL included) and not blank: what a name, an address or a token may hold.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
+
+
+def text(max_length: int, description: str = "") -> type[str]:
+    """A non-blank string of at most ``max_length`` characters with no control characters."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=max_length, pattern=_PRINTABLE),
+        Field(description=description or None),
+    ]
+
+
+ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)]
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), AfterValidator(supported_month)]
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+IsoDate = Annotated[
+    str, StringConstraints(pattern=DATE_PATTERN), AfterValidator(_calendar_date), Field(examples=["2026-04-01"])
+]
+# Seconds and a fraction are optional; the UTC offset is not (Z or ±HH:MM).
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+Timestamp = Annotated[
+    str,
+    StringConstraints(pattern=TIMESTAMP_PATTERN),
+    AfterValidator(_aware_moment),
+    Field(examples=["2026-11-25T10:00:00+09:00"]),
+]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+CHANGE_REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"
+ChangeRequestId = Annotated[str, StringConstraints(pattern=CHANGE_REQUEST_ID_PATTERN)]

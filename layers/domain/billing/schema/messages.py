@@ -1,0 +1,66 @@
+"""The messages the project sends itself: SQS bodies and EventBridge details.
+
+Each is declared once; the producer builds it with the model and the consumer
+parses it with the same model (``BatchProcessor(model=...)`` for queues).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from billing.schema.fields import AccountId, IsoDate, Month
+from billing.vocabulary import DeliveryMethod, PaymentMethod
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def body(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+class CloseMonthInput(Message):
+    """The schedule's input: empty closes the previous Tokyo month."""
+
+    month: Month | None = None
+
+
+class AccountPageMessage(Message):
+    """AccountPagesQueue: one page of one shard of the accounts to close."""
+
+    month: Month
+    shard: Annotated[str, Field(min_length=1, max_length=16)]
+    cursor: dict | None = None
+
+
+class IssueInvoiceMessage(Message):
+    """IssueInvoiceQueue: one account to invoice under the number the close reserved for it."""
+
+    month: Month
+    account_id: AccountId
+    sequence: Annotated[int, Field(ge=1)]
+
+
+class InvoiceIssuedDetail(Message):
+    """``InvoiceIssued`` on the invoicing bus: what was issued, for delivery and for anyone listening."""
+
+    invoice_number: str
+    account_id: AccountId
+    month: Month
+    issued_on: IsoDate
+    payment_method: PaymentMethod
+    delivery_method: DeliveryMethod
+    due_on: IsoDate | None
+    debit_on: IsoDate | None
+    total: int
+    tax: int
+    pdf_key: str
+    pdf_sha256: str
+
+
+class PrintRunInput(Message):
+    """The print schedule's input: empty prints today's (Tokyo) batch."""
+
+    date: IsoDate | None = None

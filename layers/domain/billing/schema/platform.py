@@ -1,0 +1,245 @@
+"""The platform API's payloads: billing profiles, record counts, usage and change requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, SkipValidation, StringConstraints, model_validator
+
+from billing.schema.fields import (
+    AccountId,
+    Count,
+    Document,
+    IsoDate,
+    Month,
+    Payload,
+    Timestamp,
+    text,
+)
+from billing.vocabulary import ChangeRequestStatus, DeliveryMethod, PaymentMethod
+
+MAX_BATCH = 100
+
+# A request body is checked strictly (no coercion), but an enum arrives as its JSON string.
+Payment = Annotated[PaymentMethod, Field(strict=False, description="振込 (bank_transfer) or 口座振替 (direct_debit)")]
+Delivery = Annotated[DeliveryMethod, Field(strict=False, description="WEB明細 (web) or 郵送 (postal)")]
+PlanName = text(64, "a plan of the tariff in force for the month")
+OptionName = text(64, "an option of the tariff in force for the month")
+
+PostalCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}-[0-9]{4}$"), Field(examples=["100-0005"])]
+Email = Annotated[
+    str, StringConstraints(max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+]
+Phone = Annotated[str, StringConstraints(max_length=20, pattern=r"^\+?[0-9][0-9-]{5,19}$")]
+CompanyName = text(100, "the invoice recipient's company name (shown on the PDF, at least 50 characters fit)")
+Department = text(100, "optional; at least 40 characters fit")
+PersonName = text(100, "optional; with a person the recipient line ends in 様, without one in 御中")
+Address = text(200, "at least 80 characters fit in the envelope window")
+
+
+def _distinct(options: list[str]) -> list[str]:
+    if len(set(options)) != len(options):
+        raise ValueError("options must not repeat an option")
+    return options
+
+
+Options = Annotated[list[OptionName], AfterValidator(_distinct)]
+
+
+class BillingContactIn(Payload):
+    company_name: CompanyName
+    department: Department | None = None
+    person_name: PersonName | None = None
+    postal_code: PostalCode
+    address: Address
+    email: Email
+    phone: Phone
+
+
+class AccountIn(Payload):
+    """``PUT /v1/accounts/{account_id}``: a new billing profile. ``contract_end`` is set only by a cancellation."""
+
+    plan: PlanName
+    options: Options
+    payment_method: Payment
+    delivery_method: Delivery
+    contract_start: IsoDate
+    billing_contact: BillingContactIn
+
+
+class BillingContactOut(Document):
+    company_name: str
+    department: str | None = None
+    person_name: str | None = None
+    postal_code: str
+    address: str
+    email: str
+    phone: str
+
+
+class AccountOut(Document):
+    account_id: str
+    plan: str
+    options: list[str]
+    payment_method: PaymentMethod
+    delivery_method: DeliveryMethod
+    contract_start: str
+    billing_contact: BillingContactOut
+    contract_end: str | None = None
+
+
+class CountIn(Payload):
+    """``POST /v1/accounts/{account_id}/record-counts``."""
+
+    count: Count
+    observed_at: Annotated[Timestamp, Field(description="any UTC offset; at most 5 minutes in the future")]
+
+
+class BatchReportIn(CountIn):
+    account_id: AccountId
+
+
+class BatchIn(Payload):
+    """``POST /v1/record-counts``. Each report is checked on its own, so one bad report fails only itself."""
+
+    reports: Annotated[list[SkipValidation[BatchReportIn]], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class CountOut(Document):
+    account_id: str
+    month: str
+    peak: int
+    peak_observed_at: str | None
+    raised: bool
+
+
+class ErrorDetail(Document):
+    code: str
+    message: str
+
+
+class ErrorOut(Document):
+    error: ErrorDetail
+
+
+class BatchResultOut(Document):
+    """One report's outcome: the single form's body (status 200) or its ``error``."""
+
+    account_id: str | None
+    status: int
+    month: str | None = None
+    peak: int | None = None
+    peak_observed_at: str | None = None
+    raised: bool | None = None
+    error: ErrorDetail | None = None
+
+
+class BatchOut(Document):
+    results: list[BatchResultOut]
+
+
+class DailyHigh(Document):
+    date: str
+    high: int
+
+
+class UsageOut(Document):
+    account_id: str
+    month: str
+    peak: int
+    peak_observed_at: str | None
+    opening_count: int
+    last_count: int
+    last_observed_at: str | None
+    closed: bool
+    daily: list[DailyHigh]
+
+
+# ------------------------------------------------------------ change requests
+
+_REMOVABLE = frozenset({"department", "person_name"})
+
+
+class ContactChangesIn(Payload):
+    """Only the fields that change; ``null`` removes ``department`` or ``person_name``."""
+
+    company_name: CompanyName | None = None
+    department: Department | None = None
+    person_name: PersonName | None = None
+    postal_code: PostalCode | None = None
+    address: Address | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _names_a_change(self):
+        # Which keys were sent, and which were null, is something a field type cannot say.
+        if not self.model_fields_set:
+            raise ValueError("billing_contact must name at least one field to change")
+        for name in self.model_fields_set - _REMOVABLE:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be removed; give its new value")
+        return self
+
+    def as_changes(self) -> dict[str, str | None]:
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+
+
+class ChangesIn(Payload):
+    billing_contact: ContactChangesIn | None = None
+    payment_method: Payment | None = None
+    delivery_method: Delivery | None = None
+
+    @model_validator(mode="after")
+    def _names_a_change(self):
+        if not {name for name in self.model_fields_set if getattr(self, name) is not None}:
+            raise ValueError("changes must name at least one of billing_contact, payment_method, delivery_method")
+        return self
+
+
+class ChangeRequestIn(Payload):
+    """``POST /v1/accounts/{account_id}/change-requests``."""
+
+    changes: ChangesIn
+
+
+class ConfirmIn(Payload):
+    """``POST /v1/change-requests/{id}/confirm``: the token from the email."""
+
+    token: text(200)
+
+
+class ApproveIn(Payload):
+    """``POST /v1/change-requests/{id}/approve``: who approved, as the operator gives their name."""
+
+    approved_by: text(100)
+
+
+class ChangeRequestOut(Document):
+    change_request_id: str
+    account_id: str
+    status: ChangeRequestStatus
+    changes: dict
+    requested_at: str
+    expires_at: str | None
+    applied_at: str | None = None
+    approved_by: str | None = None
+
+
+__all__ = [
+    "AccountId",
+    "AccountIn",
+    "AccountOut",
+    "ApproveIn",
+    "BatchIn",
+    "BatchOut",
+    "BatchReportIn",
+    "ChangeRequestIn",
+    "ChangeRequestOut",
+    "ConfirmIn",
+    "CountIn",
+    "CountOut",
+    "ErrorOut",
+    "Month",
+    "UsageOut",
+]

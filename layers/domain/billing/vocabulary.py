@@ -1,0 +1,39 @@
+"""The domain's closed vocabularies: each value the API and the records may hold."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PaymentMethod(StrEnum):
+    BANK_TRANSFER = "bank_transfer"  # 振込
+    DIRECT_DEBIT = "direct_debit"  # 口座振替
+
+
+class DeliveryMethod(StrEnum):
+    WEB = "web"  # WEB明細
+    POSTAL = "postal"  # 郵送
+
+
+class InvoiceStatus(StrEnum):
+    NUMBERED = "numbered"  # its number is reserved and its record written; the PDF is not archived yet
+    ISSUED = "issued"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # the delivery step has not run yet
+    PUBLISHED = "published"  # a web statement, viewable
+    BATCHED = "batched"  # a letter waiting for its print run
+    POSTED = "posted"  # in a print batch handed to the mail house
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"  # 適格請求書
+    CORRECTION = "correction"  # 修正した適格請求書
+    CREDIT_NOTE = "credit_note"  # 適格返還請求書
+
+
+class ChangeRequestStatus(StrEnum):
+    PENDING_CONFIRMATION = "pending_confirmation"
+    PENDING_APPROVAL = "pending_approval"
+    APPLIED = "applied"
