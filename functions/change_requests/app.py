@@ -95,8 +95,8 @@ def confirm_change(change_request_id: ChangeRequestIdPath, body: Annotated[Confi
 
 @app.post(
     "/v1/change-requests/<change_request_id>/approve",
-    summary="Approve a legal-name change (operator)",
-    tags=["operator"],
+    summary="Approve a legal-name change, with who approved it",
+    tags=["platform"],
     security=SIGNED,
     responses=documented(ChangeRequestOut, ChangeRequestNotFound, AlreadyApplied, ConfirmationRequired),
 )

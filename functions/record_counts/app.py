@@ -85,7 +85,7 @@ def _record_one(raw: object) -> dict:
         try:
             report = BatchReportIn.model_validate(raw)
         except ValidationError as error:
-            raise invalid(error) from None
+            raise invalid(error, where="report") from None
         result = usage_store().record(CountReport.received(report.account_id, report.count, report.observed_at))
         return {"account_id": report.account_id, "status": 200, **result}
     except BillingError as error:

@@ -35,7 +35,7 @@ ROUNDING_LABELS = {"down": "切り捨て", "half_up": "四捨五入", "up": "切
 # INV-YYYYMM-NNNNNNN: the billing month, then a 7-digit sequence that starts
 # at 1 in each month. Seven digits leave room for more than a million accounts
 # in one month; fixed width keeps numbers sorting in issue order as strings.
-_NUMBER = re.compile(r"^INV-(\d{4})(0[1-9]|1[0-2])-(\d{7})$")
+_NUMBER = re.compile(r"^INV-([0-9]{4})(0[1-9]|1[0-2])-([0-9]{7})\Z")
 MAX_SEQUENCE = 9_999_999
 
 

@@ -20,14 +20,14 @@ from pathlib import Path
 DEFAULT_PATH = Path(__file__).parent / "config" / "issuer.toml"
 ACCOUNT_TYPES = ("普通", "当座")  # ordinary / current (checking) account
 
-REGISTRATION_NUMBER = re.compile(r"^T(\d)(\d{12})$")
-POSTAL_CODE = re.compile(r"^\d{3}-\d{4}$")
-PHONE = re.compile(r"^\+?[0-9][0-9-]{5,19}$")
-ACCOUNT_NUMBER = re.compile(r"^\d{7}$")
+REGISTRATION_NUMBER = re.compile(r"^T([0-9])([0-9]{12})\Z")
+POSTAL_CODE = re.compile(r"^[0-9]{3}-[0-9]{4}\Z")
+PHONE = re.compile(r"^\+?[0-9][0-9-]{5,19}\Z")
+ACCOUNT_NUMBER = re.compile(r"^[0-9]{7}\Z")
 # 口座名義 as banks print it: katakana (full- or half-width), the long-vowel
 # mark, brackets used for legal-form abbreviations (カ）= 株式会社), '.', '-'
 # and spaces.
-KATAKANA_HOLDER = re.compile(r"^[\u30a0-\u30ff\uff66-\uff9f()（）.．\-－ 　]+$")
+KATAKANA_HOLDER = re.compile(r"^[\u30a0-\u30ff\uff66-\uff9f()（）.．\-－ 　]+\Z")
 
 
 class IssuerError(ValueError):

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")  # ASCII digits: \d would take ２０２６
 # The years the service bills in; anything outside is a typo, and far dates overflow datetime arithmetic.
 FIRST_YEAR, LAST_YEAR = 2000, 2998
 
 
 def is_month(text: object) -> bool:
-    match = isinstance(text, str) and _MONTH.match(text)
+    match = isinstance(text, str) and _MONTH.fullmatch(text)
     return bool(match) and FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR
 
 
