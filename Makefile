@@ -12,12 +12,13 @@ PIP_QUIET := --quiet --disable-pip-version-check
 # sam build for python3.13 needs python3.13 on PATH.
 SAM_PATH := $(if $(PYENV_313),$(PYENV_313):,)$(PATH)
 
-.PHONY: help venv tools system-deps test lint unit integration local build-check demo bench clean
+.PHONY: help venv tools system-deps test lint unit integration local build-check demo bench clean openapi
 
 help:
 	@echo "make test   lint + unit + integration + local + build checks"
 	@echo "make demo   run the month end to end on the local stack"
 	@echo "make bench  run benchmarks/ and print the figures"
+	@echo "make openapi  regenerate docs/openapi.json from the code"
 
 $(VENV)/.installed: requirements/dev.txt layers/domain/requirements.txt layers/pdf/requirements.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -66,6 +67,9 @@ build-check: tools
 test: venv tools system-deps lint
 	$(PY) -m pytest tests
 	$(MAKE) build-check
+
+openapi: venv
+	$(PY) -m tools.openapi
 
 demo: venv
 	$(PY) -m local demo

@@ -158,10 +158,10 @@ def test_an_invoice_that_fails_its_last_try_counts_as_failed(month, monkeypatch)
 
 
 def test_an_account_whose_contract_ended_before_the_month_is_not_billed(month):
-    ended = profile("bank_transfer", "web", None, contract_start="2026-01-01", contract_end="2026-09-30")
-    month.accounts.replay("put_account.json", path="/v1/accounts/ended", body=ended)
-    last_month = profile("bank_transfer", "web", None, contract_start="2026-01-01", contract_end="2026-10-31")
-    month.accounts.replay("put_account.json", path="/v1/accounts/last-month", body=last_month)
+    for account, last_day in (("ended", "2026-09-30"), ("last-month", "2026-10-31")):
+        body = profile("bank_transfer", "web", None, contract_start="2026-01-01")
+        month.accounts.replay("put_account.json", path=f"/v1/accounts/{account}", body=body)
+        month.accounts.module.account_store().end_contract(account, last_day)
     month.run_close()
     assert "ended" not in invoices()
     assert "last-month" in invoices()

@@ -116,12 +116,31 @@ def test_a_bad_month_in_the_usage_path_is_refused(api: SignedSession, account: s
     assert_error(api.get(f"/v1/accounts/{account}/usage/{month}"), 400, "invalid_request")
 
 
-def test_a_count_after_the_contract_ended_is_refused(api: SignedSession):
+def _end_contract(stack, account: str, last_day: str) -> None:
+    """What a cancellation records, written to the stack's table (the cancellation API is not built yet)."""
+    import boto3
+
+    from billing.dal.accounts import AccountStore
+
+    config = stack.config
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=config["endpoint"],
+        region_name=config["region"],
+        aws_access_key_id=config["aws_access_key_id"],
+        aws_secret_access_key=config["aws_secret_access_key"],
+    )
+    table = json.loads(stack.state_path.read_text())["resources"]["BillingTable"]["ref"]
+    AccountStore(table, client=client).end_contract(account, last_day)
+
+
+def test_a_count_after_the_contract_ended_is_refused(api: SignedSession, local_stack):
     # Given an account whose contract's last billed day was the day before a report
     (moment,) = recent_times(1)
     account = new_account_id("ended")
     last_day = (moment.astimezone(TOKYO) - timedelta(days=1)).date().isoformat()
-    assert api.put(f"/v1/accounts/{account}", json=profile(contract_end=last_day)).status_code == 201
+    assert api.put(f"/v1/accounts/{account}", json=profile()).status_code == 201
+    _end_contract(local_stack, account, last_day)
     # When the platform reports a count after it, then it is 409 account_cancelled and nothing is kept
     response = api.post(f"/v1/accounts/{account}/record-counts", json={"count": 7, "observed_at": moment.isoformat()})
     assert_error(response, 409, "account_cancelled")

@@ -68,6 +68,16 @@ class AccountStore:
         )
         return [from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
+    def end_contract(self, account_id: str, last_day: str) -> None:
+        """Record the contract's last billed day: counts after it are refused, months after it are not billed."""
+        self.client.update_item(
+            TableName=self.table,
+            Key=keys.key(keys.account_pk(account_id), keys.PROFILE),
+            UpdateExpression="SET contract_end = :end",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":end": last_day}),
+        )
+
     def get_item(self, account_id: str) -> dict:
         response = self.client.get_item(
             TableName=self.table,

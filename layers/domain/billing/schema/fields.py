@@ -9,10 +9,11 @@ without an offset) are checked by an ``AfterValidator`` that says why.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from billing import months
 
@@ -37,7 +38,11 @@ def supported_month(value: str) -> str:
     return value
 
 
-def _calendar_date(value: str) -> date:
+def _calendar_date(value: object) -> date:
+    if isinstance(value, date):  # built by our own code, e.g. a message
+        return value
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError("must be a date YYYY-MM-DD in ASCII digits")
     try:
         day = date.fromisoformat(value)
     except ValueError:
@@ -47,7 +52,13 @@ def _calendar_date(value: str) -> date:
     return day
 
 
-def _aware_moment(value: str) -> datetime:
+def _aware_moment(value: object) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
+        raise ValueError(
+            "must be an ISO 8601 timestamp with a UTC offset (Z or +09:00), e.g. 2026-11-25T10:00:00+09:00"
+        )
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -75,18 +86,28 @@ AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)]
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), AfterValidator(supported_month)]
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-IsoDate = Annotated[
-    str, StringConstraints(pattern=DATE_PATTERN), AfterValidator(_calendar_date), Field(examples=["2026-04-01"])
-]
 # Seconds and a fraction are optional; the UTC offset is not (Z or ±HH:MM).
 TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
+_DATE, _TIMESTAMP = re.compile(DATE_PATTERN), re.compile(TIMESTAMP_PATTERN)
+# Parsed from a string and kept as a date or an aware datetime; published as a patterned string.
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_calendar_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN, "examples": ["2026-04-01"]}),
+]
 Timestamp = Annotated[
-    str,
-    StringConstraints(pattern=TIMESTAMP_PATTERN),
-    AfterValidator(_aware_moment),
-    Field(examples=["2026-11-25T10:00:00+09:00"]),
+    datetime,
+    BeforeValidator(_aware_moment),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": TIMESTAMP_PATTERN,
+            "examples": ["2026-11-25T10:00:00+09:00"],
+        }
+    ),
 ]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 CHANGE_REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"

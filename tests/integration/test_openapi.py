@@ -1,0 +1,45 @@
+"""docs/openapi.json is the published contract: generated from the code, and covering the template."""
+
+from __future__ import annotations
+
+import json
+
+from local.template import Template
+from tools import openapi
+
+
+def test_the_committed_document_is_what_the_code_generates():
+    # Given the document in the repository and one generated from the code now
+    committed = openapi.DOCUMENT.read_text(encoding="utf-8")
+    # Then they are the same: a changed payload or route needs `make openapi`
+    assert committed == openapi.render(), "docs/openapi.json is stale: run `make openapi` and commit it"
+
+
+def test_every_route_of_the_template_is_documented_with_its_security():
+    document = json.loads(openapi.DOCUMENT.read_text(encoding="utf-8"))
+    template = Template.load(openapi.ROOT / "template.yaml")
+    for route in template.routes():
+        operation = document["paths"].get(route.path, {}).get(route.method.lower())
+        assert operation is not None, f"{route.route_key} is in template.yaml but not in docs/openapi.json"
+        api_auth = template.http_apis()[route.api].auth.get("DefaultAuthorizer")
+        expected = "sigv4" if api_auth == "AWS_IAM" else "cognitoJwt"
+        assert operation["security"] == [{expected: []}], route.route_key
+        assert operation["x-function"] == route.function
+
+
+def test_every_documented_operation_is_a_route_of_the_template():
+    document = json.loads(openapi.DOCUMENT.read_text(encoding="utf-8"))
+    routes = {(r.method.lower(), r.path) for r in Template.load(openapi.ROOT / "template.yaml").routes()}
+    documented = {(method, path) for path, operations in document["paths"].items() for method in operations}
+    assert documented == routes
+
+
+def test_errors_are_documented_in_the_contracts_shape():
+    document = json.loads(openapi.DOCUMENT.read_text(encoding="utf-8"))
+    error = document["components"]["schemas"]["ErrorOut"]
+    assert error["required"] == ["error"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            bad_request = operation["responses"]["400"]["content"]["application/json"]["schema"]
+            assert bad_request == {"$ref": "#/components/schemas/ErrorOut"}, f"{method} {path}"
+            assert "422" not in operation["responses"]
