@@ -291,7 +291,10 @@ class RulePoller(SqsPoller):
 
     def handle(self, messages: list[dict]) -> None:
         for message in messages:
-            invocation = self.invoke(self.source.function, json.loads(message["Body"]))
+            event = json.loads(message["Body"])
+            # moto leaves out the envelope's "account"; EventBridge always sets it (the bus's account).
+            event.setdefault("account", self.source.queue_arn.split(":")[4])
+            invocation = self.invoke(self.source.function, event)
             if invocation.ok:
                 self._delete([message])
                 continue

@@ -334,6 +334,12 @@ def _handler_class(gateway: HttpGateway) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
+        def __getattr__(self, name: str):
+            # Any other method (TRACE, QUERY, ...) reaches the router too, which answers 404 as API Gateway does.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
     return Handler
 
 

@@ -7,7 +7,8 @@
   beyond any payload.
 * Every failure answers ``{"error": {"code", "message"}}``; the domain raises
   a ``BillingError`` and this module alone turns it into a response.
-* A query parameter the route does not declare is refused, not ignored.
+* A body that is not JSON, and a query parameter the route does not
+  declare, are refused, not guessed at.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import ValidationException
 from pydantic import BaseModel, ValidationError
 
@@ -58,6 +60,8 @@ def strict_json(text: str) -> Any:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidRequest("the request body holds a lone UTF-16 surrogate (\\ud800-\\udfff)") from None
+    if not isinstance(value, dict):  # every body of the API is an object (Powertools would take a list's items)
+        raise InvalidRequest(f"the request body must be a JSON object, got {type(value).__name__}")
     return value
 
 
@@ -119,11 +123,28 @@ def create_resolver() -> APIGatewayHttpResolver:
     def _no_route(_: Exception) -> Response:
         return error_response(NotFound("no such resource"))
 
-    app.use(middlewares=[_refuse_undeclared_query])
+    app._request_validation_middleware = _JsonBodiesOnly()  # Powertools runs it first, before any other middleware
+    app.use(middlewares=[_refuse_what_the_route_does_not_take])
     return app
 
 
-def _refuse_undeclared_query(app: APIGatewayHttpResolver, next_middleware: Callable) -> Response:
+class _JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, except that a body must be JSON.
+
+    Powertools would also parse form and multipart bodies (and fail with a
+    500 on a multipart header without a boundary); no route here takes them.
+    """
+
+    def _get_body(self, app: APIGatewayHttpResolver) -> dict[str, Any]:
+        content_type = app.current_event.headers.get("content-type", "")
+        if app.current_event.body and content_type and not content_type.lower().startswith("application/json"):
+            raise InvalidRequest(
+                f"the request body must be JSON (Content-Type: application/json), got {content_type!r}"
+            )
+        return super()._get_body(app)
+
+
+def _refuse_what_the_route_does_not_take(app: APIGatewayHttpResolver, next_middleware: Callable) -> Response:
     """A query parameter that the route does not declare is a mistake the caller should hear about."""
     given = set(app.current_event.query_string_parameters or {})
     if given:
@@ -154,7 +175,8 @@ def documented(
     elif media_type != content_types.APPLICATION_JSON:
         success["content"] = {media_type: {"schema": {"type": "string"}}}
     responses: dict[int, dict] = {status: success}
-    for error in (InvalidRequest, *errors):
+    # Any route may answer 400 to bad input, and 404 to a path that routes nowhere (an id no route can take).
+    for error in (InvalidRequest, NotFound, *errors):
         entry = responses.setdefault(
             error.status, {"description": "", "content": {"application/json": {"model": ErrorOut}}}
         )
