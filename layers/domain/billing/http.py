@@ -101,8 +101,16 @@ def invalid(error: ValidationError, where: str = "") -> InvalidRequest:
     return InvalidRequest(validation_message(errors))
 
 
+class _WholePathResolver(APIGatewayHttpResolver):
+    """Routes match the whole path: Powertools' ``^...$`` lets ``/v1/accounts/acme\n`` reach ``acme``."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = r"^{}\Z"):
+        return APIGatewayHttpResolver._compile_regex(rule, r"^{}\Z")
+
+
 def create_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(serializer=_dumps, enable_validation=True, json_body_deserializer=strict_json)
+    app = _WholePathResolver(serializer=_dumps, enable_validation=True, json_body_deserializer=strict_json)
 
     @app.exception_handler(BillingError)
     def _billing_error(error: BillingError) -> Response:
