@@ -246,6 +246,7 @@ def ceiling_table(config: dict, accounts: list[str]) -> str:
 def ceiling_phase(config: dict, table: str, accounts: list[str], threads: int, seconds: float, seed: int) -> dict:
     from billing.counts import CountReport
     from billing.dal.usage import UsageStore
+    from billing.schema.platform import BatchReportIn
 
     def work(i: int, deadline: float) -> dict:
         client = moto_client(config)
@@ -259,7 +260,8 @@ def ceiling_phase(config: dict, table: str, accounts: list[str], threads: int, s
         source = ReportSource(accounts, seed + i)
         reports = 0
         while time.perf_counter() < deadline:
-            store.record(CountReport.parse_batch_item(source.next()))
+            report = BatchReportIn.model_validate(source.next())
+            store.record(CountReport.received(report.account_id, report.count, report.observed_at))
             reports += 1
         return {"reports": reports, **calls}
 

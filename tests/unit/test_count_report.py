@@ -7,12 +7,16 @@ import pytest
 
 from billing.counts import CountReport
 from billing.errors import InvalidRequest
+from billing.schema.platform import BatchReportIn
+from tests.unit.edge import typed
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 
 
 def parse(body, account="acme"):
-    return CountReport.parse(account, body, now=NOW)
+    """The report as the single route takes it: the body typed, the account from the path."""
+    report = typed(BatchReportIn, {**body, "account_id": account} if isinstance(body, dict) else body)
+    return CountReport.received(report.account_id, report.count, report.observed_at, now=NOW)
 
 
 def test_a_valid_report_carries_its_tokyo_month_and_day():
@@ -23,22 +27,31 @@ def test_a_valid_report_carries_its_tokyo_month_and_day():
 @pytest.mark.parametrize(
     ("body", "complaint"),
     [
-        ({"count": True, "observed_at": "2026-11-25T10:00:00+09:00"}, "count must be an integer, got a boolean"),
-        (json.loads('{"count": 1e400, "observed_at": "2026-11-25T10:00:00+09:00"}'), "count must be an integer"),
-        ({"count": 1.5, "observed_at": "2026-11-25T10:00:00+09:00"}, "count must be an integer"),
-        ({"count": 10.0, "observed_at": "2026-11-25T10:00:00+09:00"}, "count must be an integer"),
-        ({"count": "10", "observed_at": "2026-11-25T10:00:00+09:00"}, "count must be an integer, got a string"),
-        ({"count": -1, "observed_at": "2026-11-25T10:00:00+09:00"}, "between 0 and 1,000,000,000"),
-        ({"count": 1_000_000_001, "observed_at": "2026-11-25T10:00:00+09:00"}, "between 0 and 1,000,000,000"),
-        ({"count": 1, "observed_at": "2026-11-25T10:00:00"}, "must carry a UTC offset"),
-        ({"count": 1, "observed_at": "yesterday"}, "not an ISO 8601 timestamp"),
-        ({"count": 1, "observed_at": 1795568400}, "ISO 8601 timestamp string"),
+        ({"count": True, "observed_at": "2026-11-25T10:00:00+09:00"}, "count: Input should be a valid integer"),
+        (
+            json.loads('{"count": 1e400, "observed_at": "2026-11-25T10:00:00+09:00"}'),
+            "count: Input should be a valid integer",
+        ),
+        ({"count": 1.5, "observed_at": "2026-11-25T10:00:00+09:00"}, "count: Input should be a valid integer"),
+        ({"count": 10.0, "observed_at": "2026-11-25T10:00:00+09:00"}, "count: Input should be a valid integer"),
+        ({"count": "10", "observed_at": "2026-11-25T10:00:00+09:00"}, "count: Input should be a valid integer"),
+        ({"count": -1, "observed_at": "2026-11-25T10:00:00+09:00"}, "count: Input should be"),
+        ({"count": 1_000_000_001, "observed_at": "2026-11-25T10:00:00+09:00"}, "count: Input should be"),
+        (
+            {"count": 1, "observed_at": "2026-11-25T10:00:00"},
+            "observed_at: must be an ISO 8601 timestamp with a UTC offset",
+        ),
+        ({"count": 1, "observed_at": "yesterday"}, "observed_at: must be an ISO 8601 timestamp"),
+        ({"count": 1, "observed_at": 1795568400}, "observed_at: must be an ISO 8601 timestamp"),
         ({"count": 1, "observed_at": "2026-11-25T10:05:01+09:00"}, "more than 5 minutes in the future"),
-        ({"count": 1, "observed_at": "0001-01-01T00:00:00+09:00"}, "must fall between 2001 and 2997"),
-        ({"count": 1}, "missing observed_at"),
-        ({"count": 1, "observed_at": "2026-11-25T10:00:00+09:00", "extra": 1}, "unknown field(s) extra"),
-        ([1, 2], "must be a JSON object"),
-        ("count", "must be a JSON object"),
+        (
+            {"count": 1, "observed_at": "0001-01-01T00:00:00+09:00"},
+            "observed_at: timestamp must fall between 2001 and 2997",
+        ),
+        ({"count": 1}, "observed_at: Field required"),
+        ({"count": 1, "observed_at": "2026-11-25T10:00:00+09:00", "extra": 1}, "extra: Extra inputs are not permitted"),
+        ([1, 2], "Input should be a valid dictionary"),
+        ("count", "Input should be a valid dictionary"),
     ],
 )
 def test_bad_reports_are_refused_with_a_message_that_says_why(body, complaint):
@@ -59,7 +72,11 @@ def test_bad_account_ids_are_refused(account):
 
 
 def test_the_batch_form_takes_the_account_from_the_report():
-    report = CountReport.parse_batch_item(
-        {"account_id": "acme-2", "count": 0, "observed_at": "2026-11-25T00:00:00Z"}, now=NOW
-    )
+    report = typed(BatchReportIn, {"account_id": "acme-2", "count": 0, "observed_at": "2026-11-25T00:00:00Z"})
     assert report.account_id == "acme-2"
+
+
+@pytest.mark.parametrize("account", ["acme\n", "acme\x00", "ａｃｍｅ"])
+def test_an_id_is_matched_whole(account):
+    with pytest.raises(InvalidRequest, match="account_id"):
+        parse({"count": 1, "observed_at": "2026-11-25T10:00:00+09:00"}, account=account)

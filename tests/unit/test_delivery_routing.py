@@ -9,13 +9,14 @@ from billing.counts import MonthUsage
 from billing.delivery import manifest_csv, pack_letters, plan_delivery, statement_notification
 from billing.invoice import build_invoice, invoice_number
 from billing.issuer import load_issuer
+from billing.schema.platform import AccountIn
 from billing.tariff import load_tariff
 from tests.unit.test_accounts import PROFILE
 
 
 def invoice(month, payment, delivery, account="acme", sequence=1):
     body = {**PROFILE, "payment_method": payment, "delivery_method": delivery, "contract_start": "2024-01-01"}
-    profile = AccountProfile.parse(account, body, load_tariff())
+    profile = AccountProfile.create(account, AccountIn.model_validate(body), load_tariff())
     usage = MonthUsage(account, month, opening_count=12_000)
     return build_invoice(invoice_number(month, sequence), profile, usage, load_tariff(), load_issuer())
 

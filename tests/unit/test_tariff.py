@@ -5,6 +5,7 @@ import tomllib
 
 import pytest
 
+from billing.errors import InvalidRequest
 from billing.tariff import DEFAULT_PATH, TariffError, load_tariff, parse_tariff
 
 
@@ -15,8 +16,11 @@ def raw():
 
 def test_the_shipped_tariff_has_the_standard_plan_and_an_option():
     tariff = load_tariff()
-    assert tariff.knows_plan("standard")
-    assert tariff.knows_option("bridge")
+    tariff.check_terms("2026-04", "standard", ["bridge"])
+    with pytest.raises(InvalidRequest, match="platinum"):
+        tariff.check_terms("2026-04", "platinum", [])
+    with pytest.raises(InvalidRequest, match="no tariff version"):
+        tariff.check_terms("2001-01", "standard", [])
     assert (tariff.currency, tariff.tax_rate_percent, tariff.rounding) == ("JPY", 10, "down")
 
 
