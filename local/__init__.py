@@ -3,5 +3,5 @@
 ``python -m local up`` starts an in-process moto server, creates the
 template's resources in it and serves the template's HTTP APIs; functions run
 in warm worker processes, one event at a time each, the way Lambda runs them.
-See DESIGN.md §5 and ``python -m local --help``.
+See the README's "The local stack" and ``python -m local --help``.
 """

@@ -16,7 +16,7 @@ from typing import Any
 from local.resources import USER_POOL, USER_POOL_CLIENT
 from local.template import Resolver, Template, TemplateError
 
-ACCOUNT_CLAIM = "custom:account_id"  # DESIGN §4: the account comes from this claim, never from the URL
+ACCOUNT_CLAIM = "custom:account_id"  # the account comes from this claim, never from the URL
 
 
 def jwt_issuers(template: Template, resolver: Resolver) -> list[tuple[str, str]]:

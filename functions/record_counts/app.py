@@ -20,9 +20,10 @@ from pydantic import ValidationError
 from billing.counts import CountReport
 from billing.dal.usage import UsageStore
 from billing.errors import AccountCancelled, AccountNotFound, BillingError, ContractNotStarted, MonthClosed
-from billing.http import SIGV4, create_resolver, documented, invalid
+from billing.http import SIGV4, create_resolver, documented
 from billing.observability import logger, metrics, tracer
 from billing.schema.params import AccountIdPath, MonthPath
+from billing.schema.parsing import invalid
 from billing.schema.platform import BatchIn, BatchOut, BatchReportIn, CountIn, CountOut, UsageOut
 from billing.settings import settings
 

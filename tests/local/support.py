@@ -14,7 +14,7 @@ def new_account_id(prefix: str = "acct") -> str:
 
 
 def profile(payment_method: str = "bank_transfer", delivery_method: str = "postal", **overrides: object) -> dict:
-    """A billing profile as in DESIGN §4."""
+    """A billing profile as the contract (docs/openapi.json) shows it."""
     body = {
         "plan": "standard",
         "options": ["bridge"],

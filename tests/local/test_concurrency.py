@@ -1,4 +1,4 @@
-"""Concurrent reports for one account end with the true peak and the true last count (DESIGN §6)."""
+"""Concurrent reports for one account end with the true peak and the true last count."""
 
 from __future__ import annotations
 

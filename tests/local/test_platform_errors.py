@@ -1,4 +1,4 @@
-"""The platform API's error table (DESIGN §4).
+"""The platform API's error table (README, docs/openapi.json).
 
 Every bad request gets its 4xx, in the error shape, and changes nothing.
 """

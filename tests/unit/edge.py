@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ValidationError
 
-from billing.http import invalid
+from billing.schema.parsing import invalid
 
 
 def typed(model: type[BaseModel], body: object):

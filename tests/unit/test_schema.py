@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from billing.errors import InvalidRequest
-from billing.http import strict_json
+from billing.schema.parsing import strict_json
 from billing.schema.platform import AccountIn, BatchReportIn
 from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
