@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import re
 import resource
 import shutil
@@ -179,7 +180,37 @@ def stage(build: Path, into: Path, keep_bytecode: bool) -> tuple[Path, Path]:
     function_dir, layer_dir = into / "task", into / "opt" / "python"
     shutil.copytree(build / FUNCTION, function_dir, ignore=ignore)
     shutil.copytree(build / LAYER / "python", layer_dir, ignore=ignore)
+    _host_binaries(layer_dir)
     return function_dir, layer_dir
+
+
+def _host_binaries(layer_dir: Path) -> None:
+    """Swap the layer's arm64 extension modules for this host's build of the same pinned versions.
+
+    Lambda runs the layer on arm64; an arm64 ``.so`` (pydantic_core) cannot load
+    on an x86 host. The pure-Python modules, which are most of the import, stay
+    as built; each binary package is reinstalled, same version, for the host.
+    """
+    machine = platform.machine()
+    if machine in ("aarch64", "arm64"):
+        return
+    foreign = sorted(
+        {path.relative_to(layer_dir).parts[0] for path in layer_dir.rglob("*.so") if "aarch64" in path.name}
+    )
+    for package in foreign:
+        info = next(layer_dir.glob(f"{package}-*.dist-info"), None)
+        if info is None:
+            raise RuntimeError(f"{package} holds arm64 binaries but has no dist-info to pin its version")
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        shutil.rmtree(layer_dir / package)
+        shutil.rmtree(info)
+        subprocess.run(
+            [str(python313()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--only-binary=:all:", "--target", str(layer_dir), f"{name}=={version}"],
+            check=True,
+        )  # fmt: skip
+        subprocess.run([str(python313()), "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
+                        str(layer_dir / package)], check=True)  # fmt: skip
 
 
 # ---------------------------------------------------------------- runs
