@@ -67,16 +67,6 @@ class AccountIn(Payload):
     billing_contact: BillingContactIn
 
 
-class BillingContactOut(Document):
-    company_name: str
-    department: str | None = None
-    person_name: str | None = None
-    postal_code: str
-    address: str
-    email: str
-    phone: str
-
-
 class AccountOut(Document):
     account_id: str
     plan: str
@@ -84,7 +74,7 @@ class AccountOut(Document):
     payment_method: PaymentMethod
     delivery_method: DeliveryMethod
     contract_start: str
-    billing_contact: BillingContactOut
+    billing_contact: BillingContactIn  # as it was given: every stored value passed these checks
     contract_end: str | None = None
 
 
