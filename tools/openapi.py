@@ -93,13 +93,21 @@ GATEWAY = {
 }
 
 
-def http_functions() -> dict[str, Path]:
-    """Each function with HttpApi routes, by logical id, and its code folder."""
+def template_routes() -> tuple[dict[str, Path], dict[tuple[str, str], tuple[str, str]]]:
+    """Each HttpApi function's code folder, and each route's API and security scheme, as template.yaml says.
+
+    The template decides who may call a route; the document only reports it.
+    """
     from local.template import Template
 
     template = Template.load(ROOT / "template.yaml")
-    functions = {route.function for route in template.routes()}
-    return {logical_id: ROOT / template.function_properties(logical_id)["CodeUri"] for logical_id in sorted(functions)}
+    apis = template.http_apis()
+    folders, routes = {}, {}
+    for route in template.routes():
+        folders[route.function] = ROOT / template.function_properties(route.function)["CodeUri"]
+        iam = apis[route.api].auth.get("DefaultAuthorizer") == "AWS_IAM"
+        routes[(route.method.lower(), route.path)] = (route.api, "sigv4" if iam else "cognitoJwt")
+    return dict(sorted(folders.items())), routes
 
 
 def load_app(logical_id: str, folder: Path):
@@ -114,21 +122,17 @@ def load_app(logical_id: str, folder: Path):
 
 
 def build() -> dict:
-    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
-
-    # Powertools checks that each route's security names a scheme; the published ones are SECURITY_SCHEMES.
-    declared = {"sigv4": APIKey(name="Authorization", **{"in": APIKeyIn.header}), "cognitoJwt": HTTPBearer()}
+    folders, routes = template_routes()
     paths: dict = {}
     schemas: dict = {}
-    for logical_id, folder in http_functions().items():
-        app = load_app(logical_id, folder).app
-        part = json.loads(app.get_openapi_json_schema(title=TITLE, security_schemes=declared))
+    for logical_id, folder in folders.items():
+        part = json.loads(load_app(logical_id, folder).app.get_openapi_json_schema(title=TITLE))
         for path, operations in part.get("paths", {}).items():
-            for operation in operations.values():
-                operation["x-function"] = logical_id
+            for method, operation in operations.items():
+                api, scheme = routes[(method, path)]
+                operation.update({"tags": [api], "security": [{scheme: []}], "x-function": logical_id})
                 responses = operation["responses"]
                 responses.pop("422", None)  # Powertools' own validation status; ours answer 400
-                scheme = next(iter(operation["security"][0]))
                 responses.update(
                     {status: {"$ref": f"#/components/responses/{name}"} for status, name in GATEWAY[scheme]}
                 )

@@ -17,7 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from billing.accounts import AccountProfile
 from billing.dal.accounts import AccountStore
 from billing.errors import AccountNotFound
-from billing.http import SIGV4, create_resolver, documented, json_response
+from billing.http import create_resolver, documented, json_response
 from billing.observability import logger, tracer
 from billing.schema.params import AccountIdPath
 from billing.schema.platform import AccountIn, AccountOut
@@ -25,7 +25,6 @@ from billing.settings import settings
 from billing.tariff import load_tariff
 
 app = create_resolver()
-PLATFORM = [{SIGV4: []}]
 
 
 @functools.cache
@@ -36,8 +35,6 @@ def account_store() -> AccountStore:
 @app.put(
     "/v1/accounts/<account_id>",
     summary="Create an account's billing profile",
-    tags=["platform"],
-    security=PLATFORM,
     responses={**documented(AccountOut, status=201, description="created"), **documented(AccountOut)},
 )
 def put_account(account_id: AccountIdPath, body: Annotated[AccountIn, Body()]):
@@ -49,8 +46,6 @@ def put_account(account_id: AccountIdPath, body: Annotated[AccountIn, Body()]):
 @app.get(
     "/v1/accounts/<account_id>",
     summary="An account's billing profile",
-    tags=["platform"],
-    security=PLATFORM,
     responses=documented(AccountOut, AccountNotFound),
 )
 def get_account(account_id: AccountIdPath):

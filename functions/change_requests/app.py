@@ -35,14 +35,13 @@ from billing.errors import (
     InvalidToken,
     TokenExpired,
 )
-from billing.http import SIGV4, create_resolver, documented, json_response
+from billing.http import create_resolver, documented, json_response
 from billing.observability import logger, tracer
 from billing.schema.params import AccountIdPath, ChangeRequestIdPath
 from billing.schema.platform import ApproveIn, ChangeRequestIn, ChangeRequestOut, ConfirmIn
 from billing.settings import settings
 
 app = create_resolver()
-SIGNED = [{SIGV4: []}]
 
 
 def now() -> datetime:
@@ -59,8 +58,6 @@ def stores() -> tuple[AccountStore, ChangeRequestStore]:
 @app.post(
     "/v1/accounts/<account_id>/change-requests",
     summary="Request a change of the billing contact or methods; the contact confirms it from an email",
-    tags=["platform"],
-    security=SIGNED,
     responses=documented(ChangeRequestOut, AccountNotFound, status=201, description="requested"),
 )
 def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, Body()]):
@@ -77,8 +74,6 @@ def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, B
 @app.post(
     "/v1/change-requests/<change_request_id>/confirm",
     summary="Apply a change with the token from the confirmation email",
-    tags=["platform"],
-    security=SIGNED,
     responses=documented(
         ChangeRequestOut, ChangeRequestNotFound, InvalidToken, TokenExpired, AlreadyApplied, ApprovalRequired
     ),
@@ -96,8 +91,6 @@ def confirm_change(change_request_id: ChangeRequestIdPath, body: Annotated[Confi
 @app.post(
     "/v1/change-requests/<change_request_id>/approve",
     summary="Approve a legal-name change, with who approved it",
-    tags=["platform"],
-    security=SIGNED,
     responses=documented(ChangeRequestOut, ChangeRequestNotFound, AlreadyApplied, ConfirmationRequired),
 )
 def approve_change(change_request_id: ChangeRequestIdPath, body: Annotated[ApproveIn, Body()]):

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from billing.counts import CountReport
 from billing.dal.usage import UsageStore
 from billing.errors import AccountCancelled, AccountNotFound, BillingError, ContractNotStarted, MonthClosed
-from billing.http import SIGV4, create_resolver, documented
+from billing.http import create_resolver, documented
 from billing.observability import logger, metrics, tracer
 from billing.schema.params import AccountIdPath, MonthPath
 from billing.schema.parsing import invalid
@@ -28,7 +28,6 @@ from billing.schema.platform import BatchIn, BatchOut, BatchReportIn, CountIn, C
 from billing.settings import settings
 
 app = create_resolver()
-PLATFORM = [{SIGV4: []}]
 
 
 @functools.cache
@@ -39,8 +38,6 @@ def usage_store() -> UsageStore:
 @app.post(
     "/v1/accounts/<account_id>/record-counts",
     summary="Report an account's record count",
-    tags=["platform"],
-    security=PLATFORM,
     responses=documented(CountOut, AccountNotFound, MonthClosed, AccountCancelled, ContractNotStarted),
 )
 def record_count(account_id: AccountIdPath, report: Annotated[CountIn, Body()]):
@@ -52,8 +49,6 @@ def record_count(account_id: AccountIdPath, report: Annotated[CountIn, Body()]):
 @app.post(
     "/v1/record-counts",
     summary="Report many accounts' record counts (1-100); each report gets its own result",
-    tags=["platform"],
-    security=PLATFORM,
     responses=documented(BatchOut),
 )
 def record_counts_batch(batch: Annotated[BatchIn, Body()]):
@@ -65,8 +60,6 @@ def record_counts_batch(batch: Annotated[BatchIn, Body()]):
 @app.get(
     "/v1/accounts/<account_id>/usage/<month>",
     summary="An account's month: peak, opening and last count, daily highs",
-    tags=["platform"],
-    security=PLATFORM,
     responses=documented(UsageOut, AccountNotFound),
 )
 def get_usage(account_id: AccountIdPath, month: MonthPath):

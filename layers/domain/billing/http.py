@@ -27,9 +27,6 @@ from billing.observability import logger
 from billing.schema.parsing import strict_json, validation_message
 from billing.schema.platform import ErrorOut
 
-SIGV4 = "sigv4"
-JWT = "cognitoJwt"
-
 
 def _dumps(body: object) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
