@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from billing.errors import InvalidRequest
-from billing.schema.parsing import strict_json
-from billing.schema.platform import AccountIn, BatchReportIn
+from billing.schema.fields import AccountId, IsoDate, Month, Timestamp
+from billing.schema.parsing import invalid, strict_json
+from billing.schema.platform import AccountIn, BatchReportIn, CountIn
 from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
 
@@ -90,3 +92,127 @@ def test_the_longest_accepted_contact_fields_are_accepted():
         "address": "住" * 80,
     }
     assert typed(AccountIn, {**PROFILE, "billing_contact": contact}).billing_contact.address == "住" * 80
+
+
+# ---------------------------------------------------------------- what the issue names, one by one
+
+
+@pytest.mark.parametrize(
+    ("raw", "complaint"),
+    [
+        ('{"count": -1, "count": 5}', "the key 'count' is given twice"),
+        ('{"count": 1, "observed_at": NaN}', "NaN is not a JSON number"),
+        ('[{"count": Infinity}]', "Infinity is not a JSON number"),
+        ('{"\\ud800": 1}', "lone UTF-16 surrogate"),
+        ('{"reports": [{"account_id": "\\udc00"}]}', "lone UTF-16 surrogate"),
+        ('{"a":' * 50_000 + "1" + "}" * 50_000, "nested too deeply"),
+    ],
+)
+def test_a_body_that_json_loads_would_take_is_refused_before_any_type_sees_it(raw, complaint):
+    # Given a body text that Python's json module would parse
+    # When the edge parses it
+    with pytest.raises(InvalidRequest) as refused:
+        strict_json(raw)
+    # Then it is the contract's 400, saying what is wrong
+    assert complaint in refused.value.message
+    assert refused.value.as_json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("raw", "complaint"),
+    [
+        ('{"count": true, "observed_at": "2026-11-25T10:00:00+09:00"}', "count: Input should be a valid integer"),
+        ('{"count": 1e400, "observed_at": "2026-11-25T10:00:00+09:00"}', "count: Input should be a valid integer"),
+        ('{"count": 5, "observed_at": "2026-11-25T10:00:00+09:00", "unit": "records"}', "unit: Extra inputs"),
+        ('{"count": 5, "observed_at": "2026-02-30T10:00:00+09:00"}', "observed_at: not a valid ISO 8601 timestamp"),
+    ],
+)
+def test_a_count_body_that_parses_is_still_refused_by_its_type(raw, complaint):
+    # Given a body that is valid JSON (1e400 reads as inf, true as a bool)
+    body = strict_json(raw)
+    # When it is typed as a record-count body
+    with pytest.raises(ValidationError) as refused:
+        CountIn.model_validate(body)
+    # Then the 400's message names the field
+    assert complaint in invalid(refused.value).message
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "complaint"),
+    [
+        # Month and AccountId's pattern are what the path parameters are typed with (billing.schema.params)
+        (Month, "２０２６-１１", "String should match pattern"),
+        (Month, "2026-11\n", "String should match pattern"),
+        (AccountId, "acme\n", "String should match pattern"),
+        (IsoDate, "20260401xx", "must be a date YYYY-MM-DD"),
+        (IsoDate, "2026-04-01xx", "must be a date YYYY-MM-DD"),
+        (IsoDate, "2026-W01-1", "must be a date YYYY-MM-DD"),
+        (IsoDate, "２０２６-０４-０１", "must be a date YYYY-MM-DD"),
+        (IsoDate, "2026-02-30", "not a calendar date"),
+        (Timestamp, "2026-W01-1T10:00:00+09:00", "must be an ISO 8601 timestamp"),
+        (Timestamp, "2026-04-01T10:00:00+09:00xx", "must be an ISO 8601 timestamp"),
+    ],
+)
+def test_a_scalar_that_only_looks_right_is_refused(kind, value, complaint):
+    # Given a value a lenient parser (\\d, $, date.fromisoformat) would take
+    # When it is validated as the field's type
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(kind).validate_python(value)
+    # Then it is refused, saying why
+    assert complaint in invalid(refused.value).message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "complaint"),
+    [
+        ("billing_contact.postal_code", "１００-０００５", "billing_contact.postal_code: String should match"),
+        ("billing_contact.company_name", "a\u0000b", "billing_contact.company_name: String should match"),
+        ("billing_contact.address", "東京都\x1b[2J", "billing_contact.address: String should match"),
+        ("contract_start", "2026-02-30", "contract_start: not a calendar date"),
+        ("contract_start", "2026-04-01xx", "contract_start: must be a date YYYY-MM-DD"),
+        ("contract_start", "2026-W01-1", "contract_start: must be a date YYYY-MM-DD"),
+        ("contract_end", "2026-12-31", "contract_end: Extra inputs are not permitted"),
+        ("nickname", "acme", "nickname: Extra inputs are not permitted"),
+    ],
+)
+def test_a_put_body_is_refused_naming_the_field(path, value, complaint):
+    # Given the design example with one field wrong (or one field it must not have)
+    body = {**PROFILE, "billing_contact": dict(PROFILE["billing_contact"])}
+    parent, _, leaf = path.rpartition(".")
+    (body[parent] if parent else body)[leaf] = value
+    # When it is typed as a PUT body
+    with pytest.raises(InvalidRequest) as refused:
+        typed(AccountIn, body)
+    # Then the 400 names that field
+    assert complaint in refused.value.message
+
+
+def test_the_fields_that_are_refused_in_one_form_are_accepted_in_the_right_one():
+    # Given the same values spelled as the contract says
+    body = {**PROFILE, "contract_start": "2028-02-29"}
+    # When they are typed
+    profile = typed(AccountIn, body)
+    # Then they are taken as they are
+    assert profile.contract_start.isoformat() == "2028-02-29"
+    assert TypeAdapter(Month).validate_python("2026-11") == "2026-11"
+    assert TypeAdapter(AccountId).validate_python("acme_2-x") == "acme_2-x"
+    assert typed(CountIn, strict_json('{"count": 0, "observed_at": "2026-11-25T10:00Z"}')).count == 0
+
+
+@pytest.mark.parametrize("offset", ["+09:60", "+09:99"])
+def test_an_offset_that_is_no_clock_time_is_refused(offset):
+    # Given a timestamp whose UTC offset has a minute past 59
+    # When it is typed
+    # Then it is refused like a 30th of February
+    with pytest.raises(ValidationError):
+        TypeAdapter(Timestamp).validate_python(f"2026-11-25T10:00:00{offset}")
+
+
+@pytest.mark.parametrize("value", ["\u3000", "\u00a0", "a\u0085b", "a\u009bb"])
+def test_a_name_that_is_blank_or_holds_a_c1_control_is_refused(value):
+    # Given a company name that is only a fullwidth (or no-break) space, or holds a C1 control character
+    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "company_name": value}}
+    # When it is typed
+    # Then it is refused, as the hand-written parser refused a blank name (value.strip())
+    with pytest.raises(InvalidRequest, match="company_name"):
+        typed(AccountIn, body)
