@@ -87,7 +87,10 @@ MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), AfterValidator(supported_month)]
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # Seconds and a fraction are optional; the UTC offset is not (Z or ±HH:MM).
-TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-9]|2[0-3]):[0-5][0-9])$"
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-](0[0-9]|1[0-9]|2[0-3]):[0-5][0-9])$"
+)
 _DATE, _TIMESTAMP = re.compile(DATE_PATTERN), re.compile(TIMESTAMP_PATTERN)
 # Parsed from a string and kept as a date or an aware datetime; published as a patterned string.
 IsoDate = Annotated[
