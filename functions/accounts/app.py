@@ -1,30 +1,50 @@
-"""Account billing profiles for the platform (HttpApi, AWS_IAM).
+"""Accounts: billing profiles for the platform, cancellations for operators (HttpApi, AWS_IAM).
 
-Triggered by: PUT and GET /v1/accounts/{account_id}.
-Reads: the tariff shipped in the domain layer (plans and options must exist).
-Writes: the profile item in the BillingTable (201 when created, 200 when replaced).
+Triggered by:
+- PUT /v1/accounts/{account_id}: creates a profile (201); the same body again is a safe retry (200); other terms
+  are 409 ``change_request_required`` (changes go through change requests);
+- GET /v1/accounts/{account_id}[?month=YYYY-MM]: the terms in force for that month (by default the current Tokyo
+  month), the contract's end, and the changes scheduled for later months;
+- POST and DELETE /v1/accounts/{account_id}/cancellation (operator): record a cancellation under the contract's
+  rules, or withdraw it while its end month is open.
+Reads: the profile item in the BillingTable; the tariff shipped in the domain layer (plans, options, minimum terms).
+Writes: the profile item (conditional put on creation; conditional updates for a cancellation).
 Emits: nothing.
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
+from billing import months
 from billing.accounts import AccountProfile
+from billing.contracts.cancellation import Cancellation
 from billing.dal.accounts import AccountStore
-from billing.errors import AccountNotFound
+from billing.errors import (
+    AccountNotFound,
+    AlreadyCancelled,
+    CancellationTooEarly,
+    ChangeRequestRequired,
+    MonthClosed,
+)
 from billing.http import create_resolver, documented, json_response
 from billing.observability import logger, tracer
-from billing.schema.params import AccountIdPath
-from billing.schema.platform import AccountIn, AccountOut
+from billing.schema.params import AccountIdPath, OptionalMonthQuery
+from billing.schema.platform import AccountIn, AccountOut, CancellationIn, CancellationOut
 from billing.settings import settings
 from billing.tariff import load_tariff
 
 app = create_resolver()
+
+
+def now() -> datetime:
+    """The clock; tests move it."""
+    return datetime.now(UTC)
 
 
 @functools.cache
@@ -34,22 +54,71 @@ def account_store() -> AccountStore:
 
 @app.put(
     "/v1/accounts/<account_id>",
-    summary="Create an account's billing profile",
-    responses={**documented(AccountOut, status=201, description="created"), **documented(AccountOut)},
+    summary="Create an account's billing profile (the same body again is a safe retry)",
+    responses={
+        **documented(AccountOut, ChangeRequestRequired, status=201, description="created"),
+        **documented(AccountOut, description="the same body again: nothing changed"),
+    },
 )
 def put_account(account_id: AccountIdPath, body: Annotated[AccountIn, Body()]):
     profile = AccountProfile.create(account_id, body, load_tariff())
-    created = account_store().put(profile)
-    return json_response(201 if created else 200, profile.as_json())
+    created, contract = account_store().create(profile)
+    if not created and contract.first != profile:
+        raise ChangeRequestRequired(account_id)
+    return json_response(201 if created else 200, contract.as_json(months.month_of(now())))
 
 
 @app.get(
     "/v1/accounts/<account_id>",
-    summary="An account's billing profile",
+    summary="An account's terms in force for a month, its contract end and its scheduled changes",
     responses=documented(AccountOut, AccountNotFound),
 )
-def get_account(account_id: AccountIdPath):
-    return account_store().get(account_id).as_json()
+def get_account(account_id: AccountIdPath, month: OptionalMonthQuery = None):
+    return account_store().get(account_id).as_json(month or months.month_of(now()))
+
+
+@app.post(
+    "/v1/accounts/<account_id>/cancellation",
+    summary="Cancel a contract under its rules (operator): the end is at the earliest M+1 and after the minimum term",
+    responses={
+        **documented(
+            CancellationOut,
+            AccountNotFound,
+            CancellationTooEarly,
+            AlreadyCancelled,
+            MonthClosed,
+            status=201,
+            description="recorded",
+        ),
+        **documented(CancellationOut, description="the same cancellation again: nothing changed"),
+    },
+)
+def cancel(account_id: AccountIdPath, body: Annotated[CancellationIn, Body()]):
+    store = account_store()
+    contract = store.get(account_id)
+    moment = now()
+    plan = load_tariff().for_month(contract.start_month).plans.get(contract.first.plan)
+    cancellation = Cancellation.decide(
+        body.received_on,
+        body.end_month,
+        contract.first.contract_start,
+        plan.minimum_term_months if plan else 1,
+        months.day_of(moment),
+    )
+    created = store.cancel(account_id, cancellation)
+    logger.info("cancellation", extra={"account_id": account_id, "end_month": cancellation.end_month, "new": created})
+    return json_response(201 if created else 200, cancellation.as_json(account_id))
+
+
+@app.delete(
+    "/v1/accounts/<account_id>/cancellation",
+    summary="Withdraw a cancellation while its end month is open (operator)",
+    responses=documented(CancellationOut, AccountNotFound, MonthClosed, description="withdrawn"),
+)
+def withdraw(account_id: AccountIdPath):
+    cancellation = account_store().withdraw_cancellation(account_id)
+    logger.info("cancellation withdrawn", extra={"account_id": account_id, "end_month": cancellation.end_month})
+    return cancellation.as_json(account_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -7,9 +7,10 @@ Triggered by:
 - POST /v1/change-requests/{change_request_id}/confirm with the emailed token;
 - POST /v1/change-requests/{change_request_id}/approve by an operator, for a
   company-name (legal-name) change.
-Reads: the account's profile and the change request in the BillingTable.
+Reads: the account's contract (terms history) and the change request in the BillingTable; the tariff.
 Writes: the change request (with the token's sha256, never the token) and, on
-confirmation or approval, the profile, both in one transaction.
+confirmation or approval, the change appended to the account's terms from its
+effective month (the first open month), both in one transaction.
 Emits: the email, through SES, from NOTIFICATION_SENDER.
 """
 
@@ -22,6 +23,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
+from billing import months
 from billing.change_requests import ChangeRequest, approval_notice_email, confirmation_email
 from billing.dal.accounts import AccountStore
 from billing.dal.change_requests import ChangeRequestStore
@@ -33,6 +35,7 @@ from billing.errors import (
     ChangeRequestNotFound,
     ConfirmationRequired,
     InvalidToken,
+    MonthClosed,
     TokenExpired,
 )
 from billing.http import create_resolver, documented, json_response
@@ -40,6 +43,7 @@ from billing.observability import logger, tracer
 from billing.schema.params import AccountIdPath, ChangeRequestIdPath
 from billing.schema.platform import ApproveIn, ChangeRequestIn, ChangeRequestOut, ConfirmIn
 from billing.settings import settings
+from billing.tariff import load_tariff
 
 app = create_resolver()
 
@@ -57,13 +61,17 @@ def stores() -> tuple[AccountStore, ChangeRequestStore]:
 
 @app.post(
     "/v1/accounts/<account_id>/change-requests",
-    summary="Request a change of the billing contact or methods; the contact confirms it from an email",
-    responses=documented(ChangeRequestOut, AccountNotFound, status=201, description="requested"),
+    summary="Request a change of the terms from a month on; the billing contact confirms it from an email",
+    responses=documented(ChangeRequestOut, AccountNotFound, MonthClosed, status=201, description="requested"),
 )
 def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, Body()]):
     accounts, requests = stores()
-    profile = accounts.get(account_id)
-    request, token = ChangeRequest.open(profile, body, now())
+    moment = now()
+    month = body.effective_month or months.month_of(moment)
+    profile = accounts.get(account_id).terms_for_change(month)
+    request, token = ChangeRequest.open(profile, body, moment)
+    changed = request.changes.apply_to(profile)
+    load_tariff().check_terms(month, changed.plan, changed.options)
     requests.create(request)
     email = approval_notice_email(request, profile) if token is None else confirmation_email(request, profile, token)
     send_email(settings().notification_sender, email)
@@ -83,9 +91,7 @@ def confirm_change(change_request_id: ChangeRequestIdPath, body: Annotated[Confi
     request = requests.get(change_request_id)
     moment = now()
     request.check_confirmation(body.token, moment)
-    applied = request.applied(moment)
-    requests.apply(request, applied)
-    return applied.as_json()
+    return requests.apply(request, lambda contract: contract.settle(request, moment, load_tariff())).as_json()
 
 
 @app.post(
@@ -97,9 +103,17 @@ def approve_change(change_request_id: ChangeRequestIdPath, body: Annotated[Appro
     _, requests = stores()
     request = requests.get(change_request_id)
     request.check_approval()
-    applied = request.applied(now(), approved_by=body.approved_by)
-    requests.apply(request, applied)
+    moment, principal = now(), _principal()
+    applied = requests.apply(
+        request, lambda contract: contract.settle(request, moment, load_tariff(), body.approved_by, principal)
+    )
     return applied.as_json()
+
+
+def _principal() -> str | None:
+    """Who signed the call (the operator's IAM principal), as API Gateway reports it."""
+    iam = (app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("iam") or {}
+    return iam.get("userArn") or iam.get("userId")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -59,16 +59,20 @@ _LABELS = {
     "phone": "電話番号",
     "payment_method": "お支払い方法",
     "delivery_method": "請求書の受け取り方法",
+    "plan": "プラン",
+    "options": "オプション",
 }
 
 
 @dataclass(frozen=True)
 class Changes:
-    """The fields a request changes: a partial billing contact and/or the two methods."""
+    """The terms a request changes: a partial billing contact, the two methods, the plan and the options."""
 
     billing_contact: dict[str, str | None] = field(default_factory=dict)
     payment_method: PaymentMethod | None = None
     delivery_method: DeliveryMethod | None = None
+    plan: str | None = None
+    options: tuple[str, ...] | None = None  # the whole new list
 
     @classmethod
     def of(cls, body: ChangesIn) -> Changes:
@@ -77,18 +81,23 @@ class Changes:
             billing_contact=body.billing_contact.as_changes() if body.billing_contact else {},
             payment_method=body.payment_method,
             delivery_method=body.delivery_method,
+            plan=body.plan,
+            options=None if body.options is None else tuple(body.options),
         )
 
     @classmethod
     def from_json(cls, body: dict) -> Changes:
+        options = body.get("options")
         return cls(
             billing_contact=dict(body.get("billing_contact") or {}),
-            payment_method=body.get("payment_method"),
-            delivery_method=body.get("delivery_method"),
+            payment_method=_or_none(PaymentMethod, body.get("payment_method")),
+            delivery_method=_or_none(DeliveryMethod, body.get("delivery_method")),
+            plan=body.get("plan"),
+            options=None if options is None else tuple(options),
         )
 
     def apply_to(self, profile: AccountProfile) -> AccountProfile:
-        """The profile with these changes laid over it (each value was typed when the request came in)."""
+        """The terms with these changes laid over them (each value was typed when the request came in)."""
         contact = {**profile.billing_contact.as_json(), **self.billing_contact}
         contact = {name: value for name, value in contact.items() if value is not None}
         return replace(
@@ -96,6 +105,8 @@ class Changes:
             billing_contact=BillingContact(**contact),
             payment_method=self.payment_method or profile.payment_method,
             delivery_method=self.delivery_method or profile.delivery_method,
+            plan=self.plan or profile.plan,
+            options=profile.options if self.options is None else self.options,
         )
 
     def relative_to(self, profile: AccountProfile) -> Changes:
@@ -105,6 +116,8 @@ class Changes:
             billing_contact={name: value for name, value in self.billing_contact.items() if current.get(name) != value},
             payment_method=self.payment_method if self.payment_method != profile.payment_method else None,
             delivery_method=self.delivery_method if self.delivery_method != profile.delivery_method else None,
+            plan=self.plan if self.plan != profile.plan else None,
+            options=self.options if self.options is not None and self.options != profile.options else None,
         )
 
     @property
@@ -124,6 +137,10 @@ class Changes:
             body["payment_method"] = self.payment_method
         if self.delivery_method:
             body["delivery_method"] = self.delivery_method
+        if self.plan:
+            body["plan"] = self.plan
+        if self.options is not None:
+            body["options"] = list(self.options)
         return body
 
 
@@ -138,6 +155,10 @@ class ChangeRequest:
     token_hash: str | None = None  # sha256 of the emailed token, hex; never the token
     applied_at: datetime | None = None
     approved_by: str | None = None
+    approved_principal: str | None = None  # the IAM principal that signed the approval
+    # The month the change takes effect from: as requested (None: the month it is applied in), and once applied,
+    # the month it actually took effect from (the first open month, if the one asked for closed meanwhile).
+    effective_month: str | None = None
 
     @classmethod
     def open(cls, profile: AccountProfile, body: ChangeRequestIn, now: datetime) -> tuple[ChangeRequest, str | None]:
@@ -148,10 +169,11 @@ class ChangeRequest:
         now = now.replace(microsecond=0)  # stored to the second
         changes = Changes.of(body.changes).relative_to(profile)
         if changes.is_empty:
-            raise InvalidRequest("changes would change nothing: the profile already has these values")
+            raise InvalidRequest("changes would change nothing: the terms already have these values for that month")
         request_id = new_request_id()
+        month = body.effective_month
         if changes.needs_approval:
-            request = cls(request_id, profile.account_id, changes, PENDING_APPROVAL, now, expires_at=None)
+            request = cls(request_id, profile.account_id, changes, PENDING_APPROVAL, now, None, effective_month=month)
             return request, None
         token = new_token()
         request = cls(
@@ -162,6 +184,7 @@ class ChangeRequest:
             now,
             expires_at=now + TOKEN_LIFETIME,
             token_hash=hash_token(token),
+            effective_month=month,
         )
         return request, token
 
@@ -187,8 +210,17 @@ class ChangeRequest:
         """A token older than TOKEN_LIFETIME no longer works; approval requests do not expire."""
         return self.expires_at is not None and now >= self.expires_at
 
-    def applied(self, now: datetime, approved_by: str | None = None) -> ChangeRequest:
-        return replace(self, status=APPLIED, applied_at=now, approved_by=approved_by)
+    def applied(
+        self, now: datetime, effective_month: str, approved_by: str | None = None, principal: str | None = None
+    ) -> ChangeRequest:
+        return replace(
+            self,
+            status=APPLIED,
+            applied_at=now,
+            approved_by=approved_by,
+            approved_principal=principal,
+            effective_month=effective_month,
+        )
 
     def as_json(self) -> dict:
         """The API's view: never the token nor its hash."""
@@ -197,6 +229,7 @@ class ChangeRequest:
             "account_id": self.account_id,
             "status": self.status,
             "changes": self.changes.as_json(),
+            "effective_month": self.effective_month,
             "requested_at": _iso(self.requested_at),
             "expires_at": _iso(self.expires_at),
         }
@@ -208,7 +241,7 @@ class ChangeRequest:
 
     def as_record(self) -> dict:
         """A DynamoDB-ready dict (keys are the store's business)."""
-        return {**self.as_json(), "token_hash": self.token_hash}
+        return {**self.as_json(), "token_hash": self.token_hash, "approved_principal": self.approved_principal}
 
     @classmethod
     def from_record(cls, record: dict) -> ChangeRequest:
@@ -222,6 +255,8 @@ class ChangeRequest:
             token_hash=record.get("token_hash"),
             applied_at=_datetime_or_none(record.get("applied_at")),
             approved_by=record.get("approved_by"),
+            approved_principal=record.get("approved_principal"),
+            effective_month=record.get("effective_month"),
         )
 
 
@@ -258,6 +293,7 @@ def confirmation_email(request: ChangeRequest, profile: AccountProfile, token: s
         "■ 変更内容",
         *_change_lines(request.changes, profile),
         "",
+        f"■ 適用開始: {_effective_text(request)}",
         f"■ 受付番号: {request.change_request_id}",
         f"■ 確認コード: {token}",
         f"■ 有効期限: {_japanese_time(request.expires_at)}（日本時間）",
@@ -292,6 +328,7 @@ def approval_notice_email(request: ChangeRequest, profile: AccountProfile) -> Em
         "■ 変更内容",
         *_change_lines(request.changes, profile),
         "",
+        f"■ 適用開始: {_effective_text(request)}",
         f"■ 受付番号: {request.change_request_id}",
         "",
         "承認されるまで変更は反映されません。発行済みの請求書は変わりません。",
@@ -313,7 +350,18 @@ def _change_lines(changes: Changes, profile: AccountProfile) -> list[str]:
         rows.append(
             ("delivery_method", DELIVERY_LABELS[profile.delivery_method], DELIVERY_LABELS[changes.delivery_method])
         )
+    if changes.plan:
+        rows.append(("plan", profile.plan, changes.plan))
+    if changes.options is not None:
+        rows.append(("options", "、".join(profile.options), "、".join(changes.options)))
     return [f"  {_LABELS[name]}: {before or '（なし）'} → {after or '（なし）'}" for name, before, after in rows]
+
+
+def _effective_text(request: ChangeRequest) -> str:
+    if request.effective_month is None:
+        return "確定した月のご利用分から"
+    year, month = request.effective_month.split("-")
+    return f"{int(year)}年{int(month)}月ご利用分から（締め済みの場合は次の締め前の月から）"
 
 
 def _japanese_time(moment: datetime | None) -> str:
@@ -323,6 +371,10 @@ def _japanese_time(moment: datetime | None) -> str:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(months.TOKYO).isoformat(timespec="seconds")
+
+
+def _or_none(kind, value):
+    return None if value is None else kind(value)
 
 
 def _datetime_or_none(text: str | None) -> datetime | None:

@@ -86,18 +86,23 @@ class MonthCloser:
     announce: Callable[[str, dict], None]
 
     def close_account(self, account_id: str, month: str, sequence: int) -> str:
-        """Close one account's month as its ``sequence``-th invoice; the outcome: issued or skipped."""
+        """Close one account's month as its ``sequence``-th invoice; the outcome: issued or skipped.
+
+        The usage is frozen first: that also closes the month for changes, so the terms read next are the
+        month's final terms (a change confirmed meanwhile takes effect from the next open month).
+        """
         try:
-            profile = self.stores.accounts.get(account_id)
+            usage, newly_frozen = self.stores.usage.freeze(account_id, month)
+            contract = self.stores.accounts.get(account_id)
         except AccountNotFound:
             return "skipped"
-        usage, newly_frozen = self.stores.usage.freeze(account_id, month)
-        if not profile.is_active_in(month):
-            # The page said billable; only a profile replaced since then gets here. Its number stays unused:
-            # a gap is better than a bill for a month the contract no longer covers.
+        if not contract.covers(month):
+            # The page said billable from the same contract dates, and a cancellation only ends an open month:
+            # this is a contract whose dates were edited by hand since. Its number stays unused and visible.
             if newly_frozen:
                 self.stores.runs.add(month, account_id, "skipped")
             return "skipped"
+        profile = contract.terms_for(month)
         number = invoice_number(month, sequence)
         record = self.stores.invoices.create(build_invoice(number, profile, usage, self.tariff, self.issuer))
         invoice = Invoice.from_record(record)

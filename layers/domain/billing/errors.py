@@ -118,3 +118,32 @@ class ConfirmationRequired(BillingError):
         super().__init__(
             f"change request {change_request_id} needs no approval: the billing contact confirms it from the email"
         )
+
+
+class ChangeRequestRequired(BillingError):
+    code = "change_request_required"
+    status = 409
+
+    def __init__(self, account_id: str):
+        super().__init__(
+            f"account {account_id!r} already exists with other terms: a PUT only creates a profile;"
+            " change it with POST /v1/accounts/{account_id}/change-requests"
+        )
+
+
+class CancellationTooEarly(BillingError):
+    code = "cancellation_too_early"
+    status = 409
+
+    def __init__(self, end_month: str, earliest: str):
+        super().__init__(f"end_month {end_month} is too early: the earliest end month is {earliest}")
+
+
+class AlreadyCancelled(BillingError):
+    code = "already_cancelled"
+    status = 409
+
+    def __init__(self, account_id: str, end_month: str):
+        super().__init__(
+            f"account {account_id!r} already has a cancellation ending {end_month}; withdraw it first to change it"
+        )

@@ -162,6 +162,7 @@ class Invoice:
     issuer: Issuer  # as it stood at issue
     currency: str = CURRENCY
     replaces: str | None = None  # the invoice number a correction replaces
+    final: bool = False  # 最終請求: the contract's last month
 
     @property
     def subtotal(self) -> int:
@@ -203,6 +204,7 @@ class Invoice:
             "currency": self.currency,
             "issuer": self.issuer.as_record(),
             "replaces": self.replaces,
+            "final": self.final,
         }
 
     @classmethod
@@ -232,6 +234,7 @@ class Invoice:
             issuer=Issuer.from_record(record["issuer"]),
             currency=record["currency"],
             replaces=record.get("replaces"),
+            final=record.get("final", False),
         )
         stored = (record["subtotal"], record["tax"], record["total"])
         if stored != (invoice.subtotal, invoice.tax, invoice.total):
@@ -310,6 +313,7 @@ def build_invoice(
         issuer=issuer,
         currency=tariff.currency,
         replaces=replaces,
+        final=profile.contract_end is not None and profile.contract_end.isoformat()[:7] == month,
     )
 
 

@@ -21,6 +21,7 @@ _STYLE = """
 body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;
   margin:0;color:#222;background:#f6f7f9}
 main{max-width:760px;margin:0 auto;padding:16px}
+.final{margin-left:8px;padding:1px 6px;border:1px solid #b00;color:#b00;font-size:.8em;border-radius:3px}
 h1{font-size:1.3rem;margin:8px 0 16px}
 .statement{background:#fff;border:1px solid #dde;border-radius:8px;padding:14px;margin-bottom:16px}
 .statement h2{font-size:1.1rem;margin:0 0 8px}
@@ -57,7 +58,7 @@ def _card(s: dict, pdf_href: str | None) -> str:
     pay_date = s.get("due_on") or s.get("debit_on")
     usage = s["usage"]
     return f"""<section class="statement" data-month="{escape(s["month"])}">
-<h2>{jp_month(s["month"])}ご利用分</h2>
+<h2>{jp_month(s["month"])}ご利用分{'<span class="final">最終請求</span>' if s.get("final") else ""}</h2>
 <dl>
 <dt>請求書番号</dt><dd class="number">{escape(s["invoice_number"])}</dd>
 <dt>ご請求金額 (税込)</dt><dd class="amount">{yen(s["total"])}</dd>

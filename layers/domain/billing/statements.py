@@ -30,6 +30,8 @@ def summary(record: dict) -> dict:
         "delivery_method": record["delivery_method"],
         "available_on": record.get("available_on") or record["issued_on"],
         "status": record.get("delivery_status", "pending"),
+        "final": record.get("final", False),  # 最終請求: the contract's last month
+        "replaces": record.get("replaces"),
     }
     # 振込期限 for bank transfer, 口座振替日 for direct debit: one or the other, never both.
     if record["payment_method"] == "bank_transfer":

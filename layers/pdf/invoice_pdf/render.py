@@ -170,8 +170,11 @@ class _InvoicePages:
     def _title_and_amount(self) -> None:
         inv, s = self.invoice, self.sheet
         s.text(105, 76, "請 求 書", 20, align="centre", bold=True)
-        if inv.replaces:
-            s.text(105, 81.5, f"(請求書番号 {inv.replaces} の訂正版)", 9, align="centre")
+        notes = [f"請求書番号 {inv.replaces} の訂正版"] if inv.replaces else []
+        if inv.final:
+            notes.append("最終請求（ご契約最終月分）")
+        if notes:
+            s.text(105, 81.5, f"({' / '.join(notes)})", 9, align="centre", bold=inv.final)
         # 宛名: shrink a long name before wrapping it.
         width = 120.0
         size = next((sz for sz in (13, 12, 11, 10) if text_width(inv.recipient_line, sz) <= width), 10)

@@ -1,23 +1,23 @@
-"""Billing profiles in the BillingTable."""
+"""Accounts in the BillingTable: the contract (first terms, changes, cancellation) on the profile item.
+
+The profile item also carries the count path's month gate (``closed_through``,
+``last#<month>``, ``contract_start``, ``contract_end``): see
+``billing.dal.usage``. Every write here is a conditional update or put that
+leaves those attributes alone, so a profile change never races a count.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from billing import months
 from billing.accounts import AccountProfile
+from billing.contracts.cancellation import Cancellation
+from billing.contracts.terms import Contract, TermsChange
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
-from billing.errors import AccountNotFound
+from billing.dal.conditional import put_if_absent, update_if
+from billing.errors import AccountNotFound, AlreadyCancelled, MonthClosed, NotFound
 
-_FIELDS = (
-    "plan",
-    "options",
-    "payment_method",
-    "delivery_method",
-    "contract_start",
-    "contract_end",
-    "billing_contact",
-)
+_OPEN_MONTH = "(attribute_not_exists(closed_through) OR closed_through < :month)"
 
 
 class AccountStore:
@@ -25,35 +25,92 @@ class AccountStore:
         self.table = table
         self.client = client or dynamodb()
 
-    def put(self, profile: AccountProfile) -> bool:
-        """Create or replace the profile; True when it was created.
-
-        An update, not a put: the item also carries the month gate
-        (``closed_through``, ``last#…``) that a profile change must keep.
-        """
+    def create(self, profile: AccountProfile) -> tuple[bool, Contract]:
+        """Store a new account once: (created, the contract as it stands), without a read."""
+        now = months.iso_now()
         body = profile.as_json()
-        fields = [name for name in _FIELDS if name in body]
-        fields += ["account_id", "account_shard"]  # the AccountsByShard index lists every account
-        body["account_shard"] = keys.account_shard(profile.account_id)
-        names = {f"#{name}": name for name in (*_FIELDS, "account_id", "account_shard", "created_at", "updated_at")}
-        values = {f":{name}": body[name] for name in fields}
-        values[":now"] = datetime.now(UTC).isoformat()
-        assignments = [f"#{name} = :{name}" for name in fields]
-        assignments += ["#created_at = if_not_exists(#created_at, :now)", "#updated_at = :now"]
-        expression = "SET " + ", ".join(assignments) + ("" if "contract_end" in body else " REMOVE #contract_end")
-        response = self.client.update_item(
-            TableName=self.table,
-            Key=keys.key(keys.account_pk(profile.account_id), keys.PROFILE),
-            UpdateExpression=expression,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=to_item(values),
-            ReturnValues="ALL_OLD",
-        )
-        return not response.get("Attributes")
+        item = {
+            **self._key_attrs(profile.account_id),
+            "account_id": profile.account_id,
+            "account_shard": keys.account_shard(profile.account_id),  # AccountsByShard lists every account
+            "contract_start": body.pop("contract_start"),
+            "terms": {name: value for name, value in body.items() if name != "account_id"},
+            "created_at": now,
+            "updated_at": now,
+        }
+        created, existing = put_if_absent(self.client, self.table, item)
+        return created, contract_of(item if created else existing)
 
-    def get(self, account_id: str) -> AccountProfile:
-        item = self.get_item(account_id)
-        return AccountProfile.from_json(account_id, item)
+    def get(self, account_id: str) -> Contract:
+        response = self.client.get_item(TableName=self.table, Key=self._key(account_id), ConsistentRead=True)
+        if "Item" not in response:
+            raise AccountNotFound(account_id)
+        return contract_of(from_item(response["Item"]))
+
+    def add_change(self, account_id: str, change: TermsChange, extra_condition: dict | None = None) -> dict:
+        """The update (for a transaction) that appends ``change``, only while its month is open for the account."""
+        return {
+            "TableName": self.table,
+            "Key": self._key(account_id),
+            "UpdateExpression": "SET term_changes = list_append(if_not_exists(term_changes, :none), :change),"
+            " updated_at = :now",
+            "ConditionExpression": f"attribute_exists(pk) AND {_OPEN_MONTH}",
+            "ExpressionAttributeValues": to_item(
+                {
+                    ":none": [],
+                    ":change": [change.as_record()],
+                    ":now": months.iso_now(),
+                    ":month": change.effective_month,
+                }
+            ),
+        }
+
+    def cancel(self, account_id: str, cancellation: Cancellation) -> bool:
+        """Record the cancellation once: True when recorded now, False when the same one already stood."""
+        stored, old = update_if(
+            self.client,
+            self.table,
+            self._key(account_id),
+            "SET cancellation = :cancellation, contract_end = :end, updated_at = :now",
+            f"attribute_exists(pk) AND attribute_not_exists(cancellation) AND {_OPEN_MONTH}",
+            {
+                ":cancellation": cancellation.as_record(),
+                ":end": cancellation.contract_end.isoformat(),
+                ":now": months.iso_now(),
+                ":month": cancellation.end_month,
+            },
+        )
+        if stored:
+            return True
+        if not old:
+            raise AccountNotFound(account_id)
+        if "cancellation" in old:
+            standing = Cancellation.from_record(old["cancellation"])
+            if standing == cancellation:
+                return False
+            raise AlreadyCancelled(account_id, standing.end_month)
+        raise MonthClosed(cancellation.end_month)
+
+    def withdraw_cancellation(self, account_id: str) -> Cancellation:
+        """Remove the cancellation while its end month is open; the one removed."""
+        removed, old = update_if(
+            self.client,
+            self.table,
+            self._key(account_id),
+            "REMOVE cancellation, contract_end SET updated_at = :now",
+            "attribute_exists(cancellation)"
+            " AND (attribute_not_exists(closed_through) OR closed_through < cancellation.end_month)",
+            {":now": months.iso_now()},
+            returns="ALL_OLD",
+        )
+        if not old:
+            raise AccountNotFound(account_id)
+        if "cancellation" not in old:
+            raise NotFound(f"account {account_id!r} has no cancellation to withdraw")
+        standing = Cancellation.from_record(old["cancellation"])
+        if not removed:
+            raise MonthClosed(standing.end_month)
+        return standing
 
     def page(self, shard: str, cursor: dict | None = None, limit: int = 500) -> tuple[list[dict], dict | None]:
         """One page of a shard's accounts (id and contract dates) and the cursor to the next."""
@@ -68,22 +125,22 @@ class AccountStore:
         )
         return [from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
-    def end_contract(self, account_id: str, last_day: str) -> None:
-        """Record the contract's last billed day: counts after it are refused, months after it are not billed."""
-        self.client.update_item(
-            TableName=self.table,
-            Key=keys.key(keys.account_pk(account_id), keys.PROFILE),
-            UpdateExpression="SET contract_end = :end",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=to_item({":end": last_day}),
-        )
+    @staticmethod
+    def _key(account_id: str) -> dict:
+        return keys.key(keys.account_pk(account_id), keys.PROFILE)
 
-    def get_item(self, account_id: str) -> dict:
-        response = self.client.get_item(
-            TableName=self.table,
-            Key=keys.key(keys.account_pk(account_id), keys.PROFILE),
-            ConsistentRead=True,
-        )
-        if "Item" not in response:
-            raise AccountNotFound(account_id)
-        return from_item(response["Item"])
+    @staticmethod
+    def _key_attrs(account_id: str) -> dict:
+        return {"pk": keys.account_pk(account_id), "sk": keys.PROFILE}
+
+
+def contract_of(item: dict) -> Contract:
+    """The domain's contract from a stored profile item."""
+    first = AccountProfile.from_json(item["account_id"], {**item["terms"], "contract_start": item["contract_start"]})
+    cancellation = item.get("cancellation")
+    return Contract(
+        first=first,
+        history=tuple(TermsChange.from_record(change) for change in item.get("term_changes", [])),
+        cancellation=Cancellation.from_record(cancellation) if cancellation else None,
+        closed_through=item.get("closed_through"),
+    )

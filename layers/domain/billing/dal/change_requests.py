@@ -1,26 +1,27 @@
-"""Contract change requests in the BillingTable, and applying them to a profile.
+"""Contract change requests in the BillingTable, and applying them to the account's terms.
 
 Applying is one TransactWriteItems of two conditional updates:
 
 1. the request moves from pending to applied, on condition that it is still
    pending (and, for a token confirmation, still holds the same token hash);
-2. the profile gets the changed fields, on condition that it has not changed
-   since it was read (``updated_at``), so a concurrent PUT is never lost.
+2. the change is appended to the account's terms history from its effective
+   month, on condition that the month is still open for the account.
 
 Both happen or neither: a crash cannot leave an applied request without its
-profile change, nor a changed profile whose request can be applied again.
-A request that is no longer pending cancels the transaction and is reported
-as already applied; a profile that moved is read again and the changes laid
-over it afresh.
+change, nor a change whose request can be applied again. A request that is no
+longer pending cancels the transaction and is reported as already applied; a
+month that closed meanwhile makes the caller decide the month again (the
+change then takes effect from the first open month).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from botocore.exceptions import ClientError
 
-from billing import months
-from billing.accounts import AccountProfile
 from billing.change_requests import APPLIED, ChangeRequest
+from billing.contracts.terms import Contract, TermsChange
 from billing.dal import keys
 from billing.dal.accounts import AccountStore
 from billing.dal.clients import dynamodb, from_item, to_item
@@ -30,7 +31,7 @@ MAX_APPLY_ATTEMPTS = 5
 
 
 class ProfileContention(RuntimeError):
-    """The profile kept changing under the confirmation; the caller may retry."""
+    """The account's months kept closing under the confirmation; the caller may retry."""
 
 
 class ChangeRequestStore:
@@ -52,16 +53,16 @@ class ChangeRequestStore:
             raise ChangeRequestNotFound(change_request_id)
         return ChangeRequest.from_record(from_item(response["Item"]))
 
-    def apply(self, pending: ChangeRequest, applied: ChangeRequest) -> AccountProfile:
-        """Move ``pending`` to ``applied`` and change the profile with it, exactly once; the new profile."""
+    def apply(self, pending: ChangeRequest, decide: Callable[[Contract], ChangeRequest]) -> ChangeRequest:
+        """Apply ``pending`` exactly once, as ``decide`` settles it against the contract as it stands."""
         for _ in range(MAX_APPLY_ATTEMPTS):
-            item = self.accounts.get_item(pending.account_id)  # AccountNotFound if it is gone
-            profile = pending.changes.apply_to(AccountProfile.from_json(pending.account_id, item))
+            applied = decide(self.accounts.get(pending.account_id))  # AccountNotFound if it is gone
+            change = TermsChange(applied.effective_month, pending.changes, pending.change_request_id)
             try:
                 self.client.transact_write_items(
                     TransactItems=[
                         {"Update": self._request_update(pending, applied)},
-                        {"Update": self._profile_update(profile, item.get("updated_at"))},
+                        {"Update": self.accounts.add_change(pending.account_id, change)},
                     ]
                 )
             except ClientError as error:
@@ -71,20 +72,28 @@ class ChangeRequestStore:
                 if reasons[0].get("Code") == "ConditionalCheckFailed":
                     raise AlreadyApplied(pending.change_request_id) from None
                 if reasons[1].get("Code") == "ConditionalCheckFailed":
-                    continue  # the profile changed since it was read: lay the changes over it again
+                    continue  # the month closed since it was read: decide the month again
                 raise
-            return profile
-        raise ProfileContention(f"the profile of {pending.account_id} kept changing; try again")
+            return applied
+        raise ProfileContention(f"the months of {pending.account_id} kept closing; try again")
 
     # ------------------------------------------------------------ internals
     def _request_update(self, pending: ChangeRequest, applied: ChangeRequest) -> dict:
         record = applied.as_record()
-        values = {":applied": APPLIED, ":pending": pending.status, ":at": record["applied_at"]}
-        assignments = ["#status = :applied", "applied_at = :at"]
+        values = {
+            ":applied": APPLIED,
+            ":pending": pending.status,
+            ":at": record["applied_at"],
+            ":month": applied.effective_month,
+        }
+        assignments = ["#status = :applied", "applied_at = :at", "effective_month = :month"]
         condition = "#status = :pending"
         if applied.approved_by:
             assignments.append("approved_by = :by")
             values[":by"] = applied.approved_by
+        if applied.approved_principal:
+            assignments.append("approved_principal = :principal")
+            values[":principal"] = applied.approved_principal
         if pending.token_hash:
             condition += " AND token_hash = :hash"
             values[":hash"] = pending.token_hash
@@ -94,28 +103,6 @@ class ChangeRequestStore:
             "UpdateExpression": "SET " + ", ".join(assignments),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": to_item(values),
-        }
-
-    def _profile_update(self, profile: AccountProfile, seen_updated_at: str | None) -> dict:
-        body = profile.as_json()
-        values = {
-            ":contact": body["billing_contact"],
-            ":payment": body["payment_method"],
-            ":delivery": body["delivery_method"],
-            ":now": months.iso_now(),
-        }
-        if seen_updated_at is None:
-            unchanged = "attribute_not_exists(updated_at)"
-        else:
-            unchanged = "updated_at = :seen"
-            values[":seen"] = seen_updated_at
-        return {
-            "TableName": self.table,
-            "Key": keys.key(keys.account_pk(profile.account_id), keys.PROFILE),
-            "UpdateExpression": "SET billing_contact = :contact, payment_method = :payment,"
-            " delivery_method = :delivery, updated_at = :now",
-            "ConditionExpression": f"attribute_exists(pk) AND {unchanged}",
             "ExpressionAttributeValues": to_item(values),
         }
 

@@ -20,6 +20,8 @@ class StatementOut(Document):
     delivery_method: DeliveryMethod
     available_on: str
     status: DeliveryStatus
+    final: bool  # 最終請求: the contract's last month
+    replaces: str | None
     due_on: str | None = None
     debit_on: str | None = None
     posting_on: str | None = None

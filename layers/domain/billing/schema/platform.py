@@ -67,7 +67,14 @@ class AccountIn(Payload):
     billing_contact: BillingContactIn
 
 
+class ScheduledChangeOut(Document):
+    effective_month: str
+    changes: dict
+
+
 class AccountOut(Document):
+    """The terms in force for one month (the current Tokyo month unless ``?month=`` names one)."""
+
     account_id: str
     plan: str
     options: list[str]
@@ -76,6 +83,7 @@ class AccountOut(Document):
     contract_start: str
     billing_contact: BillingContactIn  # as it was given: every stored value passed these checks
     contract_end: str | None = None
+    scheduled_changes: list[ScheduledChangeOut]
 
 
 class CountIn(Payload):
@@ -179,11 +187,15 @@ class ChangesIn(Payload):
     billing_contact: ContactChangesIn | None = None
     payment_method: Payment | None = None
     delivery_method: Delivery | None = None
+    plan: PlanName | None = None
+    options: Annotated[Options | None, Field(description="the whole new list of options")] = None
 
     @model_validator(mode="after")
     def _names_a_change(self):
         if not {name for name in self.model_fields_set if getattr(self, name) is not None}:
-            raise ValueError("changes must name at least one of billing_contact, payment_method, delivery_method")
+            raise ValueError(
+                "changes must name at least one of billing_contact, payment_method, delivery_method, plan, options"
+            )
         return self
 
 
@@ -191,6 +203,9 @@ class ChangeRequestIn(Payload):
     """``POST /v1/accounts/{account_id}/change-requests``."""
 
     changes: ChangesIn
+    effective_month: Annotated[
+        Month | None, Field(description="the first month billed with the change; by default the month it is applied")
+    ] = None
 
 
 class ConfirmIn(Payload):
@@ -212,8 +227,29 @@ class ChangeRequestOut(Document):
     changes: dict
     requested_at: str
     expires_at: str | None
+    effective_month: str | None
     applied_at: str | None = None
     approved_by: str | None = None
+
+
+# ------------------------------------------------------------ cancellations
+
+
+class CancellationIn(Payload):
+    """``POST /v1/accounts/{account_id}/cancellation`` (operator)."""
+
+    received_on: Annotated[IsoDate, Field(description="the day the cancellation was received; not in the future")]
+    end_month: Annotated[
+        Month | None, Field(description="the last month billed; by default the earliest end month")
+    ] = None
+
+
+class CancellationOut(Document):
+    account_id: str
+    received_on: str
+    earliest_end_month: str
+    end_month: str
+    contract_end: str
 
 
 __all__ = [
@@ -224,6 +260,8 @@ __all__ = [
     "BatchIn",
     "BatchOut",
     "BatchReportIn",
+    "CancellationIn",
+    "CancellationOut",
     "ChangeRequestIn",
     "ChangeRequestOut",
     "ConfirmIn",
