@@ -78,7 +78,9 @@ def test_a_partial_contact_and_both_methods_make_a_request_awaiting_the_customer
     [
         ({}, "changes: Field required"),
         ({"changes": {}}, "changes: changes must name at least one of"),
-        ({"changes": {"plan": "standard"}}, "changes.plan: Extra inputs are not permitted"),
+        ({"changes": {"plan": 7}}, "changes.plan: Input should be a valid string"),
+        ({"changes": {"options": ["bridge", "bridge"]}}, "changes.options: options must not repeat"),
+        ({"changes": {"delivery_method": "web"}, "effective_month": "2026-13"}, "effective_month: String should match"),
         ({"changes": {"delivery_method": "web"}, "reason": "x"}, "reason: Extra inputs are not permitted"),
         ({"changes": "web"}, "changes: Input should be a valid dictionary"),
         ({"changes": {"billing_contact": {}}}, "changes.billing_contact: billing_contact must name at least one field"),
@@ -194,7 +196,7 @@ def test_a_wrong_token_is_refused_and_a_used_one_cannot_be_reused(profile):
     with pytest.raises(InvalidToken) as refused:
         made.check_confirmation(token + "x", NOW)
     assert (refused.value.status, refused.value.code) == (400, "invalid_token")
-    used = made.applied(NOW)
+    used = made.applied(NOW, "2026-11")
     with pytest.raises(AlreadyApplied) as reused:
         used.check_confirmation(token, NOW)
     assert (reused.value.status, reused.value.code) == (409, "already_applied")
@@ -270,8 +272,10 @@ def test_removing_the_person_addresses_the_department_with_onchu(profile):
 
 def test_an_applied_request_records_when_and_who(profile):
     made, _ = request(profile, billing_contact={"company_name": "株式会社新商号"})
-    applied = made.applied(NOW + timedelta(days=3), approved_by="佐藤")
+    applied = made.applied(NOW + timedelta(days=3), "2026-12", approved_by="佐藤", principal="arn:aws:iam::1:user/op")
     assert applied.status == APPLIED
+    assert applied.as_json()["effective_month"] == "2026-12"
+    assert ChangeRequest.from_record(applied.as_record()).approved_principal == "arn:aws:iam::1:user/op"
     assert applied.as_json()["applied_at"] == "2026-11-28T10:00:00+09:00"
     assert applied.as_json()["approved_by"] == "佐藤"
 
