@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -110,6 +111,9 @@ class Api:
                 event["body"] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             elif key == "path":
                 event["rawPath"] = event["requestContext"]["http"]["path"] = value
+            elif key == "query":
+                event["queryStringParameters"] = value
+                event["rawQueryString"] = urlencode(value)
             else:
                 event["pathParameters"] = {**event.get("pathParameters", {}), **value}
         response = self.module.lambda_handler(event, LambdaContext())

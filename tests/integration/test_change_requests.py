@@ -35,8 +35,9 @@ def sent_emails() -> list:
     return ses_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-1"].sent_messages
 
 
-def request_change(api, changes, account="acme"):
-    return api.replay("request_change.json", path=f"/v1/accounts/{account}/change-requests", body={"changes": changes})
+def request_change(api, changes, account="acme", effective_month=None):
+    body = {"changes": changes} | ({"effective_month": effective_month} if effective_month else {})
+    return api.replay("request_change.json", path=f"/v1/accounts/{account}/change-requests", body=body)
 
 
 def confirm(api, change_request_id, token):
@@ -62,11 +63,27 @@ def profile(accounts_api, account="acme") -> dict:
     return body
 
 
-def requested(api, changes) -> tuple[str, str]:
+def requested(api, changes, effective_month=None) -> tuple[str, str]:
     """Request a change; its id and the token from the email that it sent."""
-    status, body = request_change(api, changes)
+    status, body = request_change(api, changes, effective_month=effective_month)
     assert status == 201, body
     return body["change_request_id"], token_from(sent_emails()[-1])
+
+
+def stored_profile(account="acme") -> dict:
+    key = {"pk": {"S": f"ACCOUNT#{account}"}, "sk": {"S": "PROFILE"}}
+    return boto3.client("dynamodb").get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]
+
+
+def close_gate(account, month) -> None:
+    """What the month close does first for an account: the month is closed for counts and changes."""
+    key = {"pk": {"S": f"ACCOUNT#{account}"}, "sk": {"S": "PROFILE"}}
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key=key,
+        UpdateExpression="SET closed_through = :m",
+        ExpressionAttributeValues={":m": {"S": month}},
+    )
 
 
 def stored_request(change_request_id) -> dict:
@@ -126,10 +143,10 @@ class TestRequestAndConfirm:
     def test_a_token_cannot_be_used_twice(self, account, accounts_api, changes_api):
         change_id, token = requested(changes_api, {"billing_contact": {"phone": "03-5555-0000"}})
         assert confirm(changes_api, change_id, token)[0] == 200
-        accounts_api.replay("put_account.json")  # the platform puts the old profile back
         status, body = confirm(changes_api, change_id, token)
         assert (status, body["error"]["code"]) == (409, "already_applied")
-        assert profile(accounts_api)["billing_contact"]["phone"] == "03-1234-5678"  # not applied again
+        assert profile(accounts_api)["billing_contact"]["phone"] == "03-5555-0000"
+        assert len(stored_profile()["term_changes"]["L"]) == 1  # not applied again
 
     def test_a_token_older_than_seven_days_has_expired(self, account, accounts_api, changes_api, monkeypatch):
         before = profile(accounts_api)
@@ -149,14 +166,15 @@ class TestRequestAndConfirm:
         monkeypatch.setattr(changes_api.module, "now", lambda: requested_at + timedelta(days=6))
         assert confirm(changes_api, change_id, token)[0] == 200
 
-    def test_a_profile_put_between_request_and_confirm_is_kept(self, account, accounts_api, changes_api):
+    def test_a_put_cannot_change_the_profile_around_a_request(self, account, accounts_api, changes_api):
         change_id, token = requested(changes_api, {"delivery_method": "web"})
         replaced = json.loads(load_event("put_account.json")["body"])
         replaced["billing_contact"]["address"] = "東京都港区芝公園4-2-8"
-        assert accounts_api.replay("put_account.json", body=replaced)[0] == 200
+        status, body = accounts_api.replay("put_account.json", body=replaced)
+        assert (status, body["error"]["code"]) == (409, "change_request_required")
         assert confirm(changes_api, change_id, token)[0] == 200
         after = profile(accounts_api)
-        assert (after["billing_contact"]["address"], after["delivery_method"]) == ("東京都港区芝公園4-2-8", "web")
+        assert (after["billing_contact"]["address"], after["delivery_method"]) == ("東京都千代田区丸の内1-1-1", "web")
 
     def test_confirming_keeps_the_months_counts_and_gate(self, account, changes_api, counts_api):
         counts_api.replay("record_count.json")
@@ -175,7 +193,8 @@ class TestRefusals:
     @pytest.mark.parametrize(
         ("changes", "field"),
         [
-            ({"plan": "premium"}, "plan"),
+            ({"plan": "enterprise"}, "plan"),
+            ({"options": ["carrier_pigeon"]}, "carrier_pigeon"),
             ({"billing_contact": {"postal_code": "1000005"}}, "billing_contact.postal_code"),
             ({"payment_method": "cash"}, "payment_method"),
             ({"billing_contact": {"fax": "03-0000-0000"}}, "fax"),
@@ -270,7 +289,9 @@ class TestInvoices:
 
     def test_a_change_confirmed_before_the_close_is_on_that_months_invoice(self, month, changes_api):
         change_id, token = requested(
-            changes_api, {"billing_contact": {**NEW_CONTACT, "department": None}, "payment_method": "direct_debit"}
+            changes_api,
+            {"billing_contact": {**NEW_CONTACT, "department": None}, "payment_method": "direct_debit"},
+            effective_month="2026-10",
         )
         assert confirm(changes_api, change_id, token)[0] == 200
         month.run_close("2026-10")
@@ -293,25 +314,24 @@ class TestAtomicity:
         store = changes_api.module.stores()[1]
         pending = store.get(change_id)  # both callers read the request while it was pending
         now = datetime.now(UTC)
-        store.apply(pending, pending.applied(now))
+        store.apply(pending, lambda contract: pending.applied(now, "2026-12"))
         with pytest.raises(AlreadyApplied):
-            store.apply(pending, pending.applied(now + timedelta(seconds=1)))
+            store.apply(pending, lambda contract: pending.applied(now + timedelta(seconds=1), "2026-12"))
         assert stored_request(change_id)["status"]["S"] == "applied"
+        assert len(stored_profile()["term_changes"]["L"]) == 1
 
-    def test_a_profile_put_during_the_confirmation_is_not_lost(self, account, accounts_api, changes_api, monkeypatch):
-        change_id, token = requested(changes_api, {"delivery_method": "web"})
+    def test_a_month_that_closes_during_the_confirmation_moves_the_change_on(self, account, changes_api, monkeypatch):
+        change_id, token = requested(changes_api, {"delivery_method": "web"}, effective_month="2026-10")
         accounts = changes_api.module.stores()[0]
-        read = accounts.get_item
-        replaced = json.loads(load_event("put_account.json")["body"])
-        replaced["billing_contact"]["address"] = "東京都港区芝公園4-2-8"
+        read = accounts.get
 
-        def read_then_put(account_id):
-            item = read(account_id)
-            monkeypatch.setattr(accounts, "get_item", read)
-            assert accounts_api.replay("put_account.json", body=replaced)[0] == 200  # lands between read and write
-            return item
+        def read_then_close(account_id):
+            contract = read(account_id)
+            monkeypatch.setattr(accounts, "get", read)
+            close_gate(account_id, "2026-10")  # the close shuts October between the read and the write
+            return contract
 
-        monkeypatch.setattr(accounts, "get_item", read_then_put)
-        assert confirm(changes_api, change_id, token)[0] == 200
-        after = profile(accounts_api)
-        assert (after["billing_contact"]["address"], after["delivery_method"]) == ("東京都港区芝公園4-2-8", "web")
+        monkeypatch.setattr(accounts, "get", read_then_close)
+        status, body = confirm(changes_api, change_id, token)
+        assert (status, body["effective_month"]) == (200, "2026-11")
+        assert stored_profile()["term_changes"]["L"][0]["M"]["effective_month"]["S"] == "2026-11"

@@ -158,13 +158,18 @@ def test_an_invoice_that_fails_its_last_try_counts_as_failed(month, monkeypatch)
 
 
 def test_an_account_whose_contract_ended_before_the_month_is_not_billed(month):
-    for account, last_day in (("ended", "2026-09-30"), ("last-month", "2026-10-31")):
+    for account, end_month in (("ended", "2026-09"), ("last-month", "2026-10")):
         body = profile("bank_transfer", "web", None, contract_start="2026-01-01")
         month.accounts.replay("put_account.json", path=f"/v1/accounts/{account}", body=body)
-        month.accounts.module.account_store().end_contract(account, last_day)
+        cancellation = {"received_on": "2026-08-15", "end_month": end_month}
+        status, _ = month.accounts.replay(
+            "cancel_account.json", path=f"/v1/accounts/{account}/cancellation", body=cancellation
+        )
+        assert status == 201
     month.run_close()
     assert "ended" not in invoices()
     assert "last-month" in invoices()
+    assert invoices()["last-month"]["final"] == {"BOOL": True}
 
 
 def test_invoices_are_searchable_by_date_amount_and_counterparty(month):

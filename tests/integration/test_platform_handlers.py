@@ -128,7 +128,8 @@ class TestRecordCounts:
 
     def test_counts_after_the_contract_ended_are_refused(self, accounts_api, counts_api):
         accounts_api.replay("put_account.json", body=_profile())
-        accounts_api.module.account_store().end_contract("acme", "2026-10-31")
+        cancellation = {"received_on": "2026-09-01", "end_month": "2026-10"}
+        assert accounts_api.replay("cancel_account.json", body=cancellation)[0] == 201
         assert report(counts_api, 5, "2026-10-31T23:59:00+09:00")[0] == 200
         status, body = report(counts_api, 5, "2026-11-01T00:00:00+09:00")
         assert (status, body["error"]["code"]) == (409, "account_cancelled")
