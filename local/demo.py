@@ -9,10 +9,13 @@ The steps, each a function:
    deleted an hour later (the peak must still include it);
 3. ``read_usage`` and ``print_usage``: GET each account's usage and print it
    as a table, checked against what was reported;
-4. ``close_month``: run the month-close schedule and wait for the invoices to
-   be issued and delivered; ``run_print_days``: replay the daily print run
-   for the week after the issue date;
+4. ``change_contracts``: one account changes plan from next month (confirmed
+   from its email), an operator cancels another; ``close_month``: run the
+   month-close schedule and wait for the invoices to be issued and delivered;
+   ``run_print_days``: replay the daily print run for the week after the
+   issue date;
 5. ``print_statements``: each customer signs in (JWT) and reads the statement;
+   ``contract_summary`` checks the plan change waited and the last invoice is final;
 6. ``fetch_documents``: copy the invoice PDFs and the print batch to ``out/``;
    ``save_statements_page``: save one customer's statements page next to them.
 
@@ -48,6 +51,7 @@ import requests
 
 from local.client import SignedSession
 from local.event_sources import schedules
+from local.mailbox import last_email_to
 from local.resources import BUCKET
 from local.stack import DEFAULT_STATE, ROOT, LocalStack
 
@@ -236,6 +240,66 @@ def print_usage(usage: dict[str, dict], expected: dict[str, dict], month: str = 
     return problems
 
 
+PLAN_CHANGE = ("aozora-books", {"plan": "premium", "options": ["dedicated_ip"]})
+CANCELLATION = ("sakura-shoji", {"received_on": "2026-09-20"})  # its 6-month term ran through 2026-09
+
+
+def change_contracts(stack: LocalStack, api: SignedSession, operator: SignedSession, month: str = MONTH) -> None:
+    """Before the close: a plan change for next month (confirmed from its email) and a cancellation."""
+    account_id, changes = PLAN_CHANGE
+    following = next_month(month)
+    response = api.post(
+        f"/v1/accounts/{account_id}/change-requests", json={"changes": changes, "effective_month": following}
+    )
+    response.raise_for_status()
+    request = response.json()
+    contact = api.get(f"/v1/accounts/{account_id}").json()["billing_contact"]["email"]
+    token = re.search(r"確認コード: (\S+)", last_email_to(stack.account_id, stack.region, contact).body).group(1)
+    confirmed = api.post(f"/v1/change-requests/{request['change_request_id']}/confirm", json={"token": token})
+    confirmed.raise_for_status()
+    print(
+        f"\n{account_id}: plan change {json.dumps(changes, ensure_ascii=False)} requested and confirmed from its email;"
+        f" effective from {confirmed.json()['effective_month']}"
+    )
+    account_id, body = CANCELLATION
+    response = operator.post(f"/v1/accounts/{account_id}/cancellation", json=body)
+    response.raise_for_status()
+    cancellation = response.json()
+    print(
+        f"{account_id}: cancellation received {cancellation['received_on']} (operator);"
+        f" earliest end {cancellation['earliest_end_month']}, contract ends {cancellation['contract_end']}"
+    )
+
+
+def contract_summary(api: SignedSession, statements: list[dict], month: str = MONTH) -> list[str]:
+    """What the contract changes did to the month's invoices, checked; the problems (none expected)."""
+    problems = []
+    by_account = {row["account"]: row for row in statements}
+    account_id, changes = PLAN_CHANGE
+    billed = api.get(f"/v1/accounts/{account_id}", params={"month": month}).json()
+    following = api.get(f"/v1/accounts/{account_id}", params={"month": next_month(month)}).json()
+    print(f"\ncontracts after the close of {month}")
+    print(
+        f"  {account_id}: {month} billed on {billed['plan']} {billed['options']}; from {next_month(month)}:"
+        f" {following['plan']} {following['options']}"
+    )
+    if (billed["plan"], following["plan"]) != ("standard", changes["plan"]):
+        problems.append(f"{account_id}: the plan change did not wait for {next_month(month)}")
+    account_id, _ = CANCELLATION
+    final = by_account[account_id]
+    print(f"  {account_id}: {final['invoice_number']} is the final invoice (最終請求): final={final['final']}")
+    if not final["final"]:
+        problems.append(f"{account_id}: the last month's invoice is not marked final")
+    refused = api.post(
+        f"/v1/accounts/{account_id}/record-counts",
+        json={"count": 1, "observed_at": f"{next_month(month)}-02T09:00:00+09:00"},
+    )
+    print(f"  {account_id}: a count after the end answers {refused.status_code} {refused.json()['error']['code']}")
+    if refused.status_code != 409:
+        problems.append(f"{account_id}: a count after the contract ended was not refused")
+    return problems
+
+
 def close_month(stack: LocalStack, month: str = MONTH) -> None:
     """The month-close schedule, and everything it sets off: invoices issued, PDFs archived, deliveries routed."""
     started = time.perf_counter()
@@ -355,7 +419,7 @@ def print_statements(stack: LocalStack, month: str = MONTH) -> list[dict]:
         if not found:
             raise DemoFailed(f"{account.account_id} has no statement for {month}")
         rows.append({"account": account.account_id, **found[0]})
-    columns = ("account", "invoice_number", "total", "tax", "issued_on", "pay by", "delivery_method", "status")
+    columns = ("account", "invoice_number", "total", "tax", "issued_on", "pay by", "delivery", "status", "final")
     table = [
         (
             row["account"],
@@ -366,6 +430,7 @@ def print_statements(stack: LocalStack, month: str = MONTH) -> list[dict]:
             row.get("due_on") or row.get("debit_on") or "",
             row["delivery_method"],
             row["status"],
+            "最終請求" if row["final"] else "",
         )
         for row in rows
     ]
@@ -423,9 +488,14 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
             problems = print_usage(read_usage(api), expected)
             if problems:
                 raise DemoFailed("; ".join(problems))
+            operator = SignedSession.from_config(stack.config)
+            change_contracts(stack, api, operator)
             close_month(stack)
             run_print_days(stack)
-            print_statements(stack)
+            statements = print_statements(stack)
+            problems = contract_summary(api, statements)
+            if problems:
+                raise DemoFailed("; ".join(problems))
             documents = fetch_documents(stack, out)
             page = save_statements_page(stack, page_account().account_id, out, documents)
             print_documents(out, [*documents, page])
