@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from billing import months
 from billing.churn import (
     ChurnConfigError,
-    ChurnState,
     ChurnThresholds,
     episodes_in,
     load_thresholds,

@@ -29,15 +29,18 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
 from billing import months
 from billing.counts import Reading
 
 DEFAULT_PATH = Path(__file__).parent / "config" / "churn.toml"
 MICROS_PER_HOUR = 3_600_000_000
+CHURN_SUSPECTED = "ChurnSuspected"
 
 
 class ChurnConfigError(ValueError):
@@ -174,3 +177,48 @@ def episodes_in(
         if episode:
             found.append(episode)
     return state, found
+
+
+class ChurnStore(Protocol):
+    def state(self, account_id: str) -> ChurnState: ...
+
+    def save_state(self, before: ChurnState, after: ChurnState) -> bool: ...
+
+    def keep(self, episode: ChurnEpisode) -> bool: ...
+
+    def mark_announced(self, episode: ChurnEpisode) -> None: ...
+
+
+class ChurnWatch:
+    """Folds an account's new readings into its stored state, recording and announcing each episode once.
+
+    Crash safety comes from the order of the steps: the episode is stored
+    (put if absent), announced, marked announced, and only then is the state
+    advanced past the reading. A crash before the state moves re-runs the
+    reading, which finds the same episode again: storing it is a no-op, and it
+    is announced again only if the crash came between publishing and marking,
+    so a ChurnSuspected consumer must tolerate a repeat (same ``episode_id``).
+    """
+
+    def __init__(
+        self, store: ChurnStore, announce: Callable[[str, dict], None], thresholds: ChurnThresholds, attempts: int = 5
+    ):
+        self.store = store
+        self.announce = announce
+        self.thresholds = thresholds
+        self.attempts = attempts
+
+    def observe(self, account_id: str, readings: list[Reading]) -> list[ChurnEpisode]:
+        """The episodes these readings complete (each recorded and announced once)."""
+        for _ in range(self.attempts):
+            before = self.store.state(account_id)
+            after, found = episodes_in(account_id, readings, self.thresholds, before)
+            if after == before:
+                return []  # every reading was already folded in (a redelivery)
+            for episode in found:
+                if not self.store.keep(episode):
+                    self.announce(CHURN_SUSPECTED, episode.announcement())
+                    self.store.mark_announced(episode)
+            if self.store.save_state(before, after):
+                return found
+        raise RuntimeError(f"the churn state of {account_id} kept changing under {self.attempts} attempts")

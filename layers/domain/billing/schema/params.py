@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from billing.schema.fields import ACCOUNT_ID_PATTERN, CHANGE_REQUEST_ID_PATTERN, Month
 
 AccountIdPath = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="1-64 of A-Z a-z 0-9 _ -")]
 MonthPath = Annotated[Month, Path(description="YYYY-MM, a Tokyo month")]
 ChangeRequestIdPath = Annotated[str, Path(pattern=CHANGE_REQUEST_ID_PATTERN, description="32 lowercase hex digits")]
+MonthQuery = Annotated[Month, Query(description="YYYY-MM, a Tokyo month")]
