@@ -1,4 +1,4 @@
-"""The template's non-HTTP triggers, run locally: SQS consumers and scheduled functions.
+"""The template's non-HTTP triggers, run locally: SQS and DynamoDB stream consumers, and scheduled functions.
 
 **SQS** (``Type: SQS`` events): like Lambda's event source mapping, a poller
 per queue (several for ``ScalingConfig.MaximumConcurrency``) long-polls the
@@ -15,6 +15,19 @@ seconds, not hours.
 rule is created on its bus on the AWS endpoint with a local *shadow queue* as
 its target; a ``RulePoller`` hands each event on that queue to the function,
 one at a time, as EventBridge invokes Lambda asynchronously.
+
+**DynamoDB streams** (``Type: DynamoDB`` events): a ``StreamPoller`` per
+event reads the table's stream on the AWS endpoint (DescribeStream,
+GetShardIterator, GetRecords), drops the records that no ``FilterCriteria``
+pattern matches (exact values and nested keys; a pattern with operators such as
+``prefix`` is let through with a warning, for the handler to filter), and hands
+up to ``BatchSize`` records to the function as a ``{"Records": [...]}`` event
+shaped like Lambda's. It checkpoints per shard, in memory: after a batch the
+shard resumes after its last record; with ``ReportBatchItemFailures`` it
+resumes at the first failed ``itemIdentifier`` (the sequence number), and a
+failed invocation retries the whole batch. After ``MaximumRetryAttempts``
+(at most 10 locally, a second or so apart) the batch's description goes to
+``DestinationConfig.OnFailure`` when it names a queue, and the shard moves on.
 
 **Schedules** (``Type: Schedule`` / ``ScheduleV2``) are not run by a clock
 locally. ``close_month`` (``python -m local close-month``) invokes the monthly
@@ -34,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from local.resources import QUEUE
+from local.resources import QUEUE, TABLE
 from local.runtime import Invocation
 from local.template import FunctionSpec, Physical, Resolver, TemplateError
 
@@ -342,6 +355,253 @@ def start_pollers(
             threads.append(thread)
         log.info("consuming %s for %s (%s)", source.queue_url.rsplit("/", 1)[-1], source.function, source.event)
     return threads
+
+
+# ------------------------------------------------------------------ DynamoDB streams
+
+STREAM_POLL_S = 0.25
+MAX_STREAM_RETRIES = 10
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """One ``Type: DynamoDB`` event of one function."""
+
+    function: str
+    event: str
+    table: str
+    batch_size: int
+    starting_position: str
+    report_failures: bool
+    filters: tuple[dict, ...]
+    max_retries: int
+    on_failure_url: str | None
+    concurrency: int = 1  # one poller reads every shard in order
+
+
+def stream_sources(functions: dict[str, FunctionSpec], resolver: Resolver) -> list[StreamSource]:
+    sources = []
+    for spec in functions.values():
+        for event in spec.events_of("DynamoDB"):
+            props = resolver.resolve(event.properties)
+            if str(props.get("Enabled", True)).lower() == "false":
+                continue
+            table = _table_by_stream_arn(resolver.physical, props["Stream"])
+            patterns = tuple(
+                json.loads(entry["Pattern"]) for entry in (props.get("FilterCriteria") or {}).get("Filters", [])
+            )
+            on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            retries = int(props.get("MaximumRetryAttempts", -1))
+            sources.append(
+                StreamSource(
+                    function=spec.logical_id,
+                    event=event.name,
+                    table=table.ref,
+                    batch_size=int(props.get("BatchSize", 100)),
+                    starting_position=str(props.get("StartingPosition", "LATEST")),
+                    report_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                    filters=patterns,
+                    max_retries=MAX_STREAM_RETRIES if retries < 0 else min(retries, MAX_STREAM_RETRIES),
+                    on_failure_url=_on_failure_queue(resolver.physical, on_failure),
+                )
+            )
+    return sources
+
+
+def _table_by_stream_arn(physical: dict[str, Physical], arn: str) -> Physical:
+    for item in physical.values():
+        if item.type == TABLE and arn in (item.attributes.get("StreamArn"), item.attributes.get("Arn")):
+            return item
+    raise TemplateError(f"no table of this template has the stream {arn}")
+
+
+def _on_failure_queue(physical: dict[str, Physical], arn: str | None) -> str | None:
+    if not arn:
+        return None
+    try:
+        return queue_by_arn(physical, arn).ref
+    except TemplateError:
+        log.warning("OnFailure destination %s is not a queue of this template; not applied locally", arn)
+        return None
+
+
+def matches_filter(pattern: object, value: object) -> bool:
+    """Lambda's event filtering for the simple cases: nested keys, and lists of exact values.
+
+    A list holding an operator (``{"prefix": ...}``, ``{"exists": ...}``...)
+    is not evaluated here: it matches, and the function filters for itself.
+    """
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(matches_filter(inner, value.get(key)) for key, inner in pattern.items())
+    if isinstance(pattern, list):
+        if any(isinstance(option, dict) for option in pattern):
+            return True
+        return value in pattern
+    return value == pattern
+
+
+def stream_record(record: dict, stream_arn: str, region: str) -> dict:
+    """One record of a Lambda DynamoDB-stream event, from one GetRecords record."""
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if hasattr(created, "timestamp"):
+        change["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": change,
+        "eventSourceARN": stream_arn,
+    }
+
+
+class StreamPoller:
+    """Reads one table's stream for one function, shard by shard, in order."""
+
+    def __init__(
+        self,
+        source: StreamSource,
+        dynamodb: Any,
+        streams: Any,
+        invoke: Callable[[str, Any], Invocation],
+        region: str,
+        stopping: threading.Event,
+        sqs: Any = None,
+    ):
+        self.source = source
+        self.dynamodb = dynamodb
+        self.streams = streams
+        self.invoke = invoke
+        self.region = region
+        self.stopping = stopping
+        self.sqs = sqs
+        self.stream_arn = ""
+        self.iterators: dict[str, str] = {}  # shard id -> where to read next
+        self.retries: dict[str, int] = {}
+        self.caught_up = False  # the last poll of every shard found nothing new
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                handled = self.poll_once()
+            except Exception:
+                if self.stopping.is_set():
+                    return
+                log.exception(
+                    "reading the stream of %s for %s failed; retrying", self.source.table, self.source.function
+                )
+                self.iterators = {}
+                handled = 0
+            if not handled:
+                self.stopping.wait(STREAM_POLL_S)
+
+    def poll_once(self) -> int:
+        """One GetRecords per shard; the number of records read."""
+        if not self.stream_arn:
+            self.stream_arn = self.dynamodb.describe_table(TableName=self.source.table)["Table"]["LatestStreamArn"]
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        read = 0
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self.iterators:
+                self.iterators[shard_id] = self._iterator(shard_id, self.source.starting_position)
+            response = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=self.source.batch_size)
+            records = response.get("Records", [])
+            read += len(records)
+            resume_at = self.handle(shard_id, records) if records else None
+            if resume_at is None:
+                self.iterators[shard_id] = response.get("NextShardIterator") or self.iterators[shard_id]
+            else:
+                self.iterators[shard_id] = self._iterator(shard_id, "AT_SEQUENCE_NUMBER", resume_at)
+        self.caught_up = read == 0
+        return read
+
+    def handle(self, shard_id: str, records: list[dict]) -> str | None:
+        """Invoke the function with the records that pass the filter; the sequence number to retry from, if any."""
+        events = [stream_record(record, self.stream_arn, self.region) for record in records]
+        if self.source.filters:
+            events = [event for event in events if any(matches_filter(p, event) for p in self.source.filters)]
+        if not events:
+            return None
+        invocation = self.invoke(self.source.function, {"Records": events})
+        failed = self._first_failure(invocation, events)
+        if failed is None:
+            self.retries.pop(shard_id, None)
+            return None
+        attempt = self.retries[shard_id] = self.retries.get(shard_id, 0) + 1
+        error = invocation.error or {}
+        log.error(
+            "%s failed on a stream batch of %d (attempt %d): %s: %s",
+            self.source.function,
+            len(events),
+            attempt,
+            error.get("errorType", "batchItemFailures"),
+            error.get("errorMessage", failed),
+        )
+        if attempt > self.source.max_retries:
+            self.retries.pop(shard_id, None)
+            self._give_up(shard_id, events)
+            return None
+        self.stopping.wait(min(attempt, 3) * 0.5)
+        return failed
+
+    def _first_failure(self, invocation: Invocation, events: list[dict]) -> str | None:
+        sequence_numbers = [event["dynamodb"]["SequenceNumber"] for event in events]
+        if not invocation.ok:
+            return sequence_numbers[0]
+        result = invocation.result
+        if not self.source.report_failures or not isinstance(result, dict):
+            return None
+        failures = result.get("batchItemFailures") or []
+        ids = [failure.get("itemIdentifier") for failure in failures if isinstance(failure, dict)]
+        if not ids:
+            return None
+        known = [sequence for sequence in sequence_numbers if sequence in ids]
+        return known[0] if known else sequence_numbers[0]  # an unknown identifier retries the whole batch
+
+    def _give_up(self, shard_id: str, events: list[dict]) -> None:
+        first, last = events[0]["dynamodb"]["SequenceNumber"], events[-1]["dynamodb"]["SequenceNumber"]
+        log.error("%s: skipping stream records %s..%s of %s", self.source.function, first, last, shard_id)
+        if self.source.on_failure_url and self.sqs is not None:
+            body = {
+                "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self.source.function},
+                "DDBStreamBatchInfo": {
+                    "shardId": shard_id,
+                    "startSequenceNumber": first,
+                    "endSequenceNumber": last,
+                    "batchSize": len(events),
+                    "streamArn": self.stream_arn,
+                },
+            }
+            self.sqs.send_message(QueueUrl=self.source.on_failure_url, MessageBody=json.dumps(body))
+
+    def _iterator(self, shard_id: str, kind: str, sequence: str | None = None) -> str:
+        extra = {"SequenceNumber": sequence} if sequence else {}
+        return self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=kind, **extra
+        )["ShardIterator"]
+
+
+def start_stream_pollers(
+    sources: list[StreamSource],
+    client: Callable[[str], Any],
+    invoke: Callable[[str, Any], Invocation],
+    region: str,
+    stopping: threading.Event,
+) -> tuple[list[threading.Thread], list[StreamPoller]]:
+    threads, pollers = [], []
+    for source in sources:
+        poller = StreamPoller(
+            source, client("dynamodb"), client("dynamodbstreams"), invoke, region, stopping, client("sqs")
+        )
+        thread = threading.Thread(target=poller.run, name=f"stream-{source.function}", daemon=True)
+        thread.start()
+        threads.append(thread)
+        pollers.append(poller)
+        log.info("consuming the stream of %s for %s (%s)", source.table, source.function, source.event)
+    return threads, pollers
 
 
 # ------------------------------------------------------------------ schedules

@@ -37,11 +37,14 @@ from local.event_sources import (
     CloseReport,
     RuleSource,
     SqsSource,
+    StreamPoller,
     create_rule_sources,
     dead_letter_queues,
     schedules,
     sqs_sources,
     start_pollers,
+    start_stream_pollers,
+    stream_sources,
 )
 from local.http_gateway import BoundRoute, HttpGateway
 from local.moto_backend import LocalMotoServer
@@ -123,6 +126,7 @@ class LocalStack:
         self.sources: list[SqsSource | RuleSource] = []
         self._stopping = threading.Event()
         self._pollers: list[threading.Thread] = []
+        self.stream_pollers: list[StreamPoller] = []
 
     # -------------------------------------------------------------- lifecycle
 
@@ -253,7 +257,11 @@ class LocalStack:
         self._pollers = start_pollers(
             self.sources, lambda: self.client("sqs"), self.invoke, self.region, self._stopping
         )
-        handled = {"HttpApi", "SQS", "EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
+        threads, self.stream_pollers = start_stream_pollers(
+            stream_sources(self.functions, self.resolver), self.client, self.invoke, self.region, self._stopping
+        )
+        self._pollers += threads
+        handled = {"HttpApi", "SQS", "DynamoDB", "EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
         for spec in self.functions.values():
             for event in spec.events:
                 if event.type not in handled:

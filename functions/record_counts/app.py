@@ -1,9 +1,11 @@
 """Record-count API of the platform (HttpApi, AWS_IAM).
 
 Triggered by: POST /v1/accounts/{account_id}/record-counts, POST /v1/record-counts
-(batch of 1-100) and GET /v1/accounts/{account_id}/usage/{month}.
+(batch of 1-100), GET /v1/accounts/{account_id}/usage/{month} and (operators)
+GET /v1/churn-events?month=YYYY-MM.
 Reads and writes: the BillingTable (profile gate and the month's usage item),
-two conditional writes per report and no read.
+two conditional writes per report and no read. The usage adds one Query of the
+month's 洗い替え episodes (``CHURN#<month>``, written by ChurnWatchFunction).
 Emits: the ReportsRecorded and PeakRaised metrics.
 """
 
@@ -18,14 +20,24 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from billing.counts import CountReport
+from billing.dal.churn import ChurnStore
 from billing.dal.usage import UsageStore
 from billing.errors import AccountCancelled, AccountNotFound, BillingError, ContractNotStarted, MonthClosed
 from billing.http import create_resolver, documented
 from billing.observability import logger, metrics, tracer
-from billing.schema.params import AccountIdPath, MonthPath
+from billing.schema.params import AccountIdPath, MonthPath, MonthQuery
 from billing.schema.parsing import invalid
-from billing.schema.platform import BatchIn, BatchOut, BatchReportIn, CountIn, CountOut, UsageOut
+from billing.schema.platform import (
+    BatchIn,
+    BatchOut,
+    BatchReportIn,
+    ChurnEventsOut,
+    CountIn,
+    CountOut,
+    UsageOut,
+)
 from billing.settings import settings
+from billing.tariff import load_tariff
 
 app = create_resolver()
 
@@ -33,6 +45,11 @@ app = create_resolver()
 @functools.cache
 def usage_store() -> UsageStore:
     return UsageStore(settings().table_name)
+
+
+@functools.cache
+def churn_store() -> ChurnStore:
+    return ChurnStore(settings().table_name)
 
 
 @app.post(
@@ -59,11 +76,22 @@ def record_counts_batch(batch: Annotated[BatchIn, Body()]):
 
 @app.get(
     "/v1/accounts/<account_id>/usage/<month>",
-    summary="An account's month: peak, opening and last count, daily highs",
+    summary="An account's month: peak and its bracket, opening and last count, daily highs, suspected 洗い替え",
     responses=documented(UsageOut, AccountNotFound),
 )
 def get_usage(account_id: AccountIdPath, month: MonthPath):
-    return usage_store().month_usage(account_id, month).as_json()
+    usage = usage_store().month_usage(account_id, month)
+    return usage.as_json(load_tariff(), churn_store().of_account(account_id, month))
+
+
+@app.get(
+    "/v1/churn-events",
+    summary="Every account's suspected 洗い替え episodes of a month (the month of the drop); for operators",
+    responses=documented(ChurnEventsOut),
+)
+def list_churn_events(month: MonthQuery):
+    episodes = churn_store().of_month(month)
+    return {"month": month, "churn_events": [{"account_id": e.account_id, **e.as_json()} for e in episodes]}
 
 
 def _count(recorded: list[dict]) -> None:

@@ -60,6 +60,7 @@ def create_table(client, name: str = TABLE) -> None:
         AttributeDefinitions=props["AttributeDefinitions"],
         KeySchema=props["KeySchema"],
         GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+        StreamSpecification={"StreamEnabled": True, **props["StreamSpecification"]},
     )
 
 

@@ -16,11 +16,17 @@ reports gives the same month.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from billing import months
 from billing.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from billing.churn import ChurnEpisode
+    from billing.tariff import Tariff
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -113,7 +119,10 @@ class MonthUsage:
         """The record-count response: the month's peak and whether this report raised it."""
         return {**self._peak_json(), "raised": stored and self.raised_by(report)}
 
-    def as_json(self) -> dict:
+    def as_json(self, tariff: Tariff, churn_events: Iterable[ChurnEpisode] = ()) -> dict:
+        """The usage API's body: with the bracket the peak falls in and the month's suspected 洗い替え."""
+        bracket = tariff.bracket_of(self.peak.count)
+        low, high = tariff.bracket_range(bracket)
         return {
             **self._peak_json(),
             "opening_count": self.opening_count,
@@ -121,6 +130,8 @@ class MonthUsage:
             "last_observed_at": months.iso_tokyo(self.last.at if self.last else None),
             "closed": self.closed,
             "daily": [{"date": day.isoformat(), "high": reading.count} for day, reading in sorted(self.days.items())],
+            "bracket": {"index": bracket, "from": low, "to": high},
+            "churn_events": [episode.as_json() for episode in churn_events],
         }
 
     def _peak_json(self) -> dict:

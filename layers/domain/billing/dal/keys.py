@@ -8,6 +8,9 @@ ACCOUNT#<id>           PROFILE                  billing profile; ``closed_throug
                                                 month's last count (the write gate)
 ACCOUNT#<id>           USAGE#<YYYY-MM>          ``day#<YYYY-MM-DD>`` day highs, opening
                                                 count, and once closed the frozen last count
+ACCOUNT#<id>           CHURN_STATE              洗い替え detection's state (stream consumer only):
+                                                the latest reading folded in, the running high,
+                                                the pending drop
 ACCOUNT#<id>           INVOICE#<YYYY-MM>        the month's invoice: content, number, status,
                                                 PDF key and sha256
 LETTERS#<YYYY-MM-DD>   <account>#<YYYY-MM>      a letter waiting for (or claimed by) a print
@@ -19,6 +22,9 @@ MONTH#<YYYY-MM>        CLOSE_PAGE#<page id>     one fanned-out page: its account
                                                 next page's cursor
 MONTH#<YYYY-MM>#<shard> CLOSE_PROGRESS          issued, skipped and failed counts of one
                                                 account shard (spread so no item is hot)
+CHURN#<YYYY-MM>        <account>#<drop micros>  one suspected 洗い替え episode, in the month of
+                                                its drop (20-digit micros sort in time order);
+                                                ``announced_at`` once ChurnSuspected is published
 CHANGE#<id>            REQUEST                  a contract change: ``account_id``, status,
                                                 changes, sha256 of its emailed token
 =====================  =======================  ==========================================
@@ -34,6 +40,7 @@ INVOICE_COUNTER = "INVOICE_COUNTER"
 CLOSE_RUN = "CLOSE_RUN"
 CLOSE_PROGRESS = "CLOSE_PROGRESS"
 CHANGE_REQUEST = "REQUEST"
+CHURN_STATE = "CHURN_STATE"
 ACCOUNT_SHARDS = 16
 ACCOUNTS_INDEX = "AccountsByShard"
 INVOICES_INDEX = "InvoicesByIssueDate"
@@ -86,6 +93,19 @@ def day_attr(day: str) -> str:
 
 def change_request_pk(change_request_id: str) -> str:
     return f"CHANGE#{change_request_id}"
+
+
+def churn_pk(month: str) -> str:
+    return f"CHURN#{month}"
+
+
+def churn_sk_prefix(account_id: str) -> str:
+    # "#" is not in an account id, so one account's prefix never matches another's
+    return f"{account_id}#"
+
+
+def churn_sk(account_id: str, dropped_at_micros: int) -> str:
+    return f"{churn_sk_prefix(account_id)}{dropped_at_micros:020d}"
 
 
 def key(pk: str, sk: str) -> dict:

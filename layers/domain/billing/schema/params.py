@@ -12,3 +12,4 @@ AccountIdPath = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="1-6
 MonthPath = Annotated[Month, Path(description="YYYY-MM, a Tokyo month")]
 ChangeRequestIdPath = Annotated[str, Path(pattern=CHANGE_REQUEST_ID_PATTERN, description="32 lowercase hex digits")]
 OptionalMonthQuery = Annotated[Month | None, Query(description="YYYY-MM, a Tokyo month; by default the current one")]
+MonthQuery = Annotated[Month, Query(description="YYYY-MM, a Tokyo month")]

@@ -141,6 +141,24 @@ class DailyHigh(Document):
     high: int
 
 
+class BracketOut(Document):
+    """The tariff bracket the peak falls in: 1 is 0-10,000, 2 is 10,001-20,000..."""
+
+    index: int
+    from_: int = Field(alias="from")
+    to: int
+
+
+class ChurnEventOut(Document):
+    """A suspected 洗い替え: from A down to B (at ``dropped_at``), back to C (at ``recovered_at``)."""
+
+    dropped_at: str
+    from_: int = Field(alias="from")
+    to: int
+    recovered_at: str
+    back_to: int
+
+
 class UsageOut(Document):
     account_id: str
     month: str
@@ -151,6 +169,17 @@ class UsageOut(Document):
     last_observed_at: str | None
     closed: bool
     daily: list[DailyHigh]
+    bracket: BracketOut
+    churn_events: list[ChurnEventOut] = Field(description="the month's suspected 洗い替え episodes (month of the drop)")
+
+
+class AccountChurnEventOut(ChurnEventOut):
+    account_id: str
+
+
+class ChurnEventsOut(Document):
+    month: str
+    churn_events: list[AccountChurnEventOut]
 
 
 # ------------------------------------------------------------ change requests

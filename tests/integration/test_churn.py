@@ -1,0 +1,211 @@
+"""洗い替え detection off the count path: real count writes, the table's stream, the ChurnWatch handler."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from local.event_sources import stream_record
+from tests.conftest import LambdaContext, load_event
+from tests.integration.conftest import TABLE, Api
+
+REGION = "ap-northeast-1"
+# botocore would send a StreamArn call to an account-specific host that moto does not serve.
+STREAMS_ENDPOINT = f"https://streams.dynamodb.{REGION}.amazonaws.com"
+
+
+class Stream:
+    """The BillingTable's stream as Lambda would hand it over: only what arrived since the last read."""
+
+    def __init__(self):
+        self.client = boto3.client("dynamodbstreams", endpoint_url=STREAMS_ENDPOINT)
+        self.arn = boto3.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        shard = self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self.iterator = self.client.get_shard_iterator(
+            StreamArn=self.arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+
+    def batch(self) -> dict:
+        response = self.client.get_records(ShardIterator=self.iterator)
+        self.iterator = response["NextShardIterator"]
+        return {"Records": [stream_record(record, self.arn, REGION) for record in response["Records"]]}
+
+
+@pytest.fixture
+def announced(aws):
+    """Every ChurnSuspected event put on the invoicing bus, read from a queue a rule feeds."""
+    import os
+
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName="churn-suspected")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = os.environ["EVENT_BUS_NAME"]
+    pattern = {"source": ["invoicing"], "detail-type": ["ChurnSuspected"]}
+    events.put_rule(Name="churn", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="churn", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+
+    def read() -> list[dict]:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(message["Body"])["detail"] for message in messages]
+
+    return read
+
+
+def put_account(accounts_api, account):
+    event = load_event("put_account.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/v1/accounts/{account}"
+    event["pathParameters"] = {"account_id": account}
+    response = accounts_api.module.lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 201, response
+
+
+def report(counts_api, account, count, observed_at):
+    status, body = counts_api.replay(
+        "record_count.json",
+        path=f"/v1/accounts/{account}/record-counts",
+        body={"count": count, "observed_at": observed_at},
+    )
+    assert status == 200, body
+
+
+def usage(counts_api, account, month="2026-11"):
+    status, body = counts_api.replay("get_usage.json", path=f"/v1/accounts/{account}/usage/{month}")
+    assert status == 200, body
+    return body
+
+
+def churn_events(counts_api, month="2026-11"):
+    event = load_event("list_churn_events.json")
+    event["queryStringParameters"] = {"month": month}
+    event["rawQueryString"] = f"month={month}"
+    response = counts_api.module.lambda_handler(event, LambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+EPISODE = {
+    "dropped_at": "2026-11-10T10:00:00+09:00",
+    "from": 20_000,
+    "to": 500,
+    "recovered_at": "2026-11-10T13:00:00+09:00",
+    "back_to": 19_800,
+}
+
+
+@pytest.fixture
+def watch(aws):
+    return Api("churn_watch").module
+
+
+@pytest.fixture
+def reported(accounts_api, counts_api):
+    """acme deletes everything and registers it again; steady only dips."""
+    put_account(accounts_api, "acme")
+    put_account(accounts_api, "steady")
+    for account, counts in (("acme", (20_000, 500, 19_800)), ("steady", (20_000, 17_000, 20_000))):
+        for hour, count in zip((9, 10, 13), counts, strict=True):
+            report(counts_api, account, count, f"2026-11-10T{hour:02d}:00:00+09:00")
+    return counts_api
+
+
+def test_the_stream_of_count_writes_yields_exactly_the_churn_episode(reported, watch, announced):
+    # Given the stream of the reports' writes
+    batch = Stream().batch()
+    # When the stream consumer handles it
+    result = watch.lambda_handler(batch, LambdaContext())
+    # Then nothing failed, one episode is listed for the month, and it was announced once
+    assert result == {"batchItemFailures": []}
+    assert churn_events(reported) == (200, {"month": "2026-11", "churn_events": [{"account_id": "acme", **EPISODE}]})
+    details = announced()
+    assert [d["account_id"] for d in details] == ["acme"]
+    assert details[0] == {"episode_id": details[0]["episode_id"], "account_id": "acme", "month": "2026-11", **EPISODE}
+
+
+def test_a_redelivered_batch_stores_and_announces_nothing_again(reported, watch, announced):
+    batch = Stream().batch()
+    watch.lambda_handler(batch, LambdaContext())
+    assert len(announced()) == 1
+    # When Lambda hands the same batch over again (a retry after a timeout)
+    assert watch.lambda_handler(batch, LambdaContext()) == {"batchItemFailures": []}
+    # Then the episode is still one, and no second ChurnSuspected went out
+    assert len(churn_events(reported)[1]["churn_events"]) == 1
+    assert announced() == []
+
+
+def test_a_crash_before_the_state_moved_finds_the_same_episode_without_a_second_announcement(
+    reported, watch, announced, monkeypatch
+):
+    batch = Stream().batch()
+    store = watch.watch().store
+    real_save = store.save_state
+
+    def crash_on_the_recovery(before, after):
+        if after.last.count == 19_800:
+            raise RuntimeError("crash")
+        return real_save(before, after)
+
+    monkeypatch.setattr(store, "save_state", crash_on_the_recovery)
+    # When the consumer fails after announcing but before advancing the state
+    assert watch.lambda_handler(batch, LambdaContext())["batchItemFailures"]
+    assert len(announced()) == 1
+    # Then the retry stores nothing new and announces nothing again
+    monkeypatch.setattr(store, "save_state", real_save)
+    assert watch.lambda_handler(batch, LambdaContext()) == {"batchItemFailures": []}
+    assert len(churn_events(reported)[1]["churn_events"]) == 1
+    assert announced() == []
+
+
+def test_after_a_failed_record_the_rest_of_the_batch_is_reported_failed_in_order(reported, watch, monkeypatch):
+    batch = Stream().batch()
+    store = watch.watch().store
+    real_state = store.state
+    calls = []
+
+    def flaky(account_id):
+        calls.append(account_id)
+        if len(calls) == 2:
+            raise RuntimeError("throttled")
+        return real_state(account_id)
+
+    monkeypatch.setattr(store, "state", flaky)
+    result = watch.lambda_handler(batch, LambdaContext())
+    failed = [failure["itemIdentifier"] for failure in result["batchItemFailures"]]
+    sequence = [record["dynamodb"]["SequenceNumber"] for record in batch["Records"]]
+    # The failure and everything after it come back, so no account's readings are folded out of order
+    assert failed and failed == sequence[sequence.index(failed[0]) :]
+
+
+def test_the_usage_shows_the_months_churn_events_and_the_peaks_bracket(reported, watch):
+    watch.lambda_handler(Stream().batch(), LambdaContext())
+    body = usage(reported, "acme")
+    assert body["churn_events"] == [EPISODE]
+    assert body["bracket"] == {"index": 2, "from": 10_001, "to": 20_000}
+    assert usage(reported, "steady")["churn_events"] == []
+    assert usage(reported, "acme", month="2026-12")["churn_events"] == []
+
+
+def test_reading_the_usage_costs_one_query_for_churn_events(reported, watch):
+    client = reported.module.usage_store().client
+    calls = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    usage(reported, "acme")
+    # The profile, the usage item and the opening count (a Query until a close records it), as before;
+    # then the one Query of the month's episodes
+    assert calls == ["GetItem", "GetItem", "Query", "Query"]
+
+
+def test_the_month_query_parameter_is_required_and_checked(reported):
+    assert churn_events(reported, month="2026-13")[0] == 400
+    event = load_event("list_churn_events.json")
+    event["queryStringParameters"], event["rawQueryString"] = None, ""
+    response = reported.module.lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 400
+
+
+def test_a_report_still_costs_two_writes_and_no_read(reported):
+    client = reported.module.usage_store().client
+    calls = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    report(reported, "acme", 21_000, "2026-11-11T09:00:00+09:00")
+    assert calls == ["UpdateItem", "UpdateItem"]
