@@ -10,7 +10,8 @@ Triggered by:
 Reads: the account's profile and the change request in the BillingTable.
 Writes: the change request (with the token's sha256, never the token) and, on
 confirmation or approval, the profile, both in one transaction.
-Emits: the email, through SES, from NOTIFICATION_SENDER.
+Emits: the email, through SES, from NOTIFICATION_SENDER; it links to the
+customer's confirmation page under CONFIRMATION_PAGE_URL (ChangeConfirmationFunction).
 """
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, B
     profile = accounts.get(account_id)
     request, token = ChangeRequest.open(profile, body, now())
     requests.create(request)
-    email = approval_notice_email(request, profile) if token is None else confirmation_email(request, profile, token)
+    if token is None:
+        email = approval_notice_email(request, profile)
+    else:
+        email = confirmation_email(request, profile, token, settings().confirmation_page_url)
     send_email(settings().notification_sender, email)
     logger.info("change requested", extra={"change_request_id": request.change_request_id, "status": request.status})
     return json_response(201, request.as_json())
