@@ -32,11 +32,12 @@ Monthly invoices (適格請求書) set by each account's peak record count in As
   takes no JWT: the one-time token from the confirmation email is its credential, and it answers
   Japanese HTML pages, errors included.
 
-Bodies are JSON in UTF-8 (the confirmation page's POST takes a form). A body that is not UTF-8, holds a lone surrogate, gives a key twice, or holds
-`NaN` is malformed. Query parameters a route does not declare are refused. Times in responses are
-ISO 8601 with `+09:00`.
+Bodies are JSON in UTF-8 (the confirmation page's POST takes a form). A body that is not UTF-8, holds a
+lone surrogate, gives a key twice, or holds `NaN` is malformed. Query parameters a route does not declare
+are refused. Times in responses are ISO 8601 with `+09:00`.
 
-Every error answers `{"error": {"code": "<code>", "message": "<human readable>"}}`:
+Every error answers `{"error": {"code": "<code>", "message": "<human readable>"}}` (except on the
+confirmation page, which answers Japanese pages):
 
 | code | status | when |
 |---|---|---|

@@ -16,10 +16,8 @@ import pytest
 from billing.confirmation_page import CONTENT_SECURITY_POLICY
 from tests.conftest import LambdaContext, load_event
 from tests.integration.conftest import CUSTOMER_API_URL, Api
-from tests.integration.test_change_requests import (  # noqa: F401 (account and changes_api are fixtures)
+from tests.integration.test_change_requests import (
     NEW_CONTACT,
-    account,
-    changes_api,
     profile,
     request_change,
     sent_emails,
@@ -31,6 +29,18 @@ ID = "0123456789abcdef0123456789abcdef"  # well formed, never issued
 
 
 @pytest.fixture
+def account(accounts_api) -> str:
+    status, _ = accounts_api.replay("put_account.json")
+    assert status == 201
+    return "acme"
+
+
+@pytest.fixture
+def changes_api(aws) -> Api:
+    return Api("change_requests")
+
+
+@pytest.fixture
 def page_api(aws) -> Api:
     return Api("change_confirmation")
 
@@ -39,7 +49,9 @@ def emailed_link(changes_api, changes) -> tuple[str, str]:
     """Request a change; the id and token in the link of the email it sent."""
     status, body = request_change(changes_api, changes)
     assert status == 201, body
-    link = re.search(rf"{re.escape(CUSTOMER_API_URL)}/change-requests/([0-9a-f]{{32}})\?token=(\S+)", sent_emails()[-1].body)
+    link = re.search(
+        rf"{re.escape(CUSTOMER_API_URL)}/change-requests/([0-9a-f]{{32}})\?token=(\S+)", sent_emails()[-1].body
+    )
     assert link, sent_emails()[-1].body
     assert link.group(1) == body["change_request_id"]
     return link.group(1), link.group(2)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from billing.accounts import AccountProfile
 from billing.change_requests import change_rows
 from billing.confirmation_page import CONTENT_SECURITY_POLICY, HEADERS, applied_page, confirmation_page, error_page
 from billing.errors import (
@@ -20,7 +21,17 @@ from billing.errors import (
     InvalidToken,
     TokenExpired,
 )
-from tests.unit.test_change_requests import NOW, profile, request  # noqa: F401 (profile is a fixture)
+from billing.schema.platform import AccountIn
+from billing.tariff import load_tariff
+from tests.unit.edge import typed
+from tests.unit.test_accounts import PROFILE
+from tests.unit.test_change_requests import NOW, request
+
+
+@pytest.fixture
+def profile() -> AccountProfile:
+    return AccountProfile.create("acme", typed(AccountIn, PROFILE), load_tariff())
+
 
 HOSTILE = '<script>alert("x")</script> & \'株式会社"><img src=x>'
 
@@ -61,7 +72,9 @@ def test_hostile_customer_text_is_escaped_everywhere(profile):
     for html in (confirmation_page(made, rows, token), applied_page(made.applied(NOW), rows)):
         # Then it shows as text, never as markup
         assert "<script" not in html and "<img" not in html
-        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;株式会社&quot;&gt;&lt;img src=x&gt;" in html
+        assert (
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;株式会社&quot;&gt;&lt;img src=x&gt;" in html
+        )
         assert "a&quot;b&amp;c" in html
 
 

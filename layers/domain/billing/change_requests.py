@@ -330,7 +330,10 @@ def change_rows(changes: Changes, profile: AccountProfile) -> list[tuple[str, st
 
 
 def _change_lines(changes: Changes, profile: AccountProfile) -> list[str]:
-    return [f"  {label}: {before or '（なし）'} → {after or '（なし）'}" for label, before, after in change_rows(changes, profile)]
+    return [
+        f"  {label}: {before or '（なし）'} → {after or '（なし）'}"
+        for label, before, after in change_rows(changes, profile)
+    ]
 
 
 def _japanese_time(moment: datetime | None) -> str:
