@@ -45,8 +45,9 @@ def test_the_page_shows_each_change_before_and_after(profile):
     html = confirmation_page(made, change_rows(made.changes, profile), token)
     # Then each change reads label, before, after, in that order
     changes = re.findall(
-        r'<p class="label">(.*?)</p>\s*<p class="before"><span class="tag">変更前</span>(.*?)</p>\s*'
-        r'<p class="after"><span class="tag">変更後</span>(.*?)</p>',
+        r'<p class="label">(.*?)</p>\s*'
+        r'<p class="before"><span class="tag">変更前</span> <span class="value">(.*?)</span></p>\s*'
+        r'<p class="after"><span class="tag">変更後</span> <span class="value">(.*?)</span></p>',
         html,
     )
     assert changes == [
@@ -61,7 +62,7 @@ def test_the_page_shows_each_change_before_and_after(profile):
 def test_a_removed_field_reads_as_none(profile):
     made, token = request(profile, billing_contact={"department": None})
     html = confirmation_page(made, change_rows(made.changes, profile), token)
-    assert '<span class="tag">変更後</span>（なし）' in html
+    assert '<span class="tag">変更後</span> <span class="value">（なし）</span>' in html
 
 
 def test_hostile_customer_text_is_escaped_everywhere(profile):

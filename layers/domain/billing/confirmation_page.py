@@ -149,8 +149,8 @@ def _changes(rows: Rows) -> str:
     return "\n".join(
         f"""<div class="change">
 <p class="label">{escape(label)}</p>
-<p class="before"><span class="tag">変更前</span>{escape(before or EMPTY)}</p>
-<p class="after"><span class="tag">変更後</span>{escape(after or EMPTY)}</p>
+<p class="before"><span class="tag">変更前</span> <span class="value">{escape(before or EMPTY)}</span></p>
+<p class="after"><span class="tag">変更後</span> <span class="value">{escape(after or EMPTY)}</span></p>
 </div>"""
         for label, before, after in rows
     )
