@@ -28,13 +28,16 @@ Monthly invoices (適格請求書) set by each account's peak record count in As
 
 * **Platform API** (`PlatformApi`, AWS_IAM): sign each request with SigV4 (service `execute-api`).
 * **Customer API** (`CustomerApi`, Cognito JWT): `Authorization: Bearer <id token>`; the account comes
-  only from the token's `custom:account_id` claim.
+  only from the token's `custom:account_id` claim. The change confirmation page (`/change-requests/...`)
+  takes no JWT: the one-time token from the confirmation email is its credential, and it answers
+  Japanese HTML pages, errors included.
 
-Bodies are JSON in UTF-8. A body that is not UTF-8, holds a lone surrogate, gives a key twice, or holds
-`NaN` is malformed. Query parameters a route does not declare are refused. Times in responses are
-ISO 8601 with `+09:00`.
+Bodies are JSON in UTF-8 (the confirmation page's POST takes a form). A body that is not UTF-8, holds a
+lone surrogate, gives a key twice, or holds `NaN` is malformed. Query parameters a route does not declare
+are refused. Times in responses are ISO 8601 with `+09:00`.
 
-Every error answers `{"error": {"code": "<code>", "message": "<human readable>"}}`:
+Every error answers `{"error": {"code": "<code>", "message": "<human readable>"}}` (except on the
+confirmation page, which answers Japanese pages):
 
 | code | status | when |
 |---|---|---|
@@ -90,6 +93,7 @@ GATEWAY_RESPONSES = {
 GATEWAY = {
     "sigv4": [("403", "Forbidden"), ("413", "TooLarge")],
     "cognitoJwt": [("401", "Unauthorized"), ("413", "TooLarge")],
+    None: [("413", "TooLarge")],
 }
 
 
@@ -105,8 +109,9 @@ def template_routes() -> tuple[dict[str, Path], dict[tuple[str, str], tuple[str,
     folders, routes = {}, {}
     for route in template.routes():
         folders[route.function] = ROOT / template.function_properties(route.function)["CodeUri"]
-        iam = apis[route.api].auth.get("DefaultAuthorizer") == "AWS_IAM"
-        routes[(route.method.lower(), route.path)] = (route.api, "sigv4" if iam else "cognitoJwt")
+        authorizer = route.authorizer or apis[route.api].auth.get("DefaultAuthorizer")
+        scheme = {"AWS_IAM": "sigv4", "NONE": None}.get(authorizer, "cognitoJwt")
+        routes[(route.method.lower(), route.path)] = (route.api, scheme)
     return dict(sorted(folders.items())), routes
 
 
@@ -130,7 +135,9 @@ def build() -> dict:
         for path, operations in part.get("paths", {}).items():
             for method, operation in operations.items():
                 api, scheme = routes[(method, path)]
-                operation.update({"tags": [api], "security": [{scheme: []}], "x-function": logical_id})
+                # No scheme: the route has no authorizer (the change confirmation page's token is in the request).
+                security = [{scheme: []}] if scheme else []
+                operation.update({"tags": [api], "security": security, "x-function": logical_id})
                 responses = operation["responses"]
                 responses.pop("422", None)  # Powertools' own validation status; ours answer 400
                 responses.update(

@@ -11,7 +11,8 @@ Reads: the account's contract (terms history) and the change request in the Bill
 Writes: the change request (with the token's sha256, never the token) and, on
 confirmation or approval, the change appended to the account's terms from its
 effective month (the first open month), both in one transaction.
-Emits: the email, through SES, from NOTIFICATION_SENDER.
+Emits: the email, through SES, from NOTIFICATION_SENDER; it links to the
+customer's confirmation page under CONFIRMATION_PAGE_URL (ChangeConfirmationFunction).
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, B
     changed = request.changes.apply_to(profile)
     load_tariff().check_terms(month, changed.plan, changed.options)
     requests.create(request)
-    email = approval_notice_email(request, profile) if token is None else confirmation_email(request, profile, token)
+    if token is None:
+        email = approval_notice_email(request, profile)
+    else:
+        email = confirmation_email(request, profile, token, settings().confirmation_page_url)
     send_email(settings().notification_sender, email)
     logger.info("change requested", extra={"change_request_id": request.change_request_id, "status": request.status})
     return json_response(201, request.as_json())

@@ -15,6 +15,7 @@ from billing.settings import settings
 from tests.conftest import LambdaContext, load_event, load_function, load_template
 
 TABLE = "billing-test"
+CUSTOMER_API_URL = "https://customer.example.test"
 BUCKET = "invoices-test"
 QUEUES = {"AccountPagesQueue": "ACCOUNT_PAGES_QUEUE_URL", "IssueInvoiceQueue": "ISSUE_INVOICE_QUEUE_URL"}
 
@@ -93,6 +94,7 @@ def create_resources(monkeypatch) -> None:
     sender = parameters["NotificationSender"]["Default"]
     boto3.client("ses").verify_email_identity(EmailAddress=sender)  # SES sends only from a verified identity
     monkeypatch.setenv("NOTIFICATION_SENDER", sender)
+    monkeypatch.setenv("CONFIRMATION_PAGE_URL", CUSTOMER_API_URL)
 
 
 class Api:

@@ -57,11 +57,13 @@ def _profile() -> dict:
     suppress_health_check=list(HealthCheck),
 )
 def test_every_response_is_documented_and_none_is_a_5xx(case, local_stack: RunningStack, customer):
-    (scheme,) = case.operation.definition.raw["security"][0]
+    security = case.operation.definition.raw["security"]
     base_url = local_stack.config["url"]
-    if scheme == "sigv4":
+    if security == [{"sigv4": []}]:
         session = SignedSession.from_config(local_stack.config)
         response = case.call(session=session, base_url=base_url, allow_redirects=False)
-    else:
+    elif security:
         response = case.call(session=customer, base_url=base_url, allow_redirects=False, timeout=30)
+    else:  # the change confirmation page: no sign-in, the token is in the request
+        response = case.call(session=requests.Session(), base_url=base_url, allow_redirects=False, timeout=30)
     case.validate_response(response, checks=CHECKS)

@@ -111,3 +111,14 @@ def test_an_api_url_in_a_function_environment_leads_to_the_local_gateway(templat
     # Then the web-statement link built with !Sub https://${CustomerApi}.execute-api... is the local page
     assert cloud_url.startswith("https://") and "execute-api" in cloud_url
     assert environment["STATEMENTS_URL"] == "http://127.0.0.1:3000/statements"
+
+
+def test_the_confirmation_page_url_leads_to_the_local_gateway(template: Template):
+    # Given the stack has bound the customer API to a local gateway
+    physical = plan(template, PSEUDO, ENDPOINT)
+    physical["CustomerApi"].attributes["ApiEndpoint"] = "http://127.0.0.1:3000"
+    resolver = Resolver(template, PSEUDO, physical)
+    # When the change-requests function's environment is resolved
+    environment = template.function("ChangeRequestsFunction", resolver).environment
+    # Then the confirmation email's link (the API's bare URL, no path) is the local gateway
+    assert environment["CONFIRMATION_PAGE_URL"] == "http://127.0.0.1:3000"

@@ -39,6 +39,7 @@ from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=months.TOKYO)
+PAGE_URL = "https://customer.example.test"
 
 
 @pytest.fixture
@@ -302,7 +303,7 @@ def test_the_api_view_shows_times_in_japan_time(profile):
 
 def test_the_confirmation_email_goes_to_the_current_address_with_the_token(profile):
     made, token = request(profile, billing_contact={"email": "keiri@example.co.jp"}, payment_method="direct_debit")
-    email = confirmation_email(made, profile, token)
+    email = confirmation_email(made, profile, token, PAGE_URL)
     assert email.to == "billing@example.co.jp"
     assert "変更" in email.subject
     assert token in email.body and made.change_request_id in email.body
@@ -313,9 +314,16 @@ def test_the_confirmation_email_goes_to_the_current_address_with_the_token(profi
     assert "2026年12月2日 10:00" in email.body  # the token's expiry, Japan time
 
 
+def test_the_confirmation_email_links_to_the_page_with_the_token(profile):
+    # Given a request / When its email is written / Then it links to the customer API's page for it, token included
+    made, token = request(profile, delivery_method="web")
+    body = confirmation_email(made, profile, token, PAGE_URL + "/").body
+    assert f"{PAGE_URL}/change-requests/{made.change_request_id}?token={token}\n" in body
+
+
 def test_the_email_without_an_email_change_does_not_speak_of_a_new_address(profile):
     made, token = request(profile, delivery_method="web")
-    body = confirmation_email(made, profile, token).body
+    body = confirmation_email(made, profile, token, PAGE_URL).body
     assert "新しいメールアドレス" not in body
     assert "請求書の受け取り方法: 郵送 → WEB明細" in body
 

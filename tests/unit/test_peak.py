@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from billing import months
 from billing.counts import CountReport, MonthUsage
+from billing.tariff import load_tariff
 
 START = datetime(2026, 11, 1, tzinfo=months.TOKYO)
 
@@ -67,12 +68,12 @@ def test_a_deleted_spike_still_sets_the_peak():
 
 def test_a_month_with_no_reports_peaks_at_its_opening_count():
     usage = MonthUsage("acme", "2026-11", opening_count=9_000)
-    body = usage.as_json()
+    body = usage.as_json(load_tariff())
     assert (body["peak"], body["peak_observed_at"], body["last_count"]) == (9_000, "2026-11-01T00:00:00+09:00", 9_000)
 
 
 def test_an_account_that_never_reported_peaks_at_zero():
-    body = MonthUsage("acme", "2026-11").as_json()
+    body = MonthUsage("acme", "2026-11").as_json(load_tariff())
     assert (body["peak"], body["peak_observed_at"], body["daily"]) == (0, None, [])
 
 

@@ -24,6 +24,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from billing import months
 from billing.accounts import AccountProfile, BillingContact
@@ -280,20 +281,26 @@ def token_matches(token: str, token_hash: str | None) -> bool:
 # ---------------------------------------------------------------- email
 
 
-def confirmation_email(request: ChangeRequest, profile: AccountProfile, token: str) -> Email:
-    """The email that carries the token, to the billing contact's current address."""
+def confirmation_email(request: ChangeRequest, profile: AccountProfile, token: str, page_url: str) -> Email:
+    """The email that carries the token, to the billing contact's current address.
+
+    ``page_url`` is the customer API's base URL: the email links to its confirmation page, with the token.
+    """
     lines = [
         f"{profile.billing_contact.recipient}",
         "",
         "いつもご利用いただきありがとうございます。",
         "ご請求先情報の変更のお申し込みを受け付けました。",
-        "内容をご確認のうえ、下記の確認コードで変更を確定してください。",
+        "内容をご確認のうえ、下記のページから変更を確定してください。",
         "確定するまで変更は反映されません。",
         "",
         "■ 変更内容",
         *_change_lines(request.changes, profile),
         "",
         f"■ 適用開始: {_effective_text(request)}",
+        "■ 確認ページ（開くだけでは変更されません。ページの「変更を確定する」ボタンで確定します）",
+        confirmation_link(page_url, request.change_request_id, token),
+        "",
         f"■ 受付番号: {request.change_request_id}",
         f"■ 確認コード: {token}",
         f"■ 有効期限: {_japanese_time(request.expires_at)}（日本時間）",
@@ -341,7 +348,13 @@ def approval_notice_email(request: ChangeRequest, profile: AccountProfile) -> Em
     )
 
 
-def _change_lines(changes: Changes, profile: AccountProfile) -> list[str]:
+def confirmation_link(page_url: str, change_request_id: str, token: str) -> str:
+    """The confirmation page of a request, with its token: ``<page_url>/change-requests/<id>?token=<token>``."""
+    return f"{page_url.rstrip('/')}/change-requests/{quote(change_request_id, safe='')}?token={quote(token, safe='')}"
+
+
+def change_rows(changes: Changes, profile: AccountProfile) -> list[tuple[str, str | None, str | None]]:
+    """Each change as (Japanese label, before, after); None where the field is (or becomes) empty."""
     current = profile.billing_contact.as_json()
     rows = [(name, current.get(name), value) for name, value in changes.billing_contact.items()]
     if changes.payment_method:
@@ -354,7 +367,14 @@ def _change_lines(changes: Changes, profile: AccountProfile) -> list[str]:
         rows.append(("plan", profile.plan, changes.plan))
     if changes.options is not None:
         rows.append(("options", "、".join(profile.options), "、".join(changes.options)))
-    return [f"  {_LABELS[name]}: {before or '（なし）'} → {after or '（なし）'}" for name, before, after in rows]
+    return [(_LABELS[name], before, after) for name, before, after in rows]
+
+
+def _change_lines(changes: Changes, profile: AccountProfile) -> list[str]:
+    return [
+        f"  {label}: {before or '（なし）'} → {after or '（なし）'}"
+        for label, before, after in change_rows(changes, profile)
+    ]
 
 
 def _effective_text(request: ChangeRequest) -> str:

@@ -9,13 +9,20 @@
   a ``BillingError`` and this module alone turns it into a response.
 * A body that is not JSON, and a query parameter the route does not
   declare, are refused, not guessed at.
+
+Routes that answer HTML pages (the change confirmation page) use
+``create_page_resolver`` instead: their body is a form, read strictly by
+``form_value``, and every failure, bad input included, is a page.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
@@ -103,6 +110,79 @@ def _refuse_what_the_route_does_not_take(app: APIGatewayHttpResolver, next_middl
                 raise InvalidRequest(f"this route takes no query parameters; got {', '.join(unknown)}")
             raise InvalidRequest(f"unknown query parameter(s) {', '.join(unknown)}; allowed: {', '.join(declared)}")
     return next_middleware(app)
+
+
+# ------------------------------------------------------------ HTML pages
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def create_page_resolver(error_page: Callable[[BillingError | None], Response]) -> APIGatewayHttpResolver:
+    """A resolver for routes that answer HTML: no JSON parsing, and every failure is ``error_page``'s page.
+
+    ``error_page(None)`` is the page for a failure of our own (logged with its traceback).
+    Routes read their input with ``query_value`` and ``form_value``.
+    """
+    app = _WholePathResolver(serializer=_dumps)
+
+    @app.exception_handler(BillingError)
+    def _billing_error(error: BillingError) -> Response:
+        logger.info("request refused", extra={"code": error.code, "reason": error.message})
+        return error_page(error)
+
+    @app.exception_handler(Exception)
+    def _failed(_: Exception) -> Response:
+        logger.exception("page failed")
+        return error_page(None)
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response:
+        return error_page(NotFound("no such page"))
+
+    return app
+
+
+def query_value(app: APIGatewayHttpResolver, name: str) -> str:
+    """The one value of ``name`` in the raw query string, which must hold nothing else."""
+    return single_value(app.current_event.raw_query_string or "", name, "query string")
+
+
+def form_value(app: APIGatewayHttpResolver, name: str) -> str:
+    """The one value of ``name`` in an ``application/x-www-form-urlencoded`` UTF-8 body that holds nothing else.
+
+    API Gateway may pass a form body base64-encoded; either way it must be UTF-8.
+    """
+    event = app.current_event
+    content_type = (event.headers.get("content-type") or "").lower()
+    media_type, *parameters = (part.strip() for part in content_type.split(";"))
+    if media_type != FORM_CONTENT_TYPE:
+        raise InvalidRequest(f"the request body must be a form ({FORM_CONTENT_TYPE}), got {content_type!r}")
+    if any(p.startswith("charset=") and p not in ("charset=utf-8", 'charset="utf-8"') for p in parameters):
+        raise InvalidRequest("a form body must be UTF-8")
+    body = event.body or ""
+    try:
+        raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
+        text = raw.decode("utf-8")
+    except (binascii.Error, UnicodeError):
+        raise InvalidRequest("the form body is not valid UTF-8") from None
+    return single_value(text, name, "form")
+
+
+def single_value(encoded: str, name: str, where: str) -> str:
+    """The one value of ``name`` in URL-encoded fields: never a second value, another field, or non-UTF-8."""
+    try:
+        fields = parse_qsl(
+            encoded, keep_blank_values=True, strict_parsing=bool(encoded), errors="strict", max_num_fields=4
+        )
+    except ValueError:  # a field without '=', too many fields, or a %-escape that is not UTF-8
+        raise InvalidRequest(f"the {where} is malformed") from None
+    others = sorted({field for field, _ in fields} - {name})
+    if others:
+        raise InvalidRequest(f"the {where} takes only {name}; got {', '.join(others)}")
+    values = [value for field, value in fields if field == name]
+    if len(values) != 1:
+        raise InvalidRequest(f"the {where} must give {name} exactly once (got it {len(values)} times)")
+    return values[0]
 
 
 # ------------------------------------------------------------ the published document

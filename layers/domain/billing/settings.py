@@ -45,6 +45,11 @@ class Settings:
     def statements_url(self) -> str:
         return _required("STATEMENTS_URL")
 
+    @cached_property
+    def confirmation_page_url(self) -> str:
+        """The customer API's base URL: the confirmation email links to ``/change-requests/<id>`` under it."""
+        return _required("CONFIRMATION_PAGE_URL")
+
 
 @functools.cache
 def settings() -> Settings:
