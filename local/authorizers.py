@@ -86,8 +86,8 @@ class IamAuthorizer:
         return IamAuthorizer(self.principals.values(), self.region, self.account_id, api_id)
 
     def route_arn(self, request: IncomingRequest) -> str:
-        path = request.raw_path.removeprefix("/")
-        return f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/{STAGE}/{request.method.upper()}/{path}"
+        api = f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}"
+        return f"{api}/{STAGE}/{request.method.upper()}/{request.raw_path.removeprefix('/')}"
 
     def authorize(self, request: IncomingRequest) -> dict:
         secrets = {key: principal.secret_key for key, principal in self.principals.items()}

@@ -67,7 +67,8 @@ class Statement:
             raise PolicyError(f"{where} is not a statement: {raw!r}")
         unsupported = set(raw) - {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource"}
         if unsupported:
-            raise PolicyError(f"{where} uses {', '.join(sorted(unsupported))}, which the local evaluator does not support")
+            names = ", ".join(sorted(unsupported))
+            raise PolicyError(f"{where} uses {names}, which the local evaluator does not support")
         if raw.get("Effect") not in ("Allow", "Deny"):
             raise PolicyError(f"{where} Effect must be Allow or Deny, got {raw.get('Effect')!r}")
         if ("Action" in raw) == ("NotAction" in raw):

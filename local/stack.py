@@ -264,7 +264,7 @@ class LocalStack:
         """A managed policy of the template, its ARNs resolved for the local stack; none means every route is denied."""
         resource = self.template.resources.get(logical_id)
         if not resource or resource["Type"] != "AWS::IAM::ManagedPolicy":
-            log.warning("template has no AWS::IAM::ManagedPolicy %s: its principal may call no AWS_IAM route", logical_id)
+            log.warning("no AWS::IAM::ManagedPolicy %s in the template: its principal may call no route", logical_id)
             return Policy()
         document = self.resolver.resolve((resource.get("Properties") or {}).get("PolicyDocument"))
         try:

@@ -59,9 +59,10 @@ def test_an_explicit_deny_beats_any_allow():
 
 
 def test_nothing_that_applies_is_an_implicit_deny():
-    assert policy(allow(f"{API}/*/GET/v1/accounts/*")).decide(
-        INVOKE, f"{API}/$default/PUT/v1/accounts/acme"
-    ) is Decision.IMPLICIT_DENY
+    assert (
+        policy(allow(f"{API}/*/GET/v1/accounts/*")).decide(INVOKE, f"{API}/$default/PUT/v1/accounts/acme")
+        is Decision.IMPLICIT_DENY
+    )
     assert Policy().decide(INVOKE, f"{API}/$default/GET/v1/accounts/acme") is Decision.IMPLICIT_DENY
 
 
