@@ -1,9 +1,13 @@
-"""local.iam_policy decides as IAM does: wildcards, an explicit Deny over any Allow, and deny by default."""
+"""local.iam_policy decides as IAM does (wildcards, explicit Deny over Allow, deny by default); the gateway uses it."""
 
 from __future__ import annotations
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
+from local.authorizers import Denied, IamAuthorizer, IamPrincipal, IncomingRequest
 from local.iam_policy import Decision, Policy, PolicyError, matches
 
 INVOKE = "execute-api:Invoke"
@@ -107,3 +111,47 @@ def test_statements_of_several_documents_add_up():
 def test_a_policy_the_evaluator_cannot_read_faithfully_is_refused_up_front(statement: dict):
     with pytest.raises(PolicyError):
         policy(statement)
+
+
+# ---------------------------------------------------------------- the gateway's IAM authorizer
+
+
+def signed_request(method: str, path: str, key: str, secret: str) -> IncomingRequest:
+    request = AWSRequest(method=method, url=f"http://127.0.0.1:3000{path}", data=b"{}", headers={})
+    SigV4Auth(Credentials(key, secret), "execute-api", "ap-northeast-1").add_auth(request)
+    headers = [*request.headers.items(), ("Host", "127.0.0.1:3000")]
+    return IncomingRequest(method, path, "", headers, b"{}")
+
+
+@pytest.fixture
+def authorizer() -> IamAuthorizer:
+    everything_but_approve = policy(allow(f"{API}/*"), deny(f"{API}/*/POST/v1/change-requests/*/approve"))
+    principals = [
+        IamPrincipal("platform", "AKIAPLATFORM", "platform-secret", everything_but_approve),
+        IamPrincipal("operator", "AKIAOPERATOR", "operator-secret", policy(allow(f"{API}/$default/*"))),
+    ]
+    return IamAuthorizer(principals, "ap-northeast-1", "123456789012").for_api("abc123defg")
+
+
+def test_the_authorizer_names_the_principal_that_signed(authorizer: IamAuthorizer):
+    context = authorizer.authorize(
+        signed_request("POST", "/v1/change-requests/x/approve", "AKIAOPERATOR", "operator-secret")
+    )
+    assert context["iam"]["userArn"] == "arn:aws:iam::123456789012:user/operator"
+    assert context["iam"]["accessKey"] == "AKIAOPERATOR"
+
+
+def test_the_authorizer_holds_each_principal_to_its_own_policy(authorizer: IamAuthorizer):
+    request = signed_request("POST", "/v1/change-requests/x/approve", "AKIAPLATFORM", "platform-secret")
+    assert authorizer.route_arn(request) == f"{API}/$default/POST/v1/change-requests/x/approve"
+    with pytest.raises(Denied) as denied:
+        authorizer.authorize(request)
+    assert (denied.value.status, denied.value.message) == (403, "Forbidden")
+    assert "explicit_deny" in denied.value.reason
+    assert authorizer.authorize(signed_request("GET", "/v1/accounts/acme", "AKIAPLATFORM", "platform-secret"))
+
+
+def test_a_known_key_with_the_other_principals_secret_is_forbidden(authorizer: IamAuthorizer):
+    with pytest.raises(Denied) as denied:
+        authorizer.authorize(signed_request("GET", "/v1/accounts/acme", "AKIAOPERATOR", "platform-secret"))
+    assert denied.value.status == 403
