@@ -5,9 +5,8 @@ Triggered by:
   email to the billing contact's current address (the one-time token, or for
   a company-name change a notice that an operator will review it);
 - POST /v1/change-requests/{change_request_id}/confirm with the emailed token;
-- POST /v1/change-requests/{change_request_id}/approve by an operator (only
-  the operator principal's policy grants it), for a company-name (legal-name)
-  change; the signing principal is logged with the approval.
+- POST /v1/change-requests/{change_request_id}/approve by an operator, for a
+  company-name (legal-name) change.
 Reads: the account's profile and the change request in the BillingTable.
 Writes: the change request (with the token's sha256, never the token) and, on
 confirmation or approval, the profile, both in one transaction.
@@ -100,14 +99,7 @@ def approve_change(change_request_id: ChangeRequestIdPath, body: Annotated[Appro
     request.check_approval()
     applied = request.applied(now(), approved_by=body.approved_by)
     requests.apply(request, applied)
-    logger.info("change approved", extra={"change_request_id": change_request_id, "principal": signing_principal()})
     return applied.as_json()
-
-
-def signing_principal() -> str | None:
-    """Who signed the request (the IAM caller's ARN, or its access key), as API Gateway's IAM auth saw it."""
-    iam = app.current_event.request_context.authorizer.iam
-    return iam.user_arn or iam.access_key or None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
