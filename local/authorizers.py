@@ -10,7 +10,7 @@ either returns what API Gateway puts in ``requestContext.authorizer`` or raises
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -18,9 +18,12 @@ from urllib.parse import urlsplit
 import jwt
 
 from local import sigv4
+from local.iam_policy import Decision, Policy
 from local.template import HttpApiSpec, Resolver, Route, TemplateError
 
 log = logging.getLogger("local.auth")
+
+STAGE = "$default"  # the stage SAM gives an HttpApi that names none
 
 
 @dataclass(frozen=True)
@@ -51,15 +54,43 @@ class NoAuth:
         return None
 
 
-class IamAuthorizer:
-    """AWS_IAM: a valid SigV4 signature, service ``execute-api``, made with a known local key."""
+@dataclass(frozen=True)
+class IamPrincipal:
+    """One local IAM caller: its key pair and the policy its requests are held to."""
 
-    def __init__(self, secrets: Mapping[str, str], region: str, account_id: str):
-        self.secrets = dict(secrets)
+    name: str  # the IAM user's name, e.g. platform or operator
+    access_key: str
+    secret_key: str
+    policy: Policy
+
+
+class IamAuthorizer:
+    """AWS_IAM: a valid SigV4 signature (service ``execute-api``) by a known principal whose policy allows the route.
+
+    As API Gateway does, the request is the action ``execute-api:Invoke`` on
+    ``arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/<path as requested>``;
+    anything but an Allow (an explicit Deny, or no statement that applies) is
+    403 Forbidden, like a bad signature.
+    """
+
+    ACTION = "execute-api:Invoke"
+
+    def __init__(self, principals: Iterable[IamPrincipal], region: str, account_id: str, api_id: str = "*"):
+        self.principals = {principal.access_key: principal for principal in principals}
         self.region = region
         self.account_id = account_id
+        self.api_id = api_id
+
+    def for_api(self, api_id: str) -> IamAuthorizer:
+        """The same principals, for the routes of one API (the API id is part of each route's ARN)."""
+        return IamAuthorizer(self.principals.values(), self.region, self.account_id, api_id)
+
+    def route_arn(self, request: IncomingRequest) -> str:
+        api = f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}"
+        return f"{api}/{STAGE}/{request.method.upper()}/{request.raw_path.removeprefix('/')}"
 
     def authorize(self, request: IncomingRequest) -> dict:
+        secrets = {key: principal.secret_key for key, principal in self.principals.items()}
         try:
             caller = sigv4.verify(
                 request.method,
@@ -67,11 +98,16 @@ class IamAuthorizer:
                 request.raw_query,
                 request.headers,
                 request.body,
-                self.secrets,
+                secrets,
                 self.region,
             )
         except sigv4.SignatureError as error:
             raise Denied(403, "Forbidden", str(error)) from error
+        principal = self.principals[caller.access_key]
+        resource = self.route_arn(request)
+        decision = principal.policy.decide(self.ACTION, resource)
+        if decision is not Decision.ALLOW:
+            raise Denied(403, "Forbidden", f"{principal.name}: {decision} of {self.ACTION} on {resource}")
         user_id = f"AIDA{caller.access_key[-16:].upper()}"
         return {
             "iam": {
@@ -80,7 +116,7 @@ class IamAuthorizer:
                 "callerId": user_id,
                 "cognitoIdentity": None,
                 "principalOrgId": None,
-                "userArn": f"arn:aws:iam::{self.account_id}:user/local",
+                "userArn": f"arn:aws:iam::{self.account_id}:user/{principal.name}",
                 "userId": user_id,
             }
         }

@@ -1,10 +1,12 @@
-"""A ``requests`` session that signs every request with SigV4, as the email platform does.
+"""A ``requests`` session that signs every request with SigV4, as the email platform or an operator does.
 
 Used by the demo and by ``tests/local``::
 
     config = json.loads(first_line_of_local_up)
     api = SignedSession.from_config(config)
     api.put("/v1/accounts/acme", json={...})
+    operator = SignedSession.from_config(config, principal="operator")
+    operator.post("/v1/change-requests/<id>/approve", json={"approved_by": "..."})
 
 Signing is botocore's ``SigV4Auth`` for service ``execute-api``; the session
 signs the request exactly as it will be sent (after ``requests`` has prepared
@@ -54,9 +56,18 @@ class SignedSession(requests.Session):
         self.auth = SigV4RequestAuth(access_key, secret_key, region)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, str]) -> SignedSession:
-        """From the JSON line ``python -m local up`` prints first (or ``.local/stack.json``)."""
-        return cls(config["url"], config["aws_access_key_id"], config["aws_secret_access_key"], config["region"])
+    def from_config(cls, config: Mapping[str, str], principal: str = "platform") -> SignedSession:
+        """From the JSON line ``python -m local up`` prints first (or ``.local/stack.json``).
+
+        ``principal`` is whose key pair signs: ``platform`` (``aws_access_key_id``)
+        or ``operator`` (``operator_access_key_id``).
+        """
+        prefix = {"platform": "aws", "operator": "operator"}.get(principal)
+        if prefix is None:
+            raise ValueError(f"principal must be platform or operator, not {principal!r}")
+        return cls(
+            config["url"], config[f"{prefix}_access_key_id"], config[f"{prefix}_secret_access_key"], config["region"]
+        )
 
     def request(self, method: str, url: str, *args, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", 30)

@@ -104,6 +104,9 @@ def plan(template: Template, pseudo: Pseudo, endpoint: str) -> dict[str, Physica
             case "AWS::SNS::Topic":
                 ref = arn = f"arn:aws:sns:{region}:{account}:{name}"
                 attributes = {"TopicArn": arn, "TopicName": name}
+            case "AWS::IAM::ManagedPolicy":
+                ref = arn = f"arn:aws:iam::{account}:policy/{name}"
+                attributes = {"PolicyArn": arn}
             case "AWS::IAM::Role":
                 arn = f"arn:aws:iam::{account}:role/{name}"
                 attributes = {"RoleId": f"AROA{hashlib.sha256(name.encode()).hexdigest()[:16].upper()}"}

@@ -32,7 +32,7 @@ import boto3
 from botocore.config import Config
 
 from local import event_sources
-from local.authorizers import IamAuthorizer, authorizer_for
+from local.authorizers import IamAuthorizer, IamPrincipal, authorizer_for
 from local.event_sources import (
     CloseReport,
     RuleSource,
@@ -47,6 +47,7 @@ from local.event_sources import (
     stream_sources,
 )
 from local.http_gateway import BoundRoute, HttpGateway
+from local.iam_policy import Policy, PolicyError
 from local.moto_backend import LocalMotoServer
 from local.resources import ResourceMaker, plan, ses_identities, verify_ses_identities
 from local.runtime import AwsSettings, FunctionPool, Invocation
@@ -60,6 +61,10 @@ DEFAULT_TEMPLATE = ROOT / "template.yaml"
 DEFAULT_STATE = ROOT / ".local" / "stack.json"
 DEFAULT_REGION = "ap-northeast-1"
 DEFAULT_ACCOUNT = "123456789012"  # moto's account
+
+# The local IAM callers, and the managed policy of template.yaml each is held to (as if attached to
+# its role). The platform's key pair is also the one the functions and the CLI use on the AWS endpoint.
+PRINCIPAL_POLICIES = {"platform": "PlatformCallerPolicy", "operator": "OperatorPolicy"}
 
 
 def new_credentials() -> tuple[str, str]:
@@ -116,6 +121,7 @@ class LocalStack:
         self.log_sink = log_sink
         self.max_containers = max_containers
         self.access_key, self.secret_key = new_credentials()
+        self.operator_access_key, self.operator_secret_key = new_credentials()
         self.moto: LocalMotoServer | None = None
         self.endpoint = ""
         self.account_id = DEFAULT_ACCOUNT
@@ -211,6 +217,8 @@ class LocalStack:
             "region": self.region,
             "aws_access_key_id": self.access_key,
             "aws_secret_access_key": self.secret_key,
+            "operator_access_key_id": self.operator_access_key,
+            "operator_secret_access_key": self.operator_secret_key,
         }
 
     def client(self, service: str) -> Any:
@@ -225,7 +233,7 @@ class LocalStack:
 
     def _bind_gateway(self) -> HttpGateway:
         apis = self.template.http_apis()
-        iam = IamAuthorizer({self.access_key: self.secret_key}, self.region, self.account_id)
+        iam = IamAuthorizer(self._principals(), self.region, self.account_id)
         routes, seen = [], {}
         for route in self.template.routes():
             if not self.template.is_created(route.function, self.resolver):
@@ -237,7 +245,7 @@ class LocalStack:
                 )
             seen[route.route_key] = route.api
             api_id = self.physical[route.api].ref if route.api in self.physical else route.api.lower()[:10]
-            authorizer = authorizer_for(route, apis[route.api], iam, self.resolver, self.endpoint)
+            authorizer = authorizer_for(route, apis[route.api], iam.for_api(api_id), self.resolver, self.endpoint)
             routes.append(BoundRoute(route, api_id, authorizer))
         gateway = HttpGateway(routes, self.invoke, self.account_id, port=self.port)
         for api in apis:
@@ -246,6 +254,27 @@ class LocalStack:
         for route in routes:
             log.info("route %-52s -> %s", route.route.route_key, route.route.function)
         return gateway
+
+    def _principals(self) -> list[IamPrincipal]:
+        keys = {
+            "platform": (self.access_key, self.secret_key),
+            "operator": (self.operator_access_key, self.operator_secret_key),
+        }
+        return [
+            IamPrincipal(name, *keys[name], self._managed_policy(policy)) for name, policy in PRINCIPAL_POLICIES.items()
+        ]
+
+    def _managed_policy(self, logical_id: str) -> Policy:
+        """A managed policy of the template, its ARNs resolved for the local stack; none means every route is denied."""
+        resource = self.template.resources.get(logical_id)
+        if not resource or resource["Type"] != "AWS::IAM::ManagedPolicy":
+            log.warning("no AWS::IAM::ManagedPolicy %s in the template: its principal may call no route", logical_id)
+            return Policy()
+        document = self.resolver.resolve((resource.get("Properties") or {}).get("PolicyDocument"))
+        try:
+            return Policy.parse(document, name=logical_id)
+        except PolicyError as error:
+            raise TemplateError(str(error)) from error
 
     def _start_event_sources(self) -> None:
         """Queue consumers and event rules run all the time; schedules run on demand (``close_month``)."""

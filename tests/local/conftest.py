@@ -75,6 +75,12 @@ def api(local_stack: RunningStack) -> SignedSession:
     return SignedSession.from_config(local_stack.config)
 
 
+@pytest.fixture(scope="session")
+def operator(local_stack: RunningStack) -> SignedSession:
+    """A session that signs with the operator credentials ``up`` printed, like billing operations staff."""
+    return SignedSession.from_config(local_stack.config, principal="operator")
+
+
 @pytest.fixture
 def account(api: SignedSession) -> str:
     """A fresh account, created through the API, that no other test touches."""

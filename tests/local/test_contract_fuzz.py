@@ -1,8 +1,10 @@
 """Schemathesis against the local stack: every documented operation, valid and invalid input.
 
 Each operation gets generated requests (examples that fit the document and
-ones that break it), signed as its caller would sign them: SigV4 for the
-platform API, a token from ``python -m local token`` for the customer API.
+ones that break it), signed as a caller allowed to make them: SigV4 with the
+operator's key for the platform API (the operator may call every route there;
+tests/local/test_roles.py checks who else may), a token from
+``python -m local token`` for the customer API.
 Every response must be documented: never a 5xx, a status the operation
 declares, and a body that matches its schema. Hypothesis runs derandomized,
 so CI sees the same requests every time.
@@ -60,7 +62,7 @@ def test_every_response_is_documented_and_none_is_a_5xx(case, local_stack: Runni
     security = case.operation.definition.raw["security"]
     base_url = local_stack.config["url"]
     if security == [{"sigv4": []}]:
-        session = SignedSession.from_config(local_stack.config)
+        session = SignedSession.from_config(local_stack.config, principal="operator")
         response = case.call(session=session, base_url=base_url, allow_redirects=False)
     elif security:
         response = case.call(session=customer, base_url=base_url, allow_redirects=False, timeout=30)

@@ -10,7 +10,15 @@ import requests
 
 from tests.local.conftest import RunningStack, start_local_up, stop_local_up
 
-DOCUMENTED_KEYS = {"url", "endpoint", "region", "aws_access_key_id", "aws_secret_access_key"}
+DOCUMENTED_KEYS = {
+    "url",
+    "endpoint",
+    "region",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "operator_access_key_id",
+    "operator_secret_access_key",
+}
 
 
 def test_the_first_line_is_json_with_the_documented_keys(local_stack: RunningStack):
@@ -22,6 +30,7 @@ def test_the_first_line_is_json_with_the_documented_keys(local_stack: RunningSta
     assert config["endpoint"].startswith("http://127.0.0.1:")
     assert config["region"] == "ap-northeast-1"
     assert config["aws_access_key_id"] and config["aws_secret_access_key"]
+    assert config["operator_access_key_id"] and config["operator_secret_access_key"]
 
 
 def test_the_aws_endpoint_holds_the_templates_resources(local_stack: RunningStack):
