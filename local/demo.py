@@ -51,7 +51,7 @@ import requests
 
 from local.client import SignedSession
 from local.event_sources import schedules
-from local.mailbox import last_email_to
+from local.mailbox import confirmation_token
 from local.resources import BUCKET
 from local.stack import DEFAULT_STATE, ROOT, LocalStack
 
@@ -253,8 +253,7 @@ def change_contracts(stack: LocalStack, api: SignedSession, operator: SignedSess
     )
     response.raise_for_status()
     request = response.json()
-    contact = api.get(f"/v1/accounts/{account_id}").json()["billing_contact"]["email"]
-    token = re.search(r"確認コード: (\S+)", last_email_to(stack.account_id, stack.region, contact).body).group(1)
+    token = confirmation_token(stack.endpoint, request["change_request_id"])
     confirmed = api.post(f"/v1/change-requests/{request['change_request_id']}/confirm", json={"token": token})
     confirmed.raise_for_status()
     print(
@@ -488,7 +487,7 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
             problems = print_usage(read_usage(api), expected)
             if problems:
                 raise DemoFailed("; ".join(problems))
-            operator = SignedSession.from_config(stack.config)
+            operator = SignedSession.from_config(stack.config, principal="operator")
             change_contracts(stack, api, operator)
             close_month(stack)
             run_print_days(stack)

@@ -1,31 +1,25 @@
-"""The emails the local stack sent, as the recipient would read them (moto keeps SES messages in memory).
+"""The emails the local stack sent, read back as their recipient would (moto keeps SES messages).
 
-Only for a stack whose moto runs in this process (``python -m local demo``, the tests' stacks).
+moto serves its state at ``<endpoint>/moto-api/data.json``, so this works for
+any stack on moto, in this process or not.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+
+import requests
 
 
-@dataclass(frozen=True)
-class Email:
-    to: list[str]
-    subject: str
-    body: str
+def sent_emails(endpoint: str) -> list[dict]:
+    """Every message SES accepted: ``destinations``, ``subject``, ``body`` and the rest of moto's record."""
+    models = requests.get(f"{endpoint.rstrip('/')}/moto-api/data.json", timeout=30).json()
+    return list(models.get("ses", {}).get("Message", []))
 
 
-def sent_emails(account_id: str, region: str) -> list[Email]:
-    from moto.ses.models import ses_backends  # moto is a test and local dependency, never a deployed one
-
-    return [
-        Email(list(message.destinations.get("ToAddresses", [])), message.subject, message.body)
-        for message in ses_backends[account_id][region].sent_messages
-    ]
-
-
-def last_email_to(account_id: str, region: str, address: str) -> Email:
-    found = [email for email in sent_emails(account_id, region) if address in email.to]
+def confirmation_token(endpoint: str, change_request_id: str) -> str:
+    """The one-time token of a change request, from the email that carried it."""
+    found = [email for email in sent_emails(endpoint) if change_request_id in email["body"]]
     if not found:
-        raise LookupError(f"no email was sent to {address}")
-    return found[-1]
+        raise LookupError(f"no email names change request {change_request_id}")
+    return re.search(r"確認コード: (\S+)", found[-1]["body"]).group(1)

@@ -29,15 +29,15 @@ def report(api: SignedSession, account: str, counts: list[int], moments) -> None
         assert response.status_code == 200, response.text
 
 
-def churn_events(api: SignedSession, month: str, accounts: set[str]) -> list[dict]:
-    response = api.get("/v1/churn-events", params={"month": month})
+def churn_events(operator: SignedSession, month: str, accounts: set[str]) -> list[dict]:
+    response = operator.get("/v1/churn-events", params={"month": month})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["month"] == month
     return [event for event in body["churn_events"] if event["account_id"] in accounts]
 
 
-def test_a_drop_and_reregister_is_flagged_and_an_ordinary_dip_is_not(api: SignedSession):
+def test_a_drop_and_reregister_is_flagged_and_an_ordinary_dip_is_not(api: SignedSession, operator: SignedSession):
     # Given an account that only dips, then one that deletes everything and registers it again
     steady, churned = create(api, "dip"), create(api, "churn")
     moments = recent_times(3)
@@ -47,7 +47,7 @@ def test_a_drop_and_reregister_is_flagged_and_an_ordinary_dip_is_not(api: Signed
 
     # When the stream consumer has caught up (it reads in order: the dip's readings came first)
     deadline = time.monotonic() + STREAM_TIMEOUT_S
-    while not (listed := churn_events(api, month, {steady, churned})) and time.monotonic() < deadline:
+    while not (listed := churn_events(operator, month, {steady, churned})) and time.monotonic() < deadline:
         time.sleep(0.5)
 
     # Then the month lists exactly the churned account's episode
@@ -66,8 +66,10 @@ def test_a_drop_and_reregister_is_flagged_and_an_ordinary_dip_is_not(api: Signed
     assert api.get(f"/v1/accounts/{steady}/usage/{month}").json()["churn_events"] == []
 
 
-def test_the_churn_events_month_is_required_and_checked(api: SignedSession):
-    assert api.get("/v1/churn-events").status_code == 400
-    response = api.get("/v1/churn-events", params={"month": "2026-13"})
+def test_the_churn_events_month_is_required_and_checked(api: SignedSession, operator: SignedSession):
+    assert operator.get("/v1/churn-events").status_code == 400
+    response = operator.get("/v1/churn-events", params={"month": "2026-13"})
     assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_request")
-    assert api.get("/v1/churn-events", params={"month": "2026-11", "account": "x"}).status_code == 400
+    assert operator.get("/v1/churn-events", params={"month": "2026-11", "account": "x"}).status_code == 400
+    # And the platform may not list them at all: it is an operator route
+    assert api.get("/v1/churn-events", params={"month": "2026-11"}).status_code == 403

@@ -116,35 +116,17 @@ def test_a_bad_month_in_the_usage_path_is_refused(api: SignedSession, account: s
     assert_error(api.get(f"/v1/accounts/{account}/usage/{month}"), 400, "invalid_request")
 
 
-def _end_contract(stack, account: str, last_day: str) -> None:
-    """What a cancellation records, written to the stack's table (the cancellation API is not built yet)."""
-    import boto3
-
-    from billing.dal.accounts import AccountStore
-
-    config = stack.config
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=config["endpoint"],
-        region_name=config["region"],
-        aws_access_key_id=config["aws_access_key_id"],
-        aws_secret_access_key=config["aws_secret_access_key"],
-    )
-    table = json.loads(stack.state_path.read_text())["resources"]["BillingTable"]["ref"]
-    AccountStore(table, client=client).end_contract(account, last_day)
-
-
-def test_a_count_after_the_contract_ended_is_refused(api: SignedSession, local_stack):
-    # Given an account whose contract's last billed day was the day before a report
+def test_a_count_after_the_contract_ended_is_refused(api: SignedSession, operator: SignedSession):
+    # Given an account that started in January and was cancelled in March: its 6-month term ran through June
     (moment,) = recent_times(1)
     account = new_account_id("ended")
-    last_day = (moment.astimezone(TOKYO) - timedelta(days=1)).date().isoformat()
-    assert api.put(f"/v1/accounts/{account}", json=profile()).status_code == 201
-    _end_contract(local_stack, account, last_day)
-    # When the platform reports a count after it, then it is 409 account_cancelled and nothing is kept
+    assert api.put(f"/v1/accounts/{account}", json=profile(contract_start="2026-01-01")).status_code == 201
+    response = operator.post(f"/v1/accounts/{account}/cancellation", json={"received_on": "2026-03-10"})
+    assert (response.status_code, response.json()["contract_end"]) == (201, "2026-06-30")
+    # When the platform reports a count now, then it is 409 account_cancelled and nothing is kept
     response = api.post(f"/v1/accounts/{account}/record-counts", json={"count": 7, "observed_at": moment.isoformat()})
     assert_error(response, 409, "account_cancelled")
-    assert usage(api, account, last_day[:7])["last_count"] in (None, 0)
+    assert usage(api, account, f"{moment.astimezone(TOKYO):%Y-%m}")["last_count"] in (None, 0)
 
 
 def test_an_unknown_account_is_not_found(api: SignedSession):
@@ -185,12 +167,14 @@ def test_a_bad_profile_leaves_an_existing_profile_as_it_was(api: SignedSession, 
     assert api.get(f"/v1/accounts/{account}").json() == before
 
 
-def test_put_answers_201_when_it_creates_and_200_when_it_replaces(api: SignedSession):
+def test_put_answers_201_when_it_creates_200_to_a_retry_and_409_to_a_change(api: SignedSession):
     account_id = new_account_id()
     first = api.put(f"/v1/accounts/{account_id}", json=profile())
-    second = api.put(f"/v1/accounts/{account_id}", json=profile(delivery_method="web"))
-    assert (first.status_code, second.status_code) == (201, 200)
-    assert api.get(f"/v1/accounts/{account_id}").json()["delivery_method"] == "web"
+    retry = api.put(f"/v1/accounts/{account_id}", json=profile())
+    change = api.put(f"/v1/accounts/{account_id}", json=profile(delivery_method="web"))
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert_error(change, 409, "change_request_required")
+    assert api.get(f"/v1/accounts/{account_id}").json()["delivery_method"] == profile()["delivery_method"]
 
 
 def test_a_month_without_reports_answers_its_opening_count(api: SignedSession, account: str):
