@@ -58,7 +58,7 @@ from local.stack import DEFAULT_STATE, ROOT, LocalStack
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONTH = "2026-10"
 BATCH_SIZE = 100
-SENDERS = 4
+SENDERS = 2  # moto serves DynamoDB one request at a time: more senders only lengthen each batch
 # What the demo writes under out/: the buckets' top-level folders and the saved page.
 OUTPUT_FOLDERS = ("invoices", "print-batches", "statements")
 LIVE_PORT = 3000  # `python -m local up`'s default port, used by --serve
@@ -175,7 +175,7 @@ def seed_accounts(api: SignedSession, accounts: tuple[DemoAccount, ...] = ACCOUN
 
 
 def report_month(config: dict, month: str = MONTH, seed: int = 202610) -> dict[str, dict]:
-    """Send a month of counts in batches of 100, four senders at once; the expected usage per account."""
+    """Send a month of counts in batches of 100, two senders at once; the expected usage per account."""
     rng = random.Random(seed)
     per_account = {account.account_id: counts_for(account, month, rng) for account in ACCOUNTS}
     everything = sorted((report for reports in per_account.values() for report in reports), key=lambda r: r.observed_at)

@@ -2,9 +2,9 @@
 
 Triggered by: the BillingTable's stream (NEW_AND_OLD_IMAGES), filtered to
 profile MODIFY records: the count gate's ``last#<month>`` changes, which are
-each account's readings in ``observed_at`` order. Batches report partial
-failures; once a record fails, every later record of the batch fails too, so
-an account's readings are never folded out of order. A batch that keeps
+each account's readings in ``observed_at`` order. Each account's readings of
+a batch are folded together; a failure reports the account's first record,
+and the stream retries from there, so readings are never folded out of order. A batch that keeps
 failing goes to ChurnWatchDeadLetterQueue.
 Reads: the account's CHURN_STATE item and the churn thresholds (config/churn.toml).
 Writes: CHURN_STATE (only if unchanged since read) and each episode once
@@ -18,16 +18,12 @@ from __future__ import annotations
 import functools
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from billing.churn import ChurnWatch, load_thresholds
 from billing.dal.churn import ChurnStore, readings_changed
 from billing.dal.messaging import publish
 from billing.observability import logger, metrics, tracer
 from billing.settings import settings
-
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @functools.cache
@@ -39,36 +35,39 @@ def watch() -> ChurnWatch:
     )
 
 
-class InOrder:
-    """One batch's record handler: after the first failure, the rest wait for its retry."""
+def observe_batch(records: list[dict]) -> dict:
+    """Fold each account's readings of the batch at once: one state read and write per account, not per record.
 
-    def __init__(self):
-        self.failed = False
-
-    def __call__(self, record: DynamoDBRecord) -> int:
-        if self.failed:
-            raise RuntimeError("an earlier record of this batch failed; this one is retried after it")
+    On a failure the batch reports the first record of that account as failed, and the stream hands back
+    everything from there (a stream retries from the lowest failed sequence number): readings are never
+    folded out of order, and those folded already are a no-op the second time.
+    """
+    by_account: dict[str, list] = {}
+    first_record: dict[str, str] = {}
+    for record in records:
+        change = readings_changed(record)
+        if change is None:
+            continue  # a profile change or a month close: no reading
+        account_id, readings = change
+        by_account.setdefault(account_id, []).extend(readings)
+        first_record.setdefault(account_id, record["dynamodb"]["SequenceNumber"])
+    failed = []
+    for account_id, readings in by_account.items():
         try:
-            return observe(record)
+            found = watch().observe(account_id, readings)
         except Exception:
-            self.failed = True
-            raise
-
-
-def observe(record: DynamoDBRecord) -> int:
-    change = readings_changed(record.raw_event)
-    if change is None:
-        return 0  # a profile change or a month close: no reading
-    account_id, readings = change
-    found = watch().observe(account_id, readings)
-    for episode in found:
-        logger.warning("suspected 洗い替え", extra={"account_id": account_id, **episode.as_json()})
-    metrics.add_metric(name="ChurnSuspected", unit=MetricUnit.Count, value=len(found))
-    return len(found)
+            logger.exception("churn watch failed", extra={"account_id": account_id})
+            failed.append(first_record[account_id])
+            continue
+        for episode in found:
+            logger.warning("suspected 洗い替え", extra={"account_id": account_id, **episode.as_json()})
+        metrics.add_metric(name="ChurnSuspected", unit=MetricUnit.Count, value=len(found))
+    lowest = min(failed, key=int) if failed else None
+    return {"batchItemFailures": [{"itemIdentifier": lowest}] if lowest else []}
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    return process_partial_response(event, InOrder(), processor, context)
+    return observe_batch(event.get("Records", []))

@@ -7,6 +7,7 @@ import json
 import boto3
 import pytest
 
+from billing.dal.churn import readings_changed
 from local.event_sources import stream_record
 from tests.conftest import LambdaContext, load_event
 from tests.integration.conftest import TABLE, Api
@@ -156,24 +157,33 @@ def test_a_crash_before_the_state_moved_finds_the_same_episode_without_a_second_
     assert announced() == []
 
 
-def test_after_a_failed_record_the_rest_of_the_batch_is_reported_failed_in_order(reported, watch, monkeypatch):
+def test_a_failed_account_is_retried_from_its_first_record_and_found_once(reported, watch, announced, monkeypatch):
     batch = Stream().batch()
     store = watch.watch().store
     real_state = store.state
-    calls = []
 
-    def flaky(account_id):
-        calls.append(account_id)
-        if len(calls) == 2:
+    def throttled_for_acme(account_id):
+        if account_id == "acme":
             raise RuntimeError("throttled")
         return real_state(account_id)
 
-    monkeypatch.setattr(store, "state", flaky)
+    # Given the first try of the batch fails for acme (the churned account) only
+    monkeypatch.setattr(store, "state", throttled_for_acme)
     result = watch.lambda_handler(batch, LambdaContext())
-    failed = [failure["itemIdentifier"] for failure in result["batchItemFailures"]]
+    # Then the batch reports acme's first record, so the stream hands back everything from it, in order
     sequence = [record["dynamodb"]["SequenceNumber"] for record in batch["Records"]]
-    # The failure and everything after it come back, so no account's readings are folded out of order
-    assert failed and failed == sequence[sequence.index(failed[0]) :]
+    acme_records = [
+        r["dynamodb"]["SequenceNumber"] for r in batch["Records"] if (readings_changed(r) or ("",))[0] == "acme"
+    ]
+    assert result == {"batchItemFailures": [{"itemIdentifier": acme_records[0]}]}
+    assert churn_events(reported)[1]["churn_events"] == []
+    # When the stream retries from there with the store back
+    monkeypatch.setattr(store, "state", real_state)
+    retry = {"Records": batch["Records"][sequence.index(acme_records[0]) :]}
+    assert watch.lambda_handler(retry, LambdaContext()) == {"batchItemFailures": []}
+    # Then the episode is found once and announced once
+    assert [e["account_id"] for e in churn_events(reported)[1]["churn_events"]] == ["acme"]
+    assert len(announced()) == 1
 
 
 def test_the_usage_shows_the_months_churn_events_and_the_peaks_bracket(reported, watch):
