@@ -177,7 +177,7 @@ def test_a_debit_invoice_carries_the_debit_date_and_no_bank_account(debit):
 
 
 def test_the_recipient_is_the_one_the_invoice_was_issued_to(debit):
-    # Given an invoice issued to a department, then a profile change of the contact
+    # Given an invoice issued to a department (no person): the XML names the snapshot the invoice carries
     root = tree(render_einvoice(debit))
     party = "cac:AccountingCustomerParty/cac:Party"
     assert one(root, f"{party}/cac:PostalAddress/cbc:PostalZone") == debit.recipient.postal_code
