@@ -244,9 +244,9 @@ def ceiling_table(config: dict, accounts: list[str]) -> str:
 
 
 def ceiling_phase(config: dict, table: str, accounts: list[str], threads: int, seconds: float, seed: int) -> dict:
-    from billing.counts import CountReport
     from billing.dal.usage import UsageStore
     from billing.schema.platform import BatchReportIn
+    from billing.usage.counts import CountReport
 
     def work(i: int, deadline: float) -> dict:
         client = moto_client(config)

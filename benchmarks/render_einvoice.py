@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     _use_layers()
 
-    from billing.einvoice import check_einvoice, render_einvoice
+    from billing.invoicing.einvoice import check_einvoice, render_einvoice
     from invoice_pdf import render_invoice_pdf
 
     invoice = sample_invoice()

@@ -61,11 +61,11 @@ def _use_layers() -> None:
 
 def sample_invoice():
     from billing import months
-    from billing.accounts import AccountProfile, BillingContact
-    from billing.counts import MonthUsage, Reading
-    from billing.invoice import build_invoice, invoice_number
-    from billing.issuer import load_issuer
-    from billing.tariff import load_tariff
+    from billing.contracts.accounts import AccountProfile, BillingContact
+    from billing.invoicing.invoice import build_invoice, invoice_number
+    from billing.invoicing.issuer import load_issuer
+    from billing.invoicing.tariff import load_tariff
+    from billing.usage.counts import MonthUsage, Reading
 
     contact = BillingContact(
         company_name="株式会社サンプル商事",
@@ -92,7 +92,7 @@ def sample_invoice():
 def bench_reportlab(invoice, runs: int) -> dict:
     from dataclasses import replace
 
-    from billing.invoice import invoice_number
+    from billing.invoicing.invoice import invoice_number
 
     started = time.perf_counter()
     import invoice_pdf  # the import's cost belongs to the first render
@@ -125,7 +125,7 @@ def bench_reportlab(invoice, runs: int) -> dict:
 
 def invoice_html(invoice) -> str:
     """The same invoice as a print-ready HTML page (what an HTML-template renderer would make)."""
-    from billing.invoice import PAYMENT_LABELS, jp_date, yen
+    from billing.invoicing.invoice import PAYMENT_LABELS, jp_date, yen
 
     font = (ROOT / "layers" / "pdf" / "invoice_pdf" / "fonts" / "ipaexg.ttf").as_uri()
     e = html.escape

@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
-from billing.accounts import AccountProfile
+from billing.contracts.accounts import AccountProfile
 from billing.contracts.cancellation import Cancellation
 from billing.dal.accounts import AccountStore
 from billing.errors import (
@@ -33,11 +33,11 @@ from billing.errors import (
     MonthClosed,
 )
 from billing.http import create_resolver, documented, json_response
+from billing.invoicing.tariff import load_tariff
 from billing.observability import logger, tracer
 from billing.schema.params import AccountIdPath, OptionalMonthQuery
 from billing.schema.platform import AccountIn, AccountOut, CancellationIn, CancellationOut
 from billing.settings import settings
-from billing.tariff import load_tariff
 
 app = create_resolver()
 

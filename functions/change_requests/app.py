@@ -25,7 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
-from billing.change_requests import ChangeRequest, approval_notice_email, confirmation_email
+from billing.contracts.change_requests import ChangeRequest, approval_notice_email, confirmation_email
 from billing.dal.accounts import AccountStore
 from billing.dal.change_requests import ChangeRequestStore
 from billing.dal.mail import send_email
@@ -40,11 +40,11 @@ from billing.errors import (
     TokenExpired,
 )
 from billing.http import create_resolver, documented, json_response
+from billing.invoicing.tariff import load_tariff
 from billing.observability import logger, tracer
 from billing.schema.params import AccountIdPath, ChangeRequestIdPath
 from billing.schema.platform import ApproveIn, ChangeRequestIn, ChangeRequestOut, ConfirmIn
 from billing.settings import settings
-from billing.tariff import load_tariff
 
 app = create_resolver()
 

@@ -19,7 +19,7 @@ import functools
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from billing.churn import ChurnWatch, load_thresholds
+from billing.contracts.churn import ChurnWatch, load_thresholds
 from billing.dal.churn import ChurnStore, readings_changed
 from billing.dal.messaging import publish
 from billing.observability import logger, metrics, tracer

@@ -21,11 +21,11 @@ from datetime import datetime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from billing import months
-from billing.closing import billable, month_to_close
 from billing.dal import keys
 from billing.dal.accounts import AccountStore
 from billing.dal.close_runs import CloseRunStore
 from billing.dal.messaging import send_messages
+from billing.invoicing.closing import billable, month_to_close
 from billing.observability import logger, tracer
 from billing.schema.envelopes import AccountPageRecord
 from billing.schema.messages import AccountPageMessage, CloseMonthInput, IssueInvoiceMessage

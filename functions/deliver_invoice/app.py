@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from billing.dal.deliveries import DeliveryStore
 from billing.dal.invoices import InvoiceStore
 from billing.dal.mail import send_email
-from billing.delivering import Deliverer
+from billing.delivery.deliverer import Deliverer
 from billing.observability import logger, tracer
 from billing.schema.envelopes import InvoiceIssuedEvent
 from billing.settings import settings

@@ -17,18 +17,18 @@ from types import SimpleNamespace
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from billing.closing import MonthCloser
 from billing.dal.accounts import AccountStore
 from billing.dal.archive import InvoiceArchive
 from billing.dal.close_runs import CloseRunStore
 from billing.dal.invoices import InvoiceStore
 from billing.dal.messaging import publish
 from billing.dal.usage import UsageStore
-from billing.issuer import load_issuer
+from billing.invoicing.closing import MonthCloser
+from billing.invoicing.issuer import load_issuer
+from billing.invoicing.tariff import load_tariff
 from billing.observability import logger, metrics, tracer
 from billing.schema.envelopes import IssueInvoiceRecord
 from billing.settings import settings
-from billing.tariff import load_tariff
 from invoice_pdf.render import render_invoice_pdf
 
 processor = BatchProcessor(event_type=EventType.SQS, model=IssueInvoiceRecord)

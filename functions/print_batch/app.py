@@ -20,7 +20,7 @@ from billing import months
 from billing.dal.archive import InvoiceArchive
 from billing.dal.deliveries import DeliveryStore
 from billing.dal.invoices import InvoiceStore
-from billing.delivering import PrintRoom
+from billing.delivery.deliverer import PrintRoom
 from billing.observability import logger, tracer
 from billing.schema.messages import PrintRunInput
 from billing.settings import settings

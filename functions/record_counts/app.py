@@ -19,11 +19,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from billing.counts import CountReport
 from billing.dal.churn import ChurnStore
 from billing.dal.usage import UsageStore
 from billing.errors import AccountCancelled, AccountNotFound, BillingError, ContractNotStarted, MonthClosed
 from billing.http import create_resolver, documented
+from billing.invoicing.tariff import load_tariff
 from billing.observability import logger, metrics, tracer
 from billing.schema.params import AccountIdPath, MonthPath, MonthQuery
 from billing.schema.parsing import invalid
@@ -37,7 +37,7 @@ from billing.schema.platform import (
     UsageOut,
 )
 from billing.settings import settings
-from billing.tariff import load_tariff
+from billing.usage.counts import CountReport
 
 app = create_resolver()
 

@@ -18,9 +18,11 @@ from datetime import datetime
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 
-from billing import months, statements
+from billing import months
 from billing.dal.archive import InvoiceArchive
 from billing.dal.invoices import InvoiceStore
+from billing.delivery import statements
+from billing.delivery.statement_page import render_page
 from billing.errors import NotFound
 from billing.http import create_resolver, documented
 from billing.observability import logger, tracer
@@ -28,7 +30,6 @@ from billing.schema.customer import StatementDetailOut, StatementsOut
 from billing.schema.fields import ACCOUNT_ID_PATTERN
 from billing.schema.params import MonthPath
 from billing.settings import settings
-from billing.statement_page import render_page
 
 # The page has no scripts and no external assets: forbid anything else.
 PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"

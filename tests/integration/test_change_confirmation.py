@@ -14,7 +14,7 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from billing.confirmation_page import CONTENT_SECURITY_POLICY
+from billing.contracts.confirmation_page import CONTENT_SECURITY_POLICY
 from tests.conftest import LambdaContext, load_event
 from tests.integration.conftest import CUSTOMER_API_URL, TABLE, Api
 from tests.integration.test_change_requests import (

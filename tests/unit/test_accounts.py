@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from billing.accounts import AccountProfile
+from billing.contracts.accounts import AccountProfile
 from billing.errors import InvalidRequest
+from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import AccountIn
-from billing.tariff import load_tariff
 from tests.unit.edge import typed
 
 PROFILE = {

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing import months
-from billing.accounts import AccountProfile
-from billing.change_requests import (
+from billing.contracts.accounts import AccountProfile
+from billing.contracts.change_requests import (
     APPLIED,
     PENDING_APPROVAL,
     PENDING_CONFIRMATION,
@@ -32,9 +32,9 @@ from billing.errors import (
     InvalidToken,
     TokenExpired,
 )
+from billing.invoicing.tariff import load_tariff
 from billing.schema.fields import CHANGE_REQUEST_ID_PATTERN
 from billing.schema.platform import AccountIn, ApproveIn, ChangeRequestIn, ChangesIn, ConfirmIn
-from billing.tariff import load_tariff
 from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
 

@@ -8,14 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing import months
-from billing.churn import (
+from billing.contracts.churn import (
     ChurnConfigError,
     ChurnThresholds,
     episodes_in,
     load_thresholds,
     parse_thresholds,
 )
-from billing.counts import Reading
+from billing.usage.counts import Reading
 
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=months.TOKYO)
 HOUR = 3_600_000_000

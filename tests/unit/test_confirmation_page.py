@@ -8,9 +8,15 @@ import re
 
 import pytest
 
-from billing.accounts import AccountProfile
-from billing.change_requests import change_rows
-from billing.confirmation_page import CONTENT_SECURITY_POLICY, HEADERS, applied_page, confirmation_page, error_page
+from billing.contracts.accounts import AccountProfile
+from billing.contracts.change_requests import change_rows
+from billing.contracts.confirmation_page import (
+    CONTENT_SECURITY_POLICY,
+    HEADERS,
+    applied_page,
+    confirmation_page,
+    error_page,
+)
 from billing.errors import (
     AccountNotFound,
     AlreadyApplied,
@@ -20,8 +26,8 @@ from billing.errors import (
     InvalidToken,
     TokenExpired,
 )
+from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import AccountIn
-from billing.tariff import load_tariff
 from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
 from tests.unit.test_change_requests import NOW, request

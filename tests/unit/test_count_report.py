@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from billing.counts import CountReport
 from billing.errors import InvalidRequest
 from billing.schema.platform import BatchReportIn
+from billing.usage.counts import CountReport
 from tests.unit.edge import typed
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)

@@ -4,13 +4,13 @@ from datetime import date
 
 import pytest
 
-from billing.accounts import AccountProfile
-from billing.counts import MonthUsage
-from billing.delivery import manifest_csv, pack_letters, plan_delivery, statement_notification
-from billing.invoice import build_invoice, invoice_number
-from billing.issuer import load_issuer
+from billing.contracts.accounts import AccountProfile
+from billing.delivery.channels import manifest_csv, pack_letters, plan_delivery, statement_notification
+from billing.invoicing.invoice import build_invoice, invoice_number
+from billing.invoicing.issuer import load_issuer
+from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import AccountIn
-from billing.tariff import load_tariff
+from billing.usage.counts import MonthUsage
 from tests.unit.test_accounts import PROFILE
 
 

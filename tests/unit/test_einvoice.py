@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.einvoice import (
+from billing.invoicing.einvoice import (
     CUSTOMIZATION_ID,
     PROFILE_ID,
     check_einvoice,
@@ -19,8 +19,8 @@ from billing.einvoice import (
     return_against,
     split_tax_included,
 )
-from billing.invoice import InvoiceLine, consumption_tax, invoice_number, summarise_tax, yen
-from billing.issuer import load_issuer
+from billing.invoicing.invoice import InvoiceLine, consumption_tax, invoice_number, summarise_tax, yen
+from billing.invoicing.issuer import load_issuer
 from invoice_pdf import render_invoice_pdf
 from tests.unit.test_invoice_pdf import make_invoice, text_of
 
@@ -334,7 +334,7 @@ def make_invoice_once():
 
 
 def test_document_of_invoice_refuses_totals_that_do_not_match_the_lines(transfer):
-    from billing.einvoice.document import RateTotal
+    from billing.invoicing.einvoice.document import RateTotal
 
     document = document_of_invoice(transfer)
     with pytest.raises(ValueError, match="add up"):

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from billing.einvoice import check_einvoice, render_einvoice, render_ubl, return_against
-from billing.einvoice.rules import RULES
+from billing.invoicing.einvoice import check_einvoice, render_einvoice, render_ubl, return_against
+from billing.invoicing.einvoice.rules import RULES
 from tests.unit.test_invoice_pdf import make_invoice
 
 

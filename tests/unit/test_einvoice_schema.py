@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from billing.einvoice import render_einvoice, render_ubl, return_against
-from billing.invoice import invoice_number
+from billing.invoicing.einvoice import render_einvoice, render_ubl, return_against
+from billing.invoicing.invoice import invoice_number
 from tests.unit.test_invoice_pdf import make_invoice
 
 

@@ -9,9 +9,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from billing import months
-from billing.accounts import AccountProfile, BillingContact
-from billing.counts import MonthUsage, Reading
-from billing.invoice import (
+from billing.contracts.accounts import AccountProfile, BillingContact
+from billing.invoicing.invoice import (
     Invoice,
     InvoiceLine,
     build_invoice,
@@ -20,8 +19,9 @@ from billing.invoice import (
     parse_invoice_number,
     summarise_tax,
 )
-from billing.issuer import load_issuer
-from billing.tariff import DEFAULT_PATH, load_tariff, parse_tariff
+from billing.invoicing.issuer import load_issuer
+from billing.invoicing.tariff import DEFAULT_PATH, load_tariff, parse_tariff
+from billing.usage.counts import MonthUsage, Reading
 
 COMPANY = {
     "company_name": "株式会社サンプル商事",

@@ -13,11 +13,11 @@ import pytest
 from pypdf import PdfReader
 
 from billing import months
-from billing.accounts import AccountProfile, BillingContact
-from billing.counts import MonthUsage, Reading
-from billing.invoice import Invoice, build_invoice, invoice_number
-from billing.issuer import load_issuer, parse_issuer
-from billing.tariff import load_tariff
+from billing.contracts.accounts import AccountProfile, BillingContact
+from billing.invoicing.invoice import Invoice, build_invoice, invoice_number
+from billing.invoicing.issuer import load_issuer, parse_issuer
+from billing.invoicing.tariff import load_tariff
+from billing.usage.counts import MonthUsage, Reading
 from invoice_pdf import render_invoice_pdf, render_statement_sheets
 from invoice_pdf.render import WINDOW_HEIGHT_MM, WINDOW_TOP_MM, WINDOW_WIDTH_MM, WINDOW_X_MM
 from invoice_pdf.sheet import text_width
@@ -211,7 +211,7 @@ def test_an_invoice_is_never_rendered_under_another_issuer(transfer_web):
 
 
 def test_the_invoice_domain_does_not_import_the_pdf_library():
-    code = "import sys, billing.invoice; assert 'reportlab' not in sys.modules, 'reportlab imported'"
+    code = "import sys, billing.invoicing.invoice; assert 'reportlab' not in sys.modules, 'reportlab imported'"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT / "layers" / "domain", check=True)
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.issuer import (
+from billing.invoicing.issuer import (
     DEFAULT_PATH,
     IssuerError,
     corporate_check_digit,

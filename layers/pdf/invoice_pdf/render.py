@@ -32,8 +32,8 @@ from datetime import date, datetime
 
 from reportlab.pdfgen.canvas import Canvas
 
-from billing.invoice import DELIVERY_LABELS, PAYMENT_LABELS, ROUNDING_LABELS, Invoice, jp_date, yen
-from billing.issuer import Issuer
+from billing.invoicing.invoice import DELIVERY_LABELS, PAYMENT_LABELS, ROUNDING_LABELS, Invoice, jp_date, yen
+from billing.invoicing.issuer import Issuer
 from invoice_pdf.sheet import Sheet, new_canvas, text_width, wrap
 
 WINDOW_X_MM = 22.0

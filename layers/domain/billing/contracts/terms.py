@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from billing import months
-from billing.accounts import AccountProfile, contract_covers
-from billing.change_requests import ChangeRequest, Changes
+from billing.contracts.accounts import AccountProfile, contract_covers
 from billing.contracts.cancellation import Cancellation
+from billing.contracts.change_requests import ChangeRequest, Changes
 from billing.errors import MonthClosed
-from billing.tariff import Tariff
+from billing.invoicing.tariff import Tariff
 
 
 @dataclass(frozen=True)

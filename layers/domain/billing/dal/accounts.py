@@ -9,7 +9,7 @@ leaves those attributes alone, so a profile change never races a count.
 from __future__ import annotations
 
 from billing import months
-from billing.accounts import AccountProfile
+from billing.contracts.accounts import AccountProfile
 from billing.contracts.cancellation import Cancellation
 from billing.contracts.terms import Contract, TermsChange
 from billing.dal import keys

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
-from billing.change_requests import APPLIED, ChangeRequest
+from billing.contracts.change_requests import APPLIED, ChangeRequest
 from billing.contracts.terms import Contract, TermsChange
 from billing.dal import keys
 from billing.dal.accounts import AccountStore

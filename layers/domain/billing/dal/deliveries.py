@@ -13,8 +13,8 @@ from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import put_if_absent, update_if
-from billing.delivery import DeliveryPlan
-from billing.invoice import Invoice
+from billing.delivery.channels import DeliveryPlan
+from billing.invoicing.invoice import Invoice
 
 CATCH_UP_DAYS = 14
 CLAIM_TIMEOUT = timedelta(minutes=15)  # a print run also takes letters a failed earlier run left behind

@@ -16,7 +16,7 @@ from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.close_runs import progress_key
 from billing.dal.conditional import put_if_absent, transact_if, update_if
-from billing.invoice import Invoice
+from billing.invoicing.invoice import Invoice
 
 
 class InvoiceStore:

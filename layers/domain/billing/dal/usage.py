@@ -20,11 +20,11 @@ improve" from "unknown account", "cancelled" and "closed" without a read.
 from __future__ import annotations
 
 from billing import months
-from billing.counts import CountReport, MonthUsage, Reading
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import update_if
 from billing.errors import AccountCancelled, AccountNotFound, ContractNotStarted, MonthClosed
+from billing.usage.counts import CountReport, MonthUsage, Reading
 
 _GATE_CONDITION = (
     "attribute_exists(pk)"

@@ -23,7 +23,7 @@ from datetime import date
 
 from billing import bank_calendar
 from billing.emails import Email
-from billing.invoice import Invoice, jp_date, jp_month, yen
+from billing.invoicing.invoice import Invoice, jp_date, jp_month, yen
 
 STATUSES = ("pending", "published", "batched", "posted")
 MANIFEST_COLUMNS = (

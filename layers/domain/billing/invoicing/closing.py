@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from billing import months
-from billing.accounts import contract_covers
+from billing.contracts.accounts import contract_covers
 from billing.errors import AccountNotFound, InvalidRequest
-from billing.invoice import Invoice, build_invoice, invoice_number
-from billing.issuer import Issuer
+from billing.invoicing.invoice import Invoice, build_invoice, invoice_number
+from billing.invoicing.issuer import Issuer
+from billing.invoicing.tariff import Tariff
 from billing.schema.messages import InvoiceIssuedDetail
-from billing.tariff import Tariff
 
 INVOICE_ISSUED = "InvoiceIssued"
 

@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Protocol
 
 from billing import months
-from billing.counts import Reading
+from billing.usage.counts import Reading
 
-DEFAULT_PATH = Path(__file__).parent / "config" / "churn.toml"
+DEFAULT_PATH = Path(__file__).parents[1] / "config" / "churn.toml"
 MICROS_PER_HOUR = 3_600_000_000
 CHURN_SUSPECTED = "ChurnSuspected"
 

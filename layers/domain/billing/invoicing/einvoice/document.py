@@ -1,6 +1,6 @@
 """What an e-invoice says, before it is XML: a neutral document and the adapters that make one.
 
-The UBL renderer (``billing.einvoice.ubl``) knows nothing of ``Invoice``. It
+The UBL renderer (``billing.invoicing.einvoice.ubl``) knows nothing of ``Invoice``. It
 renders an ``EDocument``: two parties, lines, per-rate totals, how to pay and
 the documents it refers to. Two adapters make one:
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from billing.accounts import BillingContact
-from billing.invoice import PAYMENT_LABELS, Invoice, consumption_tax
-from billing.issuer import BankAccount, Issuer
+from billing.contracts.accounts import BillingContact
+from billing.invoicing.invoice import PAYMENT_LABELS, Invoice, consumption_tax
+from billing.invoicing.issuer import BankAccount, Issuer
 
 # CN-YYYYMM-NNNNNNN: the return invoice's own series (month of issue, 7-digit sequence).
 _RETURN_NUMBER = re.compile(r"^CN-[0-9]{4}(0[1-9]|1[0-2])-[0-9]{7}\Z")

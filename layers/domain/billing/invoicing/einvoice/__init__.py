@@ -7,10 +7,10 @@ with ``render_ubl``. ``check_einvoice(xml)`` lists the JP PINT rules a
 document breaks (empty when it passes). Standard library only.
 """
 
-from billing.einvoice.document import EDocument, document_of_invoice, return_against, split_tax_included
-from billing.einvoice.rules import Violation, check_einvoice
-from billing.einvoice.ubl import CUSTOMIZATION_ID, PROFILE_ID, render_ubl
-from billing.invoice import Invoice
+from billing.invoicing.einvoice.document import EDocument, document_of_invoice, return_against, split_tax_included
+from billing.invoicing.einvoice.rules import Violation, check_einvoice
+from billing.invoicing.einvoice.ubl import CUSTOMIZATION_ID, PROFILE_ID, render_ubl
+from billing.invoicing.invoice import Invoice
 
 CONTENT_TYPE = "application/xml"
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from billing import bank_calendar
-from billing.delivery import manifest_csv, pack_letters, plan_delivery, statement_notification
+from billing.delivery.channels import manifest_csv, pack_letters, plan_delivery, statement_notification
 from billing.emails import Email
-from billing.invoice import Invoice
+from billing.invoicing.invoice import Invoice
 
 
 class NotIssuedYet(RuntimeError):

@@ -19,9 +19,9 @@ from datetime import datetime
 from html import escape
 
 from billing import months
-from billing.change_requests import ChangeRequest
+from billing.contracts.change_requests import ChangeRequest
 from billing.errors import BillingError
-from billing.invoice import jp_month
+from billing.invoicing.invoice import jp_month
 
 Rows = list[tuple[str, str | None, str | None]]  # (label, before, after), as change_rows gives them
 

@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from billing import bank_calendar, months
-from billing.accounts import AccountProfile, BillingContact
-from billing.counts import MonthUsage
-from billing.issuer import Issuer
-from billing.tariff import Tariff, TariffError
+from billing.contracts.accounts import AccountProfile, BillingContact
+from billing.invoicing.issuer import Issuer
+from billing.invoicing.tariff import Tariff, TariffError
+from billing.usage.counts import MonthUsage
 
 CURRENCY = "JPY"
 PAYMENT_LABELS = {"bank_transfer": "銀行振込", "direct_debit": "口座振替"}

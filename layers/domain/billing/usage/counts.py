@@ -25,8 +25,8 @@ from billing import months
 from billing.errors import InvalidRequest
 
 if TYPE_CHECKING:
-    from billing.churn import ChurnEpisode
-    from billing.tariff import Tariff
+    from billing.contracts.churn import ChurnEpisode
+    from billing.invoicing.tariff import Tariff
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from billing import months
-from billing.accounts import AccountProfile, BillingContact
+from billing.contracts.accounts import AccountProfile, BillingContact
 from billing.emails import Email
 from billing.errors import (
     AlreadyApplied,
@@ -37,7 +37,7 @@ from billing.errors import (
     InvalidToken,
     TokenExpired,
 )
-from billing.invoice import DELIVERY_LABELS, PAYMENT_LABELS
+from billing.invoicing.invoice import DELIVERY_LABELS, PAYMENT_LABELS
 from billing.schema.platform import ChangeRequestIn, ChangesIn
 from billing.vocabulary import ChangeRequestStatus, DeliveryMethod, PaymentMethod
 

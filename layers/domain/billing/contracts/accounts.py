@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
+from billing.invoicing.tariff import Tariff
 from billing.schema.platform import AccountIn, BillingContactIn
-from billing.tariff import Tariff
 from billing.vocabulary import DeliveryMethod, PaymentMethod
 
 

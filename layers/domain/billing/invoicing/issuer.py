@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-DEFAULT_PATH = Path(__file__).parent / "config" / "issuer.toml"
+DEFAULT_PATH = Path(__file__).parents[1] / "config" / "issuer.toml"
 ACCOUNT_TYPES = ("普通", "当座")  # ordinary / current (checking) account
 
 REGISTRATION_NUMBER = re.compile(r"^T([0-9])([0-9]{12})\Z")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from billing.einvoice.document import EDocument, Party, PaymentMeans
+from billing.invoicing.einvoice.document import EDocument, Party, PaymentMeans
 
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CAC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"

@@ -1,0 +1,1 @@
+"""Usage: record counts folded into each month's peak, as the fee needs them."""
