@@ -15,7 +15,9 @@ The steps, each a function:
    ``run_print_days``: replay the daily print run for the week after the
    issue date;
 5. ``print_statements``: each customer signs in (JWT) and reads the statement;
-   ``contract_summary`` checks the plan change waited and the last invoice is final;
+   ``contract_summary`` checks the plan change waited and the last invoice is
+   final; ``churn_summary`` lists the month's flagged 洗い替え (one account
+   deletes every record and registers them again five hours later);
 6. ``fetch_documents``: copy the invoice PDFs and the print batch to ``out/``;
    ``save_statements_page``: save one customer's statements page next to them.
 
@@ -75,12 +77,18 @@ class DemoAccount:
     end_count: int
     spike: int = 0  # extra records registered at SPIKE_AT and deleted an hour later
     cleanup_at_day: int | None = None  # from this day on, records are cleaned down to end_count
+    rewash_at: datetime | None = None  # 洗い替え: every record deleted here, registered again REWASH_HOURS later
 
 
 SPIKE_AT = datetime(2026, 10, 15, 14, 0, tzinfo=TOKYO)
+REWASH_AT = datetime(2026, 10, 8, 10, 0, tzinfo=TOKYO)
+REWASH_HOURS = 5
+REWASH_LEFT = 150  # what is left registered while the list is being re-imported
 
 ACCOUNTS = (
-    DemoAccount("sakura-shoji", "株式会社さくら商事", "山田 太郎", "bank_transfer", "postal", 8_200, 9_400),
+    DemoAccount(
+        "sakura-shoji", "株式会社さくら商事", "山田 太郎", "bank_transfer", "postal", 8_200, 9_400, rewash_at=REWASH_AT
+    ),
     DemoAccount("aozora-books", "青空書房株式会社", None, "bank_transfer", "web", 18_000, 23_500),
     DemoAccount(
         "minato-foods", "みなと食品株式会社", "佐藤 花子", "direct_debit", "postal", 42_000, 38_000, cleanup_at_day=20
@@ -151,6 +159,8 @@ def counts_for(account: DemoAccount, month: str, rng: random.Random) -> list[Rep
         else:
             count = account.start_count + int((account.end_count - account.start_count) * progress)
         count += rng.randint(-40, 40)
+        if account.rewash_at and timedelta(0) <= hour - account.rewash_at < timedelta(hours=REWASH_HOURS):
+            count = REWASH_LEFT
         observed_at = hour + timedelta(minutes=rng.randint(0, 50), seconds=rng.randint(0, 59))
         if account.spike and hour == SPIKE_AT:
             reports.append(Report(account.account_id, count + account.spike, SPIKE_AT + timedelta(minutes=1)))
@@ -268,6 +278,29 @@ def change_contracts(stack: LocalStack, api: SignedSession, operator: SignedSess
         f"{account_id}: cancellation received {cancellation['received_on']} (operator);"
         f" earliest end {cancellation['earliest_end_month']}, contract ends {cancellation['contract_end']}"
     )
+
+
+def churn_summary(operator: SignedSession, month: str = MONTH, timeout_s: float = 120) -> list[str]:
+    """The month's suspected 洗い替え as operators list them (the stream consumer may still be catching up)."""
+    expected = {account.account_id for account in ACCOUNTS if account.rewash_at}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = operator.get("/v1/churn-events", params={"month": month})
+        response.raise_for_status()
+        events = response.json()["churn_events"]
+        if {event["account_id"] for event in events} >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    print(f"\nsuspected 洗い替え in {month} (GET /v1/churn-events, operator; billing does not change)")
+    for event in events:
+        print(
+            f"  {event['account_id']}: {event['from']:,} at {event['dropped_at']} → {event['to']:,},"
+            f" back to {event['back_to']:,} at {event['recovered_at']}"
+        )
+    flagged = {event["account_id"] for event in events}
+    problems = [f"{account}: its 洗い替え was not flagged" for account in expected - flagged]
+    problems += [f"{account}: flagged without a 洗い替え" for account in flagged - expected]
+    return problems
 
 
 def contract_summary(api: SignedSession, statements: list[dict], month: str = MONTH) -> list[str]:
@@ -492,7 +525,7 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
             close_month(stack)
             run_print_days(stack)
             statements = print_statements(stack)
-            problems = contract_summary(api, statements)
+            problems = contract_summary(api, statements) + churn_summary(operator)
             if problems:
                 raise DemoFailed("; ".join(problems))
             documents = fetch_documents(stack, out)
