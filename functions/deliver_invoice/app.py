@@ -38,7 +38,10 @@ def deliverer() -> Deliverer:
 @tracer.capture_lambda_handler
 @event_parser(model=InvoiceIssuedEvent)
 def lambda_handler(event: InvoiceIssuedEvent, context):
-    account_id, month = event.detail.account_id, event.detail.month
-    channel = deliverer().deliver(account_id, month)
-    logger.info("invoice delivered", extra={"account_id": account_id, "month": month, "channel": channel})
-    return {"account_id": account_id, "month": month, "channel": channel}
+    detail = event.detail
+    channel = deliverer().deliver(detail.account_id, detail.invoice_number)
+    logger.info(
+        "document delivered",
+        extra={"account_id": detail.account_id, "invoice_number": detail.invoice_number, "channel": channel},
+    )
+    return {"account_id": detail.account_id, "month": detail.month, "channel": channel}

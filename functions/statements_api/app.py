@@ -76,7 +76,8 @@ def list_statements():
     responses=documented(StatementDetailOut, NotFound),
 )
 def get_statement(month: MonthPath):
-    return statements.detail(statements.the_one(caller_records(), month, today()))
+    records = caller_records()
+    return statements.detail(statements.the_one(records, month, today()), records, today())
 
 
 @app.get(
@@ -98,7 +99,8 @@ def get_statement_pdf(month: MonthPath):
     responses=documented(None, status=200, description="the page", media_type="text/html"),
 )
 def statements_page():
-    records = statements.newest_first(caller_records(), today())
+    everything = caller_records()
+    records = statements.newest_first(everything, today())
     # A page opened in a browser sends no bearer header on a click, so each
     # PDF link is already a presigned URL (300 s); reloading the page renews them.
     links = {r["month"]: archive().presigned_url(r["pdf_key"]) for r in records if r.get("pdf_key")}
@@ -109,7 +111,7 @@ def statements_page():
             "Cache-Control": "no-store",
             "Content-Security-Policy": PAGE_POLICY,
         },
-        body=render_page([statements.detail(r) for r in records], links),
+        body=render_page([statements.detail(r, everything, today()) for r in records], links),
     )
 
 

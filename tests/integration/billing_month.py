@@ -102,8 +102,25 @@ class Month:
 
 
 def invoices():
+    """Each account's invoice of the month the close issued (not its corrections or return invoices)."""
     items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
-    return {i["pk"]["S"].split("#")[1]: i for i in items if i["sk"]["S"].startswith("INVOICE#")}
+    return {
+        i["pk"]["S"].split("#")[1]: i
+        for i in items
+        if i["sk"]["S"].startswith("INVOICE#") and i.get("kind", {}).get("S", "invoice") == "invoice"
+    }
+
+
+def invoice_item(account: str, month: str = MONTH, kind: str = "invoice") -> dict | None:
+    """The account's document of the month of that kind (the latest, if several), as stored."""
+    response = boto3.client("dynamodb").query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :month)",
+        ExpressionAttributeValues={":pk": {"S": f"ACCOUNT#{account}"}, ":month": {"S": f"INVOICE#{month}#"}},
+        ConsistentRead=True,
+    )
+    found = [item for item in response["Items"] if item.get("kind", {}).get("S") == kind]
+    return found[-1] if found else None
 
 
 def pdf_versions():
@@ -143,7 +160,8 @@ class Delivery:
 
     def deliver(self, account_id: str, month: str = MONTH) -> dict:
         event = load_event("deliver_invoice.json")
-        event["detail"] = {**event["detail"], "account_id": account_id, "month": month}
+        number = invoice_item(account_id, month)["invoice_number"]["S"]
+        event["detail"] = {**event["detail"], "account_id": account_id, "month": month, "invoice_number": number}
         return self.deliver_module.lambda_handler(event, LambdaContext())
 
     def deliver_all(self) -> None:

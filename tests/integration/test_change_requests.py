@@ -13,7 +13,7 @@ from moto.ses.models import ses_backends
 
 from billing.errors import AlreadyApplied
 from tests.conftest import load_event
-from tests.integration.billing_month import Month
+from tests.integration.billing_month import Month, invoice_item
 from tests.integration.conftest import TABLE, Api
 
 NEW_CONTACT = {"person_name": "鈴木 一郎", "email": "keiri@example.co.jp"}
@@ -267,8 +267,7 @@ class TestInvoices:
 
     @staticmethod
     def invoice_item(month="2026-10") -> dict:
-        key = {"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": f"INVOICE#{month}"}}
-        return boto3.client("dynamodb").get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]
+        return invoice_item("acme", month)
 
     def test_an_issued_invoice_keeps_its_recipient_after_a_change(self, month, accounts_api, changes_api):
         month.run_close("2026-10")

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import re
 
-import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from tests.conftest import load_event
-from tests.integration.billing_month import Month, pdf_text
-from tests.integration.conftest import TABLE, Api
+from tests.integration.billing_month import Month, invoice_item, pdf_text
+from tests.integration.conftest import Api
 
 PUT_BODY = json.loads(load_event("put_account.json")["body"])  # standard + bridge from 2026-04 (6-month term)
 
@@ -31,9 +30,7 @@ def changes_api(aws) -> Api:
 
 
 def invoice(account: str, billing_month: str) -> dict | None:
-    key = {"pk": {"S": f"ACCOUNT#{account}"}, "sk": {"S": f"INVOICE#{billing_month}"}}
-    item = boto3.client("dynamodb").get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item")
-    return None if item is None else item
+    return invoice_item(account, billing_month)
 
 
 def plan_and_lines(item: dict) -> tuple[str, list[str]]:

@@ -18,6 +18,7 @@ from tests.integration.billing_month import (
     Month,
     customer_api,
     enable_delivery,
+    invoice_item,
     invoices,
     sent_emails,
 )
@@ -179,12 +180,13 @@ def test_a_failed_notice_is_sent_by_the_retry_and_only_once(delivery, monkeypatc
 
 def test_a_claim_left_by_a_crashed_sender_expires_and_the_notice_goes_out(delivery):
     stores = delivery.deliver_module.deliverer().deliveries
-    assert stores.claim_notification("debit-web", MONTH) is not None  # then the sender died
+    number = invoice_item("debit-web")["invoice_number"]["S"]
+    assert stores.claim_notification("debit-web", number) is not None  # then the sender died
     delivery.deliver("debit-web")
     assert sent_emails() == []  # a fresh claim is respected...
     boto3.client("dynamodb").update_item(
         TableName=TABLE,
-        Key={"pk": {"S": "ACCOUNT#debit-web"}, "sk": {"S": f"INVOICE#{MONTH}"}},
+        Key={"pk": {"S": "ACCOUNT#debit-web"}, "sk": invoice_item("debit-web")["sk"]},
         UpdateExpression="SET notification_claimed_at = :old",
         ExpressionAttributeValues={":old": {"S": "2026-11-01T00:00:00+00:00"}},
     )

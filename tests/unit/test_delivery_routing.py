@@ -6,8 +6,9 @@ import pytest
 
 from billing.contracts.accounts import AccountProfile
 from billing.delivery.channels import manifest_csv, pack_letters, plan_delivery, statement_notification
-from billing.invoicing.invoice import build_invoice, invoice_number
+from billing.invoicing.invoice import build_invoice
 from billing.invoicing.issuer import load_issuer
+from billing.invoicing.numbers import invoice_number
 from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import AccountIn
 from billing.usage.counts import MonthUsage

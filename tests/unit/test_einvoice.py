@@ -19,8 +19,9 @@ from billing.invoicing.einvoice import (
     return_against,
     split_tax_included,
 )
-from billing.invoicing.invoice import InvoiceLine, consumption_tax, invoice_number, summarise_tax, yen
+from billing.invoicing.invoice import InvoiceLine, consumption_tax, summarise_tax, yen
 from billing.invoicing.issuer import load_issuer
+from billing.invoicing.numbers import invoice_number
 from invoice_pdf import render_invoice_pdf
 from tests.unit.test_invoice_pdf import make_invoice, text_of
 

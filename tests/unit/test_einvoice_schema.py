@@ -9,7 +9,7 @@ import pytest
 import xmlschema
 
 from billing.invoicing.einvoice import render_einvoice, render_ubl, return_against
-from billing.invoicing.invoice import invoice_number
+from billing.invoicing.numbers import invoice_number
 from tests.unit.test_invoice_pdf import make_invoice
 
 

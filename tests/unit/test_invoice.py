@@ -10,16 +10,9 @@ from hypothesis import strategies as st
 
 from billing import months
 from billing.contracts.accounts import AccountProfile, BillingContact
-from billing.invoicing.invoice import (
-    Invoice,
-    InvoiceLine,
-    build_invoice,
-    consumption_tax,
-    invoice_number,
-    parse_invoice_number,
-    summarise_tax,
-)
+from billing.invoicing.invoice import Invoice, InvoiceLine, build_invoice, consumption_tax, summarise_tax
 from billing.invoicing.issuer import load_issuer
+from billing.invoicing.numbers import invoice_number, parse_invoice_number
 from billing.invoicing.tariff import DEFAULT_PATH, load_tariff, parse_tariff
 from billing.usage.counts import MonthUsage, Reading
 
@@ -287,6 +280,14 @@ def test_a_correction_references_the_invoice_it_replaces():
         usage(12_345),
         load_tariff(),
         load_issuer(),
-        replaces=original.invoice_number,
+        replaces=original,
+        issued_on=date(2026, 12, 2),
+        reason="late reports raised the peak",
     )
-    assert Invoice.from_record(correction.as_record()).replaces == "INV-202610-0000001"
+    stored = Invoice.from_record(correction.as_record())
+    assert (stored.replaces, stored.replaces_issued_on, stored.kind) == (
+        "INV-202610-0000001",
+        date(2026, 11, 1),
+        "correction",
+    )
+    assert (stored.issued_on, stored.reason) == (date(2026, 12, 2), "late reports raised the peak")

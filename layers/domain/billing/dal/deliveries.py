@@ -1,6 +1,6 @@
 """Delivery state: on the invoice item, and letters waiting for a print run.
 
-Letters are items ``LETTERS#<posting date> / <account>#<month>``; a print run
+Letters are items ``LETTERS#<posting date> / <account>#<document number>``; a print run
 claims each with a conditional ``batch_id``, so a letter is printed in one
 batch only, and re-running that batch finds the same letters.
 """
@@ -13,6 +13,7 @@ from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import put_if_absent, update_if
+from billing.dal.invoices import document_key
 from billing.delivery.channels import DeliveryPlan
 from billing.invoicing.invoice import Invoice
 
@@ -25,16 +26,16 @@ class DeliveryStore:
         self.table = table
         self.client = client or dynamodb()
 
-    def record_plan(self, account_id: str, month: str, plan: DeliveryPlan) -> bool:
+    def record_plan(self, account_id: str, number: str, plan: DeliveryPlan) -> bool:
         values = {f":{name}": value for name, value in plan.as_record().items()}
         return self._conditional(
-            self._invoice_key(account_id, month),
+            document_key(account_id, number),
             "SET " + ", ".join(f"{name} = :{name}" for name in plan.as_record()),
             "attribute_not_exists(delivery_status)",
             values,
         )
 
-    def claim_notification(self, account_id: str, month: str) -> str | None:
+    def claim_notification(self, account_id: str, number: str) -> str | None:
         """The right to send the invoice's one notification email, or None.
 
         Nobody else may hold it: it is free when no email was sent and no
@@ -42,7 +43,7 @@ class DeliveryStore:
         """
         now = datetime.now(UTC)
         claimed = self._conditional(
-            self._invoice_key(account_id, month),
+            document_key(account_id, number),
             "SET notification_claimed_at = :now",
             "attribute_not_exists(notified_at)"
             " AND (attribute_not_exists(notification_claimed_at) OR notification_claimed_at < :stale)",
@@ -50,31 +51,27 @@ class DeliveryStore:
         )
         return now.isoformat() if claimed else None
 
-    def release_notification(self, account_id: str, month: str, claim: str) -> None:
+    def release_notification(self, account_id: str, number: str, claim: str) -> None:
         """Give the claim back after a failed send, so the retry sends it."""
         self._conditional(
-            self._invoice_key(account_id, month),
+            document_key(account_id, number),
             "REMOVE notification_claimed_at",
             "notification_claimed_at = :claim",
             {":claim": claim},
         )
 
-    def mark_notified(self, account_id: str, month: str, message_id: str) -> None:
+    def mark_notified(self, account_id: str, number: str, message_id: str) -> None:
         self.client.update_item(
             TableName=self.table,
-            Key=self._invoice_key(account_id, month),
+            Key=document_key(account_id, number),
             UpdateExpression="SET notified_at = :now, notification_id = :id",
             ExpressionAttributeValues=to_item({":now": months.iso_now(), ":id": message_id}),
         )
 
-    @staticmethod
-    def _invoice_key(account_id: str, month: str) -> dict:
-        return keys.key(keys.account_pk(account_id), keys.invoice_sk(month))
-
     def add_letter(self, posting_on: date, invoice: Invoice) -> bool:
         item = {
             "pk": keys.letters_pk(posting_on.isoformat()),
-            "sk": f"{invoice.account_id}#{invoice.month}",
+            "sk": f"{invoice.account_id}#{invoice.invoice_number}",
             "account_id": invoice.account_id,
             "month": invoice.month,
             "invoice_number": invoice.invoice_number,
@@ -102,10 +99,10 @@ class DeliveryStore:
                     claimed.append(letter)
         return claimed
 
-    def mark_posted(self, account_id: str, month: str, posted_on: date, arrival: date) -> None:
+    def mark_posted(self, account_id: str, number: str, posted_on: date, arrival: date) -> None:
         self.client.update_item(
             TableName=self.table,
-            Key=self._invoice_key(account_id, month),
+            Key=document_key(account_id, number),
             UpdateExpression="SET delivery_status = :posted, posting_on = :on, estimated_arrival = :arrival",
             ExpressionAttributeValues=to_item(
                 {":posted": "posted", ":on": posted_on.isoformat(), ":arrival": arrival.isoformat()}

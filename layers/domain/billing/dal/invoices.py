@@ -17,6 +17,7 @@ from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.close_runs import progress_key
 from billing.dal.conditional import put_if_absent, transact_if, update_if
 from billing.invoicing.invoice import Invoice
+from billing.vocabulary import DocumentKind
 
 
 class InvoiceStore:
@@ -24,13 +25,21 @@ class InvoiceStore:
         self.table = table
         self.client = client or dynamodb()
 
-    def get(self, account_id: str, month: str) -> dict | None:
-        response = self.client.get_item(
+    def get(self, account_id: str, number: str) -> dict | None:
+        response = self.client.get_item(TableName=self.table, Key=document_key(account_id, number), ConsistentRead=True)
+        return from_item(response["Item"]) if "Item" in response else None
+
+    def for_month(self, account_id: str, month: str) -> list[dict]:
+        """The month's documents of one account, in number order: its invoice, corrections and return invoices."""
+        response = self.client.query(
             TableName=self.table,
-            Key=keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :month)",
+            ExpressionAttributeValues=to_item(
+                {":pk": keys.account_pk(account_id), ":month": keys.month_documents_prefix(month)}
+            ),
             ConsistentRead=True,
         )
-        return from_item(response["Item"]) if "Item" in response else None
+        return [from_item(item) for item in response.get("Items", [])]
 
     def for_account(self, account_id: str) -> list[dict]:
         """Every invoice of one account (the partition holds only that account's items)."""
@@ -48,12 +57,13 @@ class InvoiceStore:
         created, existing = put_if_absent(self.client, self.table, record)
         return record if created else existing
 
-    def mark_issued(self, account_id: str, month: str, pdf_key: str, sha256: str, size: int) -> bool:
-        """numbered → issued, and counted in the close run's progress, in one transaction, once."""
+    def mark_issued(self, invoice: Invoice, pdf_key: str, sha256: str, size: int) -> bool:
+        """numbered → issued once; a month close's invoice is counted in the close run's progress with it."""
+        account_id, month = invoice.account_id, invoice.month
         values = {":issued": "issued", ":numbered": "numbered", ":key": pdf_key, ":sha": sha256, ":size": size}
         issue = {
             "TableName": self.table,
-            "Key": keys.key(keys.account_pk(account_id), keys.invoice_sk(month)),
+            "Key": document_key(account_id, invoice.invoice_number),
             "UpdateExpression": "SET #status = :issued, pdf_key = :key, pdf_sha256 = :sha, pdf_size = :size",
             "ConditionExpression": "#status = :numbered",
             "ExpressionAttributeNames": {"#status": "status"},
@@ -65,12 +75,18 @@ class InvoiceStore:
             "UpdateExpression": "ADD issued :one",
             "ExpressionAttributeValues": to_item({":one": 1}),
         }
-        return transact_if(self.client, [{"Update": issue}, {"Update": count}])
+        by_the_close = invoice.kind == DocumentKind.INVOICE
+        return transact_if(self.client, [{"Update": issue}, *([{"Update": count}] if by_the_close else [])])
 
-    def mark_announced(self, account_id: str, month: str) -> bool:
-        return self._transition(
-            account_id, month, "SET announced = :yes", "announced = :no", {":yes": True, ":no": False}
-        )
+    def mark_announced(self, account_id: str, number: str) -> bool:
+        return update_if(
+            self.client,
+            self.table,
+            document_key(account_id, number),
+            "SET announced = :yes",
+            "announced = :no",
+            {":yes": True, ":no": False},
+        )[0]
 
     def search(
         self,
@@ -113,18 +129,23 @@ class InvoiceStore:
 
     # ------------------------------------------------------------ internals
     def _record(self, invoice: Invoice) -> dict:
-        body = invoice.as_record()
-        return {
-            "pk": keys.account_pk(invoice.account_id),
-            "sk": keys.invoice_sk(invoice.month),
-            **body,
-            "status": "numbered",
-            "announced": False,
-            "issue_month": body["issued_on"][:7],
-            "issued_key": f"{body['issued_on']}#{invoice.invoice_number}",
-            "counterparty": invoice.recipient.company_name,
-        }
+        return document_record(invoice)
 
-    def _transition(self, account_id: str, month: str, update: str, condition: str, values: dict) -> bool:
-        key = keys.key(keys.account_pk(account_id), keys.invoice_sk(month))
-        return update_if(self.client, self.table, key, update, condition, values)[0]
+
+def document_key(account_id: str, number: str) -> dict:
+    return keys.key(keys.account_pk(account_id), keys.document_sk(number))
+
+
+def document_record(invoice: Invoice) -> dict:
+    """The stored item of a new document (status ``numbered`` until its PDF is archived)."""
+    body = invoice.as_record()
+    return {
+        "pk": keys.account_pk(invoice.account_id),
+        "sk": keys.document_sk(invoice.invoice_number),
+        **body,
+        "status": "numbered",
+        "announced": False,
+        "issue_month": body["issued_on"][:7],
+        "issued_key": f"{body['issued_on']}#{invoice.invoice_number}",
+        "counterparty": invoice.recipient.company_name,
+    }

@@ -11,8 +11,9 @@ ACCOUNT#<id>           USAGE#<YYYY-MM>          ``day#<YYYY-MM-DD>`` day highs, 
 ACCOUNT#<id>           CHURN_STATE              洗い替え detection's state (stream consumer only):
                                                 the latest reading folded in, the running high,
                                                 the pending drop
-ACCOUNT#<id>           INVOICE#<YYYY-MM>        the month's invoice: content, number, status,
-                                                PDF key and sha256
+ACCOUNT#<id>           INVOICE#<YYYY-MM>#<no.>  one document of the month (invoice, correction or
+                                                return invoice): content, kind, status, PDF key
+                                                and sha256
 LETTERS#<YYYY-MM-DD>   <account>#<YYYY-MM>      a letter waiting for (or claimed by) a print
                                                 batch, by posting date
 MONTH#<YYYY-MM>        INVOICE_COUNTER          ``seq``: the month's last reserved invoice number
@@ -34,6 +35,8 @@ Indexes: ``AccountsByShard`` (profiles only, spread over ACCOUNT_SHARDS) and
 """
 
 import zlib
+
+from billing.invoicing.numbers import document_month
 
 PROFILE = "PROFILE"
 INVOICE_COUNTER = "INVOICE_COUNTER"
@@ -71,8 +74,13 @@ def letters_pk(posting_on: str) -> str:
     return f"LETTERS#{posting_on}"
 
 
-def invoice_sk(month: str) -> str:
-    return f"INVOICE#{month}"
+def document_sk(number: str) -> str:
+    """Every document of an account's month sorts together: its invoice, corrections and return invoices."""
+    return f"INVOICE#{document_month(number)}#{number}"
+
+
+def month_documents_prefix(month: str) -> str:
+    return f"INVOICE#{month}#"
 
 
 def account_shard(account_id: str) -> str:

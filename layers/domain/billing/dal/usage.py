@@ -99,25 +99,32 @@ class UsageStore:
         return update_if(self.client, self.table, key, expression, condition, values, names, returns)
 
     # ------------------------------------------------------------ month close
-    def freeze(self, account_id: str, month: str) -> tuple[MonthUsage, bool]:
+    def freeze(self, account_id: str, month: str, invoice_number: str) -> tuple[MonthUsage, bool]:
         """Close the account's month: later counts get 409, the last count carries over.
 
         Every step is idempotent and ordered so that a crash anywhere can be
         re-run: shut the gate, read, freeze the usage item (keeping the first
         frozen values), seed next month's opening count, then drop the gate's
-        copy of the last count. Returns the frozen month and whether this call
+        copy of the last count. The frozen item also names the month's invoice
+        (so a late report can flag it for correction). Returns the frozen month and whether this call
         froze it (False when an earlier run already had).
         """
         pk = keys.account_pk(account_id)
         self._shut_gate(pk, month)
         standing = self.month_usage(account_id, month)
         last = {"count": standing.last.count, "at": standing.last.at} if standing.last else None
-        frozen = {":now": months.iso_now(), ":opening": standing.opening_count, ":last": last}
+        frozen = {
+            ":now": months.iso_now(),
+            ":opening": standing.opening_count,
+            ":last": last,
+            ":number": invoice_number,
+        }
         response = self.client.update_item(
             TableName=self.table,
             Key=keys.key(pk, keys.usage_sk(month)),
             UpdateExpression="SET closed_at = if_not_exists(closed_at, :now),"
-            " opening_count = if_not_exists(opening_count, :opening), #last = if_not_exists(#last, :last)",
+            " opening_count = if_not_exists(opening_count, :opening), #last = if_not_exists(#last, :last),"
+            " invoice_number = if_not_exists(invoice_number, :number)",
             ExpressionAttributeNames={"#last": "last"},
             ExpressionAttributeValues=to_item(frozen),
             ReturnValues="ALL_NEW",

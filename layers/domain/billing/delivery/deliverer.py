@@ -29,30 +29,30 @@ class Deliverer:
     send_email: Callable[[Email], str]  # returns the provider's message id
     statements_url: str
 
-    def deliver(self, account_id: str, month: str) -> str:
-        record = self.invoices.get(account_id, month)
-        if not record or record.get("status") != "issued":
-            raise NotIssuedYet(f"the {month} invoice of {account_id} is not issued yet")
+    def deliver(self, account_id: str, number: str) -> str:
+        record = self.invoices.get(account_id, number)
+        if not record or record.get("status") not in ("issued", "replaced"):
+            raise NotIssuedYet(f"{number} of {account_id} is not issued yet")
         invoice = Invoice.from_record(record)
         plan = plan_delivery(invoice)
         if plan.channel == "postal":
             self.deliveries.add_letter(plan.posting_on, invoice)
-        self.deliveries.record_plan(account_id, month, plan)
+        self.deliveries.record_plan(account_id, number, plan)
         if plan.channel == "web":
             self._notify_once(invoice)
         return plan.channel
 
     def _notify_once(self, invoice: Invoice) -> None:
         """Claim, send, mark: a redelivery sends nothing twice, a failed send is retried."""
-        claim = self.deliveries.claim_notification(invoice.account_id, invoice.month)
+        claim = self.deliveries.claim_notification(invoice.account_id, invoice.invoice_number)
         if claim is None:
             return  # sent already, or another delivery is sending it now
         try:
             message_id = self.send_email(statement_notification(invoice, self.statements_url))
         except Exception:
-            self.deliveries.release_notification(invoice.account_id, invoice.month, claim)
+            self.deliveries.release_notification(invoice.account_id, invoice.invoice_number, claim)
             raise
-        self.deliveries.mark_notified(invoice.account_id, invoice.month, message_id)
+        self.deliveries.mark_notified(invoice.account_id, invoice.invoice_number, message_id)
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,13 @@ class PrintRoom:
         letters = self.deliveries.claim_letters(day)
         if not letters:
             return PrintBatch(batch_id, 0, 0, None, None)
-        invoices = [Invoice.from_record(self.invoices.get(x["account_id"], x["month"])) for x in letters]
+        invoices = [Invoice.from_record(self.invoices.get(x["account_id"], x["invoice_number"])) for x in letters]
         packed = pack_letters(invoices)
         prefix = f"print-batches/{batch_id}/"
         self.archive.store(prefix + "letters.pdf", self.render([letter.invoice for letter in packed]))
         self.archive.store(prefix + "manifest.csv", manifest_csv(batch_id, packed), "text/csv; charset=utf-8")
         arrival = bank_calendar.estimated_arrival(day)
         for letter in packed:
-            self.deliveries.mark_posted(letter.invoice.account_id, letter.invoice.month, day, arrival)
+            self.deliveries.mark_posted(letter.invoice.account_id, letter.invoice.invoice_number, day, arrival)
         envelopes = len({letter.envelope for letter in packed})
         return PrintBatch(batch_id, len(packed), envelopes, prefix + "letters.pdf", prefix + "manifest.csv")

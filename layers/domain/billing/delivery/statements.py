@@ -14,8 +14,22 @@ CURRENCY = "JPY"
 
 
 def visible(record: dict, today: date) -> bool:
+    """Issued (or issued and since replaced by a correction) and available by ``today``."""
     available = record.get("available_on") or record["issued_on"]
-    return record.get("status") == "issued" and available <= today.isoformat()
+    return record.get("status") in ("issued", "replaced") and available <= today.isoformat()
+
+
+def is_credit_note(record: dict) -> bool:
+    return record.get("kind") == "credit_note"
+
+
+def latest_by_month(records: list[dict], today: date) -> dict[str, dict]:
+    """Each month's statement: its latest visible invoice (a correction, once one exists)."""
+    latest: dict[str, dict] = {}
+    for record in sorted(records, key=lambda r: r["invoice_number"]):
+        if visible(record, today) and not is_credit_note(record) and record["status"] == "issued":
+            latest[record["month"]] = record
+    return latest
 
 
 def summary(record: dict) -> dict:
@@ -44,10 +58,30 @@ def summary(record: dict) -> dict:
     return body
 
 
-def detail(record: dict) -> dict:
+def detail(record: dict, records: list[dict], today: date) -> dict:
+    """One month's statement with its lines, usage, the month's chain of invoices and its return invoices."""
     usage = record["usage"]
+    month = sorted(
+        (r for r in records if r["month"] == record["month"] and visible(r, today)), key=lambda r: r["invoice_number"]
+    )
     return {
         **summary(record),
+        "history": [
+            {"invoice_number": r["invoice_number"], "issued_on": r["issued_on"], "status": r["status"]}
+            for r in month
+            if not is_credit_note(r)
+        ],
+        "credit_notes": [
+            {
+                "invoice_number": r["invoice_number"],
+                "issued_on": r["issued_on"],
+                "total": r["total"],
+                "tax": r["tax"],
+                "reason": r.get("reason"),
+            }
+            for r in month
+            if is_credit_note(r)
+        ],
         "lines": [{"description": line["description"], "amount": line["amount"]} for line in record["lines"]],
         "usage": {
             "peak": usage["peak"],
@@ -60,12 +94,12 @@ def detail(record: dict) -> dict:
 
 
 def newest_first(records: list[dict], today: date) -> list[dict]:
-    return sorted((r for r in records if visible(r, today)), key=lambda r: r["month"], reverse=True)
+    return sorted(latest_by_month(records, today).values(), key=lambda r: r["month"], reverse=True)
 
 
 def the_one(records: list[dict], month: str, today: date) -> dict:
     """The caller's statement for the month; 404 when it is not theirs or not visible yet."""
-    for record in records:
-        if record["month"] == month and visible(record, today):
-            return record
-    raise NotFound(f"no statement for {month}")
+    found = latest_by_month(records, today).get(month)
+    if found is None:
+        raise NotFound(f"no statement for {month}")
+    return found

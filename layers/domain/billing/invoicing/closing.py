@@ -26,8 +26,9 @@ from typing import Protocol
 from billing import months
 from billing.contracts.accounts import contract_covers
 from billing.errors import AccountNotFound, InvalidRequest
-from billing.invoicing.invoice import Invoice, build_invoice, invoice_number
+from billing.invoicing.invoice import Invoice, build_invoice
 from billing.invoicing.issuer import Issuer
+from billing.invoicing.numbers import invoice_number
 from billing.invoicing.tariff import Tariff
 from billing.schema.messages import InvoiceIssuedDetail
 
@@ -72,6 +73,8 @@ def issued_event(invoice: Invoice, record: dict) -> dict:
         debit_on=record.get("debit_on"),
         total=invoice.total,
         tax=invoice.tax,
+        kind=invoice.kind,
+        replaces=invoice.replaces,
         pdf_key=record["pdf_key"],
         pdf_sha256=record["pdf_sha256"],
     ).body()
@@ -91,8 +94,9 @@ class MonthCloser:
         The usage is frozen first: that also closes the month for changes, so the terms read next are the
         month's final terms (a change confirmed meanwhile takes effect from the next open month).
         """
+        number = invoice_number(month, sequence)
         try:
-            usage, newly_frozen = self.stores.usage.freeze(account_id, month)
+            usage, newly_frozen = self.stores.usage.freeze(account_id, month, number)
             contract = self.stores.accounts.get(account_id)
         except AccountNotFound:
             return "skipped"
@@ -103,16 +107,25 @@ class MonthCloser:
                 self.stores.runs.add(month, account_id, "skipped")
             return "skipped"
         profile = contract.terms_for(month)
-        number = invoice_number(month, sequence)
         record = self.stores.invoices.create(build_invoice(number, profile, usage, self.tariff, self.issuer))
+        self.finish(record)
+        return "issued"
+
+    def finish(self, record: dict) -> dict:
+        """Render and archive a stored document where absent, mark it issued, announce it: each step once.
+
+        Shared by the month's invoices, corrections and return invoices; a re-run picks up where a crash
+        stopped, and the PDF is rendered from the stored record, so it is the same bytes every time.
+        """
         invoice = Invoice.from_record(record)
         if record["status"] == "numbered":
             pdf = self.render(invoice)
             key = pdf_key(invoice)
             sha256 = self.stores.archive.store(key, pdf)
-            self.stores.invoices.mark_issued(account_id, month, key, sha256, len(pdf))
-            record = {**record, "pdf_key": key, "pdf_sha256": sha256}
+            self.stores.invoices.mark_issued(invoice, key, sha256, len(pdf))
+            record = {**record, "status": "issued", "pdf_key": key, "pdf_sha256": sha256}
         if not record.get("announced"):
             self.announce(INVOICE_ISSUED, issued_event(invoice, record))
-            self.stores.invoices.mark_announced(account_id, month)
-        return "issued"
+            self.stores.invoices.mark_announced(invoice.account_id, invoice.invoice_number)
+            record = {**record, "announced": True}
+        return record

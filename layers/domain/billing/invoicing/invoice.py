@@ -17,47 +17,21 @@ dict; no float) and ``Invoice.from_record`` rebuilds the same invoice.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from datetime import date
 
 from billing import bank_calendar, months
 from billing.contracts.accounts import AccountProfile, BillingContact
 from billing.invoicing.issuer import Issuer
+from billing.invoicing.numbers import parse_invoice_number
 from billing.invoicing.tariff import Tariff, TariffError
 from billing.usage.counts import MonthUsage
+from billing.vocabulary import DocumentKind
 
 CURRENCY = "JPY"
 PAYMENT_LABELS = {"bank_transfer": "銀行振込", "direct_debit": "口座振替"}
 DELIVERY_LABELS = {"web": "WEB明細", "postal": "郵送"}
 ROUNDING_LABELS = {"down": "切り捨て", "half_up": "四捨五入", "up": "切り上げ"}
-
-# INV-YYYYMM-NNNNNNN: the billing month, then a 7-digit sequence that starts
-# at 1 in each month. Seven digits leave room for more than a million accounts
-# in one month; fixed width keeps numbers sorting in issue order as strings.
-_NUMBER = re.compile(r"^INV-([0-9]{4})(0[1-9]|1[0-2])-([0-9]{7})\Z")
-MAX_SEQUENCE = 9_999_999
-
-
-def invoice_number(month: str, sequence: int) -> str:
-    """The number of the ``sequence``-th invoice (1-based) of billing month ``month``.
-
-    >>> invoice_number("2026-10", 1)
-    'INV-202610-0000001'
-    """
-    if not months.is_month(month):
-        raise ValueError(f"month must be YYYY-MM, got {month!r}")
-    if isinstance(sequence, bool) or not isinstance(sequence, int) or not 1 <= sequence <= MAX_SEQUENCE:
-        raise ValueError(f"sequence must be an integer from 1 to {MAX_SEQUENCE:,}, got {sequence!r}")
-    return f"INV-{month.replace('-', '')}-{sequence:07d}"
-
-
-def parse_invoice_number(number: str) -> tuple[str, int]:
-    """The (month, sequence) an invoice number was made from."""
-    match = _NUMBER.match(number) if isinstance(number, str) else None
-    if match is None or int(match.group(3)) == 0:
-        raise ValueError(f"invoice number must look like INV-202610-0000001, got {number!r}")
-    return f"{match.group(1)}-{match.group(2)}", int(match.group(3))
 
 
 def consumption_tax(amount: int, rate_percent: int, rounding: str = "down") -> int:
@@ -161,8 +135,11 @@ class Invoice:
     tax_rounding: str
     issuer: Issuer  # as it stood at issue
     currency: str = CURRENCY
-    replaces: str | None = None  # the invoice number a correction replaces
+    replaces: str | None = None  # the number of the invoice a correction replaces, or a return invoice returns against
     final: bool = False  # 最終請求: the contract's last month
+    kind: DocumentKind = DocumentKind.INVOICE
+    reason: str | None = None  # why a correction or return invoice was made, as the operator gave it
+    replaces_issued_on: date | None = None  # the issue date of the document named in ``replaces``
 
     @property
     def subtotal(self) -> int:
@@ -205,6 +182,9 @@ class Invoice:
             "issuer": self.issuer.as_record(),
             "replaces": self.replaces,
             "final": self.final,
+            "kind": self.kind,
+            "reason": self.reason,
+            "replaces_issued_on": _iso(self.replaces_issued_on),
         }
 
     @classmethod
@@ -235,6 +215,9 @@ class Invoice:
             currency=record["currency"],
             replaces=record.get("replaces"),
             final=record.get("final", False),
+            kind=DocumentKind(record.get("kind", DocumentKind.INVOICE)),
+            reason=record.get("reason"),
+            replaces_issued_on=_date_or_none(record.get("replaces_issued_on")),
         )
         stored = (record["subtotal"], record["tax"], record["total"])
         if stored != (invoice.subtotal, invoice.tax, invoice.total):
@@ -249,9 +232,15 @@ def build_invoice(
     tariff: Tariff,
     issuer: Issuer,
     *,
-    replaces: str | None = None,
+    replaces: Invoice | None = None,
+    issued_on: date | None = None,
+    reason: str | None = None,
 ) -> Invoice:
-    """The qualified invoice for one account's closed month. Pure: same inputs, same invoice."""
+    """The qualified invoice for one account's closed month. Pure: same inputs, same invoice.
+
+    With ``replaces``, a corrected invoice (修正した適格請求書): dated ``issued_on`` (the day it is made), naming
+    the original and why; it takes the next number of the month's series.
+    """
     if profile.account_id != usage.account_id:
         raise ValueError(f"profile is for {profile.account_id!r} but usage is for {usage.account_id!r}")
     month = usage.month
@@ -281,7 +270,7 @@ def build_invoice(
         option = version.options[code]
         lines.append(InvoiceLine(f"option:{code}", f"{option.name} 月額", "1ヶ月", option.monthly_fee, rate))
 
-    issued_on = months.first_day(months.next_month(month))
+    issued_on = issued_on or months.first_day(months.next_month(month))
     transfer = profile.payment_method == "bank_transfer"
     return Invoice(
         invoice_number=number,
@@ -312,8 +301,11 @@ def build_invoice(
         tax_rounding=tariff.rounding,
         issuer=issuer,
         currency=tariff.currency,
-        replaces=replaces,
+        replaces=replaces.invoice_number if replaces else None,
         final=profile.contract_end is not None and profile.contract_end.isoformat()[:7] == month,
+        kind=DocumentKind.CORRECTION if replaces else DocumentKind.INVOICE,
+        reason=reason,
+        replaces_issued_on=replaces.issued_on if replaces else None,
     )
 
 

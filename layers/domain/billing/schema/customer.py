@@ -51,6 +51,26 @@ class StatementUsage(Document):
     bracket: StatementBracket
 
 
+class HistoryEntry(Document):
+    """One invoice of the month: the original and each correction, oldest first."""
+
+    invoice_number: str
+    issued_on: str
+    status: str  # issued, or replaced by a later correction
+
+
+class CreditNoteEntry(Document):
+    """A return invoice (適格返還請求書) against the month's invoice; amounts as positive yen returned."""
+
+    invoice_number: str
+    issued_on: str
+    total: int
+    tax: int
+    reason: str | None
+
+
 class StatementDetailOut(StatementOut):
     lines: list[StatementLine]
     usage: StatementUsage
+    history: list[HistoryEntry]
+    credit_notes: list[CreditNoteEntry]

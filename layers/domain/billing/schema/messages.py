@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from billing.schema.fields import AccountId, IsoDate, Month
-from billing.vocabulary import DeliveryMethod, PaymentMethod
+from billing.vocabulary import DeliveryMethod, DocumentKind, PaymentMethod
 
 
 class Message(BaseModel):
@@ -58,6 +58,8 @@ class InvoiceIssuedDetail(Message):
     tax: int
     pdf_key: str
     pdf_sha256: str
+    kind: DocumentKind = DocumentKind.INVOICE  # an invoice, a correction or a return invoice
+    replaces: str | None = None  # the document a correction replaces, or a return invoice returns against
 
 
 class PrintRunInput(Message):
