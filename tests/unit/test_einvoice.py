@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing.errors import CreditExceedsInvoice, InvalidRequest
 from billing.invoicing.einvoice import (
     CUSTOMIZATION_ID,
     PROFILE_ID,
@@ -17,11 +18,12 @@ from billing.invoicing.einvoice import (
     render_einvoice,
     render_ubl,
     return_against,
-    split_tax_included,
 )
 from billing.invoicing.invoice import InvoiceLine, consumption_tax, summarise_tax, yen
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number
+from billing.invoicing.returns import split_tax_included
+from billing.vocabulary import DocumentKind
 from invoice_pdf import render_invoice_pdf
 from tests.unit.test_invoice_pdf import make_invoice, text_of
 
@@ -44,12 +46,19 @@ def debit():
 
 @pytest.fixture(scope="module")
 def correction(transfer):
-    return replace(transfer, invoice_number=invoice_number("2026-10", 2), replaces=transfer.invoice_number)
+    return replace(
+        transfer,
+        invoice_number=invoice_number("2026-10", 2),
+        replaces=transfer.invoice_number,
+        replaces_issued_on=transfer.issued_on,
+        kind=DocumentKind.CORRECTION,
+        reason="ピーク件数の訂正",
+    )
 
 
 @pytest.fixture(scope="module")
 def refund(transfer):
-    return return_against(transfer, "CN-202611-0000001", date(2026, 11, 20), 5_500, "10月分の料金区分の誤り")
+    return return_against(transfer, "CN-202610-0000001", date(2026, 11, 20), 5_500, "10月分の料金区分の誤り")
 
 
 def tree(xml: bytes) -> ET.Element:
@@ -143,7 +152,7 @@ def test_the_e_invoice_and_the_pdf_show_the_same_figures(kind, request):
         assert f"{rate}%対象 小計" in text and yen(taxable) in text and yen(tax) in text
     assert read["supplier_tax_id"] in text
     for ref in read["references"]:
-        assert f"請求書番号 {ref} の訂正版" in text
+        assert f"請求書番号 {ref}（2026年11月1日発行）の訂正" in text
 
 
 def test_the_header_declares_jp_pint_and_the_document_is_a_380_in_yen(transfer):
@@ -191,7 +200,7 @@ def test_a_return_invoice_is_negative_and_names_the_invoice_it_returns_against(t
     xml = render_ubl(refund)
     read = figures(tree(xml))
     # Then it is a negative 380 that names the original and its issue date, in its own number series
-    assert read["number"] == "CN-202611-0000001"
+    assert read["number"] == "CN-202610-0000001"
     assert one(tree(xml), "cbc:InvoiceTypeCode") == "380"
     assert read["references"] == [transfer.invoice_number]
     assert one(tree(xml), "cac:BillingReference/cac:InvoiceDocumentReference/cbc:IssueDate") == "2026-11-01"
@@ -212,23 +221,24 @@ def test_a_return_invoice_is_negative_and_names_the_invoice_it_returns_against(t
 
 
 def test_returning_the_whole_invoice_gives_back_exactly_its_amounts(transfer):
-    whole = return_against(transfer, "CN-202611-0000002", date(2026, 11, 20), transfer.total, "契約の取消")
+    whole = return_against(transfer, "CN-202610-0000002", date(2026, 11, 20), transfer.total, "契約の取消")
     assert [(r.rate_percent, -r.taxable, -r.tax) for r in whole.rates] == [
         (r.rate_percent, r.subtotal, r.tax) for r in transfer.tax_summary
     ]
 
 
 def test_a_return_never_exceeds_the_invoice(transfer):
-    with pytest.raises(ValueError, match="exceed"):
-        return_against(transfer, "CN-202611-0000003", date(2026, 11, 20), transfer.total + 1, "過大")
-    with pytest.raises(ValueError, match="exceed"):
-        return_against(transfer, "CN-202611-0000003", date(2026, 11, 20), 1_000, "二度目", already_returned=10_500)
-    for bad_number in ("INV-202611-0000001", "CN-2026110000001", "CN-202613-0000001"):
+    with pytest.raises(CreditExceedsInvoice, match="more than"):
+        return_against(transfer, "CN-202610-0000003", date(2026, 11, 20), transfer.total + 1, "過大")
+    with pytest.raises(CreditExceedsInvoice, match="more than"):
+        return_against(transfer, "CN-202610-0000003", date(2026, 11, 20), 1_000, "二度目", already_returned=10_500)
+    # its number is of the CN series of the invoice's own month
+    for bad_number in ("INV-202610-0000001", "CN-2026100000001", "CN-202613-0000001", "CN-202611-0000001"):
         with pytest.raises(ValueError, match="CN-"):
             return_against(transfer, bad_number, date(2026, 11, 20), 100, "番号")
-    with pytest.raises(ValueError, match="positive"):
-        return_against(transfer, "CN-202611-0000003", date(2026, 11, 20), 0, "零")
-    with pytest.raises(ValueError, match="before"):
+    with pytest.raises(InvalidRequest, match="positive"):
+        return_against(transfer, "CN-202610-0000003", date(2026, 11, 20), 0, "零")
+    with pytest.raises(InvalidRequest, match="before"):
         return_against(transfer, "CN-202610-0000003", date(2026, 10, 31), 100, "日付")
 
 
@@ -315,7 +325,7 @@ def test_any_return_stays_within_the_invoice_per_rate_and_passes_the_rules(ten, 
     invoice = replace(base, lines=lines, tax_summary=summarise_tax(lines, "down"))
     amount = data.draw(st.integers(min_value=1, max_value=invoice.total))
     # When it is returned
-    document = return_against(invoice, "CN-202611-0000009", date(2026, 11, 2), amount, "返金")
+    document = return_against(invoice, "CN-202610-0000009", date(2026, 11, 2), amount, "返金")
     # Then the return adds up to the amount, never exceeds a rate's own amounts, and passes the rules
     assert -document.tax_inclusive == amount
     by_rate = {rate.rate_percent: rate for rate in invoice.tax_summary}

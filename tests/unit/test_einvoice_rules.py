@@ -124,7 +124,7 @@ def test_a_missing_name_line_and_reference_are_caught(xml):
 
 def test_a_return_with_a_zero_tax_still_passes():
     # ¥5 returned at 10%: ¥5 + ¥0, and a zero is an integer amount (jp-br-02's wording, see rules.py)
-    document = return_against(make_invoice(), "CN-202611-0000001", date(2026, 11, 2), 5, "端数")
+    document = return_against(make_invoice(), "CN-202610-0000001", date(2026, 11, 2), 5, "端数")
     assert [(r.taxable, r.tax) for r in document.rates] == [(-5, 0)]
     assert check_einvoice(render_ubl(document)) == []
 

@@ -10,6 +10,7 @@ import xmlschema
 
 from billing.invoicing.einvoice import render_einvoice, render_ubl, return_against
 from billing.invoicing.numbers import invoice_number
+from billing.vocabulary import DocumentKind
 from tests.unit.test_invoice_pdf import make_invoice
 
 
@@ -31,9 +32,16 @@ def invoice_schema() -> xmlschema.XMLSchema:
 def documents() -> dict[str, bytes]:
     transfer = make_invoice("bank_transfer", "web")
     debit = make_invoice("direct_debit", "postal", person=None)
-    correction = replace(transfer, invoice_number=invoice_number("2026-10", 2), replaces=transfer.invoice_number)
+    correction = replace(
+        transfer,
+        invoice_number=invoice_number("2026-10", 2),
+        replaces=transfer.invoice_number,
+        replaces_issued_on=transfer.issued_on,
+        kind=DocumentKind.CORRECTION,
+        reason="ピーク件数の訂正",
+    )
     final = replace(debit, final=True)
-    refund = return_against(transfer, "CN-202611-0000001", date(2026, 11, 20), 1_000, "料金区分の誤り")
+    refund = return_against(transfer, "CN-202610-0000001", date(2026, 11, 20), 1_000, "料金区分の誤り")
     return {
         "transfer": render_einvoice(transfer),
         "debit": render_einvoice(debit),

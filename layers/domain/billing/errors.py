@@ -147,3 +147,19 @@ class AlreadyCancelled(BillingError):
         super().__init__(
             f"account {account_id!r} already has a cancellation ending {end_month}; withdraw it first to change it"
         )
+
+
+class CreditExceedsInvoice(BillingError):
+    code = "credit_exceeds_invoice"
+    status = 409
+
+    def __init__(self, number: str, amount: int, left: int):
+        super().__init__(f"returning ¥{amount:,} against {number} is more than the ¥{left:,} left of it")
+
+
+class InvoiceReplaced(BillingError):
+    code = "invoice_replaced"
+    status = 409
+
+    def __init__(self, number: str):
+        super().__init__(f"{number} has been replaced by a correction: act on the latest invoice of the month")

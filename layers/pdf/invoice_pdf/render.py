@@ -34,6 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from billing.invoicing.invoice import DELIVERY_LABELS, PAYMENT_LABELS, ROUNDING_LABELS, Invoice, jp_date, yen
 from billing.invoicing.issuer import Issuer
+from billing.vocabulary import DocumentKind
 from invoice_pdf.sheet import Sheet, new_canvas, text_width, wrap
 
 WINDOW_X_MM = 22.0
@@ -48,6 +49,13 @@ RIGHT = 192.0
 BOTTOM = 282.0  # last usable baseline before the footer
 ISSUER_X = 122.0
 TABLE_COLUMNS = (LEFT, 138.0, 153.0, 166.0, RIGHT)  # 内容 | 数量 | 税率 | 金額(税抜)
+
+
+TITLES = {
+    DocumentKind.INVOICE: "請 求 書",
+    DocumentKind.CORRECTION: "請 求 書（訂正）",
+    DocumentKind.CREDIT_NOTE: "適格返還請求書",
+}
 
 
 def render_invoice_pdf(invoice: Invoice, issuer: Issuer | None = None) -> bytes:
@@ -98,8 +106,17 @@ class _InvoicePages:
         self._title_and_amount()
         self._lines_table()
         self._tax_summary()
-        self._payment()
-        self._usage()
+        if self.invoice.kind == DocumentKind.CREDIT_NOTE:
+            self._reference(
+                "返還の内容", "返還の理由", "本書は適格返還請求書です。返還額は税率ごとに区分して記載しています。"
+            )
+        else:
+            if self.invoice.kind == DocumentKind.CORRECTION:
+                self._reference(
+                    "訂正の内容", "訂正の理由", "本書は上記の請求書に代わるものです。元の請求書は破棄してください。"
+                )
+            self._payment()
+            self._usage()
         self._footer()
         self.canvas.showPage()
 
@@ -131,7 +148,8 @@ class _InvoicePages:
         s.text(
             LEFT,
             291,
-            f"本書は適格請求書です。 {inv.issuer.name}  登録番号 {inv.issuer.registration_number}",
+            f"本書は{'適格返還請求書' if inv.kind == DocumentKind.CREDIT_NOTE else '適格請求書'}です。"
+            f" {inv.issuer.name}  登録番号 {inv.issuer.registration_number}",
             7,
             grey=0.35,
         )
@@ -169,8 +187,15 @@ class _InvoicePages:
 
     def _title_and_amount(self) -> None:
         inv, s = self.invoice, self.sheet
-        s.text(105, 76, "請 求 書", 20, align="centre", bold=True)
-        notes = [f"請求書番号 {inv.replaces} の訂正版"] if inv.replaces else []
+        s.text(105, 76, TITLES[inv.kind], 20 if inv.kind == DocumentKind.INVOICE else 17, align="centre", bold=True)
+        notes = []
+        if inv.replaces:
+            original = (
+                f"請求書番号 {inv.replaces}（{jp_date(inv.replaces_issued_on)}発行）"
+                if inv.replaces_issued_on
+                else inv.replaces
+            )
+            notes.append(f"{original}{'の訂正' if inv.kind == DocumentKind.CORRECTION else 'に対する返還'}")
         if inv.final:
             notes.append("最終請求（ご契約最終月分）")
         if notes:
@@ -183,11 +208,14 @@ class _InvoicePages:
         top += s.lines(LEFT, top, lines, size, size * 0.3528 * 1.35)
         s.rule(LEFT, top + 0.8, LEFT + width, width=0.6)
         top += 5
-        s.text(LEFT, top + 3, "下記のとおりご請求申し上げます。", 9)
+        returning = inv.kind == DocumentKind.CREDIT_NOTE
+        s.text(
+            LEFT, top + 3, "下記のとおりご返還申し上げます。" if returning else "下記のとおりご請求申し上げます。", 9
+        )
 
         box_top = top + 6
         s.box(LEFT, box_top, 88, 14, fill=0.93, stroke=0.0)
-        s.text(LEFT + 3, box_top + 8.6, "ご請求金額 (税込)", 9.5)
+        s.text(LEFT + 3, box_top + 8.6, "ご返還金額 (税込)" if returning else "ご請求金額 (税込)", 9.5)
         s.text(LEFT + 85, box_top + 9.6, yen(inv.total), 17, align="right", bold=True)
 
         rows = [("取引期間", f"{jp_date(inv.period_start)}〜{jp_date(inv.period_end)}")]
@@ -279,6 +307,23 @@ class _InvoicePages:
             s.text(LEFT + 30, row, value, 9.5, bold=label in ("振込期限", "口座振替日"))
             row += 5.2
         s.text(LEFT + 6, row, note, 8, grey=0.35)
+        self.top = top + height + 5
+
+    def _reference(self, heading: str, reason_label: str, footnote: str) -> None:
+        """A correction or a return invoice: the document it refers to, with its issue date, and why."""
+        inv, s = self.invoice, self.sheet
+        issued = f"（{jp_date(inv.replaces_issued_on)}発行）" if inv.replaces_issued_on else ""
+        reason = wrap(inv.reason or "", RIGHT - LEFT - 40, 9.5)
+        height = 8 + 5.2 * (1 + len(reason)) + 5
+        self._need(height + 4)
+        top = self.top
+        s.box(LEFT, top, RIGHT - LEFT, height, stroke=0.6, line_width=0.4)
+        s.text(LEFT + 3, top + 5.5, heading, 9.5, bold=True)
+        s.text(LEFT + 6, top + 11, "対象の請求書", 9, grey=0.3)
+        s.text(LEFT + 34, top + 11, f"{inv.replaces}{issued}", 9.5)
+        s.text(LEFT + 6, top + 16.2, reason_label, 9, grey=0.3)
+        row = top + 16.2 + s.lines(LEFT + 34, top + 12.8, reason, 9.5, 5.2)
+        s.text(LEFT + 6, row, footnote, 8, grey=0.35)
         self.top = top + height + 5
 
     def _usage(self) -> None:

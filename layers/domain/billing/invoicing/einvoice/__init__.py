@@ -1,13 +1,12 @@
 """JP PINT e-invoices: every invoice, correction and return invoice also as UBL 2.1 XML.
 
-``render_einvoice(invoice)`` gives the XML of an invoice or a correction, from
-the same ``Invoice`` the PDF is drawn from. A return invoice is made with
-``return_against(original, number, issued_on, amount, reason)`` and rendered
-with ``render_ubl``. ``check_einvoice(xml)`` lists the JP PINT rules a
+``render_einvoice(document)`` gives the XML of an invoice, a correction or a
+return invoice, from the same ``Invoice`` the PDF is drawn from (a return
+invoice comes from ``billing.invoicing.returns.return_invoice``). ``check_einvoice(xml)`` lists the JP PINT rules a
 document breaks (empty when it passes). Standard library only.
 """
 
-from billing.invoicing.einvoice.document import EDocument, document_of_invoice, return_against, split_tax_included
+from billing.invoicing.einvoice.document import EDocument, document_of_invoice, return_against
 from billing.invoicing.einvoice.rules import Violation, check_einvoice
 from billing.invoicing.einvoice.ubl import CUSTOMIZATION_ID, PROFILE_ID, render_ubl
 from billing.invoicing.invoice import Invoice
@@ -16,7 +15,7 @@ CONTENT_TYPE = "application/xml"
 
 
 def render_einvoice(invoice: Invoice) -> bytes:
-    """An invoice or a correction as JP PINT XML: same invoice, same bytes."""
+    """Any document as JP PINT XML: same document, same bytes."""
     return render_ubl(document_of_invoice(invoice))
 
 
@@ -37,5 +36,4 @@ __all__ = [
     "render_einvoice",
     "render_ubl",
     "return_against",
-    "split_tax_included",
 ]

@@ -6,8 +6,8 @@ the documents it refers to. Two adapters make one:
 
 * ``document_of_invoice``: an invoice or a correction (修正した適格請求書),
   exactly as issued; a correction names the invoice it replaces.
-* ``return_against``: a return invoice (適格返還請求書): a negative document
-  that returns part or all of an invoice's amount and names it.
+  A return invoice (適格返還請求書, ``billing.invoicing.returns``) is a
+  negative document that returns part or all of an invoice's amount and names it.
 
 Amounts are int yen with their sign: a return's lines and totals are
 negative. A unit price is never negative (PINT ibr-27), so a returned line is
@@ -16,17 +16,15 @@ quantity -1 at a positive price.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
 from billing.contracts.accounts import BillingContact
-from billing.invoicing.invoice import PAYMENT_LABELS, Invoice, consumption_tax
+from billing.invoicing.invoice import PAYMENT_LABELS, Invoice
 from billing.invoicing.issuer import BankAccount, Issuer
-
-# CN-YYYYMM-NNNNNNN: the return invoice's own series (month of issue, 7-digit sequence).
-_RETURN_NUMBER = re.compile(r"^CN-[0-9]{4}(0[1-9]|1[0-2])-[0-9]{7}\Z")
+from billing.invoicing.returns import return_invoice
+from billing.vocabulary import DocumentKind
 
 JAPAN = "JP"
 # Peppol's scheme for the Japanese corporate number (法人番号), the 13 digits after the T.
@@ -161,7 +159,13 @@ def customer_of(contact: BillingContact) -> Party:
 
 
 def document_of_invoice(invoice: Invoice) -> EDocument:
-    """An invoice or a correction as issued: the same numbers, dates, parties, lines and per-rate totals as its PDF."""
+    """Any document as issued: the same numbers, dates, parties, lines and per-rate totals as its PDF.
+
+    A return invoice is a negative invoice: each line quantity -1 at its (positive) price, negative per-rate
+    totals, and the invoice it returns against, with its issue date, in ``BillingReference``.
+    """
+    if invoice.kind == DocumentKind.CREDIT_NOTE:
+        return _negative(invoice)
     if invoice.payment_method == "bank_transfer":
         payment = Payment(
             PaymentMeans.CREDIT_TRANSFER, PAYMENT_LABELS["bank_transfer"], invoice.due_on, invoice.issuer.bank
@@ -197,31 +201,6 @@ def document_of_invoice(invoice: Invoice) -> EDocument:
     )
 
 
-def split_tax_included(amount: int, rate_percent: int, rounding: str = "down") -> tuple[int, int]:
-    """(tax excluded, tax) that add up to ``amount`` yen, tax included, at one rate.
-
-    The split is the one the invoice's own formula gives: ``tax =
-    consumption_tax(base, rate, rounding)`` with ``base + tax = amount``. At
-    10% rounded down that is ``tax = floor(amount x 10 / 110)`` for most
-    amounts. It is unique when it exists, so returning an invoice's whole
-    per-rate total gives back exactly its subtotal and tax. Some amounts have
-    no such split (at 10%, ¥10: ¥9 + ¥0 = ¥9 and ¥10 + ¥1 = ¥11); those
-    round the tax up by one yen instead, which keeps it within the floor and
-    the ceiling of base x rate that jp-br-co-01 allows.
-    """
-    if amount < 0:
-        raise ValueError(f"amount must be positive yen, got {amount}")
-    low = amount * rate_percent // (100 + rate_percent)  # floor of the tax inside amount
-    for tax in (low, low + 1):
-        if consumption_tax(amount - tax, rate_percent, rounding) == tax:
-            return amount - tax, tax
-    for tax in (low, low + 1):  # no exact split: the one jp-br-co-01 accepts
-        scaled = (amount - tax) * rate_percent
-        if scaled // 100 <= tax <= -(-scaled // 100):
-            return amount - tax, tax
-    raise AssertionError(f"no split of {amount} at {rate_percent}%")  # unreachable: low + 1 always fits
-
-
 def return_against(
     original: Invoice,
     number: str,
@@ -231,71 +210,36 @@ def return_against(
     *,
     already_returned: int = 0,
 ) -> EDocument:
-    """A return invoice (適格返還請求書) giving back ``amount`` yen, tax included, of ``original``.
-
-    The amount is spread over the original's tax rates in proportion to each
-    rate's total with tax (largest remainder, so the shares add up exactly),
-    then split into tax excluded and tax per rate by ``split_tax_included``:
-    the tax is rounded once per rate, never per line. ``already_returned`` is
-    what earlier returns against the same invoice gave back: together they
-    may never exceed the invoice's total, and no rate's amounts ever exceed
-    the invoice's own.
-    """
-    if not _RETURN_NUMBER.match(number):
-        raise ValueError(f"a return invoice number looks like CN-202611-0000001, got {number!r}")
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise ValueError(f"the returned amount must be positive int yen, got {amount!r}")
-    if not reason.strip():
-        raise ValueError("a return needs its reason")
-    if issued_on < original.issued_on:
-        raise ValueError(f"a return cannot be issued before its invoice ({original.issued_on})")
-    if already_returned + amount > original.total:
-        raise ValueError(
-            f"returning ¥{amount:,} after ¥{already_returned:,} would exceed the invoice's ¥{original.total:,}"
-        )
-    weights = [rate.subtotal + rate.tax for rate in original.tax_summary]
-    shares = _apportion(amount, weights)
-    rates, lines = [], []
-    for rate, share in zip(original.tax_summary, shares, strict=True):
-        if share == 0:
-            continue
-        base, tax = split_tax_included(share, rate.rate_percent, original.tax_rounding)
-        if base > rate.subtotal or tax > rate.tax:
-            raise ValueError(f"the return at {rate.rate_percent}% would exceed the invoice's amounts")
-        rates.append(RateTotal(rate.rate_percent, -base, -tax))
-        lines.append(
-            Line(
-                line_id=str(len(lines) + 1),
-                item_code=f"return:{original.invoice_number}",
-                name=f"{original.invoice_number} ご請求分の返還 ({reason})",
-                description=f"{rate.rate_percent}%対象",
-                quantity=-1,
-                unit_code=PIECE_UNIT,
-                unit_price=base,
-                tax_rate_percent=rate.rate_percent,
-            )
-        )
-    return EDocument(
-        number=number,
-        issued_on=issued_on,
-        period_start=original.period_start,
-        period_end=original.period_end,
-        buyer_reference=original.account_id,
-        supplier=supplier_of(original.issuer),
-        customer=customer_of(original.recipient),
-        lines=tuple(lines),
-        rates=tuple(rates),
-        references=(Reference(original.invoice_number, original.issued_on),),
-        notes=(f"返還理由: {reason}",),
-        currency=original.currency,
+    """The e-invoice of the return invoice ``billing.invoicing.returns.return_invoice`` makes."""
+    return document_of_invoice(
+        return_invoice(original, number, issued_on, amount, reason, already_returned=already_returned)
     )
 
 
-def _apportion(amount: int, weights: list[int]) -> list[int]:
-    """``amount`` split in proportion to ``weights``; the largest remainders take the leftover yen."""
-    total = sum(weights)
-    floors = [amount * weight // total for weight in weights]
-    order = sorted(range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i))
-    for i in order[: amount - sum(floors)]:
-        floors[i] += 1
-    return floors
+def _negative(credit_note: Invoice) -> EDocument:
+    return EDocument(
+        number=credit_note.invoice_number,
+        issued_on=credit_note.issued_on,
+        period_start=credit_note.period_start,
+        period_end=credit_note.period_end,
+        buyer_reference=credit_note.account_id,
+        supplier=supplier_of(credit_note.issuer),
+        customer=customer_of(credit_note.recipient),
+        lines=tuple(
+            Line(
+                line_id=str(n),
+                item_code=line.code,
+                name=f"{line.description} ({credit_note.reason})",
+                description=line.detail,
+                quantity=-1,
+                unit_code=PIECE_UNIT,
+                unit_price=line.amount,
+                tax_rate_percent=line.tax_rate_percent,
+            )
+            for n, line in enumerate(credit_note.lines, start=1)
+        ),
+        rates=tuple(RateTotal(rate.rate_percent, -rate.subtotal, -rate.tax) for rate in credit_note.tax_summary),
+        references=(Reference(credit_note.replaces, credit_note.replaces_issued_on),),
+        notes=(f"返還理由: {credit_note.reason}",),
+        currency=credit_note.currency,
+    )
