@@ -114,6 +114,8 @@ class Api:
                 event["body"] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             elif key == "path":
                 event["rawPath"] = event["requestContext"]["http"]["path"] = value
+            elif key == "headers":
+                event["headers"] = {name: header for name, header in {**event["headers"], **value}.items() if header}
             elif key == "query":
                 event["queryStringParameters"] = value
                 event["rawQueryString"] = urlencode(value)

@@ -29,6 +29,18 @@ class InvoiceStore:
         response = self.client.get_item(TableName=self.table, Key=document_key(account_id, number), ConsistentRead=True)
         return from_item(response["Item"]) if "Item" in response else None
 
+    def find(self, number: str) -> dict | None:
+        """A document by its number alone (the operator's view), through the DocumentsByNumber index."""
+        response = self.client.query(
+            TableName=self.table,
+            IndexName=keys.NUMBERS_INDEX,
+            KeyConditionExpression="invoice_number = :number",
+            ExpressionAttributeValues=to_item({":number": number}),
+        )
+        found = [from_item(item) for item in response.get("Items", [])]
+        documents = [item for item in found if item["sk"].startswith("INVOICE#")]  # letters carry the number too
+        return self.get(documents[0]["account_id"], number) if documents else None
+
     def for_month(self, account_id: str, month: str) -> list[dict]:
         """The month's documents of one account, in number order: its invoice, corrections and return invoices."""
         response = self.client.query(

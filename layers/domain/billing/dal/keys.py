@@ -17,6 +17,10 @@ ACCOUNT#<id>           INVOICE#<YYYY-MM>#<no.>  one document of the month (invoi
 LETTERS#<YYYY-MM-DD>   <account>#<YYYY-MM>      a letter waiting for (or claimed by) a print
                                                 batch, by posting date
 MONTH#<YYYY-MM>        INVOICE_COUNTER          ``seq``: the month's last reserved invoice number
+                                                (the close and corrections share the INV series)
+MONTH#<YYYY-MM>        CREDIT_NOTE_COUNTER      ``seq``: the month's last return-invoice number (CN)
+REQUEST#<sha256>       IDEMPOTENCY              a correction or return request once done: its
+                                                request's hash and the document it made
 MONTH#<YYYY-MM>        CLOSE_RUN                the month close: started, accounts total
 MONTH#<YYYY-MM>        CLOSE_PAGE#<page id>     one fanned-out page: its accounts, the first of
                                                 the invoice numbers reserved for them, the
@@ -47,6 +51,7 @@ CHURN_STATE = "CHURN_STATE"
 ACCOUNT_SHARDS = 16
 ACCOUNTS_INDEX = "AccountsByShard"
 INVOICES_INDEX = "InvoicesByIssueDate"
+NUMBERS_INDEX = "DocumentsByNumber"
 
 
 def account_pk(account_id: str) -> str:
@@ -95,6 +100,11 @@ def last_attr(month: str) -> str:
     return f"last#{month}"
 
 
+def late_attr(at_micros: int) -> str:
+    """A late report on its closed month's usage item, by when it was observed: a repeat is the same report."""
+    return f"late#{at_micros}"
+
+
 def day_attr(day: str) -> str:
     return f"day#{day}"
 
@@ -118,3 +128,16 @@ def churn_sk(account_id: str, dropped_at_micros: int) -> str:
 
 def key(pk: str, sk: str) -> dict:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+CREDIT_NOTE_COUNTER = "CREDIT_NOTE_COUNTER"
+IDEMPOTENCY = "IDEMPOTENCY"
+
+
+def counter_key(month: str, series: str) -> dict:
+    """The month's last number of a series: the close and corrections share INV's, return invoices have CN's."""
+    return key(month_pk(month), INVOICE_COUNTER if series == "INV" else CREDIT_NOTE_COUNTER)
+
+
+def idempotency_key(scope: str) -> dict:
+    return key(f"REQUEST#{scope}", IDEMPOTENCY)

@@ -24,6 +24,7 @@ from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import update_if
 from billing.errors import AccountCancelled, AccountNotFound, ContractNotStarted, MonthClosed
+from billing.invoicing.tariff import Tariff, load_tariff
 from billing.usage.counts import CountReport, MonthUsage, Reading
 
 _GATE_CONDITION = (
@@ -41,14 +42,24 @@ _READING_NAMES = {"#count": "count", "#at": "at"}
 
 
 class UsageStore:
-    def __init__(self, table: str, client=None):
+    def __init__(self, table: str, client=None, tariff: Tariff | None = None):
         self.table = table
         self.client = client or dynamodb()
+        self.tariff = tariff or load_tariff()  # brackets decide whether a late report suggests a correction
 
     # ------------------------------------------------------------ writes
     def record(self, report: CountReport) -> dict:
-        """Fold one report into its month; the contract's response body."""
-        self._pass_gate(report)
+        """Fold one report into its month; the contract's response body.
+
+        A report for a closed month is refused (409) but kept as a late report of that month, with one more
+        write (and a second, to flag the invoice, only when it would have changed the bracket). A report that
+        is accepted costs its two writes, as ever.
+        """
+        try:
+            self._pass_gate(report)
+        except MonthClosed:
+            self._keep_late(report)
+            raise
         stored, item = self._raise_day_high(report)
         usage = usage_from_items(report.account_id, report.month, item)
         if usage.closed:  # the month closed between the two writes
@@ -83,6 +94,36 @@ class UsageStore:
         if old["contract_start"][:7] > month:
             raise ContractNotStarted(report.account_id, old["contract_start"])
         # Otherwise a later reading is already the month's last count: nothing to do.
+
+    def _keep_late(self, report: CountReport) -> None:
+        """Keep a report for a closed month on its frozen usage; flag the invoice if it would change the bracket."""
+        stored, item = self._update(
+            keys.key(keys.account_pk(report.account_id), keys.usage_sk(report.month)),
+            "SET #late = :count",
+            "attribute_exists(closed_at)",
+            {"#late": keys.late_attr(report.at)},
+            {":count": report.count},
+            returns="ALL_NEW",
+        )
+        if not stored or not item.get("invoice_number") or item.get("correction_suggested"):
+            return
+        usage = usage_from_items(report.account_id, report.month, item)
+        if usage.correction_suggested(self.tariff):
+            self.client.update_item(
+                TableName=self.table,
+                Key=keys.key(keys.account_pk(report.account_id), keys.usage_sk(report.month)),
+                UpdateExpression="SET correction_suggested = :yes",
+                ExpressionAttributeValues=to_item({":yes": True}),
+            )
+            update_if(
+                self.client,
+                self.table,
+                keys.key(keys.account_pk(report.account_id), keys.document_sk(item["invoice_number"])),
+                "SET correction_suggested = :yes",
+                "attribute_exists(pk) AND #status = :issued",
+                {":yes": True, ":issued": "issued"},
+                {"#status": "status"},
+            )
 
     def _raise_day_high(self, report: CountReport) -> tuple[bool, dict]:
         return self._update(
@@ -200,6 +241,9 @@ def usage_from_items(account_id: str, month: str, item: dict, profile: dict | No
         for name, value in item.items()
         if name.startswith("day#")
     }
+    late = tuple(
+        sorted(Reading(count, int(name[len("late#") :])) for name, count in item.items() if name.startswith("late#"))
+    )
     last = item.get("last") or (profile or {}).get(keys.last_attr(month))
     return MonthUsage(
         account_id=account_id,
@@ -208,6 +252,8 @@ def usage_from_items(account_id: str, month: str, item: dict, profile: dict | No
         days=days,
         last=Reading(last["count"], last["at"]) if last else None,
         closed="closed_at" in item,
+        late=late,
+        invoiced_peak=item.get("invoiced_peak"),
     )
 
 

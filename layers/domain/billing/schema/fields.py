@@ -113,3 +113,5 @@ Timestamp = Annotated[
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 CHANGE_REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"
 ChangeRequestId = Annotated[str, StringConstraints(pattern=CHANGE_REQUEST_ID_PATTERN)]
+
+DOCUMENT_NUMBER_PATTERN = r"^(INV|CN)-[0-9]{4}(0[1-9]|1[0-2])-[0-9]{7}$"

