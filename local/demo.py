@@ -280,6 +280,56 @@ def change_contracts(stack: LocalStack, api: SignedSession, operator: SignedSess
     )
 
 
+LATE_REPORT = ("aozora-books", 45_000, "2026-10-31T23:30:00+09:00")  # arrives after October closed
+RETURN = ("hikari-travel", 1_100, "10月15日の配信遅延に対する補償")
+
+
+def fix_what_was_issued(api: SignedSession, operator: SignedSession, month: str = MONTH) -> list[str]:
+    """After the close: a late report, the correction it suggests, and a return invoice; the problems."""
+    account_id, count, observed_at = LATE_REPORT
+    late = api.post(f"/v1/accounts/{account_id}/record-counts", json={"count": count, "observed_at": observed_at})
+    usage = api.get(f"/v1/accounts/{account_id}/usage/{month}").json()
+    print(
+        f"\nlate report for {account_id}: {count:,} observed {observed_at} answers {late.status_code}"
+        f" {late.json()['error']['code']}; the month keeps it: late_reports={usage['late_reports']},"
+        f" correction_suggested={usage['correction_suggested']}"
+    )
+    suggested = _issued_invoices(operator, month, correction_suggested="true")
+    if not usage["correction_suggested"] or [row["account_id"] for row in suggested] != [account_id]:
+        return [f"{account_id}: the late report did not suggest exactly its invoice's correction"]
+    original = suggested[0]["invoice_number"]
+    corrected = operator.post(
+        f"/v1/invoices/{original}/corrections",
+        json={"reason": "締め後に届いた10月31日の件数報告を反映"},
+        headers={"Idempotency-Key": f"demo-correct-{original}"},
+    )
+    corrected.raise_for_status()
+    body = corrected.json()
+    print(f"  operator corrected {original} → {body['invoice_number']} ({body['kind']}), total ¥{body['total']:,}")
+
+    account_id, amount, reason = RETURN
+    invoice = next(
+        row["invoice_number"] for row in _issued_invoices(operator, month) if row["account_id"] == account_id
+    )
+    returned = operator.post(
+        f"/v1/invoices/{invoice}/credit-notes",
+        json={"reason": reason, "amount": amount},
+        headers={"Idempotency-Key": f"demo-return-{invoice}"},
+    )
+    returned.raise_for_status()
+    body = returned.json()
+    print(f"  operator returned ¥{body['total']:,} (tax ¥{body['tax']:,}) of {invoice}: {body['invoice_number']}")
+    return []
+
+
+def _issued_invoices(operator: SignedSession, month: str, **conditions: str) -> list[dict]:
+    """The invoice desk's list of what the month's close issued (on the 1st of the next month)."""
+    issued_on = f"{next_month(month)}-01"
+    response = operator.get("/v1/invoices", params={"issued_from": issued_on, "issued_to": issued_on, **conditions})
+    response.raise_for_status()
+    return response.json()["invoices"]
+
+
 def churn_summary(operator: SignedSession, month: str = MONTH, timeout_s: float = 120) -> list[str]:
     """The month's suspected 洗い替え as operators list them (the stream consumer may still be catching up)."""
     expected = {account.account_id for account in ACCOUNTS if account.rewash_at}
@@ -526,6 +576,7 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
             run_print_days(stack)
             statements = print_statements(stack)
             problems = contract_summary(api, statements) + churn_summary(operator)
+            problems += fix_what_was_issued(api, operator)
             if problems:
                 raise DemoFailed("; ".join(problems))
             documents = fetch_documents(stack, out)
