@@ -94,6 +94,19 @@ def get_statement_pdf(month: MonthPath):
 
 
 @app.get(
+    "/v1/statements/<month>/einvoice",
+    summary="A short-lived (300 s) link to the month's e-invoice (JP PINT, UBL 2.1 XML)",
+    responses=documented(None, NotFound, status=302, description="Location: a presigned S3 URL"),
+)
+def get_statement_einvoice(month: MonthPath):
+    record = statements.the_one(caller_records(), month, today())
+    if not record.get("einvoice_key"):
+        raise NotFound(f"the e-invoice for {month} is not ready")
+    url = archive().presigned_url(record["einvoice_key"])
+    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
+
+
+@app.get(
     "/statements",
     summary="The statements page (Japanese HTML)",
     responses=documented(None, status=200, description="the page", media_type="text/html"),
@@ -104,6 +117,7 @@ def statements_page():
     # A page opened in a browser sends no bearer header on a click, so each
     # PDF link is already a presigned URL (300 s); reloading the page renews them.
     links = {r["month"]: archive().presigned_url(r["pdf_key"]) for r in records if r.get("pdf_key")}
+    xml_links = {r["month"]: archive().presigned_url(r["einvoice_key"]) for r in records if r.get("einvoice_key")}
     return Response(
         status_code=200,
         content_type=content_types.TEXT_HTML + "; charset=utf-8",
@@ -111,7 +125,7 @@ def statements_page():
             "Cache-Control": "no-store",
             "Content-Security-Policy": PAGE_POLICY,
         },
-        body=render_page([statements.detail(r, everything, today()) for r in records], links),
+        body=render_page([statements.detail(r, everything, today()) for r in records], links, xml_links),
     )
 
 

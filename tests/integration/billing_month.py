@@ -123,9 +123,18 @@ def invoice_item(account: str, month: str = MONTH, kind: str = "invoice") -> dic
     return found[-1] if found else None
 
 
-def pdf_versions():
+def archived_versions():
+    """Every version of every archived file (a second version of one would be a second document)."""
     versions = boto3.client("s3").list_object_versions(Bucket=BUCKET).get("Versions", [])
     return sorted(v["Key"] for v in versions)
+
+
+def pdf_versions():
+    return [key for key in archived_versions() if key.endswith(".pdf")]
+
+
+def einvoice_versions():
+    return [key for key in archived_versions() if key.endswith(".xml")]
 
 
 def pdf_text(key):

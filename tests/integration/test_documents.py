@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from tests.conftest import load_event
-from tests.integration.billing_month import Month, invoice_item, pdf_text, pdf_versions
+from tests.integration.billing_month import Month, archived_versions, invoice_item, pdf_text
 from tests.integration.conftest import TABLE, Api
 
 ORIGINAL = "INV-202610-0000001"
@@ -104,9 +104,11 @@ class TestCorrections:
         assert "請 求 書（訂正）" in text
         assert f"{ORIGINAL}（2026年11月1日発行）" in text and "締め後に届いた件数報告の反映" in text
         assert usage(closed)["correction_suggested"] is False
-        assert sorted(pdf_versions()) == [
+        assert archived_versions() == [  # one version of each file: the PDF and its e-invoice beside it
             "invoices/2026-10/acme/INV-202610-0000001.pdf",
+            "invoices/2026-10/acme/INV-202610-0000001.xml",
             "invoices/2026-10/acme/INV-202610-0000002.pdf",
+            "invoices/2026-10/acme/INV-202610-0000002.xml",
         ]
 
     def test_a_retried_correction_makes_no_second_document(self, closed, desk):
@@ -115,7 +117,7 @@ class TestCorrections:
         assert first == again
         without_key = correct(desk, key=None)  # the original is replaced now: act on the latest
         assert (without_key[0], without_key[1]["error"]["code"]) == (409, "invoice_replaced")
-        assert len(pdf_versions()) == 2
+        assert len(archived_versions()) == 4  # two documents, each a PDF and an XML
 
     def test_a_key_reused_for_another_request_is_400(self, closed, desk):
         assert correct(desk, key="fix-8")[0] == 201

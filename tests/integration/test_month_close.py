@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -10,8 +11,18 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from billing.dal import keys
+from billing.invoicing.einvoice import check_einvoice
 from tests.conftest import LambdaContext, load_event
-from tests.integration.billing_month import ACCOUNTS, MONTH, Month, invoices, pdf_text, pdf_versions, profile
+from tests.integration.billing_month import (
+    ACCOUNTS,
+    MONTH,
+    Month,
+    einvoice_versions,
+    invoices,
+    pdf_text,
+    pdf_versions,
+    profile,
+)
 from tests.integration.conftest import BUCKET
 
 
@@ -29,8 +40,13 @@ def test_every_active_account_gets_one_numbered_invoice_and_pdf(month):
     numbers = sorted(i["invoice_number"]["S"] for i in found.values())
     assert numbers == [f"INV-202610-{n:07d}" for n in range(1, len(ACCOUNTS) + 1)]
     assert pdf_versions() == sorted(i["pdf_key"]["S"] for i in found.values())
+    assert einvoice_versions() == sorted(i["einvoice_key"]["S"] for i in found.values())  # the XML beside each
     for account, item in found.items():
         assert item["pdf_key"]["S"] == f"invoices/{MONTH}/{account}/{item['invoice_number']['S']}.pdf"
+        assert item["einvoice_key"]["S"] == f"invoices/{MONTH}/{account}/{item['invoice_number']['S']}.xml"
+        xml = boto3.client("s3").get_object(Bucket=BUCKET, Key=item["einvoice_key"]["S"])["Body"].read()
+        assert hashlib.sha256(xml).hexdigest() == item["einvoice_sha256"]["S"]
+        assert check_einvoice(xml) == []
         assert item["status"]["S"] == "issued"
 
 

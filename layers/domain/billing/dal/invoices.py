@@ -16,6 +16,7 @@ from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.close_runs import progress_key
 from billing.dal.conditional import put_if_absent, transact_if, update_if
+from billing.invoicing.closing import Archived
 from billing.invoicing.invoice import Invoice
 from billing.vocabulary import DocumentKind
 
@@ -69,14 +70,23 @@ class InvoiceStore:
         created, existing = put_if_absent(self.client, self.table, record)
         return record if created else existing
 
-    def mark_issued(self, invoice: Invoice, pdf_key: str, sha256: str, size: int) -> bool:
+    def mark_issued(self, invoice: Invoice, archived: Archived) -> bool:
         """numbered → issued once; a month close's invoice is counted in the close run's progress with it."""
         account_id, month = invoice.account_id, invoice.month
-        values = {":issued": "issued", ":numbered": "numbered", ":key": pdf_key, ":sha": sha256, ":size": size}
+        values = {
+            ":issued": "issued",
+            ":numbered": "numbered",
+            ":key": archived.pdf_key,
+            ":sha": archived.pdf_sha256,
+            ":size": archived.pdf_size,
+            ":xml": archived.einvoice_key,
+            ":xml_sha": archived.einvoice_sha256,
+        }
         issue = {
             "TableName": self.table,
             "Key": document_key(account_id, invoice.invoice_number),
-            "UpdateExpression": "SET #status = :issued, pdf_key = :key, pdf_sha256 = :sha, pdf_size = :size",
+            "UpdateExpression": "SET #status = :issued, pdf_key = :key, pdf_sha256 = :sha, pdf_size = :size,"
+            " einvoice_key = :xml, einvoice_sha256 = :xml_sha",
             "ConditionExpression": "#status = :numbered",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(values),

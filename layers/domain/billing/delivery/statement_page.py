@@ -21,6 +21,7 @@ _STYLE = """
 body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;
   margin:0;color:#222;background:#f6f7f9}
 main{max-width:760px;margin:0 auto;padding:16px}
+.einvoice{display:inline-block;margin-left:12px;font-size:.9em}
 .final{margin-left:8px;padding:1px 6px;border:1px solid #b00;color:#b00;font-size:.8em;border-radius:3px}
 h1{font-size:1.3rem;margin:8px 0 16px}
 .statement{background:#fff;border:1px solid #dde;border-radius:8px;padding:14px;margin-bottom:16px}
@@ -37,12 +38,13 @@ svg{width:100%;height:auto;max-width:640px;display:block}
 """
 
 
-def render_page(statements: list[dict], pdf_links: dict[str, str]) -> str:
+def render_page(statements: list[dict], pdf_links: dict[str, str], einvoice_links: dict[str, str] | None = None) -> str:
     """The whole page for a caller's statements (``detail`` bodies, newest first).
 
-    ``pdf_links`` maps a month to the URL of its PDF.
+    ``pdf_links`` and ``einvoice_links`` map a month to the URL of its PDF and of its e-invoice (XML).
     """
-    cards = "\n".join(_card(s, pdf_links.get(s["month"])) for s in statements)
+    einvoice_links = einvoice_links or {}
+    cards = "\n".join(_card(s, pdf_links.get(s["month"]), einvoice_links.get(s["month"])) for s in statements)
     if not statements:
         cards = '<p class="empty">表示できる請求書はまだありません。</p>'
     return (
@@ -53,7 +55,7 @@ def render_page(statements: list[dict], pdf_links: dict[str, str]) -> str:
     )
 
 
-def _card(s: dict, pdf_href: str | None) -> str:
+def _card(s: dict, pdf_href: str | None, einvoice_href: str | None = None) -> str:
     pay_label = PAYMENT_LABELS[s["payment_method"]]
     pay_date = s.get("due_on") or s.get("debit_on")
     usage = s["usage"]
@@ -68,6 +70,7 @@ def _card(s: dict, pdf_href: str | None) -> str:
 </dl>
 {chart(usage)}
 {f'<a class="pdf" href="{escape(pdf_href)}">請求書PDFを開く</a>' if pdf_href else ""}
+{f'<a class="einvoice" href="{escape(einvoice_href)}">電子インボイス (XML)</a>' if einvoice_href else ""}
 </section>"""
 
 

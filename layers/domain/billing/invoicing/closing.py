@@ -8,8 +8,8 @@ simply running again (SQS redelivers the message):
    when it fanned its page out (``billing.dal.close_runs``), once: the
    content is fixed at that moment, with the billing contact as it stood,
    and a re-run gets the stored invoice back, never a rebuilt one;
-3. render the PDF from the stored invoice (deterministic: same bytes) and
-   archive it where absent;
+3. render the PDF and the JP PINT e-invoice (XML) from the stored invoice
+   (deterministic: same bytes) and archive each where absent;
 4. mark it issued (once; counts it in the close run);
 5. announce ``InvoiceIssued`` until the record says it was announced
    (consumers are idempotent, so a repeat after a crash is harmless).
@@ -26,6 +26,8 @@ from typing import Protocol
 from billing import months
 from billing.contracts.accounts import contract_covers
 from billing.errors import AccountNotFound, InvalidRequest
+from billing.invoicing.einvoice import CONTENT_TYPE as EINVOICE_CONTENT_TYPE
+from billing.invoicing.einvoice import einvoice_key, render_einvoice
 from billing.invoicing.invoice import Invoice, build_invoice
 from billing.invoicing.issuer import Issuer
 from billing.invoicing.numbers import invoice_number
@@ -55,6 +57,17 @@ def month_to_close(requested: str | None, today_month: str) -> str:
 
 def billable(month: str, account: dict) -> bool:
     return contract_covers(month, account["contract_start"], account.get("contract_end"))
+
+
+@dataclass(frozen=True)
+class Archived:
+    """Where a document's files went, and their sha256 (kept on the record)."""
+
+    pdf_key: str
+    pdf_sha256: str
+    pdf_size: int
+    einvoice_key: str
+    einvoice_sha256: str
 
 
 def pdf_key(invoice: Invoice) -> str:
@@ -122,8 +135,11 @@ class MonthCloser:
             pdf = self.render(invoice)
             key = pdf_key(invoice)
             sha256 = self.stores.archive.store(key, pdf)
-            self.stores.invoices.mark_issued(invoice, key, sha256, len(pdf))
-            record = {**record, "status": "issued", "pdf_key": key, "pdf_sha256": sha256}
+            xml = render_einvoice(invoice)  # the JP PINT e-invoice, beside the PDF, under the same Object Lock
+            xml_key = einvoice_key(invoice.month, invoice.account_id, invoice.invoice_number)
+            xml_sha256 = self.stores.archive.store(xml_key, xml, EINVOICE_CONTENT_TYPE)
+            self.stores.invoices.mark_issued(invoice, Archived(key, sha256, len(pdf), xml_key, xml_sha256))
+            record = {**record, "status": "issued", "pdf_key": key, "pdf_sha256": sha256, "einvoice_key": xml_key}
         if not record.get("announced"):
             self.announce(INVOICE_ISSUED, issued_event(invoice, record))
             self.stores.invoices.mark_announced(invoice.account_id, invoice.invoice_number)
