@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from billing.invoicing.invoice import invoice_number
+from billing.invoicing.closing import invoice_number  # the close's numbering, wherever it is defined
 
 
 class CloseRunStatus(StrEnum):
