@@ -5,7 +5,8 @@ Triggered by: IssueInvoiceQueue messages (``IssueInvoiceMessage``: month, accoun
 with partial failures reported; a message that keeps failing goes to the DLQ).
 Reads: the profile and usage in the BillingTable, the tariff and issuer files.
 Writes: the frozen usage, the invoice record under its reserved number, the PDF to the
-InvoiceBucket under Object Lock, and the close run's progress.
+InvoiceBucket under Object Lock, and the close run's progress; on an account's last
+failed try, its failure record with the reserved number (a retry that issues it removes the record).
 Emits: ``InvoiceIssued`` on the invoicing event bus.
 """
 
@@ -56,12 +57,16 @@ def closer() -> MonthCloser:
 def issue(record: IssueInvoiceRecord) -> str:
     message = record.body
     month, account_id = message.month, message.account_id
+    runs = closer().stores.runs
     try:
         outcome = closer().close_account(account_id, month, message.sequence)
-    except Exception:
+    except Exception as error:
         if int(record.attributes.ApproximateReceiveCount) >= settings().issue_max_receive_count:
-            closer().stores.runs.add(month, account_id, "failed")  # its last try: SQS moves it to the DLQ
+            # Its last try: SQS moves it to the DLQ. The record keeps its reserved number for a retry.
+            runs.record_failure(month, account_id, message.sequence, f"{type(error).__name__}: {error}")
         raise
+    if outcome == "issued" and message.retry:
+        runs.clear_failure(month, account_id)
     metrics.add_metric(name=f"Invoices{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     return outcome
 

@@ -17,7 +17,11 @@ from tests.conftest import LambdaContext, load_event, load_function, load_templa
 TABLE = "billing-test"
 CUSTOMER_API_URL = "https://customer.example.test"
 BUCKET = "invoices-test"
-QUEUES = {"AccountPagesQueue": "ACCOUNT_PAGES_QUEUE_URL", "IssueInvoiceQueue": "ISSUE_INVOICE_QUEUE_URL"}
+QUEUES = {
+    "AccountPagesQueue": "ACCOUNT_PAGES_QUEUE_URL",
+    "IssueInvoiceQueue": "ISSUE_INVOICE_QUEUE_URL",
+    "IssueInvoiceDeadLetterQueue": "ISSUE_INVOICE_DEAD_LETTER_QUEUE_URL",
+}
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,13 @@ issuer takes its message. So:
 * the counter is written once per page (500 accounts), not once per invoice:
   a million accounts make 2,000 counter writes, and issuers never race.
 
-Progress (issued, skipped, failed) is counted on one item per account shard,
-so the issuers of a large month do not all write one hot item.
+Progress (issued, skipped) is counted on one item per account shard, so the
+issuers of a large month do not all write one hot item. An account that
+cannot be issued (its last try failed, or its number found no billable
+contract) gets a failure record with its reserved number instead
+(``CLOSE_FAILED#<account>``); a retry re-issues it under that number and
+removes the record. ``failed`` is the number of those records, so once
+nothing is in flight ``issued + skipped + failed == total``.
 """
 
 from __future__ import annotations
@@ -29,15 +34,26 @@ from dataclasses import dataclass
 from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
-from billing.dal.conditional import transact_if, update_if
+from billing.dal.conditional import put_if_absent, transact_if, update_if
+from billing.invoicing.close_run import CloseRunProgress
 
 TOTAL = "total"
-PROGRESS_COUNTERS = ("issued", "skipped", "failed")
+PROGRESS_COUNTERS = ("issued", "skipped")
 MAX_CLAIM_ATTEMPTS = 50
 
 
 class NumberingContention(RuntimeError):
     """Other pages kept taking the counter first; the page message will be retried."""
+
+
+@dataclass(frozen=True)
+class CloseFailure:
+    """An account the close could not issue, and the number reserved for it."""
+
+    account_id: str
+    sequence: int
+    error: str
+    failed_at: str
 
 
 @dataclass(frozen=True)
@@ -102,24 +118,76 @@ class CloseRunStore:
         )
 
     def get(self, month: str) -> dict:
-        """The run's progress: accounts total (from the pages), issued, skipped and failed (from the shards)."""
-        wanted = [self._run_key(month), *(keys.close_progress_key(month, shard) for shard in keys.all_shards())]
-        items, request = [], {self.table: {"Keys": wanted, "ConsistentRead": True}}  # 17 keys: one call
+        """The run's progress: accounts total (from the pages), issued and skipped (from the shards), failed."""
+        run, progress = self._read(month)
+        return {"month": month, "started_at": run.get("started_at"), "pages": run.get("pages", 0), **vars(progress)}
+
+    def progress(self, month: str) -> CloseRunProgress | None:
+        """The run's progress, or None if the month's close never started."""
+        run, progress = self._read(month)
+        return progress if run.get("started_at") else None
+
+    def record_failure(self, month: str, account_id: str, sequence: int, error: str) -> bool:
+        """Keep an account that could not be issued, with its reserved number, once (the first error stays)."""
+        failure = {
+            "pk": keys.month_pk(month),
+            "sk": keys.close_failure_sk(account_id),
+            "account_id": account_id,
+            "sequence": sequence,
+            "error": error[:1000],
+            "failed_at": months.iso_now(),
+        }
+        return put_if_absent(self.client, self.table, failure)[0]
+
+    def clear_failure(self, month: str, account_id: str) -> None:
+        """The account is issued now: it no longer needs anyone (a no-op if it never failed)."""
+        self.client.delete_item(
+            TableName=self.table, Key=keys.key(keys.month_pk(month), keys.close_failure_sk(account_id))
+        )
+
+    def failures(self, month: str) -> list[CloseFailure]:
+        found, start = [], {}
+        while True:
+            response = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues=to_item({":pk": keys.month_pk(month), ":prefix": keys.CLOSE_FAILED}),
+                ConsistentRead=True,
+                **start,
+            )
+            for item in map(from_item, response["Items"]):
+                found.append(CloseFailure(item["account_id"], int(item["sequence"]), item["error"], item["failed_at"]))
+            if "LastEvaluatedKey" not in response:
+                return found
+            start = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+    # ------------------------------------------------------------ internals
+    def _read(self, month: str) -> tuple[dict, CloseRunProgress]:
+        shards = keys.all_shards()
+        wanted = [self._run_key(month), self._counter_key(month), *(keys.close_progress_key(month, s) for s in shards)]
+        items, request = [], {self.table: {"Keys": wanted, "ConsistentRead": True}}  # 18 keys: one call
         while request:
             response = self.client.batch_get_item(RequestItems=request)
             items += [from_item(item) for item in response["Responses"].get(self.table, [])]
             request = response.get("UnprocessedKeys") or {}
         run = next((item for item in items if item["sk"] == keys.CLOSE_RUN), {})
-        progress = {counter: sum(item.get(counter, 0) for item in items) for counter in PROGRESS_COUNTERS}
-        return {
-            "month": month,
-            "started_at": run.get("started_at"),
-            "pages": run.get("pages", 0),
-            TOTAL: run.get(TOTAL, 0),
-            **progress,
+        counter = next((item for item in items if item["sk"] == keys.INVOICE_COUNTER), {})
+        counted = {
+            name: sum(item.get(name, 0) for item in items if item["sk"] == keys.CLOSE_PROGRESS)
+            for name in PROGRESS_COUNTERS
         }
+        progress = CloseRunProgress(
+            month=month,
+            total=int(run.get(TOTAL, 0)),
+            issued=int(counted["issued"]),
+            skipped=int(counted["skipped"]),
+            failed=len(self.failures(month)) if run else 0,
+            last_sequence=int(counter.get("seq", 0)),
+            shards_done=int(run.get("shards_done", 0)),
+            shards=len(shards),
+        )
+        return run, progress
 
-    # ------------------------------------------------------------ internals
     def _counter(self, month: str) -> int:
         response = self.client.get_item(TableName=self.table, Key=self._counter_key(month), ConsistentRead=True)
         return int(response.get("Item", {}).get("seq", {}).get("N", 0))
@@ -144,9 +212,11 @@ class CloseRunStore:
                 "Update": {
                     "TableName": self.table,
                     "Key": self._run_key(month),
-                    "UpdateExpression": "ADD #total :n, pages :one",
+                    "UpdateExpression": "ADD #total :n, pages :one, shards_done :last_page",
                     "ExpressionAttributeNames": {"#total": TOTAL},
-                    "ExpressionAttributeValues": to_item({":n": len(page.account_ids), ":one": 1}),
+                    "ExpressionAttributeValues": to_item(
+                        {":n": len(page.account_ids), ":one": 1, ":last_page": 0 if page.next_cursor else 1}
+                    ),
                 }
             },
         ]

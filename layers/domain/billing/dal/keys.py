@@ -27,6 +27,9 @@ MONTH#<YYYY-MM>        CLOSE_PAGE#<page id>     one fanned-out page: its account
                                                 next page's cursor
 MONTH#<YYYY-MM>#<shard> CLOSE_PROGRESS          issued, skipped and failed counts of one
                                                 account shard (spread so no item is hot)
+MONTH#<YYYY-MM>        CLOSE_FAILED#<account>   an account the close could not issue: its
+                                                reserved ``sequence``, ``error``, ``failed_at``;
+                                                removed once a retry issues it
 CHURN#<YYYY-MM>        <account>#<drop micros>  one suspected 洗い替え episode, in the month of
                                                 its drop (20-digit micros sort in time order);
                                                 ``announced_at`` once ChurnSuspected is published
@@ -46,6 +49,7 @@ PROFILE = "PROFILE"
 INVOICE_COUNTER = "INVOICE_COUNTER"
 CLOSE_RUN = "CLOSE_RUN"
 CLOSE_PROGRESS = "CLOSE_PROGRESS"
+CLOSE_FAILED = "CLOSE_FAILED#"
 CHANGE_REQUEST = "REQUEST"
 CHURN_STATE = "CHURN_STATE"
 ACCOUNT_SHARDS = 16
@@ -73,6 +77,10 @@ def close_page_sk(page_id: str) -> str:
 def close_progress_key(month: str, shard: str) -> dict:
     """Where one shard's close progress is counted; every invoice adds to its own shard's item."""
     return key(f"{month_pk(month)}#{shard}", CLOSE_PROGRESS)
+
+
+def close_failure_sk(account_id: str) -> str:
+    return f"{CLOSE_FAILED}{account_id}"
 
 
 def letters_pk(posting_on: str) -> str:

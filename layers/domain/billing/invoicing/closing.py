@@ -102,23 +102,24 @@ class MonthCloser:
     announce: Callable[[str, dict], None]
 
     def close_account(self, account_id: str, month: str, sequence: int) -> str:
-        """Close one account's month as its ``sequence``-th invoice; the outcome: issued or skipped.
+        """Close one account's month as its ``sequence``-th invoice; the outcome: issued or failed.
 
         The usage is frozen first: that also closes the month for changes, so the terms read next are the
         month's final terms (a change confirmed meanwhile takes effect from the next open month).
         """
         number = invoice_number(month, sequence)
         try:
-            usage, newly_frozen = self.stores.usage.freeze(account_id, month, number)
+            usage, _ = self.stores.usage.freeze(account_id, month, number)
             contract = self.stores.accounts.get(account_id)
         except AccountNotFound:
-            return "skipped"
+            self.stores.runs.record_failure(month, account_id, sequence, "the account no longer exists")
+            return "failed"
         if not contract.covers(month):
             # The page said billable from the same contract dates, and a cancellation only ends an open month:
-            # this is a contract whose dates were edited by hand since. Its number stays unused and visible.
-            if newly_frozen:
-                self.stores.runs.add(month, account_id, "skipped")
-            return "skipped"
+            # this is a contract whose dates were edited by hand since. Its number must not be a silent hole:
+            # an operator looks at it (the close run needs attention) and retries it once the contract is right.
+            self.stores.runs.record_failure(month, account_id, sequence, f"the contract does not cover {month}")
+            return "failed"
         profile = contract.terms_for(month)
         record = self.stores.invoices.create(build_invoice(number, profile, usage, self.tariff, self.issuer))
         self.finish(record)

@@ -41,6 +41,7 @@ class IssueInvoiceMessage(Message):
     month: Month
     account_id: AccountId
     sequence: Annotated[int, Field(ge=1)]
+    retry: bool = False  # sent by an operator's retry: once issued, the account's failure record goes
 
 
 class InvoiceIssuedDetail(Message):

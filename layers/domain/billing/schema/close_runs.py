@@ -1,0 +1,24 @@
+"""The operator API's close-run answers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from billing.schema.fields import Document
+
+
+class CloseRunOut(Document):
+    month: str
+    status: Literal["running", "done", "attention"]
+    total: int  # accounts fanned out so far, one reserved invoice number each
+    issued: int
+    skipped: int
+    failed: int  # accounts whose last try failed (or whose number found no billable contract), not retried since
+    dead_letters: int  # the month's messages in IssueInvoiceDeadLetterQueue
+    first_number: str | None  # INV-<YYYYMM>-0000001, null before any number is reserved
+    last_number: str | None  # the last number reserved so far
+
+
+class CloseRunRetryOut(Document):
+    month: str
+    queued: int  # accounts sent to be issued again under their reserved numbers
