@@ -19,6 +19,7 @@ from itertools import islice
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
+from billing import months
 from billing.dal.archive import InvoiceArchive
 from billing.dal.invoice_search import DocumentIndex
 from billing.dal.invoices import InvoiceStore
@@ -123,9 +124,12 @@ def get_invoice(invoice_number: DocumentNumberPath):
 
 def _day(name: str, value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidRequest(f"{name}: not a calendar date") from None
+    if not months.FIRST_YEAR <= day.year <= months.LAST_YEAR:
+        raise InvalidRequest(f"{name}: must fall between {months.FIRST_YEAR} and {months.LAST_YEAR}")
+    return day
 
 
 def _csv(search: desk.DocumentSearch) -> Response:
