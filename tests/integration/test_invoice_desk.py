@@ -185,7 +185,7 @@ def test_one_document_with_its_history_and_a_short_lived_pdf_link(desk):
     status, body = get(api, number)
     assert status == 200, body
     assert body["invoice_number"] == number and body["account_id"] == "debit-web"
-    assert body["lines"] and body["tax_summary"][0]["rate"] and body["recipient"]["company_name"]
+    assert body["lines"] and body["tax_summary"][0]["rate_percent"] == 10 and body["recipient"]["company_name"]
     assert (body["plan"], body["payment_method"], body["delivery_method"]) == ("standard", "direct_debit", "web")
     assert len(body["pdf_sha256"]) == 64
     link = urlparse(body["pdf_url"])
@@ -243,8 +243,8 @@ def test_a_return_invoice_by_number_and_the_unknown_and_malformed(desk):
         {**NOVEMBER, "next_token": "x" * 401},
     ],
 )
-def test_bad_parameters_are_400(desk, query):
-    status, body = listed(desk["api"], **query)
+def test_bad_parameters_are_400(aws, query):
+    status, body = listed(Api("invoice_desk"), **query)
     assert (status, body["error"]["code"]) == (400, "invalid_request"), body
 
 
