@@ -78,7 +78,7 @@ def list_invoices(
     correction_suggested: CorrectionSuggestedQuery = None,
     limit: LimitQuery = desk.DEFAULT_LIMIT,
     next_token: NextTokenQuery = None,
-    format: FormatQuery = "json",  # noqa: A002 - the query parameter's published name
+    format: FormatQuery = "json",
 ):
     search = desk.DocumentSearch(
         issued_from=_day("issued_from", issued_from),

@@ -91,7 +91,7 @@ def test_the_sample_event_lists_the_month_closes_invoices_oldest_first(desk):
     body = json.loads(response["body"])
     # Then the close's four invoices and the correction come back, by issue date then number
     assert response["statusCode"] == 200
-    assert numbers(body) == sorted(desk["closed"].values()) + ["INV-202610-0000005"]
+    assert numbers(body) == [*sorted(desk["closed"].values()), "INV-202610-0000005"]
     assert body["next_token"] is None
     first = body["invoices"][0]
     assert set(first) == {
@@ -256,5 +256,7 @@ def test_a_token_from_another_search_or_tampered_is_400(desk):
     assert status == 200
     status, body = listed(api, **AUTUMN, limit="1", min_total="1", next_token=token)
     assert (status, body["error"]["code"]) == (400, "invalid_request")
-    status, body = listed(api, **AUTUMN, limit="1", next_token=token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
+    status, body = listed(
+        api, **AUTUMN, limit="1", next_token=token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    )
     assert (status, body["error"]["code"]) == (400, "invalid_request")

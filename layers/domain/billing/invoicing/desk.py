@@ -86,20 +86,6 @@ class DocumentSearch:
         last = date.fromisoformat(f"{months.next_month(month)}-01") - timedelta(days=1)
         return max(first, self.issued_from), min(last, self.issued_to)
 
-    def matches(self, row: dict) -> bool:
-        """The conditions in Python, as the index's filter states them (for tests and in-memory lists)."""
-        total = row.get("total")
-        return (
-            self.issued_from.isoformat() <= row["issued_on"] <= self.issued_to.isoformat()
-            and (self.min_total is None or total >= self.min_total)
-            and (self.max_total is None or total <= self.max_total)
-            and (self.counterparty is None or self.counterparty in (row.get("counterparty") or ""))
-            and (
-                self.correction_suggested is None
-                or bool(row.get("correction_suggested")) == self.correction_suggested
-            )
-        )
-
     def fingerprint(self) -> str:
         """Short and stable: binds a next_token to the conditions that produced it."""
         conditions = [
