@@ -188,20 +188,6 @@ def test_an_account_whose_contract_ended_before_the_month_is_not_billed(month):
     assert invoices()["last-month"]["final"] == {"BOOL": True}
 
 
-def test_invoices_are_searchable_by_date_amount_and_counterparty(month):
-    from datetime import date
-
-    month.run_close()
-    store = month.issue.closer().stores.invoices
-    every = list(store.search(date(2026, 11, 1), date(2026, 11, 30)))
-    assert len(every) == len(ACCOUNTS)
-    pricey = list(store.search(date(2026, 11, 1), date(2026, 11, 30), min_total=12_000))
-    assert {i["invoice_number"] for i in pricey} == {invoices()["debit-web"]["invoice_number"]["S"]}
-    assert list(store.search(date(2026, 11, 2), date(2026, 12, 31))) == []
-    assert len(list(store.search(date(2026, 11, 1), date(2026, 11, 1), counterparty="サンプル商事"))) == len(ACCOUNTS)
-    assert list(store.search(date(2026, 11, 1), date(2026, 11, 1), counterparty="別会社")) == []
-
-
 def test_the_sample_events_close_a_month_page_by_page(month):
     # Given the scheduler's sample input and one sample page message
     started = month.close.lambda_handler(load_event("close_month.json"), LambdaContext())

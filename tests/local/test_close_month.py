@@ -113,3 +113,46 @@ def test_a_customer_cannot_reach_another_accounts_statement(local_stack: Running
     assert (detail.status_code, detail.json()["error"]["code"]) == (404, "not_found")
     assert (pdf.status_code, pdf.json()["error"]["code"]) == (404, "not_found")
     assert (query.status_code, query.json()["error"]["code"]) == (400, "invalid_request")
+
+
+def test_the_operator_lists_the_closed_months_invoices_and_downloads_them_as_csv(
+    local_stack: RunningStack, closed: dict, operator: SignedSession
+):
+    # Given the month's close dated its invoices the 1st of the next month
+    issued_on = (datetime.strptime(closed["month"] + "-01", "%Y-%m-%d") + timedelta(days=32)).strftime("%Y-%m-01")
+    ours = set(closed["accounts"].values())
+    query = {"issued_from": issued_on, "issued_to": issued_on}
+    # When the operator pages through the documents issued that day
+    found, token = [], None
+    while True:
+        response = operator.get(
+            "/v1/invoices", params={**query, "limit": 100, **({"next_token": token} if token else {})}
+        )
+        assert response.status_code == 200, response.text
+        found += response.json()["invoices"]
+        if not (token := response.json()["next_token"]):
+            break
+    # Then each of our accounts' invoices is listed once, oldest first
+    mine = [row for row in found if row["account_id"] in ours]
+    assert sorted(row["account_id"] for row in mine) == sorted(ours)
+    assert all(row["issued_on"] == issued_on and row["kind"] == "invoice" for row in mine)
+    assert [(r["issued_on"], r["invoice_number"]) for r in found] == sorted(
+        (r["issued_on"], r["invoice_number"]) for r in found
+    )
+    # And the CSV holds the same rows, and one document reads whole with a PDF link
+    export = operator.get("/v1/invoices", params={**query, "format": "csv"})
+    assert export.status_code == 200, export.text
+    assert export.headers["Content-Type"].startswith("text/csv")
+    text = export.content.decode("utf-8")
+    assert text.startswith("\ufeffinvoice_number,")
+    assert all(row["invoice_number"] in text for row in mine)
+    detail = operator.get(f"/v1/invoices/{mine[0]['invoice_number']}")
+    assert detail.status_code == 200, detail.text
+    assert requests.get(detail.json()["pdf_url"], timeout=30).content.startswith(b"%PDF")
+
+
+def test_the_platform_cannot_search_or_read_invoices(closed: dict):
+    month = closed["month"].replace("-", "")
+    for path in ("/v1/invoices", f"/v1/invoices/INV-{month}-0000001"):
+        response = closed["api"].get(path, params={"issued_from": "2026-11-01", "issued_to": "2026-11-30"})
+        assert response.status_code == 403, (path, response.text)

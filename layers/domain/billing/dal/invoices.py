@@ -1,4 +1,4 @@
-"""Invoice records: created once with their reserved number, issue status, and search.
+"""Invoice records: created once with their reserved number, and their issue status.
 
 The number comes with the issue message: the month close reserved it for the
 account when it fanned the account's page out (``billing.dal.close_runs``).
@@ -8,14 +8,11 @@ re-run gets the stored one back unchanged, content and number alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
-
-from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.close_runs import progress_key
 from billing.dal.conditional import put_if_absent, transact_if, update_if
+from billing.dal.invoice_search import DocumentIndex, index_keys
 from billing.invoicing.closing import Archived
 from billing.invoicing.invoice import Invoice
 from billing.vocabulary import DocumentKind
@@ -31,16 +28,9 @@ class InvoiceStore:
         return from_item(response["Item"]) if "Item" in response else None
 
     def find(self, number: str) -> dict | None:
-        """A document by its number alone (the operator's view), through the DocumentsByNumber index."""
-        response = self.client.query(
-            TableName=self.table,
-            IndexName=keys.NUMBERS_INDEX,
-            KeyConditionExpression="invoice_number = :number",
-            ExpressionAttributeValues=to_item({":number": number}),
-        )
-        found = [from_item(item) for item in response.get("Items", [])]
-        documents = [item for item in found if item["sk"].startswith("INVOICE#")]  # letters carry the number too
-        return self.get(documents[0]["account_id"], number) if documents else None
+        """A document by its number alone (the operator's view): its account from the DocumentsByNumber index."""
+        account_id = DocumentIndex(self.table, self.client).account_of(number)
+        return None if account_id is None else self.get(account_id, number)
 
     def for_month(self, account_id: str, month: str) -> list[dict]:
         """The month's documents of one account, in number order: its invoice, corrections and return invoices."""
@@ -110,45 +100,6 @@ class InvoiceStore:
             {":yes": True, ":no": False},
         )[0]
 
-    def search(
-        self,
-        issued_from: date,
-        issued_to: date,
-        min_total: int | None = None,
-        max_total: int | None = None,
-        counterparty: str | None = None,
-    ) -> Iterator[dict]:
-        """Issued invoices by issue date range, optionally by amount and counterparty (電子帳簿保存法)."""
-        filters, values, names = [], {}, {}
-        if min_total is not None or max_total is not None:
-            names["#total"] = "total"
-        if min_total is not None:
-            filters.append("#total >= :min_total")
-            values[":min_total"] = min_total
-        if max_total is not None:
-            filters.append("#total <= :max_total")
-            values[":max_total"] = max_total
-        if counterparty:
-            filters.append("contains(counterparty, :counterparty)")
-            values[":counterparty"] = counterparty
-        month = issued_from.strftime("%Y-%m")
-        while month <= issued_to.strftime("%Y-%m"):
-            query = {
-                "TableName": self.table,
-                "IndexName": keys.INVOICES_INDEX,
-                "KeyConditionExpression": "issue_month = :month AND issued_key BETWEEN :from AND :to",
-                "ExpressionAttributeValues": to_item(
-                    {":month": month, ":from": issued_from.isoformat(), ":to": f"{issued_to.isoformat()}#~", **values}
-                ),
-            }
-            if filters:
-                query["FilterExpression"] = " AND ".join(filters)
-            if names:
-                query["ExpressionAttributeNames"] = names
-            for page in self.client.get_paginator("query").paginate(**query):
-                yield from (from_item(item) for item in page["Items"])
-            month = months.next_month(month)
-
     # ------------------------------------------------------------ internals
     def _record(self, invoice: Invoice) -> dict:
         return document_record(invoice)
@@ -167,7 +118,6 @@ def document_record(invoice: Invoice) -> dict:
         **body,
         "status": "numbered",
         "announced": False,
-        "issue_month": body["issued_on"][:7],
-        "issued_key": f"{body['issued_on']}#{invoice.invoice_number}",
         "counterparty": invoice.recipient.company_name,
+        **index_keys(body),
     }

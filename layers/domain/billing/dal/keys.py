@@ -37,8 +37,10 @@ CHANGE#<id>            REQUEST                  a contract change: ``account_id`
                                                 changes, sha256 of its emailed token
 =====================  =======================  ==========================================
 
-Indexes: ``AccountsByShard`` (profiles only, spread over ACCOUNT_SHARDS) and
-``InvoicesByIssueDate`` (invoices only, by issue month then date).
+Indexes: ``AccountsByShard`` (profiles only, spread over ACCOUNT_SHARDS),
+``DocumentsByIssueDate`` (documents only, by ``<issue month>#<shard>`` then
+``<issued_on>#<number>``) and ``DocumentsByNumber`` (documents only, by number);
+``billing.dal.invoice_search`` writes and reads the last two.
 """
 
 import zlib
@@ -54,8 +56,8 @@ CHANGE_REQUEST = "REQUEST"
 CHURN_STATE = "CHURN_STATE"
 ACCOUNT_SHARDS = 16
 ACCOUNTS_INDEX = "AccountsByShard"
-INVOICES_INDEX = "InvoicesByIssueDate"
-NUMBERS_INDEX = "DocumentsByNumber"
+DOCUMENTS_BY_ISSUE_DATE = "DocumentsByIssueDate"
+DOCUMENTS_BY_NUMBER = "DocumentsByNumber"
 
 
 def account_pk(account_id: str) -> str:

@@ -1,0 +1,159 @@
+"""The operators' invoice desk (電子帳簿保存法): search issued documents, export them, read one.
+
+Triggered by: PlatformApi (HttpApi, AWS_IAM; operators only: OperatorPolicy grants
+it, PlatformCallerPolicy does not) GET /v1/invoices and
+GET /v1/invoices/{invoice_number}.
+Reads: the BillingTable's DocumentsByIssueDate index (one query per month and
+shard of the range, merged oldest first), DocumentsByNumber (a number's account),
+the document item and its account's month; presigns the PDF in the
+InvoiceBucket for 300 seconds.
+Writes and emits: nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from itertools import islice
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+
+from billing import months
+from billing.dal.archive import InvoiceArchive
+from billing.dal.invoice_search import DocumentIndex
+from billing.dal.invoices import InvoiceStore
+from billing.errors import InvalidRequest, NotFound
+from billing.http import create_resolver, documented
+from billing.invoicing import desk
+from billing.invoicing.numbers import document_month, parse_document_number
+from billing.observability import logger, tracer
+from billing.schema.desk import (
+    CorrectionSuggestedQuery,
+    CounterpartyQuery,
+    DocumentNumberPath,
+    FormatQuery,
+    InvoiceDetailOut,
+    InvoicesOut,
+    IssuedFromQuery,
+    IssuedToQuery,
+    LimitQuery,
+    MaxTotalQuery,
+    MinTotalQuery,
+    NextTokenQuery,
+)
+from billing.settings import settings
+
+app = create_resolver()
+# Item attributes that only place the document in the table and its indexes.
+_STORAGE = {"pk", "sk", "issue_shard", "issued_key", "document_number", "announced"}
+
+
+@functools.cache
+def index() -> DocumentIndex:
+    return DocumentIndex(settings().table_name)
+
+
+@functools.cache
+def invoice_store() -> InvoiceStore:
+    return InvoiceStore(settings().table_name)
+
+
+@functools.cache
+def archive() -> InvoiceArchive:
+    return InvoiceArchive(settings().invoice_bucket)
+
+
+@app.get(
+    "/v1/invoices",
+    summary="Issued documents by issue date, amount, counterparty and correction flag, oldest first; JSON or CSV",
+    responses=documented(InvoicesOut, description="a page of documents; with format=csv, the whole result as CSV"),
+)
+def list_invoices(
+    issued_from: IssuedFromQuery,
+    issued_to: IssuedToQuery,
+    min_total: MinTotalQuery = None,
+    max_total: MaxTotalQuery = None,
+    counterparty: CounterpartyQuery = None,
+    correction_suggested: CorrectionSuggestedQuery = None,
+    limit: LimitQuery = desk.DEFAULT_LIMIT,
+    next_token: NextTokenQuery = None,
+    format: FormatQuery = "json",
+):
+    search = desk.DocumentSearch(
+        issued_from=_day("issued_from", issued_from),
+        issued_to=_day("issued_to", issued_to),
+        min_total=None if min_total is None else int(min_total),
+        max_total=None if max_total is None else int(max_total),
+        counterparty=counterparty,
+        correction_suggested=None if correction_suggested is None else correction_suggested == "true",
+    )
+    if format == "csv":
+        return _csv(search)
+    after = desk.decode_token(search, next_token) if next_token is not None else None
+    rows, more = index().page(search, limit, after)
+    token = desk.encode_token(search, desk.position(rows[-1])) if more else None
+    return {"invoices": [desk.row(r) for r in rows], "next_token": token}
+
+
+@app.get(
+    "/v1/invoices/<invoice_number>",
+    summary="One document as issued: lines, totals per rate, recipient, terms, PDF link (300 s) and its history",
+    responses=documented(InvoiceDetailOut, NotFound),
+)
+def get_invoice(invoice_number: DocumentNumberPath):
+    try:
+        parse_document_number(invoice_number)
+    except ValueError as error:
+        raise InvalidRequest(str(error)) from None
+    account_id = index().account_of(invoice_number)
+    record = invoice_store().get(account_id, invoice_number) if account_id else None
+    if record is None:
+        raise NotFound(f"no document numbered {invoice_number}")
+    history = desk.history_order(invoice_store().for_month(account_id, document_month(invoice_number)))
+    detail = {key: value for key, value in record.items() if key not in _STORAGE}
+    return {
+        **detail,
+        "correction_suggested": bool(record.get("correction_suggested")),
+        "pdf_key": record.get("pdf_key"),
+        "pdf_sha256": record.get("pdf_sha256"),
+        "pdf_url": archive().presigned_url(record["pdf_key"]) if record.get("pdf_key") else None,
+        "history": [desk.row(r) for r in history],
+    }
+
+
+def _day(name: str, value: str) -> date:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(f"{name}: not a calendar date") from None
+    if not months.FIRST_YEAR <= day.year <= months.LAST_YEAR:
+        raise InvalidRequest(f"{name}: must fall between {months.FIRST_YEAR} and {months.LAST_YEAR}")
+    return day
+
+
+def _csv(search: desk.DocumentSearch) -> Response:
+    """Every match at once (an inspector's download), up to CSV_MAX_ROWS; paging parameters are JSON only."""
+    query = app.current_event.query_string_parameters or {}
+    paging = sorted({"limit", "next_token"} & set(query))
+    if paging:
+        raise InvalidRequest(f"format=csv returns every match at once; drop {', '.join(paging)}")
+    rows = list(islice(index().search(search), desk.CSV_MAX_ROWS + 1))
+    if len(rows) > desk.CSV_MAX_ROWS:
+        raise InvalidRequest(
+            f"more than {desk.CSV_MAX_ROWS:,} documents match; narrow the dates or add conditions, "
+            "or page through them as JSON"
+        )
+    name = f"invoices_{search.issued_from}_{search.issued_to}.csv"
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        body=desk.render_csv(rows),
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event, context):
+    return app.resolve(event, context)

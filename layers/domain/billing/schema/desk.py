@@ -1,0 +1,108 @@
+"""The invoice desk's parameters and answers (operators; 電子帳簿保存法)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from billing.invoicing.desk import MAX_LIMIT
+from billing.schema.fields import DATE_PATTERN, Document
+
+DOCUMENT_NUMBER_PATTERN = r"^(INV|CN)-[0-9]{6}-[0-9]{7}$"
+_YEN_PATTERN = r"^[0-9]{1,12}$"  # ASCII digits only: no sign, no exponent, no fullwidth digits
+
+DocumentNumberPath = Annotated[
+    str,
+    Path(
+        pattern=DOCUMENT_NUMBER_PATTERN,
+        description="INV-YYYYMM-NNNNNNN (invoice or correction) or CN-YYYYMM-NNNNNNN (return invoice)",
+    ),
+]
+IssuedFromQuery = Annotated[
+    str, Query(pattern=DATE_PATTERN, description="YYYY-MM-DD, first issue date (inclusive); required")
+]
+IssuedToQuery = Annotated[
+    str,
+    Query(
+        pattern=DATE_PATTERN,
+        description="YYYY-MM-DD, last issue date (inclusive); required; at most 366 days after issued_from",
+    ),
+]
+MinTotalQuery = Annotated[
+    str | None, Query(pattern=_YEN_PATTERN, description="yen, tax included, inclusive (a non-negative integer)")
+]
+MaxTotalQuery = Annotated[
+    str | None, Query(pattern=_YEN_PATTERN, description="yen, tax included, inclusive (a non-negative integer)")
+]
+CounterpartyQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
+        description="part of the recipient's company name as issued (case-sensitive)",
+    ),
+]
+CorrectionSuggestedQuery = Annotated[
+    Literal["true", "false"] | None,
+    Query(description="true: only invoices a late report flagged for correction; false: only those not flagged"),
+]
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"rows per page, 1-{MAX_LIMIT} (JSON only)")]
+NextTokenQuery = Annotated[
+    str | None,
+    Query(max_length=400, description="the next_token of the previous page, with the same conditions (JSON only)"),
+]
+FormatQuery = Annotated[
+    Literal["json", "csv"],
+    Query(description="csv: every matching document (up to 10,000) as one CSV file, UTF-8 with BOM"),
+]
+
+
+class InvoiceRowOut(Document):
+    """One document as the list shows it."""
+
+    invoice_number: str
+    kind: Literal["invoice", "correction", "credit_note"]
+    account_id: str
+    counterparty: str | None  # the recipient's company name as issued
+    month: str  # the billing month (取引期間)
+    issued_on: str
+    total: int  # yen, tax included
+    tax: int
+    status: str  # numbered (PDF not archived yet), issued, or replaced by a correction
+    replaces: str | None
+
+
+class InvoicesOut(Document):
+    invoices: list[InvoiceRowOut]
+    next_token: str | None
+
+
+class InvoiceDetailOut(InvoiceRowOut):
+    """The whole document as issued, a short-lived link to its PDF, and its account's chain for the month."""
+
+    period_start: str
+    period_end: str
+    subtotal: int
+    currency: str
+    lines: list[dict]
+    tax_summary: list[dict]  # totals and tax per rate
+    tax_rounding: str
+    recipient: dict  # the recipient as it stood at issue, with its 宛名 line
+    issuer: dict
+    usage: dict
+    plan: str
+    tariff_version: str
+    payment_method: str
+    delivery_method: str
+    due_on: str | None
+    debit_on: str | None
+    final: bool
+    reason: str | None
+    replaces_issued_on: str | None
+    correction_suggested: bool
+    pdf_key: str | None
+    pdf_sha256: str | None
+    pdf_url: str | None  # presigned, valid 300 seconds; null until the PDF is archived
+    history: list[InvoiceRowOut]  # the account's invoice, corrections and return invoices of the month, oldest first
