@@ -156,3 +156,49 @@ def test_the_platform_cannot_search_or_read_invoices(closed: dict):
     for path in ("/v1/invoices", f"/v1/invoices/INV-{month}-0000001"):
         response = closed["api"].get(path, params={"issued_from": "2026-11-01", "issued_to": "2026-11-30"})
         assert response.status_code == 403, (path, response.text)
+
+
+def test_a_late_report_then_its_correction_and_a_return_invoice_over_http(
+    local_stack: RunningStack, closed: dict, operator: SignedSession
+):
+    api, month, account = closed["api"], closed["month"], closed["accounts"]["web"]  # its peak was 31,000
+    # Given a count for the closed month that would have put it in a higher bracket
+    late_at = (closed["moment"] + timedelta(days=5)).isoformat()
+    late = api.post(f"/v1/accounts/{account}/record-counts", json={"count": 45_000, "observed_at": late_at})
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "month_closed")
+    usage = api.get(f"/v1/accounts/{account}/usage/{month}").json()
+    assert (usage["late_reports"], usage["correction_suggested"]) == ({"count": 1, "peak": 45_000}, True)
+    listed = operator.get("/v1/invoices", params={**_issue_day(month), "correction_suggested": "true"})
+    (row,) = [r for r in listed.json()["invoices"] if r["account_id"] == account]
+    number = row["invoice_number"]
+    # The platform may not correct or return; the operator corrects it once, whatever the retries
+    path = f"/v1/invoices/{number}/corrections"
+    assert api.post(path, json={"reason": "late"}).status_code == 403
+    key = {"Idempotency-Key": f"local-{number}"}
+    first = operator.post(path, json={"reason": "締め後の件数報告"}, headers=key)
+    again = operator.post(path, json={"reason": "締め後の件数報告"}, headers=key)
+    assert first.status_code == 201, first.text
+    assert again.json() == first.json()
+    correction = first.json()
+    assert (correction["kind"], correction["replaces"]) == ("correction", number)
+    replaced = operator.post(path, json={"reason": "again"})
+    assert (replaced.status_code, replaced.json()["error"]["code"]) == (409, "invoice_replaced")
+    # Then a return invoice against the correction, never more than it
+    credit_path = f"/v1/invoices/{correction['invoice_number']}/credit-notes"
+    assert api.post(credit_path, json={"reason": "補償", "amount": 1_100}).status_code == 403
+    returned = operator.post(credit_path, json={"reason": "補償", "amount": 1_100})
+    assert (returned.status_code, returned.json()["invoice_number"]) == (201, f"CN-{month.replace('-', '')}-0000001")
+    over = operator.post(credit_path, json={"reason": "過大", "amount": correction["total"]})
+    assert (over.status_code, over.json()["error"]["code"]) == (409, "credit_exceeds_invoice")
+    # And the customer sees the correction as the month's statement, with its history and the return
+    statement = requests.get(
+        f"{local_stack.config['url']}/v1/statements/{month}", headers=bearer(local_stack, account), timeout=30
+    ).json()
+    assert (statement["invoice_number"], statement["replaces"]) == (correction["invoice_number"], number)
+    assert [h["status"] for h in statement["history"]] == ["replaced", "issued"]
+    assert [c["total"] for c in statement["credit_notes"]] == [1_100]
+
+
+def _issue_day(month: str) -> dict:
+    issued_on = (datetime.strptime(month + "-01", "%Y-%m-%d") + timedelta(days=32)).strftime("%Y-%m-01")
+    return {"issued_from": issued_on, "issued_to": issued_on}
