@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -26,20 +25,13 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
 from billing.contracts.change_requests import Changes
-from billing.dal.accounts import AccountStore
-from billing.dal.archive import InvoiceArchive
-from billing.dal.close_runs import CloseRunStore
+from billing.dal.closer import month_closer
 from billing.dal.documents import DocumentRequest, DocumentStore
-from billing.dal.invoices import InvoiceStore
-from billing.dal.messaging import publish
-from billing.dal.usage import UsageStore
 from billing.errors import CreditExceedsInvoice, InvalidRequest, InvoiceReplaced, NotFound
 from billing.http import create_resolver, documented, json_response
 from billing.invoicing.closing import MonthCloser
 from billing.invoicing.invoice import Invoice, build_invoice
-from billing.invoicing.issuer import load_issuer
 from billing.invoicing.returns import check_correctable, return_invoice
-from billing.invoicing.tariff import load_tariff
 from billing.observability import logger, tracer
 from billing.schema.documents import CorrectionIn, CreditNoteIn, DocumentOut
 from billing.schema.params import DocumentNumberPath
@@ -58,21 +50,7 @@ def now() -> datetime:
 
 @functools.cache
 def closer() -> MonthCloser:
-    table = settings().table_name
-    stores = SimpleNamespace(
-        accounts=AccountStore(table),
-        usage=UsageStore(table),
-        invoices=InvoiceStore(table),
-        archive=InvoiceArchive(settings().invoice_bucket),
-        runs=CloseRunStore(table),
-    )
-    return MonthCloser(
-        stores=stores,
-        tariff=load_tariff(),
-        issuer=load_issuer(),
-        render=render_invoice_pdf,
-        announce=lambda detail_type, detail: publish(settings().event_bus_name, detail_type, detail),
-    )
+    return month_closer(render_invoice_pdf)
 
 
 @functools.cache

@@ -13,20 +13,12 @@ Emits: ``InvoiceIssued`` on the invoicing event bus.
 from __future__ import annotations
 
 import functools
-from types import SimpleNamespace
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from billing.dal.accounts import AccountStore
-from billing.dal.archive import InvoiceArchive
-from billing.dal.close_runs import CloseRunStore
-from billing.dal.invoices import InvoiceStore
-from billing.dal.messaging import publish
-from billing.dal.usage import UsageStore
+from billing.dal.closer import month_closer
 from billing.invoicing.closing import MonthCloser
-from billing.invoicing.issuer import load_issuer
-from billing.invoicing.tariff import load_tariff
 from billing.observability import logger, metrics, tracer
 from billing.schema.envelopes import IssueInvoiceRecord
 from billing.settings import settings
@@ -37,21 +29,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=IssueInvoiceRecord)
 
 @functools.cache
 def closer() -> MonthCloser:
-    table = settings().table_name
-    stores = SimpleNamespace(
-        accounts=AccountStore(table),
-        usage=UsageStore(table),
-        invoices=InvoiceStore(table),
-        archive=InvoiceArchive(settings().invoice_bucket),
-        runs=CloseRunStore(table),
-    )
-    return MonthCloser(
-        stores=stores,
-        tariff=load_tariff(),
-        issuer=load_issuer(),
-        render=lambda invoice: render_invoice_pdf(invoice, invoice.issuer),
-        announce=lambda detail_type, detail: publish(settings().event_bus_name, detail_type, detail),
-    )
+    return month_closer(render_invoice_pdf)
 
 
 def issue(record: IssueInvoiceRecord) -> str:

@@ -86,11 +86,7 @@ def get_statement(month: MonthPath):
     responses=documented(None, NotFound, status=302, description="Location: a presigned S3 URL"),
 )
 def get_statement_pdf(month: MonthPath):
-    record = statements.the_one(caller_records(), month, today())
-    if not record.get("pdf_key"):
-        raise NotFound(f"the PDF for {month} is not ready")
-    url = archive().presigned_url(record["pdf_key"])
-    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
+    return redirect_to_file(month, "pdf_key", "PDF")
 
 
 @app.get(
@@ -99,10 +95,15 @@ def get_statement_pdf(month: MonthPath):
     responses=documented(None, NotFound, status=302, description="Location: a presigned S3 URL"),
 )
 def get_statement_einvoice(month: MonthPath):
+    return redirect_to_file(month, "einvoice_key", "e-invoice")
+
+
+def redirect_to_file(month: str, key_field: str, what: str) -> Response:
+    """302 to a short-lived link to one of the month's archived files."""
     record = statements.the_one(caller_records(), month, today())
-    if not record.get("einvoice_key"):
-        raise NotFound(f"the e-invoice for {month} is not ready")
-    url = archive().presigned_url(record["einvoice_key"])
+    if not record.get(key_field):
+        raise NotFound(f"the {what} for {month} is not ready")
+    url = archive().presigned_url(record[key_field])
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 

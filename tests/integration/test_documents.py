@@ -7,9 +7,10 @@ import json
 import boto3
 import pytest
 
+from billing.invoicing.einvoice import check_einvoice
 from tests.conftest import load_event
 from tests.integration.billing_month import Month, archived_versions, invoice_item, pdf_text
-from tests.integration.conftest import TABLE, Api
+from tests.integration.conftest import BUCKET, TABLE, Api
 
 ORIGINAL = "INV-202610-0000001"
 
@@ -160,8 +161,16 @@ class TestReturnInvoices:
             ORIGINAL,
         )
         assert (body["total"], body["tax"]) == (1_100, 100)
-        stored = document("CN-202610-0000001") if False else None  # CN numbers sort under INVOICE# too
-        assert stored is None
+        stored = document("CN-202610-0000001")  # stored with the month's documents, beside the invoice
+        assert (stored["kind"]["S"], stored["replaces"]["S"], stored["status"]["S"]) == (
+            "credit_note",
+            ORIGINAL,
+            "issued",
+        )
+        xml = boto3.client("s3").get_object(Bucket=BUCKET, Key=stored["einvoice_key"]["S"])["Body"].read()
+        assert check_einvoice(xml) == []
+        assert b'<cbc:PayableAmount currencyID="JPY">-1100</cbc:PayableAmount>' in xml  # a negative invoice
+        assert f"<cbc:ID>{ORIGINAL}</cbc:ID>".encode() in xml  # naming the original
         text = pdf_text("invoices/2026-10/acme/CN-202610-0000001.pdf")
         assert "適格返還請求書" in text and ORIGINAL in text and "障害による返金" in text
         assert invoice_item("acme", "2026-10")["status"]["S"] == "issued"  # a return replaces nothing

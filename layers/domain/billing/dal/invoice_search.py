@@ -21,23 +21,11 @@ from itertools import chain, islice
 
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
-from billing.invoicing.desk import DocumentSearch, merge_oldest_first
+from billing.invoicing.desk import ROW_FIELDS, DocumentSearch, merge_oldest_first
 
 DOCUMENT_SHARDS = 16
 # What the list shows and filters on; template.yaml projects the same names into DocumentsByIssueDate.
-LISTED = (
-    "invoice_number",
-    "kind",
-    "account_id",
-    "counterparty",
-    "month",
-    "issued_on",
-    "total",
-    "tax",
-    "status",
-    "replaces",
-    "correction_suggested",
-)
+LISTED = (*ROW_FIELDS, "correction_suggested")
 
 
 def document_shard(number: str) -> int:
