@@ -58,6 +58,7 @@ def function_environment(spec: FunctionSpec, aws: AwsSettings) -> dict[str, str]
     env.update(
         {
             "AWS_ENDPOINT_URL": aws.endpoint,
+            "BILLING_AWS_READ_TIMEOUT_S": "30",  # moto queues DynamoDB requests; see billing.dal.clients
             "AWS_ACCESS_KEY_ID": aws.access_key,
             "AWS_SECRET_ACCESS_KEY": aws.secret_key,
             "AWS_REGION": aws.region,

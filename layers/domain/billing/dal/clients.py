@@ -7,12 +7,16 @@ They are created on first use, not at import, so tests can point them at moto
 from __future__ import annotations
 
 import functools
+import os
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+# DynamoDB answers in milliseconds, so 5 s is a dead connection on AWS; the local stack raises it (its moto
+# serves DynamoDB one request at a time, and a queue of them is not a failure).
+_READ_TIMEOUT_S = float(os.environ.get("BILLING_AWS_READ_TIMEOUT_S", "5"))
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=_READ_TIMEOUT_S)
 
 
 @functools.cache
