@@ -135,6 +135,14 @@ class TestStatements:
         location = response["headers"]["Location"]
         assert "invoices/2026-10/transfer-web/" in location and "X-Amz-Expires=300" in location
 
+    def test_the_e_invoice_link_is_a_short_lived_redirect_to_the_xml_beside_the_pdf(self, delivery):
+        response = customer_api("transfer-web", "get_statement_einvoice.json")
+        assert response["statusCode"] == 302
+        location = response["headers"]["Location"]
+        assert "invoices/2026-10/transfer-web/INV-202610-" in location and ".xml" in location
+        assert "X-Amz-Expires=300" in location
+        assert customer_api("someone-else", "get_statement_einvoice.json")["statusCode"] == 404
+
     def test_another_accounts_month_is_404_not_403(self, delivery):
         response = customer_api("someone-else", "get_statement.json")
         assert (response["statusCode"], json.loads(response["body"])["error"]["code"]) == (404, "not_found")

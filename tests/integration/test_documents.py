@@ -9,7 +9,14 @@ import pytest
 
 from billing.invoicing.einvoice import check_einvoice
 from tests.conftest import load_event
-from tests.integration.billing_month import Month, archived_versions, invoice_item, pdf_text
+from tests.integration.billing_month import (
+    Month,
+    archived_versions,
+    enable_delivery,
+    invoice_item,
+    pdf_text,
+    sent_emails,
+)
 from tests.integration.conftest import BUCKET, TABLE, Api
 
 ORIGINAL = "INV-202610-0000001"
@@ -200,3 +207,24 @@ def test_the_sample_events_replay(closed, desk):
         status, body = desk.replay(event)
         assert status == 201, (event, body)
     assert json.loads(load_event("credit_note.json")["body"])["amount"] == 1100
+
+
+def test_corrections_and_returns_are_delivered_through_the_accounts_channel(closed, desk, monkeypatch):
+    # Given a web account's invoice, corrected, and a return against the correction
+    enable_delivery(monkeypatch)
+    web = json.loads(load_event("put_account.json")["body"]) | {"delivery_method": "web"}
+    assert closed.accounts.replay("put_account.json", path="/v1/accounts/webco", body=web)[0] == 201
+    closed.report("webco", 5_000, "2026-11-10T12:00:00+09:00")
+    closed.run_close("2026-11")  # October closed before webco existed
+    number = invoice_item("webco", "2026-11")["invoice_number"]["S"]
+    _, corrected = correct(desk, number=number, key="w1")
+    _, returned = credit(desk, 550, number=corrected["invoice_number"], key="w2")
+    # When InvoiceIssued reaches delivery for each (and again: EventBridge redelivers)
+    deliverer = Api("deliver_invoice").module.deliverer()
+    for document in (corrected["invoice_number"], returned["invoice_number"]) * 2:
+        assert deliverer.deliver("webco", document) == "web"
+    # Then one notice each, naming what it is, and nothing twice
+    notices = [email.body for email in sent_emails()]
+    assert len(notices) == 2
+    assert "訂正後の請求書" in notices[0] and f"{number} に代わるもの" in notices[0]
+    assert "ご返還金額: ¥550 (税込)" in notices[1] and corrected["invoice_number"] in notices[1]

@@ -22,7 +22,7 @@ from billing.invoicing.einvoice import (
 from billing.invoicing.invoice import InvoiceLine, consumption_tax, summarise_tax, yen
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number
-from billing.invoicing.returns import split_tax_included
+from billing.invoicing.returns import return_invoice, split_tax_included
 from billing.vocabulary import DocumentKind
 from invoice_pdf import render_invoice_pdf
 from tests.unit.test_invoice_pdf import make_invoice, text_of
@@ -350,3 +350,20 @@ def test_document_of_invoice_refuses_totals_that_do_not_match_the_lines(transfer
     document = document_of_invoice(transfer)
     with pytest.raises(ValueError, match="add up"):
         replace(document, rates=(RateTotal(10, document.line_total + 1, 1000),))
+
+
+def test_a_return_invoice_pdf_and_e_invoice_show_the_same_figures(transfer):
+    # Given a return invoice against an invoice: one domain object for both renderers
+    document = return_invoice(transfer, "CN-202610-0000001", date(2026, 11, 20), 5_500, "10月分の料金区分の誤り")
+    read = figures(tree(render_einvoice(document)))
+    text = text_of(render_invoice_pdf(document))
+    # Then the PDF is a 適格返還請求書 naming the original, its issue date and the reason
+    assert "適格返還請求書" in text and "本書は適格返還請求書です" in text
+    assert f"{transfer.invoice_number}（2026年11月1日発行）" in text and "10月分の料金区分の誤り" in text
+    # And the XML carries the same amounts, negative, and names the original
+    assert read["number"] == "CN-202610-0000001" and read["number"] in text
+    assert -read["tax_inclusive"] == document.total and yen(document.total) in text
+    assert -read["tax"] == document.tax and yen(document.tax) in text
+    for rate, taxable, tax in read["rates"]:
+        assert f"{rate}%対象 小計" in text and yen(-taxable) in text and yen(-tax) in text
+    assert read["references"] == [transfer.invoice_number]

@@ -24,6 +24,7 @@ from datetime import date
 from billing import bank_calendar
 from billing.emails import Email
 from billing.invoicing.invoice import Invoice, jp_date, jp_month, yen
+from billing.vocabulary import DocumentKind
 
 STATUSES = ("pending", "published", "batched", "posted")
 MANIFEST_COLUMNS = (
@@ -61,25 +62,38 @@ def plan_delivery(invoice: Invoice) -> DeliveryPlan:
     return DeliveryPlan("postal", "batched", invoice.issued_on, posting, bank_calendar.estimated_arrival(posting))
 
 
+NOTICE_TITLES = {
+    DocumentKind.INVOICE: "請求書",
+    DocumentKind.CORRECTION: "訂正後の請求書",
+    DocumentKind.CREDIT_NOTE: "返還請求書（適格返還請求書）",
+}
+
+
 def statement_notification(invoice: Invoice, statements_url: str) -> Email:
     """The web-statement notice (Japanese). It links to the page; it never attaches the PDF."""
-    payment = (
-        f"お振込期限: {jp_date(invoice.due_on)}"
-        if invoice.payment_method == "bank_transfer"
-        else f"口座振替日: {jp_date(invoice.debit_on)}"
-    )
+    title = NOTICE_TITLES[invoice.kind]
+    if invoice.kind == DocumentKind.CREDIT_NOTE:
+        amount = [f"ご返還金額: {yen(invoice.total)} (税込)", f"対象の請求書: {invoice.replaces}"]
+    else:
+        amount = [
+            f"ご請求金額: {yen(invoice.total)} (税込)",
+            f"お振込期限: {jp_date(invoice.due_on)}"
+            if invoice.payment_method == "bank_transfer"
+            else f"口座振替日: {jp_date(invoice.debit_on)}",
+        ]
+        if invoice.kind == DocumentKind.CORRECTION:
+            amount.append(f"この請求書は {invoice.replaces} に代わるものです。")
     body = "\n".join(
         [
             invoice.recipient_line,
             "",
             f"{invoice.issuer.name}です。いつもご利用いただきありがとうございます。",
-            f"{jp_month(invoice.month)}ご利用分の請求書をWEB明細に掲載しました。",
+            f"{jp_month(invoice.month)}ご利用分の{title}をWEB明細に掲載しました。",
             "",
-            f"請求書番号: {invoice.invoice_number}",
-            f"ご請求金額: {yen(invoice.total)} (税込)",
-            payment,
+            f"番号: {invoice.invoice_number}",
+            *amount,
             "",
-            "明細と請求書PDFは次のページでご確認いただけます。",
+            "明細と書類のPDFは次のページでご確認いただけます。",
             statements_url,
             "",
             "このメールは送信専用です。請求書PDFをメールでお送りすることはできません。",
