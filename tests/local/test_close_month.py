@@ -197,6 +197,9 @@ def test_a_late_report_then_its_correction_and_a_return_invoice_over_http(
     assert (statement["invoice_number"], statement["replaces"]) == (correction["invoice_number"], number)
     assert [h["status"] for h in statement["history"]] == ["replaced", "issued"]
     assert [c["total"] for c in statement["credit_notes"]] == [1_100]
+    page = requests.get(f"{local_stack.config['url']}/statements", headers=bearer(local_stack, account), timeout=30)
+    assert f"{number}（" in page.text and "訂正されました" in page.text
+    assert returned.json()["invoice_number"] in page.text and "einvoice" in page.text
 
 
 def _issue_day(month: str) -> dict:

@@ -1,5 +1,8 @@
 """The routing table: payment × delivery method → channel and dates, across holidays and year end."""
 
+import csv
+import io
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -68,3 +71,17 @@ def test_letters_for_one_account_share_an_envelope():
     rows = manifest_csv("2026-11-02", letters).decode("utf-8-sig").splitlines()
     assert rows[0] == "batch_id,invoice_number,account_id,postal_code,address,recipient,pages,envelope"
     assert rows[1].startswith("2026-11-02,INV-202609-0000001,a,100-0005,")
+
+
+def test_the_manifest_neutralises_what_a_spreadsheet_would_run_and_keeps_the_text():
+    # Given letters whose customer typed formulas into their address and company name
+    hostile = invoice("2026-10", "bank_transfer", "postal", "a", 1)
+    contact = replace(
+        hostile.recipient, address='=HYPERLINK("http://evil.example","x")', company_name="+cmd|' /C calc'!A0"
+    )
+    hostile = replace(hostile, recipient=contact, recipient_line="@SUM(1+1)*cmd 御中")
+    # When the mail house opens the manifest
+    (_, row) = list(csv.reader(io.StringIO(manifest_csv("2026-11-02", pack_letters([hostile])).decode("utf-8-sig"))))
+    # Then each such cell starts with a quote, and what follows is exactly what the customer wrote
+    assert row[4] == "'" + contact.address and row[5] == "'@SUM(1+1)*cmd 御中"
+    assert (row[6], row[7]) == ("1", "1")  # our own numbers stay numbers

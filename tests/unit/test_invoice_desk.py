@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from billing.errors import InvalidRequest
 from billing.invoicing import desk
+from billing.spreadsheet import csv_cell
 
 SEARCH = desk.DocumentSearch(date(2026, 4, 1), date(2027, 3, 31), min_total=10_000, counterparty="商事")
 
@@ -28,18 +29,18 @@ def document(issued_on: str, number: str, **fields) -> dict:
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_a_cell_a_spreadsheet_would_read_as_a_formula_is_neutralised(start):
-    assert desk.csv_cell(f"{start}SUM(A1:A9)") == f"'{start}SUM(A1:A9)"
+    assert csv_cell(f"{start}SUM(A1:A9)") == f"'{start}SUM(A1:A9)"
 
 
 @pytest.mark.parametrize(
     "name", ["株式会社サンプル商事", "山田 太郎", "ＡＢＣ商会", "(株)テスト", "O'Reilly 合同会社", ""]
 )
 def test_ordinary_names_are_kept_as_written(name):
-    assert desk.csv_cell(name) == name
+    assert csv_cell(name) == name
 
 
 def test_amounts_stay_numbers_and_none_is_empty():
-    assert (desk.csv_cell(12_100), desk.csv_cell(None)) == ("12100", "")
+    assert (csv_cell(12_100), csv_cell(None)) == ("12100", "")
 
 
 def test_the_csv_has_a_bom_one_header_and_quoted_commas():

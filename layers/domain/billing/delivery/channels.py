@@ -24,6 +24,7 @@ from datetime import date
 from billing import bank_calendar
 from billing.emails import Email
 from billing.invoicing.invoice import Invoice, jp_date, jp_month, yen
+from billing.spreadsheet import csv_cell
 from billing.vocabulary import DocumentKind
 
 STATUSES = ("pending", "published", "batched", "posted")
@@ -126,16 +127,15 @@ def manifest_csv(batch_id: str, letters: list[Letter]) -> bytes:
     writer.writerow(MANIFEST_COLUMNS)
     for letter in letters:
         contact = letter.invoice.recipient
-        writer.writerow(
-            [
-                batch_id,
-                letter.invoice.invoice_number,
-                letter.invoice.account_id,
-                contact.postal_code,
-                contact.address,
-                letter.invoice.recipient_line,
-                letter.pages,
-                letter.envelope,
-            ]
-        )
+        cells = [
+            batch_id,
+            letter.invoice.invoice_number,
+            letter.invoice.account_id,
+            contact.postal_code,
+            contact.address,
+            letter.invoice.recipient_line,
+            letter.pages,
+            letter.envelope,
+        ]
+        writer.writerow([csv_cell(cell) for cell in cells])  # customer text never runs as a formula
     return ("\ufeff" + out.getvalue()).encode("utf-8")

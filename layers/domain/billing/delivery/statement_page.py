@@ -22,6 +22,7 @@ body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-ser
   margin:0;color:#222;background:#f6f7f9}
 main{max-width:760px;margin:0 auto;padding:16px}
 .einvoice{display:inline-block;margin-left:12px;font-size:.9em}
+.documents{margin:8px 0;padding-left:18px;font-size:.9em;color:#444}
 .final{margin-left:8px;padding:1px 6px;border:1px solid #b00;color:#b00;font-size:.8em;border-radius:3px}
 h1{font-size:1.3rem;margin:8px 0 16px}
 .statement{background:#fff;border:1px solid #dde;border-radius:8px;padding:14px;margin-bottom:16px}
@@ -68,10 +69,27 @@ def _card(s: dict, pdf_href: str | None, einvoice_href: str | None = None) -> st
 <dt>状態</dt><dd><span class="status">{STATUS_LABELS.get(s["status"], escape(s["status"]))}</span></dd>
 <dt>ピーク件数</dt><dd class="peak">{usage["peak"]:,}件</dd>
 </dl>
+{_documents(s)}
 {chart(usage)}
 {f'<a class="pdf" href="{escape(pdf_href)}">請求書PDFを開く</a>' if pdf_href else ""}
 {f'<a class="einvoice" href="{escape(einvoice_href)}">電子インボイス (XML)</a>' if einvoice_href else ""}
 </section>"""
+
+
+def _documents(s: dict) -> str:
+    """The month's other documents: the invoices a correction replaced, and the return invoices."""
+    replaced = [h for h in s.get("history", []) if h["status"] == "replaced"]
+    rows = [
+        f'<li class="replaced">{escape(h["invoice_number"])}（{jp_date_iso(h["issued_on"])}発行）は'
+        f"{escape(s['invoice_number'])}に訂正されました</li>"
+        for h in replaced
+    ]
+    rows += [
+        f'<li class="credit-note">返還 {escape(c["invoice_number"])}（{jp_date_iso(c["issued_on"])}）'
+        f"{yen(c['total'])}（うち消費税 {yen(c['tax'])}）: {escape(c.get('reason') or '')}</li>"
+        for c in s.get("credit_notes", [])
+    ]
+    return f'<ul class="documents">{"".join(rows)}</ul>' if rows else ""
 
 
 def chart(usage: dict) -> str:

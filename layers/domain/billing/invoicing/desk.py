@@ -30,6 +30,7 @@ from datetime import date, timedelta
 
 from billing import months
 from billing.errors import InvalidRequest
+from billing.spreadsheet import csv_cell
 
 MAX_DAYS = 366
 DEFAULT_LIMIT = 50
@@ -50,7 +51,6 @@ ROW_FIELDS = (
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,400}\Z")
 _POSITION = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})#((INV|CN)-[0-9]{6}-[0-9]{7})\Z")
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -149,17 +149,6 @@ def decode_token(search: DocumentSearch, token: str) -> str:
 def row(record: dict) -> dict:
     """A document as the list shows it."""
     return {field: record.get(field) for field in ROW_FIELDS}
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: a formula-like start is neutralised with a leading quote.
-
-    Amounts are integers we wrote ourselves and stay numbers; any text (a company name) is checked.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def render_csv(rows: Iterable[dict]) -> str:
