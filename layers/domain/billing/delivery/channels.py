@@ -73,6 +73,7 @@ NOTICE_TITLES = {
 def statement_notification(invoice: Invoice, statements_url: str) -> Email:
     """The web-statement notice (Japanese). It links to the page; it never attaches the PDF."""
     title = NOTICE_TITLES[invoice.kind]
+    number_label = "返還請求書番号" if invoice.kind == DocumentKind.CREDIT_NOTE else "請求書番号"
     if invoice.kind == DocumentKind.CREDIT_NOTE:
         amount = [f"ご返還金額: {yen(invoice.total)} (税込)", f"対象の請求書: {invoice.replaces}"]
     else:
@@ -91,7 +92,7 @@ def statement_notification(invoice: Invoice, statements_url: str) -> Email:
             f"{invoice.issuer.name}です。いつもご利用いただきありがとうございます。",
             f"{jp_month(invoice.month)}ご利用分の{title}をWEB明細に掲載しました。",
             "",
-            f"番号: {invoice.invoice_number}",
+            f"{number_label}: {invoice.invoice_number}",
             *amount,
             "",
             "明細と書類のPDFは次のページでご確認いただけます。",
