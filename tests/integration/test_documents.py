@@ -74,6 +74,9 @@ class TestLateReports:
         assert (status, body["error"]["code"]) == (409, "month_closed")
         assert usage(closed)["late_reports"] == {"count": 1, "peak": 9_900}
         assert usage(closed)["correction_suggested"] is False
+        # The correction took the series' next number, but the close run still spans only its own
+        status, run = Api("close_runs").replay("get_close_run.json", path="/v1/close-runs/2026-10")
+        assert (status, run["status"], run["last_number"]) == (200, "done", ORIGINAL)
 
         closed.report("acme", 15_000, "2026-10-21T12:00:00+09:00")
         closed.report("acme", 15_000, "2026-10-21T12:00:00+09:00")  # the same report again counts once

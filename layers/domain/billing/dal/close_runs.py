@@ -164,14 +164,13 @@ class CloseRunStore:
     # ------------------------------------------------------------ internals
     def _read(self, month: str) -> tuple[dict, CloseRunProgress]:
         shards = keys.all_shards()
-        wanted = [self._run_key(month), self._counter_key(month), *(keys.close_progress_key(month, s) for s in shards)]
-        items, request = [], {self.table: {"Keys": wanted, "ConsistentRead": True}}  # 18 keys: one call
+        wanted = [self._run_key(month), *(keys.close_progress_key(month, s) for s in shards)]
+        items, request = [], {self.table: {"Keys": wanted, "ConsistentRead": True}}  # 17 keys: one call
         while request:
             response = self.client.batch_get_item(RequestItems=request)
             items += [from_item(item) for item in response["Responses"].get(self.table, [])]
             request = response.get("UnprocessedKeys") or {}
         run = next((item for item in items if item["sk"] == keys.CLOSE_RUN), {})
-        counter = next((item for item in items if item["sk"] == keys.INVOICE_COUNTER), {})
         counted = {
             name: sum(item.get(name, 0) for item in items if item["sk"] == keys.CLOSE_PROGRESS)
             for name in PROGRESS_COUNTERS
@@ -182,7 +181,7 @@ class CloseRunStore:
             issued=int(counted["issued"]),
             skipped=int(counted["skipped"]),
             failed=len(self.failures(month)) if run else 0,
-            last_sequence=int(counter.get("seq", 0)),
+            last_sequence=int(run.get("last_sequence", 0)),
             shards_done=int(run.get("shards_done", 0)),
             shards=len(shards),
         )
@@ -212,10 +211,14 @@ class CloseRunStore:
                 "Update": {
                     "TableName": self.table,
                     "Key": self._run_key(month),
-                    "UpdateExpression": "ADD #total :n, pages :one, shards_done :last_page",
+                    # The close's last number: blocks are taken in counter order, so each page's end is the
+                    # highest yet (corrections share the counter, and never count as the close's).
+                    "UpdateExpression": "ADD #total :n, pages :one, shards_done :last_page"
+                    + (" SET last_sequence = :end" if page.account_ids else ""),
                     "ExpressionAttributeNames": {"#total": TOTAL},
                     "ExpressionAttributeValues": to_item(
                         {":n": len(page.account_ids), ":one": 1, ":last_page": 0 if page.next_cursor else 1}
+                        | ({":end": last + len(page.account_ids)} if page.account_ids else {})
                     ),
                 }
             },

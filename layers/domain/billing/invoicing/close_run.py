@@ -32,7 +32,7 @@ class CloseRunProgress:
     issued: int
     skipped: int
     failed: int  # outstanding failure records (a retry that issues the account removes its record)
-    last_sequence: int  # the month's counter: the last number reserved so far, 0 before any
+    last_sequence: int  # the last number the close reserved so far (not its corrections'), 0 before any
     shards_done: int  # shards whose last page is recorded
     shards: int  # shards the close fans out
 
