@@ -36,6 +36,29 @@ class SerialDynamoDB:
             return list(self.app(environ, start_response))
 
 
+class _Forgetful(list):
+    """A list that keeps nothing: moto's record of every instance of a model, for a model it makes per request."""
+
+    def append(self, _: object) -> None:
+        pass
+
+
+def forget_per_request_models() -> None:
+    """Stop moto from keeping every DynamoDB item copy, stream record and shard iterator it ever made.
+
+    moto tracks each model instance for its dashboard (``/moto-api/data.json``) and never lets go: every
+    DynamoDB write leaves item copies behind (two with a stream), and every GetRecords a new iterator. In a
+    long-running local stack that is a leak, and ``data.json`` (which the tests and the demo read SES
+    messages from) grows slower with every write. Nothing reads these models from the dashboard.
+    """
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamRecord
+    from moto.dynamodbstreams.models import ShardIterator
+
+    for model in (Item, StreamRecord, ShardIterator):
+        model.instances_tracked = _Forgetful()
+
+
 class LocalMotoServer(ThreadedMotoServer):
     """``ThreadedMotoServer`` on 127.0.0.1 (port 0 picks a free port), quiet, with serial DynamoDB."""
 
@@ -43,6 +66,7 @@ class LocalMotoServer(ThreadedMotoServer):
         super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
 
     def _server_entry(self) -> None:
+        forget_per_request_models()
         app = SerialDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()

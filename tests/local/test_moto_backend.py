@@ -1,0 +1,57 @@
+"""The local moto server forgets per-request models, so its dashboard stays quick and its memory flat."""
+
+from __future__ import annotations
+
+import boto3
+import requests
+
+from local.moto_backend import LocalMotoServer
+
+
+def test_writes_and_stream_reads_leave_nothing_behind_but_the_emails_stay_readable():
+    server = LocalMotoServer()
+    server.start()
+    try:
+        options = {
+            "endpoint_url": server.url,
+            "region_name": "ap-northeast-1",
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
+        dynamodb = boto3.client("dynamodb", **options)
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        for count in range(40):  # Given many writes, each copied into the stream
+            dynamodb.update_item(
+                TableName="t",
+                Key={"pk": {"S": "a"}},
+                UpdateExpression="SET c = :c",
+                ExpressionAttributeValues={":c": {"N": str(count)}},
+            )
+        streams = boto3.client("dynamodbstreams", **options)
+        arn = dynamodb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=100)["Records"]
+        assert len(records) == 41  # the stream itself still holds every change
+        ses = boto3.client("ses", **options)
+        ses.verify_email_identity(EmailAddress="billing@example.com")
+        ses.send_email(
+            Source="billing@example.com",
+            Destination={"ToAddresses": ["customer@example.com"]},
+            Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "the body"}}},
+        )
+        # When the dashboard is read
+        models = requests.get(f"{server.url}/moto-api/data.json", timeout=30).json()
+        # Then no item copy, stream record or iterator was kept for it, and the email is there
+        assert models["dynamodb"].get("Item", []) == []
+        assert models["dynamodb"].get("StreamRecord", []) == []
+        assert models.get("dynamodbstreams", {}).get("ShardIterator", []) == []
+        assert [message["body"] for message in models["ses"]["Message"]] == ["the body"]
+    finally:
+        server.stop()
