@@ -258,11 +258,17 @@ class FunctionPool:
         for container in containers:
             container.request_stop()
 
-    def wait_closed(self) -> None:
+    def wait_closed(self, deadline: float | None = None) -> None:
+        """Wait for the containers to exit, until ``deadline`` (monotonic) at the latest; then kill the rest.
+
+        One deadline for every container, not 2 s each: a container still importing its handler does not
+        read its stop request, and several of them would otherwise add up.
+        """
+        deadline = time.monotonic() + 2 if deadline is None else deadline
         with self._ready:
             containers = list(self._all)
         for container in containers:
-            container.wait_stopped()
+            container.wait_stopped(max(0.0, deadline - time.monotonic()))
 
     def _acquire(self) -> Container:
         with self._ready:

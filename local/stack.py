@@ -23,6 +23,7 @@ import os
 import secrets
 import string
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -183,8 +184,9 @@ class LocalStack:
             self.gateway = None
         for pool in self.pools.values():  # all containers exit together, not one after another
             pool.request_close()
+        deadline = time.monotonic() + 2  # one grace period for every container of every function
         for pool in self.pools.values():
-            pool.wait_closed()
+            pool.wait_closed(deadline)
         self.pools = {}
         if self.moto:
             self.moto.stop()
