@@ -162,16 +162,23 @@ def document_of_invoice(invoice: Invoice) -> EDocument:
     """Any document as issued: the same numbers, dates, parties, lines and per-rate totals as its PDF.
 
     A return invoice is a negative invoice: each line quantity -1 at its (positive) price, negative per-rate
-    totals, and the invoice it returns against, with its issue date, in ``BillingReference``.
+    totals, no payment, and the invoice it returns against, with its issue date, in ``BillingReference``.
     """
-    if invoice.kind == DocumentKind.CREDIT_NOTE:
-        return _negative(invoice)
-    if invoice.payment_method == "bank_transfer":
-        payment = Payment(
-            PaymentMeans.CREDIT_TRANSFER, PAYMENT_LABELS["bank_transfer"], invoice.due_on, invoice.issuer.bank
-        )
+    returning = invoice.kind == DocumentKind.CREDIT_NOTE
+    sign = -1 if returning else 1
+    if returning:
+        payment = None
+        references = (Reference(invoice.replaces, invoice.replaces_issued_on),)
+        notes = (f"返還理由: {invoice.reason}",)
     else:
-        payment = Payment(PaymentMeans.DIRECT_DEBIT, PAYMENT_LABELS["direct_debit"], invoice.debit_on)
+        if invoice.payment_method == "bank_transfer":
+            payment = Payment(
+                PaymentMeans.CREDIT_TRANSFER, PAYMENT_LABELS["bank_transfer"], invoice.due_on, invoice.issuer.bank
+            )
+        else:
+            payment = Payment(PaymentMeans.DIRECT_DEBIT, PAYMENT_LABELS["direct_debit"], invoice.debit_on)
+        references = () if invoice.replaces is None else (Reference(invoice.replaces),)
+        notes = ("最終請求",) if invoice.final else ()
     return EDocument(
         number=invoice.invoice_number,
         issued_on=invoice.issued_on,
@@ -184,19 +191,21 @@ def document_of_invoice(invoice: Invoice) -> EDocument:
             Line(
                 line_id=str(n),
                 item_code=line.code,
-                name=line.description,
+                name=f"{line.description} ({invoice.reason})" if returning else line.description,
                 description=line.detail,
-                quantity=1,
-                unit_code=MONTH_UNIT,
+                quantity=sign,
+                unit_code=PIECE_UNIT if returning else MONTH_UNIT,
                 unit_price=line.amount,
                 tax_rate_percent=line.tax_rate_percent,
             )
             for n, line in enumerate(invoice.lines, start=1)
         ),
-        rates=tuple(RateTotal(rate.rate_percent, rate.subtotal, rate.tax) for rate in invoice.tax_summary),
+        rates=tuple(
+            RateTotal(rate.rate_percent, sign * rate.subtotal, sign * rate.tax) for rate in invoice.tax_summary
+        ),
         payment=payment,
-        references=() if invoice.replaces is None else (Reference(invoice.replaces),),
-        notes=("最終請求",) if invoice.final else (),
+        references=references,
+        notes=notes,
         currency=invoice.currency,
     )
 
@@ -213,33 +222,4 @@ def return_against(
     """The e-invoice of the return invoice ``billing.invoicing.returns.return_invoice`` makes."""
     return document_of_invoice(
         return_invoice(original, number, issued_on, amount, reason, already_returned=already_returned)
-    )
-
-
-def _negative(credit_note: Invoice) -> EDocument:
-    return EDocument(
-        number=credit_note.invoice_number,
-        issued_on=credit_note.issued_on,
-        period_start=credit_note.period_start,
-        period_end=credit_note.period_end,
-        buyer_reference=credit_note.account_id,
-        supplier=supplier_of(credit_note.issuer),
-        customer=customer_of(credit_note.recipient),
-        lines=tuple(
-            Line(
-                line_id=str(n),
-                item_code=line.code,
-                name=f"{line.description} ({credit_note.reason})",
-                description=line.detail,
-                quantity=-1,
-                unit_code=PIECE_UNIT,
-                unit_price=line.amount,
-                tax_rate_percent=line.tax_rate_percent,
-            )
-            for n, line in enumerate(credit_note.lines, start=1)
-        ),
-        rates=tuple(RateTotal(rate.rate_percent, -rate.subtotal, -rate.tax) for rate in credit_note.tax_summary),
-        references=(Reference(credit_note.replaces, credit_note.replaces_issued_on),),
-        notes=(f"返還理由: {credit_note.reason}",),
-        currency=credit_note.currency,
     )
