@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -15,7 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_template() -> dict:
-    """template.yaml with CloudFormation tags in their long forms (the local stack's own reader)."""
+    """template.yaml with CloudFormation tags in their long forms (the local stack's own reader); a fresh copy."""
+    return copy.deepcopy(_parsed_template())
+
+
+@functools.cache
+def _parsed_template() -> dict:
     return load_yaml(ROOT / "template.yaml")
 
 

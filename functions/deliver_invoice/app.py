@@ -29,7 +29,7 @@ def deliverer() -> Deliverer:
     return Deliverer(
         invoices=InvoiceStore(table),
         deliveries=DeliveryStore(table),
-        send_email=lambda email: send_email(settings().notification_sender, email),
+        send_email=lambda email, notice_id: send_email(settings().notification_sender, email, notice_id),
         statements_url=settings().statements_url,
     )
 

@@ -143,6 +143,7 @@ def pdf_text(key):
 
 
 SENDER = "billing@example.com"
+FIRST_ASYNC_RETRY_S = 60  # Lambda retries a failed asynchronous (EventBridge) invocation after about 1 minute
 STATEMENTS_URL = "https://statements.example.test/statements"
 
 

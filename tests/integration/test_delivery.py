@@ -10,8 +10,12 @@ import boto3
 import pytest
 from pypdf import PdfReader
 
+from billing.dal.deliveries import NOTICE
+from billing.dal.leases import LeaseBusy
+from tests.conftest import load_template
 from tests.integration.billing_month import (
     ACCOUNTS,
+    FIRST_ASYNC_RETRY_S,
     MONTH,
     STATEMENTS_URL,
     Delivery,
@@ -172,7 +176,7 @@ def test_a_failed_notice_is_sent_by_the_retry_and_only_once(delivery, monkeypatc
     deliverer = delivery.deliver_module.deliverer()
     real_send = deliverer.send_email
 
-    def ses_down(email):
+    def ses_down(email, notice_id):
         raise RuntimeError("SES throttled")
 
     monkeypatch.setattr(deliverer, "send_email", ses_down)
@@ -186,17 +190,29 @@ def test_a_failed_notice_is_sent_by_the_retry_and_only_once(delivery, monkeypatc
     assert "notified_at" in invoices()["transfer-web"]
 
 
-def test_a_claim_left_by_a_crashed_sender_expires_and_the_notice_goes_out(delivery):
+def test_a_lease_left_by_a_crashed_sender_fails_redeliveries_until_it_lapses_then_the_notice_goes_out(delivery):
     stores = delivery.deliver_module.deliverer().deliveries
     number = invoice_item("debit-web")["invoice_number"]["S"]
-    assert stores.claim_notification("debit-web", number) is not None  # then the sender died
-    delivery.deliver("debit-web")
-    assert sent_emails() == []  # a fresh claim is respected...
+    assert stores.take_notice("debit-web", number) is not None  # then the sender died
+    with pytest.raises(LeaseBusy):
+        delivery.deliver("debit-web")  # a live lease fails the event, so it comes back...
+    assert sent_emails() == []
     boto3.client("dynamodb").update_item(
         TableName=TABLE,
         Key={"pk": {"S": "ACCOUNT#debit-web"}, "sk": invoice_item("debit-web")["sk"]},
-        UpdateExpression="SET notification_claimed_at = :old",
+        UpdateExpression="SET notice_lease_until = :old",
         ExpressionAttributeValues={":old": {"S": "2026-11-01T00:00:00+00:00"}},
     )
-    delivery.deliver("debit-web")  # ...a stale one is taken over
+    delivery.deliver("debit-web")  # ...and once it lapsed, the retry sends the notice
     assert len(sent_emails()) == 1
+    item = invoice_item("debit-web")
+    assert "notified_at" in item and "notice_lease" not in item  # finished: no lease left behind
+
+
+def test_the_notice_lease_never_lapses_under_a_live_sender_and_has_lapsed_by_the_first_retry():
+    """The bound the retry policy respects: longer than the function may run, shorter than the first retry."""
+    function = load_template()["Resources"]["DeliverInvoiceFunction"]["Properties"]
+    timeout = function.get("Timeout", load_template()["Globals"]["Function"]["Timeout"])
+    assert timeout < NOTICE.ttl.total_seconds() < FIRST_ASYNC_RETRY_S
+    retries = function["EventInvokeConfig"]
+    assert retries["MaximumRetryAttempts"] >= 1 and "OnFailure" in retries["DestinationConfig"]

@@ -7,18 +7,22 @@ batch only, and re-running that batch finds the same letters.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import put_if_absent, update_if
 from billing.dal.invoices import document_key
+from billing.dal.leases import Lease, Work
 from billing.delivery.channels import DeliveryPlan
 from billing.invoicing.invoice import Invoice
 
 CATCH_UP_DAYS = 14
 CLAIM_TIMEOUT = timedelta(minutes=15)  # a print run also takes letters a failed earlier run left behind
+# The deliver function runs at most 15 s (template.yaml) and a failed InvoiceIssued is retried after 1 and
+# 2 minutes: a lease of 45 s never lapses under a live sender, and has lapsed by the first retry.
+NOTICE = Work("notice", done_attribute="notified_at", ttl=timedelta(seconds=45))
 
 
 class DeliveryStore:
@@ -35,38 +39,15 @@ class DeliveryStore:
             values,
         )
 
-    def claim_notification(self, account_id: str, number: str) -> str | None:
-        """The right to send the invoice's one notification email, or None.
+    def take_notice(self, account_id: str, number: str) -> Lease | None:
+        """The lease on the document's one notification email; None once it was sent. Raises LeaseBusy."""
+        return NOTICE.take(self.client, self.table, document_key(account_id, number), work_id=number)
 
-        Nobody else may hold it: it is free when no email was sent and no
-        claim is younger than CLAIM_TIMEOUT (a sender that crashed mid-way).
-        """
-        now = datetime.now(UTC)
-        claimed = self._conditional(
-            document_key(account_id, number),
-            "SET notification_claimed_at = :now",
-            "attribute_not_exists(notified_at)"
-            " AND (attribute_not_exists(notification_claimed_at) OR notification_claimed_at < :stale)",
-            {":now": now.isoformat(), ":stale": (now - CLAIM_TIMEOUT).isoformat()},
-        )
-        return now.isoformat() if claimed else None
+    def release_notice(self, lease: Lease) -> None:
+        NOTICE.release(self.client, self.table, lease)
 
-    def release_notification(self, account_id: str, number: str, claim: str) -> None:
-        """Give the claim back after a failed send, so the retry sends it."""
-        self._conditional(
-            document_key(account_id, number),
-            "REMOVE notification_claimed_at",
-            "notification_claimed_at = :claim",
-            {":claim": claim},
-        )
-
-    def mark_notified(self, account_id: str, number: str, message_id: str) -> None:
-        self.client.update_item(
-            TableName=self.table,
-            Key=document_key(account_id, number),
-            UpdateExpression="SET notified_at = :now, notification_id = :id",
-            ExpressionAttributeValues=to_item({":now": months.iso_now(), ":id": message_id}),
-        )
+    def notice_sent(self, lease: Lease, message_id: str) -> None:
+        NOTICE.finish(self.client, self.table, lease, {"notified_at": months.iso_now(), "notification_id": message_id})
 
     def add_letter(self, posting_on: date, invoice: Invoice) -> bool:
         item = {

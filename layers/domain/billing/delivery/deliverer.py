@@ -26,7 +26,7 @@ class NotIssuedYet(RuntimeError):
 class Deliverer:
     invoices: object  # InvoiceStore
     deliveries: object  # DeliveryStore
-    send_email: Callable[[Email], str]  # returns the provider's message id
+    send_email: Callable[[Email, str], str]  # (email, the notice's stable id) -> the provider's message id
     statements_url: str
 
     def deliver(self, account_id: str, number: str) -> str:
@@ -43,16 +43,20 @@ class Deliverer:
         return plan.channel
 
     def _notify_once(self, invoice: Invoice) -> None:
-        """Claim, send, mark: a redelivery sends nothing twice, a failed send is retried."""
-        claim = self.deliveries.claim_notification(invoice.account_id, invoice.invoice_number)
-        if claim is None:
-            return  # sent already, or another delivery is sending it now
+        """Lease, send, finish: a redelivery sends nothing twice, a failed send is retried.
+
+        Another live sender's lease raises ``LeaseBusy``, so this event fails and
+        comes back after the lease lapses, instead of succeeding with no email.
+        """
+        lease = self.deliveries.take_notice(invoice.account_id, invoice.invoice_number)
+        if lease is None:
+            return  # sent already
         try:
-            message_id = self.send_email(statement_notification(invoice, self.statements_url))
+            message_id = self.send_email(statement_notification(invoice, self.statements_url), lease.work_id)
         except Exception:
-            self.deliveries.release_notification(invoice.account_id, invoice.invoice_number, claim)
+            self.deliveries.release_notice(lease)
             raise
-        self.deliveries.mark_notified(invoice.account_id, invoice.invoice_number, message_id)
+        self.deliveries.notice_sent(lease, message_id)
 
 
 @dataclass(frozen=True)
