@@ -24,11 +24,14 @@ work is then done again after the lease lapses, carrying the same identity
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from billing.dal.conditional import update_if
+
+FINISH_ATTEMPTS = 3
 
 
 def now() -> datetime:
@@ -86,14 +89,23 @@ class Work:
         )
 
     def finish(self, client, table: str, lease: Lease, result: dict) -> bool:
-        """Record the work as done (``result`` names its attributes, the done marker among them)."""
+        """Record the work as done (``result`` names its attributes, the done marker among them).
+
+        The work has happened by now, so recording it is tried harder than other
+        writes (FINISH_ATTEMPTS times, each with the SDK's own retries): a
+        failure here would have the work done again once the lease lapses.
+        """
         assert self.done_attribute in result, f"{self.name}: the result must set {self.done_attribute}"
         names = sorted(result)
-        return update_if(
-            client,
-            table,
-            lease.key,
-            "SET " + ", ".join(f"{n} = :{n}" for n in names) + f" REMOVE {self.name}_lease, {self.name}_lease_until",
-            f"{self.name}_lease = :token",
-            {":token": lease.token, **{f":{n}": result[n] for n in names}},
-        )[0]
+        update = (
+            "SET " + ", ".join(f"{n} = :{n}" for n in names) + f" REMOVE {self.name}_lease, {self.name}_lease_until"
+        )
+        values = {":token": lease.token, **{f":{n}": result[n] for n in names}}
+
+        def record() -> bool:
+            return update_if(client, table, lease.key, update, f"{self.name}_lease = :token", values)[0]
+
+        for _ in range(FINISH_ATTEMPTS - 1):
+            with contextlib.suppress(Exception):
+                return record()
+        return record()
