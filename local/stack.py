@@ -286,7 +286,12 @@ class LocalStack:
             *create_rule_sources(self.functions, self.resolver, self.client, stack_name),
         ]
         self._pollers = start_pollers(
-            self.sources, lambda: self.client("sqs"), self.invoke, self.region, self._stopping
+            self.sources,
+            lambda: self.client("sqs"),
+            self.invoke,
+            self.region,
+            self._stopping,
+            ready=lambda function: self.pools[function].wait_ready(self._stopping),
         )
         threads, self.stream_pollers = start_stream_pollers(
             stream_sources(self.functions, self.resolver), self.client, self.invoke, self.region, self._stopping
