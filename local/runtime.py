@@ -119,8 +119,15 @@ class Container:
 
     def start(self) -> dict | None:
         """Start the worker and import the function (Lambda's init phase); an error document on failure."""
-        with _INIT_SLOTS:
+        while not _INIT_SLOTS.acquire(timeout=0.2):
+            if not self.alive:  # the stack is stopping: no new worker
+                return _error("Runtime.ExitError", "the container was stopped before its init")
+        try:
+            if not self.alive:
+                return _error("Runtime.ExitError", "the container was stopped before its init")
             return self._start()
+        finally:
+            _INIT_SLOTS.release()
 
     def _start(self) -> dict | None:
         self.process = subprocess.Popen(
@@ -246,7 +253,10 @@ class FunctionPool:
 
     def warm(self) -> None:
         """Start one container ahead of the first event, as provisioned concurrency would."""
-        container = self._acquire()
+        try:
+            container = self._acquire()
+        except RuntimeError:  # stopped before its turn came
+            return
         try:
             if container.process is None and (error := container.start()):
                 self._write(f"init failed: {error['errorType']}: {error['errorMessage']}")
