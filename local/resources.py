@@ -325,13 +325,13 @@ class ResourceMaker:
                 Bucket=physical.ref, VersioningConfiguration=_pick(props["VersioningConfiguration"], "Status")
             )
         if props.get("ObjectLockConfiguration", {}).get("Rule"):
-            s3.put_object_lock_configuration(
-                Bucket=physical.ref,
-                ObjectLockConfiguration={
-                    "ObjectLockEnabled": "Enabled",
-                    "Rule": props["ObjectLockConfiguration"]["Rule"],
-                },
-            )
+            wanted = {"ObjectLockEnabled": "Enabled", "Rule": props["ObjectLockConfiguration"]["Rule"]}
+            # A restart finds the rule already set, and moto refuses to set it again once the bucket holds
+            # an object (a locked PDF from the last run): set it only when it differs.
+            if _retention(_object_lock(s3, physical.ref)) != _retention(coerce(_lock_shape(s3), wanted)):
+                s3.put_object_lock_configuration(Bucket=physical.ref, ObjectLockConfiguration=wanted)
+            else:
+                log.info("bucket %s already has its Object Lock rule", physical.ref)
         if props.get("PublicAccessBlockConfiguration"):
             s3.put_public_access_block(
                 Bucket=physical.ref, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
@@ -479,6 +479,29 @@ def _fit(client: Any, method: str, props: dict) -> dict:
     if dropped:
         log.debug("%s: not passing %s", method, ", ".join(dropped))
     return {key: value for key, value in props.items() if key in members}
+
+
+def _object_lock(s3: Any, bucket: str) -> dict | None:
+    try:
+        return s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    except ClientError as error:
+        if _code(error) in ("ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"):
+            return None
+        raise
+
+
+def _retention(configuration: dict | None) -> tuple | None:
+    """An Object Lock rule as a comparable value (moto answers ``Years: 0`` where none was set)."""
+    if not configuration or configuration.get("ObjectLockEnabled") != "Enabled":
+        return None
+    retention = (configuration.get("Rule") or {}).get("DefaultRetention") or {}
+    return retention.get("Mode"), retention.get("Days") or 0, retention.get("Years") or 0
+
+
+def _lock_shape(s3: Any) -> Any:
+    """The shape of an Object Lock configuration, so the template's ``Days: "3650"`` compares as 3650."""
+    operation = s3._client.meta.service_model.operation_model("PutObjectLockConfiguration")
+    return operation.input_shape.members["ObjectLockConfiguration"]
 
 
 def _pick(values: dict, keys: str) -> dict:

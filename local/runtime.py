@@ -33,6 +33,10 @@ from local.template import FunctionSpec
 
 WORKER = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_S = 10  # Lambda's limit on a function's init phase
+# Lambda inits each container on its own machine; here they share the developer's cores. Starting every
+# function at once (a restart with a backlog in the queues) would let them starve each other past
+# INIT_TIMEOUT_S, so at most this many inits run together. Waiting for a slot is not init time.
+_INIT_SLOTS = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 MAX_CONTAINERS = 4
 
 
@@ -115,6 +119,17 @@ class Container:
 
     def start(self) -> dict | None:
         """Start the worker and import the function (Lambda's init phase); an error document on failure."""
+        while not _INIT_SLOTS.acquire(timeout=0.2):
+            if not self.alive:  # the stack is stopping: no new worker
+                return _error("Runtime.ExitError", "the container was stopped before its init")
+        try:
+            if not self.alive:
+                return _error("Runtime.ExitError", "the container was stopped before its init")
+            return self._start()
+        finally:
+            _INIT_SLOTS.release()
+
+    def _start(self) -> dict | None:
         self.process = subprocess.Popen(
             [sys.executable, str(WORKER)],
             stdin=subprocess.PIPE,
@@ -238,12 +253,38 @@ class FunctionPool:
 
     def warm(self) -> None:
         """Start one container ahead of the first event, as provisioned concurrency would."""
-        container = self._acquire()
+        try:
+            container = self._acquire()
+        except RuntimeError:  # stopped before its turn came
+            return
         try:
             if container.process is None and (error := container.start()):
                 self._write(f"init failed: {error['errorType']}: {error['errorMessage']}")
         finally:
             self._release(container)
+
+    def wait_ready(self, stopping: threading.Event, retry_s: float = 1.0) -> bool:
+        """Block until one container has finished its init (retrying failed ones); False if ``stopping`` is set.
+
+        A queue consumer waits for this before it takes its first message, so that a cold start that fails
+        on a busy machine does not use up one of the message's receives (and send it to the dead-letter queue).
+        """
+        while not stopping.is_set():
+            try:
+                container = self._acquire()
+            except RuntimeError:  # the pool is shut down
+                return False
+            try:
+                if container.process is not None:
+                    return True
+                error = container.start()
+                if error is None:
+                    return True
+                self._write(f"init failed: {error['errorType']}: {error['errorMessage']}; trying again")
+            finally:
+                self._release(container)
+            stopping.wait(retry_s)
+        return False
 
     def close(self) -> None:
         self.request_close()

@@ -176,14 +176,17 @@ class LocalStack:
 
     def stop(self) -> None:
         self._stopping.set()
+        # Containers are asked to exit first (each finishes the event in hand), so that a consumer still
+        # waiting for its function's cold start gives up instead of holding the stop for the whole init.
+        for pool in self.pools.values():  # all containers exit together, not one after another
+            pool.request_close()
+        deadline = time.monotonic() + 5  # one wait for every consumer
         for poller in self._pollers:
-            poller.join(timeout=5)
+            poller.join(timeout=max(0.0, deadline - time.monotonic()))
         self._pollers = []
         if self.gateway:
             self.gateway.stop()
             self.gateway = None
-        for pool in self.pools.values():  # all containers exit together, not one after another
-            pool.request_close()
         deadline = time.monotonic() + 2  # one grace period for every container of every function
         for pool in self.pools.values():
             pool.wait_closed(deadline)
@@ -286,7 +289,12 @@ class LocalStack:
             *create_rule_sources(self.functions, self.resolver, self.client, stack_name),
         ]
         self._pollers = start_pollers(
-            self.sources, lambda: self.client("sqs"), self.invoke, self.region, self._stopping
+            self.sources,
+            lambda: self.client("sqs"),
+            self.invoke,
+            self.region,
+            self._stopping,
+            ready=lambda function: self.pools[function].wait_ready(self._stopping),
         )
         threads, self.stream_pollers = start_stream_pollers(
             stream_sources(self.functions, self.resolver), self.client, self.invoke, self.region, self._stopping

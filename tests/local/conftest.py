@@ -32,16 +32,17 @@ class RunningStack:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_local_up(directory: Path) -> RunningStack:
-    """Run ``python -m local up --port 0`` and wait for its first line."""
-    state_path, log_path = directory / "stack.json", directory / "up.log"
+def start_local_up(directory: Path, *extra: str, log_name: str = "up.log") -> RunningStack:
+    """Run ``python -m local up --port 0 [extra...]`` in its own process group and wait for its first line."""
+    state_path, log_path = directory / "stack.json", directory / log_name
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local", "up", "--port", "0", "--state", str(state_path)],
+            [sys.executable, "-m", "local", "up", "--port", "0", "--state", str(state_path), *extra],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
+            start_new_session=True,  # its function containers can be killed with it, as one group
         )
     ready, _, _ = select.select([process.stdout], [], [], STARTUP_TIMEOUT_S)
     line = process.stdout.readline() if ready else ""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+import boto3
 import pytest
 
+from local import event_sources
 from local.event_sources import Schedule, SqsSource, failed_ids
 from local.runtime import Invocation
 
@@ -59,3 +64,62 @@ def test_without_report_batch_item_failures_a_success_deletes_the_whole_batch():
 )
 def test_the_month_close_is_the_schedule_with_a_day_of_the_month(expression, monthly):
     assert Schedule("Fn", "Event", expression, {}).monthly is monthly
+
+
+# ------------------------------------------------ how long a consumer holds what it took
+
+
+@pytest.fixture
+def queue(monkeypatch):
+    """A moto queue whose consumer holds a message for 1 s instead of 20 (``HELD_S``)."""
+    from moto import mock_aws
+
+    monkeypatch.setattr(event_sources, "HELD_S", 1)
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="ap-northeast-1")
+        url = sqs.create_queue(QueueName="held", Attributes={"VisibilityTimeout": "360"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="{}")
+        yield sqs, SqsSource("Fn", "Queue", url, "arn:aws:sqs:ap-northeast-1:123456789012:held", 10, True, 1)
+
+
+def other_consumer_sees(sqs, url) -> int:
+    return len(sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages", []))
+
+
+def test_a_message_stays_held_while_its_function_runs_longer_than_the_hold(queue):
+    # Given a consumer whose function takes three holds' time
+    sqs, queue_source = queue
+    seen = []
+
+    def slow(_function, _event):
+        for _ in range(5):
+            time.sleep(0.6)
+            seen.append(other_consumer_sees(sqs, queue_source.queue_url))
+        return Invocation("request", result={})
+
+    poller = event_sources.SqsPoller(queue_source, sqs, slow, "ap-northeast-1", threading.Event())
+    # When it takes the message / Then no other consumer gets it while the function runs, and it is gone after
+    assert poller.poll_once() == 1
+    assert seen == [0] * 5
+    time.sleep(1.5)
+    assert other_consumer_sees(sqs, queue_source.queue_url) == 0
+
+
+def test_a_message_taken_by_a_consumer_that_died_comes_back_after_the_hold_not_the_queues_timeout(queue):
+    # Given a consumer that took the message and died before its function answered (nothing renews or deletes)
+    sqs, queue_source = queue
+    poller = event_sources.SqsPoller(queue_source, sqs, None, "ap-northeast-1", threading.Event())
+    assert len(poller._receive(0, 10)) == 1
+    assert other_consumer_sees(sqs, queue_source.queue_url) == 0
+    # Then the message is back after the 1 s hold, although the queue's visibility timeout is 360 s
+    time.sleep(1.5)
+    assert other_consumer_sees(sqs, queue_source.queue_url) == 1
+
+
+def test_a_consumer_takes_nothing_until_its_function_is_ready(queue):
+    sqs, queue_source = queue
+    stopping = threading.Event()
+    stopping.set()  # the stack stops before the function ever finished its init
+    poller = event_sources.SqsPoller(queue_source, sqs, None, "ap-northeast-1", stopping, ready=lambda _: False)
+    poller.run()
+    assert other_consumer_sees(sqs, queue_source.queue_url) == 1

@@ -152,6 +152,27 @@ def test_control_characters_and_lone_surrogates_are_not_text(api: SignedSession,
     assert_error(api.get(f"/v1/accounts/{account}"), 404, "account_not_found")
 
 
+@pytest.mark.parametrize(
+    ("field", "limit"), [("company_name", 50), ("department", 40), ("person_name", 30), ("address", 80)]
+)
+def test_a_contact_field_longer_than_the_envelope_window_holds_is_refused(api: SignedSession, field: str, limit: int):
+    # Given a profile whose contact field is one full-width character past what the PDF's window holds
+    body = profile()
+    body["billing_contact"][field] = "國" * (limit + 1)
+    account = new_account_id("long")
+    # Then the PUT answers 400 invalid_request, naming the field, and creates nothing
+    response = api.put(f"/v1/accounts/{account}", json=body)
+    assert_error(response, 400, "invalid_request")
+    assert field in response.json()["error"]["message"]
+    assert_error(api.get(f"/v1/accounts/{account}"), 404, "account_not_found")
+    # while at the limit it is taken as written, and a change request past it is refused too
+    body["billing_contact"][field] = "國" * limit
+    assert api.put(f"/v1/accounts/{account}", json=body).status_code == 201
+    changes = {"changes": {"billing_contact": {field: "國" * (limit + 1)}}}
+    assert_error(api.post(f"/v1/accounts/{account}/change-requests", json=changes), 400, "invalid_request")
+    assert api.get(f"/v1/accounts/{account}").json()["billing_contact"][field] == "國" * limit
+
+
 def test_contract_end_is_not_a_put_field(api: SignedSession):
     account = new_account_id()
     response = api.put(f"/v1/accounts/{account}", json=profile(contract_end="2026-12-31"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from html import escape
 
 import pytest
 
@@ -31,6 +32,8 @@ from billing.schema.platform import AccountIn
 from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
 from tests.unit.test_change_requests import NOW, request
+from tests.unit.test_statement_page import HOSTILE as STATEMENT_PAGE_HOSTILE
+from tests.unit.test_statement_page import RAW as STATEMENT_PAGE_RAW
 
 
 @pytest.fixture
@@ -82,6 +85,21 @@ def test_hostile_customer_text_is_escaped_everywhere(profile):
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;株式会社&quot;&gt;&lt;img src=x&gt;" in html
         )
         assert "a&quot;b&amp;c" in html
+
+
+@pytest.mark.parametrize("text", STATEMENT_PAGE_HOSTILE)
+def test_markup_in_any_contact_field_stays_text_before_and_after(text):
+    # Given a profile whose stored contact is already markup, and a change to more markup in each field
+    contact = {**PROFILE["billing_contact"], "company_name": text, "person_name": text[:30], "address": text}
+    before = AccountProfile.create("acme", typed(AccountIn, {**PROFILE, "billing_contact": contact}), load_tariff())
+    changes = {"department": text, "person_name": text[:29] + "2", "address": text + "3"}
+    made, token = request(before, billing_contact=changes)
+    rows = change_rows(made.changes, before)
+    for html in (confirmation_page(made, rows, token), applied_page(made.applied(NOW, "2026-12"), rows)):
+        # Then nothing of it is markup: no element, attribute or comment it opened survives
+        leaked = [raw for raw in STATEMENT_PAGE_RAW if raw in html]
+        assert not leaked, leaked
+        assert escape(text, quote=True) in html and escape(text + "3", quote=True) in html
 
 
 def test_the_token_is_only_in_the_hidden_field_of_a_form_posted_to_this_site(profile):

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import itertools
 import re
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from billing import months
@@ -18,10 +21,20 @@ from billing.invoicing.invoice import Invoice, build_invoice
 from billing.invoicing.issuer import load_issuer, parse_issuer
 from billing.invoicing.numbers import invoice_number
 from billing.invoicing.tariff import load_tariff
+from billing.schema.platform import CONTACT_LIMITS
 from billing.usage.counts import MonthUsage, Reading
 from invoice_pdf import render_invoice_pdf, render_statement_sheets
-from invoice_pdf.render import WINDOW_HEIGHT_MM, WINDOW_TOP_MM, WINDOW_WIDTH_MM, WINDOW_X_MM
-from invoice_pdf.sheet import text_width
+from invoice_pdf.render import (
+    WINDOW_HEIGHT_MM,
+    WINDOW_PADDING_MM,
+    WINDOW_TOP_MM,
+    WINDOW_TYPE_STEPS,
+    WINDOW_WIDTH_MM,
+    WINDOW_X_MM,
+    _addressee_lines,
+    address_block,
+)
+from invoice_pdf.sheet import text_width, wrap
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "pdf"
@@ -234,3 +247,183 @@ def test_each_kind_renders_to_a_png_for_review(name, kind):
     subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", pdf_path, ARTIFACTS / name], check=True)
     png = (ARTIFACTS / f"{name}.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 20_000  # a rendered page, not a blank one
+
+
+# ------------------------------------------------ the envelope window at the longest contact the API accepts
+
+LONGEST = CONTACT_LIMITS  # company_name 50, department 40, person_name 30, address 80
+INNER = (  # the window less its 4 mm margin for the sheet moving in the envelope: left, top, right, bottom
+    WINDOW_X_MM + WINDOW_PADDING_MM,
+    WINDOW_TOP_MM + WINDOW_PADDING_MM,
+    WINDOW_X_MM + WINDOW_WIDTH_MM - WINDOW_PADDING_MM,
+    WINDOW_TOP_MM + WINDOW_HEIGHT_MM - WINDOW_PADDING_MM,
+)
+
+
+def contact_invoice(company, address, department=None, person=None, account_id="acme", delivery="postal") -> Invoice:
+    contact = BillingContact(
+        company_name=company,
+        postal_code="100-0005",
+        address=address,
+        email="billing@example.co.jp",
+        phone="03-1234-5678",
+        department=department,
+        person_name=person,
+    )
+    profile = AccountProfile(account_id, "standard", ("bridge",), "direct_debit", delivery, date(2026, 4, 1), contact)
+    usage = MonthUsage(account_id, "2026-10", 9_000, {})
+    return build_invoice(invoice_number("2026-10", 1), profile, usage, load_tariff(), load_issuer())
+
+
+def longest(char: str, person=True, department=True) -> Invoice:
+    return contact_invoice(
+        char * LONGEST["company_name"],
+        char * LONGEST["address"],
+        char * LONGEST["department"] if department else None,
+        char * LONGEST["person_name"] if person else None,
+    )
+
+
+def inside(box, rect) -> bool:
+    left, top, right, bottom = box
+    return left >= rect[0] - 0.01 and top >= rect[1] - 0.01 and right <= rect[2] + 0.01 and bottom <= rect[3] + 0.01
+
+
+def overlaps(box, rect) -> bool:
+    left, top, right, bottom = box
+    return left < rect[2] and right > rect[0] and top < rect[3] and bottom > rect[1]
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s", "", text)
+
+
+def window_text(invoice: Invoice) -> str:
+    """Everything the window must show, in order."""
+    contact = invoice.recipient
+    return squeezed("〒" + contact.postal_code + contact.address + "".join(_addressee_lines(invoice)))
+
+
+WORST_CASES = {
+    # full-width: every character a whole em, the widest the font has
+    "國 all four": longest("國"),
+    "國 no person (御中)": longest("國", person=False),
+    "國 no department": longest("國", department=False),
+    # wide Latin capitals break only where a run is too wide for a line
+    "W all four": longest("W"),
+    # characters that may not start a line (行頭禁則): they must not hang out of the window
+    "ー all four": longest("ー"),
+    "、 all four": longest("、"),
+    "mixed": contact_invoice(
+        ("株式会社" + "國" * 40 + "、ー。様")[:50],
+        ("東京都千代田区丸の内1-1-1 " + "ＷＷＷ、" * 20)[:80],
+        ("経理部" + "・" * 37)[:40],
+        ("=SUM(A1) " + "様" * 30)[:30],
+    ),
+}
+
+
+@pytest.mark.parametrize("invoice", WORST_CASES.values(), ids=WORST_CASES.keys())
+def test_contact_fields_at_their_longest_fit_inside_the_window(invoice):
+    # Given a contact whose fields are each as long as the API accepts
+    # When its address block is laid out
+    block = address_block(invoice)
+    # Then every line's box (advance width, ascent to descent) lies inside the window's inner box
+    outside = [(line.text, line.box) for line in block if not inside(line.box, INNER)]
+    assert not outside, outside
+    # and lines never overlap each other
+    for upper, lower in itertools.pairwise(block):
+        assert upper.box[3] <= lower.box[1], (upper.text, lower.text)
+    # and nothing was cut short: the window holds the whole contact, wrapped
+    assert squeezed("".join(line.text for line in block)) == window_text(invoice)
+    assert min(line.size for line in block) >= WINDOW_TYPE_STEPS[-1][0]
+
+
+def pdf_runs(pdf: bytes) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """(text, box in mm from the top-left) of each text run the PDF draws on its first page."""
+    runs = []
+
+    def visit(text, _cm, tm, _font, size):
+        text = text.strip("\n")
+        if text.strip():
+            em = size * tm[0] / MM
+            left, baseline = tm[4] / MM, 297 - tm[5] / MM
+            right = left + text_width(text, size * tm[0])
+            runs.append((text, (left, baseline - 0.88 * em, right, baseline + 0.12 * em)))
+
+    PdfReader(io.BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
+    return runs
+
+
+@pytest.mark.parametrize("invoice", WORST_CASES.values(), ids=WORST_CASES.keys())
+def test_the_rendered_pdf_draws_the_whole_contact_in_the_window_and_nothing_else_near_it(invoice):
+    # Given the worst-case contact rendered to PDF
+    runs = pdf_runs(render_invoice_pdf(invoice))
+    window = (WINDOW_X_MM, WINDOW_TOP_MM, WINDOW_X_MM + WINDOW_WIDTH_MM, WINDOW_TOP_MM + WINDOW_HEIGHT_MM)
+    clear = (window[0] - 5, window[1] - 5, window[2] + 5, window[3] + 5)
+    # Then each text run near the window is inside its inner box, the others keep 5 mm clear of it
+    near = [(text, box) for text, box in runs if overlaps(box, clear)]
+    strays = [(text, box) for text, box in near if not inside(box, INNER)]
+    assert not strays, strays
+    # and those runs are the whole contact, nothing more and nothing less
+    assert squeezed("".join(text for text, _ in near)) == window_text(invoice)
+    # and the title sits below the window
+    title = next(box for text, box in runs if text.strip() == "請 求 書")
+    assert title[1] > window[3]
+
+
+def test_a_64_character_account_id_stays_clear_of_the_window():
+    invoice = contact_invoice("株式会社サンプル商事", "東京都千代田区丸の内1-1-1", account_id="M" * 64)
+    runs = pdf_runs(render_invoice_pdf(invoice))
+    window = (WINDOW_X_MM, WINDOW_TOP_MM, WINDOW_X_MM + WINDOW_WIDTH_MM, WINDOW_TOP_MM + WINDOW_HEIGHT_MM)
+    clear = (window[0] - 5, window[1] - 5, window[2] + 5, window[3] + 5)
+    id_runs = [(text, box) for text, box in runs if "MMM" in text]
+    assert squeezed("".join(text for text, _ in id_runs)) == "お客様ID" + "M" * 64
+    assert not [run for run in id_runs if overlaps(run[1], clear) or run[1][2] > 192.5]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.data(),
+    st.sampled_from(["國", "W", "ー", "、", "様", "1", " ", "ｱ", "(", "@", "=", "😀"]),
+)
+def test_any_contact_within_the_limits_fits_the_window(data, filler):
+    # Given any characters (wide, narrow, 行頭禁則, spaces) at up to the accepted lengths
+    def field(name):
+        alphabet = st.sampled_from(["國", "W", "ー", "、", "様", "1", " ", "ｱ", "(", "=", filler])
+        return "".join(data.draw(st.lists(alphabet, min_size=1, max_size=LONGEST[name]), label=name)).strip() or "x"
+
+    invoice = contact_invoice(field("company_name"), field("address"), field("department"), field("person_name"))
+    block = address_block(invoice)
+    assert all(inside(line.box, INNER) for line in block)
+    assert squeezed("".join(line.text for line in block)) == window_text(invoice)
+
+
+def test_a_contact_stored_before_the_limits_is_cut_short_rather_than_drawn_outside_the_window():
+    # Given a contact as long as the old limits let through (100 characters of name, 200 of address)
+    invoice = contact_invoice("國" * 100, "國" * 200, "國" * 100, "國" * 100)
+    block = address_block(invoice)
+    # Then what is drawn stays in the window, the postal code first, and the cut is marked
+    assert all(inside(line.box, INNER) for line in block)
+    assert block[0].text == "〒100-0005" and block[-1].text.endswith("…")
+
+
+@pytest.mark.parametrize(
+    "text", ["國" * 80, "ー" * 80, "國" * 29 + "、" * 5, "W" * 40 + ",abc" * 5, "1-1-1、2-2-2。" * 6]
+)
+def test_no_wrapped_line_is_wider_than_its_measure(text):
+    for size in (7.0, 9.0, 11.5):
+        lines = wrap(text, 82.0, size)
+        assert squeezed("".join(lines)) == squeezed(text)
+        assert all(text_width(line, size) <= 82.0 + 1e-6 for line in lines), lines
+
+
+def test_the_longest_contact_renders_to_a_png_for_review():
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm not installed (apt-get install -y poppler-utils); PNG previews not made")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, invoice in (("longest-contact", longest("國")), ("longest-contact-onchu", longest("國", person=False))):
+        pdf_path = ARTIFACTS / f"{name}.pdf"
+        pdf_path.write_bytes(render_invoice_pdf(invoice))
+        subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", pdf_path, ARTIFACTS / name], check=True)
+        assert (ARTIFACTS / f"{name}.png").read_bytes().startswith(b"\x89PNG")

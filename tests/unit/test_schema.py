@@ -8,7 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 from billing.errors import InvalidRequest
 from billing.schema.fields import AccountId, IsoDate, Month, Timestamp
 from billing.schema.parsing import invalid, strict_json
-from billing.schema.platform import AccountIn, BatchReportIn, CountIn
+from billing.schema.platform import CONTACT_LIMITS, AccountIn, BatchReportIn, ChangeRequestIn, CountIn
 from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
 
@@ -216,3 +216,30 @@ def test_a_name_that_is_blank_or_holds_a_c1_control_is_refused(value):
     # Then it is refused, as the hand-written parser refused a blank name (value.strip())
     with pytest.raises(InvalidRequest, match="company_name"):
         typed(AccountIn, body)
+
+
+# ------------------------------------------------ contact fields: as long as the envelope window holds, as written
+
+
+@pytest.mark.parametrize(("field", "limit"), sorted(CONTACT_LIMITS.items()))
+def test_a_contact_field_one_character_past_what_the_window_holds_is_refused(field, limit):
+    # Given a profile and a change request whose contact field is one character longer than the PDF fits
+    contact = {**PROFILE["billing_contact"], field: "國" * (limit + 1)}
+    # Then both are refused at the edge as invalid_request (400), naming the field and the limit
+    with pytest.raises(InvalidRequest) as refused:
+        typed(AccountIn, {**PROFILE, "billing_contact": contact})
+    assert refused.value.as_json()["error"]["code"] == "invalid_request" and refused.value.status == 400
+    assert f"billing_contact.{field}: String should have at most {limit} characters" in refused.value.message
+    with pytest.raises(InvalidRequest) as refused:
+        typed(ChangeRequestIn, {"changes": {"billing_contact": {field: "國" * (limit + 1)}}})
+    assert f"changes.billing_contact.{field}: String should have at most {limit}" in refused.value.message
+    # and at the limit they are taken
+    typed(ChangeRequestIn, {"changes": {"billing_contact": {field: "國" * limit}}})
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(1)", "+81 商事", "-株式会社-", "@marketing", '<script>"x"</script>'])
+def test_text_that_a_spreadsheet_or_a_browser_would_misread_is_kept_as_written(name):
+    # Neutralised on output (CSV cells, HTML escaping), never refused: these are ordinary names too.
+    contact = {**PROFILE["billing_contact"], "company_name": name, "person_name": name, "address": name}
+    taken = typed(AccountIn, {**PROFILE, "billing_contact": contact}).billing_contact
+    assert (taken.company_name, taken.person_name, taken.address) == (name, name, name)

@@ -28,6 +28,7 @@ carries its own issuer snapshot), so a re-render gives identical bytes.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from reportlab.pdfgen.canvas import Canvas
@@ -35,7 +36,7 @@ from reportlab.pdfgen.canvas import Canvas
 from billing.invoicing.invoice import DELIVERY_LABELS, PAYMENT_LABELS, ROUNDING_LABELS, Invoice, jp_date, yen
 from billing.invoicing.issuer import Issuer
 from billing.vocabulary import DocumentKind
-from invoice_pdf.sheet import Sheet, new_canvas, text_width, wrap
+from invoice_pdf.sheet import Sheet, new_canvas, text_width, wrap, wrap_chars
 
 WINDOW_X_MM = 22.0
 WINDOW_TOP_MM = 17.0
@@ -43,6 +44,20 @@ WINDOW_WIDTH_MM = 90.0
 WINDOW_HEIGHT_MM = 45.0
 WINDOW_PADDING_MM = 4.0
 FOLD_MARKS_MM = (99.0, 198.0)  # 三つ折り
+# (address size, name size, leading factor), largest first; the first that fits is used. The
+# last is the floor: 80 full-width characters of address and 50/40/30 of company, department
+# and person (the longest the API accepts) fit at it. Anything longer is cut short with …
+# rather than drawn outside the window.
+WINDOW_TYPE_STEPS = (
+    (10.5, 11.5, 1.45),
+    (9.5, 10.5, 1.45),
+    (8.5, 9.5, 1.45),
+    (7.5, 8.5, 1.45),
+    (7.5, 8.0, 1.3),
+    (7.0, 7.5, 1.25),
+)
+NAME_GAP_MM = 2.0  # between the address and the addressee
+HEADER_LEFT = WINDOW_X_MM + WINDOW_WIDTH_MM + 5.0  # the header keeps 5 mm clear of the window
 
 LEFT = 18.0  # page margins, mm
 RIGHT = 192.0
@@ -137,7 +152,11 @@ class _InvoicePages:
         suffix = "" if self.page == 1 else f" ({self.page}枚目)"
         s.text(RIGHT, 12, f"請求書番号 {inv.invoice_number}{suffix}", 9, align="right")
         s.text(RIGHT, 16.5, f"発行日 {jp_date(inv.issued_on)}", 9, align="right")
-        s.text(RIGHT, 21, f"お客様ID {inv.account_id}", 9, align="right")
+        # An account id may be 64 wide letters: set smaller, then broken, but never reaching the window.
+        label, width = f"お客様ID {inv.account_id}", RIGHT - HEADER_LEFT
+        size = next((sz for sz in (9, 8, 7) if text_width(label, sz) <= width), 7)
+        for index, line in enumerate(wrap_chars(label, width, size)):
+            s.text(RIGHT, 21 + 3.2 * index, line, size, align="right")
         if inv.delivery_method == "postal":
             for fold in FOLD_MARKS_MM:
                 s.rule(0, fold, 5, width=0.3, grey=0.5)
@@ -159,19 +178,8 @@ class _InvoicePages:
 
     def _address_window(self) -> None:
         """〒, address, company, department, name: inside the 長3 window."""
-        contact = self.invoice.recipient
-        inner = WINDOW_WIDTH_MM - 2 * WINDOW_PADDING_MM
-        for size in (10.5, 9.5, 8.5, 7.5):
-            leading = size * 0.3528 * 1.45
-            head = [f"〒{contact.postal_code}", *wrap(contact.address, inner, size)]
-            names = _addressee_lines(self.invoice)
-            body = [line for name in names for line in wrap(name, inner, size + 1)]
-            height = leading * (len(head) + len(body)) + 2.0
-            if height <= WINDOW_HEIGHT_MM - 2 * WINDOW_PADDING_MM:
-                break
-        top = WINDOW_TOP_MM + WINDOW_PADDING_MM
-        top += self.sheet.lines(WINDOW_X_MM + WINDOW_PADDING_MM, top, head, size, leading) + 2.0
-        self.sheet.lines(WINDOW_X_MM + WINDOW_PADDING_MM, top, body, size + 1, leading)
+        for line in address_block(self.invoice):
+            self.sheet.text(line.x, line.baseline, line.text, line.size)
 
     def _issuer_block(self) -> None:
         issuer, s = self.invoice.issuer, self.sheet
@@ -381,6 +389,66 @@ def _addressee_lines(invoice: Invoice) -> list[str]:
     if contact.person_name:
         return [*names, f"{contact.person_name} 様"]
     return [*names[:-1], f"{names[-1]} 御中"]
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """One line of text as drawn: left edge and baseline in mm from the sheet's top-left."""
+
+    text: str
+    x: float
+    baseline: float
+    size: float
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) in mm: the advance width, and the font's ascent and descent."""
+        em = self.size * 0.3528
+        return (self.x, self.baseline - 0.88 * em, self.x + text_width(self.text, self.size), self.baseline + 0.12 * em)
+
+
+def address_block(invoice: Invoice) -> list[PlacedLine]:
+    """The lines of the address window: the largest type at which everything fits the window's inner box.
+
+    Lines are wrapped to the inner width at every size; the block is checked
+    against the inner height by its lines' leading, which is taller than the
+    ink. Only a contact longer than the API accepts (a record stored before
+    the limits) can still be too tall at the floor: its last line is cut with …
+    """
+    contact = invoice.recipient
+    inner_width = WINDOW_WIDTH_MM - 2 * WINDOW_PADDING_MM
+    inner_height = WINDOW_HEIGHT_MM - 2 * WINDOW_PADDING_MM
+    names = _addressee_lines(invoice)
+    for size, name_size, factor in WINDOW_TYPE_STEPS:
+        leading = size * 0.3528 * factor
+        head = [f"〒{contact.postal_code}", *wrap(contact.address, inner_width, size)]
+        body = [line for name in names for line in wrap(name, inner_width, name_size)]
+        if leading * (len(head) + len(body)) + NAME_GAP_MM <= inner_height:
+            break
+    else:  # too tall even at the floor: keep the lines that fit
+        fits = int((inner_height - NAME_GAP_MM) // leading)
+        head = _cut(head, min(len(head), fits), inner_width, size)
+        body = _cut(body, fits - len(head), inner_width, name_size)
+    x = WINDOW_X_MM + WINDOW_PADDING_MM
+    top = WINDOW_TOP_MM + WINDOW_PADDING_MM
+    placed = []
+    for lines, line_size, gap in ((head, size, NAME_GAP_MM), (body, name_size, 0.0)):
+        for line in lines:
+            placed.append(PlacedLine(line, x, top + line_size * 0.3528 * 0.88, line_size))
+            top += leading
+        top += gap
+    return placed
+
+
+def _cut(lines: list[str], keep: int, width_mm: float, size: float) -> list[str]:
+    if keep >= len(lines):
+        return lines
+    if keep == 0:
+        return []
+    last = lines[keep - 1]
+    while last and text_width(last + "…", size) > width_mm:
+        last = last[:-1]
+    return [*lines[: keep - 1], last + "…"]
 
 
 def _observed_at(iso: str | None) -> str | None:

@@ -57,6 +57,10 @@ def wrap(text: str, width_mm: float, size: float) -> list[str]:
 
     Japanese breaks between any two characters, but a run of ASCII such as
     ``123,456,789`` or ``(bridge)`` stays whole unless it alone is too wide.
+    A character that must not start a line (、 。 様 ...) takes the previous
+    character down with it (追い出し) rather than hanging past the margin, so
+    no line is ever wider than ``width_mm``: an address in an envelope window
+    has nowhere to hang.
     """
     lines: list[str] = []
     for paragraph in text.split("\n"):
@@ -64,10 +68,15 @@ def wrap(text: str, width_mm: float, size: float) -> list[str]:
         for token in _TOKEN.findall(paragraph):
             # TrueType widths simply add up (reportlab applies no kerning).
             width = text_width(token, size)
-            if line and token[0] not in _NO_LINE_START and used + width > width_mm:
+            if line and used + width > width_mm:
+                carry = ""
+                if token[0] in _NO_LINE_START and len(line) > 1 and line[-1] not in _NO_LINE_START:
+                    carried = line[-1] + token
+                    if text_width(carried, size) <= width_mm:
+                        line, carry = line[:-1], line[-1]
                 lines.append(line.rstrip())
+                token = (carry + token).lstrip()
                 line, used = "", 0.0
-                token = token.lstrip()
                 width = text_width(token, size)
             if width > width_mm and len(token) > 1:  # a token wider than the line: split it anywhere
                 head = wrap_chars(line + token, width_mm, size)

@@ -31,10 +31,15 @@ Email = Annotated[
     str, StringConstraints(max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 ]
 Phone = Annotated[str, StringConstraints(max_length=20, pattern=r"^\+?[0-9][0-9-]{5,19}$")]
-CompanyName = text(100, "the invoice recipient's company name (shown on the PDF, at least 50 characters fit)")
-Department = text(100, "optional; at least 40 characters fit")
-PersonName = text(100, "optional; with a person the recipient line ends in 様, without one in 御中")
-Address = text(200, "at least 80 characters fit in the envelope window")
+# The longest the PDF's 長3 envelope window holds, all four at once, full-width (invoice_pdf.render.address_block);
+# longer is refused here rather than cut short on paper.
+CONTACT_LIMITS = {"company_name": 50, "department": 40, "person_name": 30, "address": 80}
+CompanyName = text(CONTACT_LIMITS["company_name"], "the recipient's company name, as printed in the envelope window")
+Department = text(CONTACT_LIMITS["department"], "optional")
+PersonName = text(
+    CONTACT_LIMITS["person_name"], "optional; with a person the recipient line ends in 様, without one in 御中"
+)
+Address = text(CONTACT_LIMITS["address"], "the postal address, as printed in the envelope window")
 
 
 def _distinct(options: list[str]) -> list[str]:

@@ -1,0 +1,69 @@
+"""The statements page: customer and operator text is shown as text, never as markup."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from billing.delivery import statements
+from billing.delivery.statement_page import render_page
+from tests.unit.test_invoice_pdf import contact_invoice
+
+HOSTILE = [
+    '<script>alert("x")</script>',
+    '"onmouseover="alert(1)" x="',
+    "'onfocus='alert(1)' autofocus '",
+    "</textarea><img src=x onerror=alert(1)>",
+    "</style><svg onload=alert(1)>",
+    "&lt;b&gt; & <!-- -->",
+]
+RAW = (
+    "<script",
+    "</textarea",
+    "<img",
+    "<svg onload",
+    "</style><svg",
+    '"onmouseover=',
+    "'onfocus=",
+    "<!--",
+    "&lt;b&gt;",
+)
+TODAY = date(2026, 12, 1)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_on_the_statements_page_is_escaped(text):
+    # Given an invoice issued to a contact whose company, person and address are markup,
+    # and a return invoice whose reason (typed by an operator) is markup too
+    invoice = contact_invoice(text, text, department=text, person=text, delivery="web")
+    record = {**invoice.as_record(), "status": "issued", "delivery_status": "published"}
+    credit = {
+        **record,
+        "invoice_number": "CN-202610-0000001",
+        "kind": "credit_note",
+        "replaces": record["invoice_number"],
+        "reason": text,
+        "total": 1100,
+        "tax": 100,
+    }
+    records = [record, credit]
+    # When the customer opens the page
+    html = render_page(
+        [statements.detail(record, records, TODAY)],
+        {record["month"]: f"https://bucket.example/x.pdf?a=1&sig={text}"},
+        {record["month"]: f"https://bucket.example/x.xml?sig={text}"},
+    )
+    # Then none of it reaches the browser as markup: the reason shows escaped, quotes included
+    leaked = [raw for raw in RAW if raw in html]
+    assert not leaked, leaked
+    assert (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+        in html
+    )
+    # and the only markup is the page's own: one style element and no script at all
+    assert html.count("<style>") == 1 and "<script" not in html.lower()
