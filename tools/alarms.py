@@ -85,7 +85,8 @@ def dead_letter_sources(resources: dict) -> dict[str, str]:
     sources: dict[str, str] = {}
     for logical_id, resource in resources.items():
         props = resource.get("Properties") or {}
-        if resource["Type"] == QUEUE and (queue := _target((props.get("RedrivePolicy") or {}).get("deadLetterTargetArn"))):
+        redrive = props.get("RedrivePolicy") or {}
+        if resource["Type"] == QUEUE and (queue := _target(redrive.get("deadLetterTargetArn"))):
             sources[queue] = f"messages of {logical_id} that failed every try"
         if resource["Type"] != FUNCTION:
             continue
