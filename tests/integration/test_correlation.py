@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import LambdaContext, load_event
 from tests.integration.billing_month import MONTH, Delivery, Month, enable_delivery
+from tests.integration.conftest import Api
 
 RUN = f"close/{MONTH}/{LambdaContext.aws_request_id}"  # the scheduled invocation's request id
 
@@ -117,3 +118,19 @@ def test_a_message_sent_before_correlation_ids_is_followed_by_its_message_id(mon
     # Then its lines are followed by the SQS message id
     issued = [line for line in log_lines if line["message"] == "invoice issued"]
     assert [line["correlation_id"] for line in issued] == [message["MessageId"]]
+
+
+def test_an_operators_retry_is_followed_by_its_request_id(month, log_lines):
+    # Given a closed month with one account recorded as failed
+    month.run_close()
+    month.close.stores()[1].record_failure(MONTH, "debit-web", 3, "RuntimeError: boom")
+    # When an operator retries the close
+    operator = Api("close_runs")
+    status, _ = operator.replay("retry_close_run.json", path=f"/v1/close-runs/{MONTH}/retry", params={"month": MONTH})
+    # Then the re-sent issue message carries the API request id, as the access log's requestId does
+    request_id = load_event("retry_close_run.json")["requestContext"]["requestId"]
+    url = os.environ["ISSUE_INVOICE_QUEUE_URL"]
+    (message,) = month.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert status == 202
+    assert json.loads(message["Body"])["correlation_id"] == request_id
+    assert any(line["correlation_id"] == request_id for line in log_lines if line["message"] == "close run retried")
