@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from billing import months
 from billing.dal import keys
-from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.clients import dynamodb, to_item
 from billing.dal.conditional import put_if_absent, update_if
 from billing.dal.invoices import document_key
 from billing.delivery.channels import DeliveryPlan

@@ -76,7 +76,7 @@ class PrintRunMessage(Message):
 
 
 class PrintBatchMessage(Message):
-    """PrintBatchQueue: write recorded batch ``batch`` of print day ``date``; its letters are posted on ``posting_on``."""
+    """PrintBatchQueue: write recorded batch ``batch`` of print day ``date``, its letters posted on ``posting_on``."""
 
     date: IsoDate
     batch: Annotated[int, Field(ge=1, le=9999)]
