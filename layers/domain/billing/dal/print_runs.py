@@ -93,20 +93,14 @@ class PrintRunStore:
         )  # refused: a later call already sent as many or more
 
     # ------------------------------------------------------------ the letters
-    def waiting_letters(
-        self, day: date, postings: list[date], after_account: str | None, at_least: int
-    ) -> tuple[list[LetterRef], bool]:
-        """At least ``at_least`` unclaimed letters after that account, to an account's end; and whether more wait.
+    def waiting_letters(self, postings: list[date], after_account: str | None, page_size: int) -> Iterator[LetterRef]:
+        """Unclaimed letters of those posting dates after that account, in key order (account, then number).
 
-        ``day`` is the print day; ``postings`` are the posting dates it takes letters from.
+        Each posting date's partition is read a page at a time, and only as
+        far as the caller takes letters, and the partitions are merged.
         """
-        streams = [self._unclaimed(posting, after_account, at_least) for posting in postings if posting <= day]
-        taken: list[LetterRef] = []
-        for _, letter in heapq.merge(*streams, key=lambda pair: pair[0]):
-            if len(taken) >= at_least and letter.account_id != taken[-1].account_id:
-                return taken, True
-            taken.append(letter)
-        return taken, False
+        streams = [self._unclaimed(posting, after_account, page_size) for posting in postings]
+        return (letter for _, letter in heapq.merge(*streams, key=lambda pair: pair[0]))
 
     def claim(self, letter: LetterRef, batch_id: str) -> bool:
         """Whether the letter is this batch's: claimed now, or by an earlier try of the same batch."""

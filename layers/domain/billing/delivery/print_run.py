@@ -27,7 +27,7 @@ The stores are passed in; this module never imports boto3.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Protocol
@@ -117,8 +117,8 @@ class PrintRunStore(Protocol):
     def run(self, day: date) -> PrintRun | None: ...
     def runs(self, days: list[date]) -> list[PrintRun]: ...
     def waiting_letters(
-        self, day: date, postings: list[date], after_account: str | None, at_least: int
-    ) -> tuple[list[LetterRef], bool]: ...
+        self, postings: list[date], after_account: str | None, page_size: int
+    ) -> Iterator[LetterRef]: ...
     def record_batch(self, run: PrintRun, letters: list[LetterRef], planned: bool) -> PrintRun: ...
     def mark_sent(self, day: date, sent: int) -> None: ...
     def batch(self, day: date, number: int) -> tuple[PlannedBatch, WrittenBatch | None] | None: ...
@@ -189,11 +189,18 @@ class PrintPlanner:
         earlier = self._unwritten_before(day) if resend_unwritten else []
         again = [BatchToPrint(day, n, day) for n in run.unwritten if n <= run.sent] if resend_unwritten else []
         postings = [day - timedelta(days=offset) for offset in range(CATCH_UP_DAYS, -1, -1)]
+        waiting = None
         for _ in range(self.batches_per_call):
             if run.planned:
                 break
-            letters, more = self.runs.waiting_letters(day, postings, run.after_account, self.batch_size)
-            run = self.runs.record_batch(run, letters, planned=not more)
+            waiting = waiting or Lookahead(self.runs.waiting_letters(postings, run.after_account, self.batch_size))
+            letters = next_batch(waiting, self.batch_size)
+            recorded = self.runs.record_batch(run, letters, planned=waiting.peek() is None)
+            if recorded.batches != run.batches + (1 if letters else 0) or recorded.after_account != (
+                letters[-1].account_id if letters else run.after_account
+            ):
+                waiting = None  # another planner of the day recorded this batch first: read on from its end
+            run = recorded
         fresh = [BatchToPrint(day, n, day) for n in range(run.sent + 1, run.batches + 1)]
         return PlanStep(run, earlier + again + fresh, not run.planned)
 
@@ -204,6 +211,35 @@ class PrintPlanner:
     def _unwritten_before(self, day: date) -> list[BatchToPrint]:
         days = [day - timedelta(days=offset) for offset in range(CATCH_UP_DAYS, 0, -1)]
         return [BatchToPrint(run.day, n, day) for run in self.runs.runs(days) for n in run.unwritten if n <= run.sent]
+
+
+class Lookahead:
+    """An iterator whose next item can be looked at without taking it."""
+
+    _EMPTY = object()
+
+    def __init__(self, items: Iterator[LetterRef]):
+        self._items, self._next = items, self._EMPTY
+
+    def peek(self) -> LetterRef | None:
+        if self._next is self._EMPTY:
+            self._next = next(self._items, None)
+        return self._next
+
+    def take(self) -> LetterRef | None:
+        item = self.peek()
+        self._next = self._EMPTY
+        return item
+
+
+def next_batch(waiting: Lookahead, batch_size: int) -> list[LetterRef]:
+    """At least ``batch_size`` letters (fewer only at the end), and every letter of the last account taken."""
+    taken: list[LetterRef] = []
+    while (letter := waiting.peek()) is not None:
+        if len(taken) >= batch_size and letter.account_id != taken[-1].account_id:
+            break
+        taken.append(waiting.take())
+    return taken
 
 
 @dataclass
