@@ -1,4 +1,4 @@
-"""The ``python -m local`` commands: up, invoke, demo, close-month, token.
+"""The ``python -m local`` commands: up, invoke, demo, close-month, print-run, token.
 
 ``up`` prints one JSON line first (for scripts), then logs to stderr. The
 other commands act on the stack that ``up`` recorded in ``.local/stack.json``
@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import date
 from pathlib import Path
 
 from local.stack import (
@@ -23,6 +24,7 @@ from local.stack import (
     attach,
     close_month_on_running_stack,
     invoke_once,
+    print_run_on_running_stack,
 )
 from local.template import Template, TemplateError
 from local.tokens import customer_token
@@ -100,6 +102,23 @@ def close_month(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def print_run(args: argparse.Namespace) -> int:
+    try:
+        date.fromisoformat(args.date)
+    except ValueError:
+        raise SystemExit(f"print-run wants a date YYYY-MM-DD, got {args.date!r}") from None
+    report = print_run_on_running_stack(
+        args.template,
+        args.date,
+        args.state,
+        args.timeout,
+        progress=lambda line: print(line, file=sys.stderr),
+        endpoint=args.endpoint,
+    )
+    print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    return 0 if report.ok else 1
+
+
 def token(args: argparse.Namespace) -> int:
     template = Template.load(args.template)
     jwt_apis = [
@@ -154,6 +173,14 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--endpoint", help="the AWS-compatible endpoint of the `up` whose consumers finish the close")
     command.add_argument("--timeout", type=float, default=600, help="seconds to wait for the fan-out to finish")
     command.set_defaults(run=close_month)
+
+    command = with_state(
+        commands.add_parser("print-run", help="run the daily print schedule for a day and wait for its batches")
+    )
+    command.add_argument("date", help="YYYY-MM-DD, the print (posting) day")
+    command.add_argument("--endpoint", help="the AWS-compatible endpoint of the `up` whose consumers write the batches")
+    command.add_argument("--timeout", type=float, default=600, help="seconds to wait for the batches to be written")
+    command.set_defaults(run=print_run)
 
     command = with_state(commands.add_parser("token", help="print a customer token for an account"))
     command.add_argument("account_id")

@@ -12,8 +12,8 @@ The steps, each a function:
 4. ``change_contracts``: one account changes plan from next month (confirmed
    from its email), an operator cancels another; ``close_month``: run the
    month-close schedule and wait for the invoices to be issued and delivered;
-   ``run_print_days``: replay the daily print run for the week after the
-   issue date;
+   ``run_print_days``: run the daily print schedule (``print-run``) for the
+   week after the issue date, each day waiting until its batches are written;
 5. ``print_statements``: each customer signs in (JWT) and reads the statement;
    ``contract_summary`` checks the plan change waited and the last invoice is
    final; ``churn_summary`` lists the month's flagged 洗い替え (one account
@@ -52,7 +52,6 @@ from zoneinfo import ZoneInfo
 import requests
 
 from local.client import SignedSession
-from local.event_sources import schedules
 from local.mailbox import confirmation_token
 from local.resources import BUCKET
 from local.stack import DEFAULT_STATE, ROOT, LocalStack
@@ -392,20 +391,17 @@ def close_month(stack: LocalStack, month: str = MONTH) -> None:
 
 
 def run_print_days(stack: LocalStack, month: str = MONTH, days: int = 7) -> list[dict]:
-    """Replay the daily print schedule for the week after the issue date, as the scheduler would have run it."""
+    """Run the daily print schedule for the week after the issue date (``print-run``), as the scheduler would."""
     issued_on = date.fromisoformat(f"{next_month(month)}-01")
-    daily = [schedule for schedule in schedules(stack.functions, stack.resolver) if not schedule.monthly]
     batches = []
     for offset in range(1, days + 1):
         day = (issued_on + timedelta(days=offset)).isoformat()
-        for schedule in daily:
-            invocation = stack.invoke(schedule.function, {**schedule.input, "date": day})
-            if not invocation.ok:
-                raise DemoFailed(f"{schedule.function} failed for {day}: {invocation.error}")
-            if isinstance(invocation.result, dict) and invocation.result.get("letters"):
-                batches.append(invocation.result)
+        report = stack.print_run(day)
+        if not report.ok:
+            raise DemoFailed(f"the print run of {day} did not finish cleanly: {json.dumps(report.as_json())}")
+        batches += [{"date": day, **batch} for batch in report.batches]
     for batch in batches:
-        print(f"print batch {batch['batch_id']}: {batch['letters']} letters in {batch['envelopes']} envelopes")
+        print(f"print batch {batch['folder']}: {batch['letters']} letters in {batch['envelopes']} envelopes")
     return batches
 
 

@@ -31,13 +31,17 @@ failed invocation retries the whole batch. After ``MaximumRetryAttempts``
 
 **Schedules** (``Type: Schedule`` / ``ScheduleV2``) are not run by a clock
 locally. ``close_month`` (``python -m local close-month``) invokes the monthly
-one with ``{"month": …}`` and waits until every consumed queue is empty, i.e.
-until the work it fanned out is done. Others run with ``python -m local invoke``.
+one with ``{"month": …}`` and ``print_run`` (``python -m local print-run``)
+the daily ones with ``{"date": …}``; each waits until every consumed queue is
+empty, i.e. until the work it fanned out is done. Others run with
+``python -m local invoke``.
 """
 
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import logging
 import re
@@ -47,7 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from local.resources import QUEUE, TABLE
+from local.resources import BUCKET, QUEUE, TABLE
 from local.runtime import Invocation
 from local.template import FunctionSpec, Physical, Resolver, TemplateError
 
@@ -754,6 +758,96 @@ def close_month(
     depths = {name: queue_depth(sqs, url) for name, url in dead_letters.items()}
     others = [f"{schedule.function}.{schedule.event}" for schedule in found if not schedule.monthly]
     return CloseReport(month, invocations, drained, depths, others)
+
+
+@dataclass
+class PrintReport:
+    """What ``print_run`` did: the planner's result, whether its fan-out finished, the batches written."""
+
+    day: str
+    invocations: dict[str, Invocation]
+    drained: bool
+    dead_letters: dict[str, int]
+    batches: list[dict]
+
+    @property
+    def ok(self) -> bool:
+        return self.drained and all(i.ok for i in self.invocations.values()) and not any(self.dead_letters.values())
+
+    def as_json(self) -> dict:
+        return {
+            "date": self.day,
+            "runs": {
+                name: invocation.result if invocation.ok else {"error": invocation.error}
+                for name, invocation in self.invocations.items()
+            },
+            "drained": self.drained,
+            "dead_letters": self.dead_letters,
+            "batches": self.batches,
+            "letters": sum(batch["letters"] for batch in self.batches),
+            "envelopes": sum(batch["envelopes"] for batch in self.batches),
+            "ok": self.ok,
+        }
+
+
+def print_run(
+    day: str,
+    found: list[Schedule],
+    invoke: Callable[[str, Any], Invocation],
+    sqs: Any,
+    s3: Any,
+    buckets: list[str],
+    consumed_queues: list[str],
+    dead_letters: dict[str, str],
+    timeout_s: float = 600,
+    progress: Callable[[str], None] | None = None,
+) -> PrintReport:
+    """Run the daily schedule(s) for ``day`` and wait until the batches they fan out are written.
+
+    A schedule's result may name the ``archive_prefix`` its batches are
+    written under; each folder there holding a ``manifest.csv`` is a written
+    batch, summed from its rows (letters, and envelopes if it has that column).
+    """
+    daily = [schedule for schedule in found if not schedule.monthly]
+    if not daily:
+        raise TemplateError("the template has no daily schedule (a cron without a day of the month) to run")
+    invocations = {
+        f"{schedule.function}.{schedule.event}": invoke(schedule.function, {**schedule.input, "date": day})
+        for schedule in daily
+    }
+    drained = wait_until_drained(sqs, consumed_queues, timeout_s, progress=progress)
+    depths = {name: queue_depth(sqs, url) for name, url in dead_letters.items()}
+    prefixes = {
+        invocation.result["archive_prefix"]
+        for invocation in invocations.values()
+        if invocation.ok and isinstance(invocation.result, dict) and invocation.result.get("archive_prefix")
+    }
+    batches = [batch for prefix in sorted(prefixes) for batch in written_batches(s3, buckets, prefix)]
+    return PrintReport(day, invocations, drained, depths, batches)
+
+
+def written_batches(s3: Any, buckets: list[str], prefix: str) -> list[dict]:
+    found = []
+    for bucket in buckets:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for entry in page.get("Contents", []):
+                if not entry["Key"].endswith("/manifest.csv"):
+                    continue
+                body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read().decode("utf-8-sig")
+                rows = list(csv.DictReader(io.StringIO(body)))
+                folder = entry["Key"].rsplit("/", 1)[0] + "/"
+                found.append(
+                    {
+                        "folder": f"s3://{bucket}/{folder}",
+                        "letters": len(rows),
+                        "envelopes": len({row.get("envelope") for row in rows}) if rows else 0,
+                    }
+                )
+    return found
+
+
+def buckets_of(physical: dict[str, Physical]) -> list[str]:
+    return [item.ref for item in physical.values() if item.type == BUCKET]
 
 
 def queue_depth(sqs: Any, url: str) -> int:

@@ -36,9 +36,11 @@ from local import event_sources
 from local.authorizers import IamAuthorizer, IamPrincipal, authorizer_for
 from local.event_sources import (
     CloseReport,
+    PrintReport,
     RuleSource,
     SqsSource,
     StreamPoller,
+    buckets_of,
     create_rule_sources,
     dead_letter_queues,
     schedules,
@@ -329,6 +331,21 @@ class LocalStack:
             progress,
         )
 
+    def print_run(self, day: str, timeout_s: float = 600, progress: Callable[[str], None] | None = None) -> PrintReport:
+        """Run the daily print schedule for ``day`` and wait until its batches are written."""
+        return event_sources.print_run(
+            day,
+            schedules(self.functions, self.resolver),
+            self.invoke,
+            self.client("sqs"),
+            self.client("s3"),
+            buckets_of(self.physical),
+            self.consumed_queues,
+            dead_letter_queues(self.functions, self.resolver, self.template.resources),
+            timeout_s,
+            progress,
+        )
+
     # -------------------------------------------------------------- state file
 
     def _check_no_other_stack(self) -> None:
@@ -446,21 +463,15 @@ def invoke_once(
         pool.close()
 
 
-def close_month_on_running_stack(
-    template_path: Path | str,
-    month: str | None,
-    state_path: Path | str = DEFAULT_STATE,
-    timeout_s: float = 600,
-    progress: Callable[[str], None] | None = None,
-    endpoint: str | None = None,
-) -> CloseReport:
-    """``close-month`` from another process: run the schedules here, let ``up``'s consumers do the rest."""
+def _on_running_stack(
+    template_path: Path | str, state_path: Path | str, endpoint: str | None, run: Callable[..., Any]
+) -> Any:
+    """Run schedules here, in containers of this process, and let ``up``'s consumers do the rest."""
     stack = attach(template_path, endpoint, state_path)
     if not stack.running:
         where = f"on {endpoint}" if endpoint else f"in {state_path}"
         raise RuntimeError(
-            f"no running `python -m local up` {where}: its queue consumers issue and deliver the invoices;"
-            " start it first"
+            f"no running `python -m local up` {where}: its queue consumers finish the work; start it first"
         )
     functions = stack.template.functions(stack.resolver)
     pools: dict[str, FunctionPool] = {}
@@ -471,16 +482,58 @@ def close_month_on_running_stack(
         return pools[logical_id].invoke(event)
 
     try:
-        return event_sources.close_month(
-            month,
-            schedules(functions, stack.resolver),
+        return run(
+            stack,
+            functions,
             invoke,
-            stack.client("sqs"),
             read_state(state_path).get("consumed_queues", []),
             dead_letter_queues(functions, stack.resolver, stack.template.resources),
-            timeout_s,
-            progress,
         )
     finally:
         for pool in pools.values():
             pool.close()
+
+
+def close_month_on_running_stack(
+    template_path: Path | str,
+    month: str | None,
+    state_path: Path | str = DEFAULT_STATE,
+    timeout_s: float = 600,
+    progress: Callable[[str], None] | None = None,
+    endpoint: str | None = None,
+) -> CloseReport:
+    """``close-month`` from another process: run the monthly schedule here, ``up``'s consumers issue and deliver."""
+
+    def run(stack, functions, invoke, consumed, dead_letters) -> CloseReport:
+        found = schedules(functions, stack.resolver)
+        sqs = stack.client("sqs")
+        return event_sources.close_month(month, found, invoke, sqs, consumed, dead_letters, timeout_s, progress)
+
+    return _on_running_stack(template_path, state_path, endpoint, run)
+
+
+def print_run_on_running_stack(
+    template_path: Path | str,
+    day: str,
+    state_path: Path | str = DEFAULT_STATE,
+    timeout_s: float = 600,
+    progress: Callable[[str], None] | None = None,
+    endpoint: str | None = None,
+) -> PrintReport:
+    """``print-run`` from another process: run the daily schedule here, ``up``'s consumers write the batches."""
+
+    def run(stack, functions, invoke, consumed, dead_letters) -> PrintReport:
+        return event_sources.print_run(
+            day,
+            schedules(functions, stack.resolver),
+            invoke,
+            stack.client("sqs"),
+            stack.client("s3"),
+            buckets_of(stack.resolver.physical),
+            consumed,
+            dead_letters,
+            timeout_s,
+            progress,
+        )
+
+    return _on_running_stack(template_path, state_path, endpoint, run)

@@ -72,15 +72,7 @@ class Month:
         return self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
 
     def drain(self, queue_env, module, max_rounds=100):
-        url = os.environ[queue_env]
-        for _ in range(max_rounds):
-            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return
-            self.deliver(module, messages)
-            for message in messages:
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        raise AssertionError(f"{queue_env} did not drain")
+        drain(queue_env, module, max_rounds)
 
     @staticmethod
     def deliver(module, messages, receive_count=1):
@@ -99,6 +91,19 @@ class Month:
         ]
         result = module.lambda_handler(event, LambdaContext())
         assert result == {"batchItemFailures": []}, result
+
+
+def drain(queue_env, module, max_rounds=100):
+    """Hand the queue's messages to the function, ten at a time, until it is empty (every one must succeed)."""
+    sqs, url = boto3.client("sqs"), os.environ[queue_env]
+    for _ in range(max_rounds):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return
+        Month.deliver(module, messages)
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    raise AssertionError(f"{queue_env} did not drain")
 
 
 def invoices():
@@ -162,10 +167,11 @@ def sent_emails() -> list:
 
 
 class Delivery:
-    """EventBridge's InvoiceIssued deliveries and the scheduled print run."""
+    """EventBridge's InvoiceIssued deliveries and the scheduled print run with its queues."""
 
     def __init__(self):
         self.deliver_module = Api("deliver_invoice").module
+        self.plan_module = Api("print_run").module
         self.print_module = Api("print_batch").module
 
     def deliver(self, account_id: str, month: str = MONTH) -> dict:
@@ -178,8 +184,53 @@ class Delivery:
         for account in invoices():
             self.deliver(account)
 
+    def plan_day(self, day: str) -> dict:
+        """The scheduled planner call alone: the day's batches recorded (some of them) and queued."""
+        return self.plan_module.lambda_handler({**load_event("print_run.json"), "date": day}, LambdaContext())
+
     def print_day(self, day: str) -> dict:
-        return self.print_module.lambda_handler({**load_event("print_batch.json"), "date": day}, LambdaContext())
+        """The scheduled print run and everything it fans out: the planner's summary once every batch is handled."""
+        self.plan_day(day)
+        for _ in range(1000):
+            drain("PRINT_RUN_QUEUE_URL", self.plan_module)
+            drain("PRINT_BATCH_QUEUE_URL", self.print_module)
+            if not any(queue_depth(env) for env in ("PRINT_RUN_QUEUE_URL", "PRINT_BATCH_QUEUE_URL")):
+                break
+        return written_batches(day)
+
+
+def queue_depth(queue_env: str) -> int:
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=os.environ[queue_env], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+def written_batches(day: str) -> dict:
+    """The day's print run as recorded: its batches and what each wrote, summed like the old single batch."""
+    items = boto3.client("dynamodb").query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"PRINT#{day}"}},
+        ConsistentRead=True,
+    )["Items"]
+    batches = [
+        {
+            "batch_id": f"{day}-{int(item['number']['N']):04d}",
+            "planned": len(item["letters"]["L"]),
+            "letters": int(item["letters_written"]["N"]) if "letters_written" in item else None,
+            "envelopes": int(item["envelopes"]["N"]) if "envelopes" in item else None,
+            "pdf_key": item.get("pdf_key", {}).get("S"),
+            "manifest_key": item.get("manifest_key", {}).get("S"),
+        }
+        for item in items
+        if item["sk"]["S"].startswith("BATCH#")
+    ]
+    return {
+        "batches": batches,
+        "letters": sum(batch["letters"] or 0 for batch in batches),
+        "envelopes": sum(batch["envelopes"] or 0 for batch in batches),
+    }
 
 
 def customer_api(account_id: str, event_file: str, path: str | None = None, query: dict | None = None):

@@ -116,6 +116,7 @@ class Functions:
         self.close = Api("close_month").module
         self.issue = Api("issue_invoice").module
         self.deliver = Api("deliver_invoice").module
+        self.print_run = Api("print_run").module
         self.print_batch = Api("print_batch").module
         self.documents = Api("invoice_documents")
         self.accounts = Api("accounts")
@@ -132,6 +133,7 @@ class Platform:
         self.close = functions.close
         self.issue = functions.issue
         self.deliver = functions.deliver
+        self.print_run = functions.print_run
         self.print_batch = functions.print_batch
         self.documents = functions.documents
         self.events_queue = self._tap_invoicing_bus()
@@ -208,11 +210,11 @@ class Platform:
                     self.sqs.delete_message(QueueUrl=self.events_queue, ReceiptHandle=message["ReceiptHandle"])
 
     def print_waiting_letters(self) -> None:
-        """The print schedule of every posting day a delivered letter named."""
+        """The print schedule of every posting day a delivered letter named, and the batches it fans out."""
         for day in sorted(self.posting_days):
-            self.retried(
-                self.print_batch.lambda_handler, {**load_event("print_batch.json"), "date": day}, LambdaContext()
-            )
+            self.retried(self.print_run.lambda_handler, {"date": day}, LambdaContext())
+            self.drain(os.environ["PRINT_RUN_QUEUE_URL"], self.print_run)
+            self.drain(os.environ["PRINT_BATCH_QUEUE_URL"], self.print_batch)
 
     # --- an operator's requests ----------------------------------------------------------------------
     def request(self, event_file: str, path: str, body: dict, key: str) -> dict:
@@ -316,4 +318,6 @@ def check_invariants(expected_documents: dict[str, str], faults: Faults) -> dict
             for number in letters:
                 manifests[number] += body.count(f",{number},")
     assert all(manifests[n] == 1 for n in letters), f"letters in manifests: {dict(manifests)}"
+    unwritten = [i["sk"]["S"] for i in now["items"] if i["sk"]["S"].startswith("BATCH#") and "written_at" not in i]
+    assert not unwritten, f"print batches recorded and never written: {unwritten}"
     return {"documents": len(documents), "emails": sum(emails.values()), "letters": len(letters)}

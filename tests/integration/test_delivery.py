@@ -89,16 +89,17 @@ def test_a_redelivered_event_adds_no_second_letter(delivery):
 def test_the_print_run_makes_a_pdf_and_manifest_and_marks_letters_posted(delivery):
     delivery.deliver_all()
     assert delivery.print_day("2026-10-30")["letters"] == 0  # nothing is posted before its posting date...
-    batch = delivery.print_day("2026-11-02")
+    (batch,) = delivery.print_day("2026-11-02")["batches"]
     s3 = boto3.client("s3")
+    assert batch["pdf_key"] == "print-batches/2026-11-02/0001/letters.pdf"
     pdf = s3.get_object(Bucket=BUCKET, Key=batch["pdf_key"])["Body"].read()
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 2
     manifest = s3.get_object(Bucket=BUCKET, Key=batch["manifest_key"])["Body"].read().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(manifest)))
     assert [r["account_id"] for r in rows] == ["debit-postal", "transfer-postal"]
-    assert {r["batch_id"] for r in rows} == {"2026-11-02"}
+    assert {r["batch_id"] for r in rows} == {"2026-11-02-0001"}
     assert rows[1]["recipient"].endswith("様") and rows[0]["recipient"].endswith("御中")
-    assert [r["envelope"] for r in rows] == ["1", "2"]
+    assert [(r["envelope"], r["sheet"]) for r in rows] == [("1", "1"), ("2", "2")]
     assert status_of("transfer-postal")["delivery_status"] == "posted"
 
 

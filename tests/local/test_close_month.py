@@ -1,4 +1,4 @@
-"""`python -m local close-month`: the month closes, invoices are issued and delivered, and customers see them."""
+"""`python -m local close-month` and `print-run`: invoices are issued, delivered and posted, and customers see them."""
 
 from __future__ import annotations
 
@@ -205,3 +205,22 @@ def test_a_late_report_then_its_correction_and_a_return_invoice_over_http(
 def _issue_day(month: str) -> dict:
     issued_on = (datetime.strptime(month + "-01", "%Y-%m-%d") + timedelta(days=32)).strftime("%Y-%m-01")
     return {"issued_from": issued_on, "issued_to": issued_on}
+
+
+def test_print_run_writes_the_posting_days_batches_once_and_the_letter_is_posted(local_stack: RunningStack, closed):
+    # Given the closed month's postal statement, waiting for its posting day's print run
+    account = closed["accounts"]["postal"]
+    url = f"{local_stack.config['url']}/v1/statements/{closed['month']}"
+    waiting = requests.get(url, headers=bearer(local_stack, account), timeout=30).json()
+    assert waiting["status"] == "batched"
+    # When `print-run` runs that day, twice (a re-run)
+    first = run_cli(local_stack, "print-run", waiting["posting_on"])
+    again = run_cli(local_stack, "print-run", waiting["posting_on"])
+    # Then the day's batches are written, the letter is posted, and the re-run writes the same batches
+    assert first.returncode == 0, f"{first.stdout}\n{first.stderr}"
+    report = json.loads(first.stdout)
+    assert report["ok"] is True and report["letters"] >= 1 and report["batches"]
+    assert all(batch["folder"].rstrip("/").rsplit("/", 2)[-2] == waiting["posting_on"] for batch in report["batches"])
+    assert json.loads(again.stdout)["batches"] == report["batches"]
+    posted = requests.get(url, headers=bearer(local_stack, account), timeout=30).json()
+    assert (posted["status"], posted["posting_on"]) == ("posted", waiting["posting_on"])

@@ -69,7 +69,7 @@ def test_letters_for_one_account_share_an_envelope():
     )
     assert [(letter.invoice.account_id, letter.envelope) for letter in letters] == [("a", 1), ("a", 1), ("b", 2)]
     rows = manifest_csv("2026-11-02", letters).decode("utf-8-sig").splitlines()
-    assert rows[0] == "batch_id,invoice_number,account_id,postal_code,address,recipient,pages,envelope"
+    assert rows[0] == "batch_id,invoice_number,account_id,postal_code,address,recipient,pages,envelope,sheet"
     assert rows[1].startswith("2026-11-02,INV-202609-0000001,a,100-0005,")
 
 
@@ -84,4 +84,4 @@ def test_the_manifest_neutralises_what_a_spreadsheet_would_run_and_keeps_the_tex
     (_, row) = list(csv.reader(io.StringIO(manifest_csv("2026-11-02", pack_letters([hostile])).decode("utf-8-sig"))))
     # Then each such cell starts with a quote, and what follows is exactly what the customer wrote
     assert row[4] == "'" + contact.address and row[5] == "'@SUM(1+1)*cmd 御中"
-    assert (row[6], row[7]) == ("1", "1")  # our own numbers stay numbers
+    assert (row[6], row[7], row[8]) == ("1", "1", "1")  # our own numbers stay numbers

@@ -42,6 +42,14 @@ class Settings:
         return int(_required("ISSUE_MAX_RECEIVE_COUNT"))
 
     @cached_property
+    def print_run_queue_url(self) -> str:
+        return _required("PRINT_RUN_QUEUE_URL")
+
+    @cached_property
+    def print_batch_queue_url(self) -> str:
+        return _required("PRINT_BATCH_QUEUE_URL")
+
+    @cached_property
     def notification_sender(self) -> str:
         return _required("NOTIFICATION_SENDER")
 

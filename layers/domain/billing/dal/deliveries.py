@@ -1,8 +1,8 @@
 """Delivery state: on the invoice item, and letters waiting for a print run.
 
-Letters are items ``LETTERS#<posting date> / <account>#<document number>``; a print run
-claims each with a conditional ``batch_id``, so a letter is printed in one
-batch only, and re-running that batch finds the same letters.
+Letters are items ``LETTERS#<posting date> / <account>#<document number>``;
+``billing.dal.print_runs`` plans them into print batches and claims each for
+one batch only.
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ from datetime import date, timedelta
 
 from billing import months
 from billing.dal import keys
-from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.clients import dynamodb
 from billing.dal.conditional import put_if_absent, update_if
 from billing.dal.invoices import document_key
 from billing.dal.leases import Lease, Work
 from billing.delivery.channels import DeliveryPlan
 from billing.invoicing.invoice import Invoice
 
-CATCH_UP_DAYS = 14
-CLAIM_TIMEOUT = timedelta(minutes=15)  # a print run also takes letters a failed earlier run left behind
 # The deliver function runs at most 15 s (template.yaml) and a failed InvoiceIssued is retried after 1 and
 # 2 minutes: a lease of 45 s never lapses under a live sender, and has lapsed by the first retry.
 NOTICE = Work("notice", done_attribute="notified_at", ttl=timedelta(seconds=45))
@@ -61,46 +59,14 @@ class DeliveryStore:
             item["correlation_id"] = correlation_id
         return put_if_absent(self.client, self.table, item)[0]
 
-    def claim_letters(self, batch_day: date) -> list[dict]:
-        """The letters of the print batch for ``batch_day``: all left unprinted up to that posting date."""
-        batch_id = batch_day.isoformat()
-        claimed = []
-        for offset in range(CATCH_UP_DAYS, -1, -1):
-            posting = (batch_day - timedelta(days=offset)).isoformat()
-            for letter in self._letters(posting):
-                if letter.get("batch_id") is None:  # claim it; if another run won, see whose it is
-                    _, letter = update_if(
-                        self.client,
-                        self.table,
-                        keys.key(letter["pk"], letter["sk"]),
-                        "SET batch_id = :batch",
-                        "attribute_not_exists(batch_id)",
-                        {":batch": batch_id},
-                        returns="ALL_NEW",
-                    )
-                if letter.get("batch_id") == batch_id:
-                    claimed.append(letter)
-        return claimed
-
-    def mark_posted(self, account_id: str, number: str, posted_on: date, arrival: date) -> None:
-        self.client.update_item(
-            TableName=self.table,
-            Key=document_key(account_id, number),
-            UpdateExpression="SET delivery_status = :posted, posting_on = :on, estimated_arrival = :arrival",
-            ExpressionAttributeValues=to_item(
-                {":posted": "posted", ":on": posted_on.isoformat(), ":arrival": arrival.isoformat()}
-            ),
+    def mark_posted(self, account_id: str, number: str, posted_on: date, arrival: date) -> bool:
+        """batched → posted, once: a retried print batch finds it posted and changes nothing."""
+        return self._conditional(
+            document_key(account_id, number),
+            "SET delivery_status = :posted, posting_on = :on, estimated_arrival = :arrival",
+            "delivery_status = :batched",
+            {":posted": "posted", ":batched": "batched", ":on": posted_on.isoformat(), ":arrival": arrival.isoformat()},
         )
-
-    def _letters(self, posting: str) -> list[dict]:
-        paginator = self.client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=to_item({":pk": keys.letters_pk(posting)}),
-            ConsistentRead=True,
-        )
-        return [from_item(item) for page in pages for item in page["Items"]]
 
     def _conditional(self, key: dict, update: str, condition: str, values: dict) -> bool:
         return update_if(self.client, self.table, key, update, condition, values)[0]

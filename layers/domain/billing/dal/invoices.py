@@ -27,6 +27,22 @@ class InvoiceStore:
         response = self.client.get_item(TableName=self.table, Key=document_key(account_id, number), ConsistentRead=True)
         return from_item(response["Item"]) if "Item" in response else None
 
+    def get_many(self, wanted: list[tuple[str, str]]) -> list[dict]:
+        """Documents by (account, number), 100 to a BatchGetItem; every one must exist."""
+        found: dict[tuple[str, str], dict] = {}
+        for start in range(0, len(wanted), 100):
+            keys_ = [document_key(account_id, number) for account_id, number in wanted[start : start + 100]]
+            request = {self.table: {"Keys": keys_, "ConsistentRead": True}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in map(from_item, response["Responses"].get(self.table, [])):
+                    found[(item["account_id"], item["invoice_number"])] = item
+                request = response.get("UnprocessedKeys") or {}
+        missing = [key for key in wanted if key not in found]
+        if missing:
+            raise LookupError(f"no document {missing[0][1]} of {missing[0][0]} ({len(missing)} missing)")
+        return [found[key] for key in wanted]
+
     def find(self, number: str) -> dict | None:
         """A document by its number alone (the operator's view): its account from the DocumentsByNumber index."""
         account_id = DocumentIndex(self.table, self.client).account_of(number)

@@ -14,8 +14,13 @@ ACCOUNT#<id>           CHURN_STATE              洗い替え detection's state (
 ACCOUNT#<id>           INVOICE#<YYYY-MM>#<no.>  one document of the month (invoice, correction or
                                                 return invoice): content, kind, status, PDF key
                                                 and sha256
-LETTERS#<YYYY-MM-DD>   <account>#<YYYY-MM>      a letter waiting for (or claimed by) a print
-                                                batch, by posting date
+LETTERS#<YYYY-MM-DD>   <account>#<document no.> a letter waiting for (or claimed by) a print
+                                                batch, by posting date; ``batch_id`` once claimed
+PRINT#<YYYY-MM-DD>     RUN                      a print day's run: batches recorded, letters, the
+                                                account planning resumes after, ``planned``,
+                                                batches sent, ``written`` (numbers of written batches)
+PRINT#<YYYY-MM-DD>     BATCH#<nnnn>             one recorded print batch: its letters in order; once
+                                                written, its keys, letters and envelopes
 MONTH#<YYYY-MM>        INVOICE_COUNTER          ``seq``: the month's last reserved invoice number
                                                 (the close and corrections share the INV series)
 MONTH#<YYYY-MM>        CREDIT_NOTE_COUNTER      ``seq``: the month's last return-invoice number (CN)
@@ -87,6 +92,17 @@ def close_failure_sk(account_id: str) -> str:
 
 def letters_pk(posting_on: str) -> str:
     return f"LETTERS#{posting_on}"
+
+
+PRINT_RUN = "RUN"
+
+
+def print_pk(day: str) -> str:
+    return f"PRINT#{day}"
+
+
+def print_batch_sk(number: int) -> str:
+    return f"BATCH#{number:04d}"
 
 
 def document_sk(number: str) -> str:

@@ -11,7 +11,7 @@ profile may have changed since). Dates:
 
 Delivery status, as the statements API shows it: ``pending`` until the
 delivery step runs, then ``published`` (web) or ``batched`` (postal, waiting
-for the print run), then ``posted`` once its print batch is made.
+for the print run), then ``posted`` once its print batch is written.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ MANIFEST_COLUMNS = (
     "recipient",
     "pages",
     "envelope",
+    "sheet",
 )
 
 
@@ -110,15 +111,19 @@ class Letter:
     invoice: Invoice
     envelope: int  # 1-based within the batch; one per account
     pages: int
+    sheet: int = 1  # where the letter starts in the batch's PDF, 1-based
 
 
 def pack_letters(batch_invoices: list[Invoice], pages_per_invoice: int = 1) -> list[Letter]:
-    """Order a print day's invoices and put each account's letters in one envelope."""
+    """Order a print batch's invoices, put each account's letters in one envelope and number the sheets."""
     ordered = sorted(batch_invoices, key=lambda i: (i.account_id, i.invoice_number))
     envelopes: dict[str, int] = {}
     for invoice in ordered:
         envelopes.setdefault(invoice.account_id, len(envelopes) + 1)
-    return [Letter(i, envelopes[i.account_id], pages_per_invoice) for i in ordered]
+    return [
+        Letter(invoice, envelopes[invoice.account_id], pages_per_invoice, 1 + i * pages_per_invoice)
+        for i, invoice in enumerate(ordered)
+    ]
 
 
 def manifest_csv(batch_id: str, letters: list[Letter]) -> bytes:
@@ -137,6 +142,7 @@ def manifest_csv(batch_id: str, letters: list[Letter]) -> bytes:
             letter.invoice.recipient_line,
             letter.pages,
             letter.envelope,
+            letter.sheet,
         ]
         writer.writerow([csv_cell(cell) for cell in cells])  # customer text never runs as a formula
     return ("\ufeff" + out.getvalue()).encode("utf-8")

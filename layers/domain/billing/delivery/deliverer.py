@@ -1,19 +1,17 @@
-"""Delivering issued invoices and making the daily print batch.
+"""Delivering issued invoices: a web statement with its notice, or a letter for the print run.
 
-Both are safe to repeat: a redelivered ``InvoiceIssued`` event finds the plan
-recorded, the notification claimed and the letter queued, and a print run
-re-made for the same day claims the same letters and writes the same bytes.
-The stores are passed in; this module never imports boto3.
+Safe to repeat: a redelivered ``InvoiceIssued`` event finds the plan
+recorded, the notification claimed and the letter queued. The print run
+itself is ``billing.delivery.print_run``. The stores are passed in; this
+module never imports boto3.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
-from billing import bank_calendar
-from billing.delivery.channels import manifest_csv, pack_letters, plan_delivery, statement_notification
+from billing.delivery.channels import plan_delivery, statement_notification
 from billing.emails import Email
 from billing.invoicing.invoice import Invoice
 
@@ -57,42 +55,3 @@ class Deliverer:
             self.deliveries.release_notice(lease)
             raise
         self.deliveries.notice_sent(lease, message_id)
-
-
-@dataclass(frozen=True)
-class PrintBatch:
-    batch_id: str
-    letters: int
-    envelopes: int
-    pdf_key: str | None
-    manifest_key: str | None
-
-
-@dataclass
-class PrintRoom:
-    invoices: object  # InvoiceStore
-    deliveries: object  # DeliveryStore
-    archive: object  # InvoiceArchive
-    render: Callable[[list[Invoice]], bytes]
-    printed: Callable[[dict], None] = lambda letter: None  # told of each letter once it is posted (for the logs)
-
-    def print_day(self, day: date) -> PrintBatch:
-        """The batch handed to the mail house on ``day`` (a business day), posted the same day."""
-        batch_id = day.isoformat()
-        if not bank_calendar.is_business_day(day):
-            return PrintBatch(batch_id, 0, 0, None, None)
-        letters = self.deliveries.claim_letters(day)
-        if not letters:
-            return PrintBatch(batch_id, 0, 0, None, None)
-        invoices = [Invoice.from_record(self.invoices.get(x["account_id"], x["invoice_number"])) for x in letters]
-        packed = pack_letters(invoices)
-        prefix = f"print-batches/{batch_id}/"
-        self.archive.store(prefix + "letters.pdf", self.render([letter.invoice for letter in packed]))
-        self.archive.store(prefix + "manifest.csv", manifest_csv(batch_id, packed), "text/csv; charset=utf-8")
-        arrival = bank_calendar.estimated_arrival(day)
-        for letter in packed:
-            self.deliveries.mark_posted(letter.invoice.account_id, letter.invoice.invoice_number, day, arrival)
-        for letter in letters:
-            self.printed(letter)
-        envelopes = len({letter.envelope for letter in packed})
-        return PrintBatch(batch_id, len(packed), envelopes, prefix + "letters.pdf", prefix + "manifest.csv")

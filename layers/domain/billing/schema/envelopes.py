@@ -9,7 +9,13 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import Json
 
-from billing.schema.messages import AccountPageMessage, InvoiceIssuedDetail, IssueInvoiceMessage
+from billing.schema.messages import (
+    AccountPageMessage,
+    InvoiceIssuedDetail,
+    IssueInvoiceMessage,
+    PrintBatchMessage,
+    PrintRunMessage,
+)
 
 
 class AccountPageRecord(SqsRecordModel):
@@ -18,6 +24,14 @@ class AccountPageRecord(SqsRecordModel):
 
 class IssueInvoiceRecord(SqsRecordModel):
     body: Json[IssueInvoiceMessage]
+
+
+class PrintRunRecord(SqsRecordModel):
+    body: Json[PrintRunMessage]
+
+
+class PrintBatchRecord(SqsRecordModel):
+    body: Json[PrintBatchMessage]
 
 
 class InvoiceIssuedEvent(EventBridgeModel):

@@ -76,6 +76,20 @@ class InvoiceIssuedDetail(Message):
 
 
 class PrintRunInput(Message):
-    """The print schedule's input: empty prints today's (Tokyo) batch."""
+    """The print schedule's input: empty plans today's (Tokyo) print run; a date re-runs that day's."""
 
     date: IsoDate | None = None
+
+
+class PrintRunMessage(Message):
+    """PrintRunQueue: plan the rest of that day's print run (the planner hands it on after each share)."""
+
+    date: IsoDate
+
+
+class PrintBatchMessage(Message):
+    """PrintBatchQueue: write recorded batch ``batch`` of print day ``date``, its letters posted on ``posting_on``."""
+
+    date: IsoDate
+    batch: Annotated[int, Field(ge=1, le=9999)]
+    posting_on: IsoDate
