@@ -2,12 +2,25 @@
 
 Their settings (service name, namespace, log level) come from the
 ``POWERTOOLS_*`` variables that template.yaml sets in Globals.
+
+The Tracer is made when a function first imports it: making it loads the
+X-Ray SDK (and asyncio with it), about a sixth of a cold start, and the count
+function does not trace (see its docstring).
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
-# botocore is the only library here that calls out; patching only it keeps the X-Ray SDK's other patches
-# (sqlite3, httplib, ...) and their imports out of every cold start.
-tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
+
+
+def __getattr__(name: str):
+    if name == "tracer":
+        from aws_lambda_powertools import Tracer
+
+        global tracer
+        # botocore is the only library here that calls out; patching only it keeps the X-Ray SDK's other
+        # patches (sqlite3, httplib, ...) and their imports out of the cold start.
+        tracer = Tracer(patch_modules=("botocore",))
+        return tracer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
