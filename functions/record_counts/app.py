@@ -8,7 +8,7 @@ two conditional writes per report and no read. The usage adds one Query of the
 month's 洗い替え episodes (``CHURN#<month>``, written by ChurnWatchFunction).
 Emits: the ReportsRecorded and PeakRaised metrics.
 Traces: Lambda's own (the template's active tracing records init and each
-invocation), without the X-Ray SDK: loading it is about a sixth of this
+invocation), without the X-Ray SDK: loading it is about an eighth of this
 function's cold start, and its DynamoDB subsegments would be 200 per batch of
 100 reports. The ReportsRecorded metric and the logs' correlation id remain.
 

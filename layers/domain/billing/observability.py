@@ -4,7 +4,7 @@ Their settings (service name, namespace, log level) come from the
 ``POWERTOOLS_*`` variables that template.yaml sets in Globals.
 
 The Tracer is made when a function first imports it: making it loads the
-X-Ray SDK (and asyncio with it), about a sixth of a cold start, and the count
+X-Ray SDK (and asyncio with it), about an eighth of a cold start, and the count
 function does not trace (see its docstring).
 """
 
