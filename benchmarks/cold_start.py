@@ -476,6 +476,7 @@ def run(runs: int = 5, pairs: int = 15) -> dict:
         "machine": machine,
         "python": f"{python} ({version})",
         "artefacts": source,
+        "targets": {"cold_start_over_botocore_floor_at_most": RATIO_TARGET},
         "ratio_to_floor": ratio,
         "modes": modes,
         "first_request_client_ms": client_ms,
