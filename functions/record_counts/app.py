@@ -86,7 +86,7 @@ def typed_app():
     def record_counts_batch(batch: Annotated[BatchIn, Body()]):
         return _record_batch([_typed_report(raw) for raw in batch.reports])
 
-    def _typed_report(raw: object) -> tuple | BillingError:
+    def _typed_report(raw: object) -> tuple:
         try:
             report = BatchReportIn.model_validate(raw)
         except ValidationError as error:
