@@ -19,13 +19,18 @@ improve" from "unknown account", "cancelled" and "closed" without a read.
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING
+
 from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import update_if
 from billing.errors import AccountCancelled, AccountNotFound, ContractNotStarted, MonthClosed
-from billing.invoicing.tariff import Tariff, load_tariff
 from billing.usage.counts import CountReport, MonthUsage, Reading
+
+if TYPE_CHECKING:
+    from billing.invoicing.tariff import Tariff
 
 _GATE_CONDITION = (
     "attribute_exists(pk)"
@@ -45,7 +50,15 @@ class UsageStore:
     def __init__(self, table: str, client=None, tariff: Tariff | None = None):
         self.table = table
         self.client = client or dynamodb()
-        self.tariff = tariff or load_tariff()  # brackets decide whether a late report suggests a correction
+        if tariff is not None:
+            self.tariff = tariff
+
+    @functools.cached_property
+    def tariff(self) -> Tariff:
+        """Brackets decide whether a late report suggests a correction: read when one first arrives, not at start."""
+        from billing.invoicing.tariff import load_tariff
+
+        return load_tariff()
 
     # ------------------------------------------------------------ writes
     def record(self, report: CountReport) -> dict:

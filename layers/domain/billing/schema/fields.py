@@ -16,8 +16,13 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from billing import months
-
-MAX_COUNT = 1_000_000_000
+from billing.schema.values import (  # the checks that need no pydantic, re-exported where the types are
+    ACCOUNT_ID_PATTERN,
+    DATE_PATTERN,
+    MAX_COUNT,
+    TIMESTAMP_PATTERN,
+    aware_moment,
+)
 
 
 class Payload(BaseModel):
@@ -52,22 +57,6 @@ def _calendar_date(value: object) -> date:
     return day
 
 
-def _aware_moment(value: object) -> datetime:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value
-    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
-        raise ValueError(
-            "must be an ISO 8601 timestamp with a UTC offset (Z or +09:00), e.g. 2026-11-25T10:00:00+09:00"
-        )
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError("not a valid ISO 8601 timestamp") from None
-    if not months.is_supported(moment):
-        raise ValueError(f"timestamp must fall between {months.FIRST_YEAR + 1} and {months.LAST_YEAR - 1}")
-    return moment
-
-
 # No control characters (NUL included) and not blank: what a name, an address or a token may hold.
 _PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 
@@ -81,17 +70,10 @@ def text(max_length: int, description: str = "") -> type[str]:
     ]
 
 
-ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)]
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), AfterValidator(supported_month)]
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-# Seconds and a fraction are optional; the UTC offset is not (Z or ±HH:MM).
-TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-    r"(Z|[+-](0[0-9]|1[0-9]|2[0-3]):[0-5][0-9])$"
-)
-_DATE, _TIMESTAMP = re.compile(DATE_PATTERN), re.compile(TIMESTAMP_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
 # Parsed from a string and kept as a date or an aware datetime; published as a patterned string.
 IsoDate = Annotated[
     date,
@@ -100,7 +82,7 @@ IsoDate = Annotated[
 ]
 Timestamp = Annotated[
     datetime,
-    BeforeValidator(_aware_moment),
+    BeforeValidator(aware_moment),
     WithJsonSchema(
         {
             "type": "string",

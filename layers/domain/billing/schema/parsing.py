@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from billing.errors import InvalidRequest
+
+if TYPE_CHECKING:  # the count function's plain path parses JSON here without importing pydantic
+    from pydantic import ValidationError
 
 
 def strict_json(text: str) -> Any:

@@ -16,9 +16,8 @@ from billing.schema.fields import (
     Timestamp,
     text,
 )
+from billing.schema.values import MAX_BATCH
 from billing.vocabulary import ChangeRequestStatus, DeliveryMethod, PaymentMethod
-
-MAX_BATCH = 100
 
 # A request body is checked strictly (no coercion), but an enum arrives as its JSON string.
 Payment = Annotated[PaymentMethod, Field(strict=False, description="振込 (bank_transfer) or 口座振替 (direct_debit)")]
