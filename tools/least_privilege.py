@@ -102,6 +102,7 @@ def key_prefixes() -> set[str]:
         keys.account_pk("x"),
         keys.month_pk("x"),
         keys.letters_pk("x"),
+        keys.print_pk("x"),
         keys.churn_pk("x"),
         keys.change_request_pk("x"),
         keys.idempotency_key("x")["pk"]["S"],
