@@ -29,7 +29,7 @@ from billing import months
 from billing.dal.messaging import send_messages
 from billing.dal.print_runs import PrintRunStore
 from billing.delivery.print_run import PlanStep, PrintPlanner
-from billing.observability import logger, tracer
+from billing.observability import follow, logger, tracer
 from billing.schema.envelopes import PrintRunRecord
 from billing.schema.messages import PrintBatchMessage, PrintRunInput, PrintRunMessage
 from billing.settings import settings
@@ -43,6 +43,7 @@ def planner() -> PrintPlanner:
 
 
 def plan(day: date, resend_unwritten: bool) -> dict:
+    follow(f"print/{day.isoformat()}", print_run=day.isoformat())
     step: PlanStep = planner().plan(day, resend_unwritten)
     batches = [
         PrintBatchMessage(date=work.day, batch=work.number, posting_on=work.posting_on).body() for work in step.to_print
@@ -60,7 +61,7 @@ def continue_run(record: PrintRunRecord) -> None:
     plan(record.body.date, resend_unwritten=False)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
     if "Records" in event:

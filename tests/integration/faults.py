@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import boto3
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.client import BaseClient
 
 from billing import bank_calendar
@@ -73,11 +74,15 @@ class Faults:
             if hit and faults.mode == "fail":
                 faults.injected = faults.calls[-1]
                 raise InjectedFault(f"call {faults.at} ({faults.calls[-1]}) failed")
-            result = faults.sent(operation, params, real(client, operation, params))
-            if hit and faults.mode == "kill":
-                faults.injected = faults.calls[-1]
-                faults.killed_after_sending = faults.notices[-1] if operation == "SendEmail" else None
-                raise Killed(f"died after call {faults.at} ({faults.calls[-1]})")
+            result = None
+            try:
+                result = faults.sent(operation, params, real(client, operation, params))
+            finally:  # a call AWS refused (a condition that did not hold) is killed after too
+                if hit and faults.mode == "kill":
+                    faults.injected = faults.calls[-1]
+                    sent = operation == "SendEmail" and result is not None
+                    faults.killed_after_sending = faults.notices[-1] if sent else None
+                    raise Killed(f"died after call {faults.at} ({faults.calls[-1]})")
             return result
 
         real_now = leases.now
@@ -178,8 +183,8 @@ class Platform:
                 return
             try:
                 answer = module.lambda_handler(sqs_event(messages), LambdaContext())
-            except (InjectedFault, Killed):
-                continue  # the whole invocation died: every message comes back
+            except (InjectedFault, Killed, BatchProcessingError):
+                continue  # the whole invocation failed (or every record did): every message comes back
             failed = {failure["itemIdentifier"] for failure in answer["batchItemFailures"]}
             with self.faults.pause():
                 for message in messages:
