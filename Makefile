@@ -61,6 +61,7 @@ local: venv
 
 build-check: tools
 	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/python -m tools.least_privilege
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --region ap-northeast-1
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --region ap-northeast-1
 

@@ -69,7 +69,11 @@ def retry_close_run(month: MonthPath):
         # An account's number is the one its page reserved; the failure record and the message both carry it.
         retries = {message.account_id: message.sequence for _, message in ours}
         retries |= {failure.account_id: failure.sequence for failure in runs().failures(month)}
-        messages = [IssueInvoiceMessage(month=month, account_id=a, sequence=n, retry=True) for a, n in retries.items()]
+        run = logger.get_correlation_id()  # this request's id: the retried invoices are followed by it
+        messages = [
+            IssueInvoiceMessage(month=month, account_id=a, sequence=n, retry=True, correlation_id=run)
+            for a, n in retries.items()
+        ]
         send_messages(settings().issue_invoice_queue_url, [message.body() for message in messages])
         dead_letter_queue().delete([dead for dead, _ in ours])  # sent again: the DLQ must not hand them out twice
     finally:

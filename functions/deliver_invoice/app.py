@@ -6,6 +6,7 @@ Writes: the delivery plan on the invoice (status, available/posting/arrival
 dates); for postal invoices a letter for the print run.
 Emits: for web statements, one notification email (SES) linking to the
 statements page, never the PDF. A redelivered event sends nothing twice.
+Its log lines, and a postal invoice's letter, carry the event's correlation id.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from billing.dal.deliveries import DeliveryStore
 from billing.dal.invoices import InvoiceStore
 from billing.dal.mail import send_email
 from billing.delivery.deliverer import Deliverer
-from billing.observability import logger, tracer
+from billing.observability import follow, logger, tracer
 from billing.schema.envelopes import InvoiceIssuedEvent
 from billing.settings import settings
 
@@ -34,14 +35,17 @@ def deliverer() -> Deliverer:
     )
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @event_parser(model=InvoiceIssuedEvent)
 def lambda_handler(event: InvoiceIssuedEvent, context):
     detail = event.detail
-    channel = deliverer().deliver(detail.account_id, detail.invoice_number)
-    logger.info(
-        "document delivered",
-        extra={"account_id": detail.account_id, "invoice_number": detail.invoice_number, "channel": channel},
+    run = follow(
+        detail.correlation_id or event.id,
+        account_id=detail.account_id,
+        month=detail.month,
+        invoice_number=detail.invoice_number,
     )
+    channel = deliverer().deliver(detail.account_id, detail.invoice_number, correlation_id=run)
+    logger.info("document delivered", extra={"channel": channel})
     return {"account_id": detail.account_id, "month": detail.month, "channel": channel}

@@ -75,7 +75,8 @@ def request_of(kind: DocumentKind, number: str, body: dict) -> DocumentRequest:
 
 
 def answer(record: dict) -> object:
-    record = closer().finish(record)  # render, archive, announce: once, and resumed by a retried request
+    # render, archive, announce: once, and resumed by a retried request; InvoiceIssued carries this request's id
+    record = closer().finish(record, correlation_id=logger.get_correlation_id())
     document = Invoice.from_record(record)
     body = {
         "invoice_number": document.invoice_number,

@@ -7,7 +7,8 @@ Reads: the profile and usage in the BillingTable, the tariff and issuer files.
 Writes: the frozen usage, the invoice record under its reserved number, the PDF to the
 InvoiceBucket under Object Lock, and the close run's progress; on an account's last
 failed try, its failure record with the reserved number (a retry that issues it removes the record).
-Emits: ``InvoiceIssued`` on the invoicing event bus.
+Emits: ``InvoiceIssued`` on the invoicing event bus, with the message's correlation id (the close run's or
+the operator's retry request's), which every log line of the account's issue carries too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 from billing.dal.closer import month_closer
 from billing.invoicing.closing import MonthCloser
-from billing.observability import logger, metrics, tracer
+from billing.invoicing.numbers import invoice_number
+from billing.observability import follow, logger, metrics, tracer
 from billing.schema.envelopes import IssueInvoiceRecord
 from billing.settings import settings
 from invoice_pdf.render import render_invoice_pdf
@@ -35,10 +37,13 @@ def closer() -> MonthCloser:
 def issue(record: IssueInvoiceRecord) -> str:
     message = record.body
     month, account_id = message.month, message.account_id
+    number = invoice_number(month, message.sequence)
+    run = follow(message.correlation_id or record.messageId, account_id=account_id, month=month, invoice_number=number)
     runs = closer().stores.runs
     try:
-        outcome = closer().close_account(account_id, month, message.sequence)
+        outcome = closer().close_account(account_id, month, message.sequence, correlation_id=run)
     except Exception as error:
+        logger.exception("invoice not issued", extra={"receive_count": record.attributes.ApproximateReceiveCount})
         if int(record.attributes.ApproximateReceiveCount) >= settings().issue_max_receive_count:
             # Its last try: SQS moves it to the DLQ. The record keeps its reserved number for a retry.
             runs.record_failure(month, account_id, message.sequence, f"{type(error).__name__}: {error}")
@@ -46,10 +51,11 @@ def issue(record: IssueInvoiceRecord) -> str:
     if outcome == "issued" and message.retry:
         runs.clear_failure(month, account_id)
     metrics.add_metric(name=f"Invoices{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info(f"invoice {outcome}", extra={"outcome": outcome})
     return outcome
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):

@@ -191,7 +191,8 @@ def test_an_account_whose_contract_ended_before_the_month_is_not_billed(month):
 def test_the_sample_events_close_a_month_page_by_page(month):
     # Given the scheduler's sample input and one sample page message
     started = month.close.lambda_handler(load_event("close_month.json"), LambdaContext())
-    assert started == {"month": MONTH, "shards": 16, "started": True}
+    run = f"close/{MONTH}/{LambdaContext.aws_request_id}"  # the run's correlation id, for its logs
+    assert started == {"month": MONTH, "shards": 16, "started": True, "correlation_id": run}
     page = load_event("account_page.json")
     shard = json.loads(page["Records"][0]["body"])["shard"]
     # When that page is fanned out

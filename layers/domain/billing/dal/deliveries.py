@@ -49,7 +49,7 @@ class DeliveryStore:
     def notice_sent(self, lease: Lease, message_id: str) -> None:
         NOTICE.finish(self.client, self.table, lease, {"notified_at": months.iso_now(), "notification_id": message_id})
 
-    def add_letter(self, posting_on: date, invoice: Invoice) -> bool:
+    def add_letter(self, posting_on: date, invoice: Invoice, correlation_id: str | None = None) -> bool:
         item = {
             "pk": keys.letters_pk(posting_on.isoformat()),
             "sk": f"{invoice.account_id}#{invoice.invoice_number}",
@@ -57,6 +57,8 @@ class DeliveryStore:
             "month": invoice.month,
             "invoice_number": invoice.invoice_number,
         }
+        if correlation_id:  # the print run logs each letter with it
+            item["correlation_id"] = correlation_id
         return put_if_absent(self.client, self.table, item)[0]
 
     def claim_letters(self, batch_day: date) -> list[dict]:

@@ -29,14 +29,14 @@ class Deliverer:
     send_email: Callable[[Email, str], str]  # (email, the notice's stable id) -> the provider's message id
     statements_url: str
 
-    def deliver(self, account_id: str, number: str) -> str:
+    def deliver(self, account_id: str, number: str, correlation_id: str | None = None) -> str:
         record = self.invoices.get(account_id, number)
         if not record or record.get("status") not in ("issued", "replaced"):
             raise NotIssuedYet(f"{number} of {account_id} is not issued yet")
         invoice = Invoice.from_record(record)
         plan = plan_delivery(invoice)
         if plan.channel == "postal":
-            self.deliveries.add_letter(plan.posting_on, invoice)
+            self.deliveries.add_letter(plan.posting_on, invoice, correlation_id)
         self.deliveries.record_plan(account_id, number, plan)
         if plan.channel == "web":
             self._notify_once(invoice)
@@ -74,6 +74,7 @@ class PrintRoom:
     deliveries: object  # DeliveryStore
     archive: object  # InvoiceArchive
     render: Callable[[list[Invoice]], bytes]
+    printed: Callable[[dict], None] = lambda letter: None  # told of each letter once it is posted (for the logs)
 
     def print_day(self, day: date) -> PrintBatch:
         """The batch handed to the mail house on ``day`` (a business day), posted the same day."""
@@ -91,5 +92,7 @@ class PrintRoom:
         arrival = bank_calendar.estimated_arrival(day)
         for letter in packed:
             self.deliveries.mark_posted(letter.invoice.account_id, letter.invoice.invoice_number, day, arrival)
+        for letter in letters:
+            self.printed(letter)
         envelopes = len({letter.envelope for letter in packed})
         return PrintBatch(batch_id, len(packed), envelopes, prefix + "letters.pdf", prefix + "manifest.csv")

@@ -74,7 +74,7 @@ def pdf_key(invoice: Invoice) -> str:
     return f"invoices/{invoice.month}/{invoice.account_id}/{invoice.invoice_number}.pdf"
 
 
-def issued_event(invoice: Invoice, record: dict) -> dict:
+def issued_event(invoice: Invoice, record: dict, correlation_id: str | None = None) -> dict:
     return InvoiceIssuedDetail(
         invoice_number=invoice.invoice_number,
         account_id=invoice.account_id,
@@ -90,6 +90,7 @@ def issued_event(invoice: Invoice, record: dict) -> dict:
         replaces=invoice.replaces,
         pdf_key=record["pdf_key"],
         pdf_sha256=record["pdf_sha256"],
+        correlation_id=correlation_id,
     ).body()
 
 
@@ -101,7 +102,7 @@ class MonthCloser:
     render: Callable[[Invoice], bytes]
     announce: Callable[[str, dict], None]
 
-    def close_account(self, account_id: str, month: str, sequence: int) -> str:
+    def close_account(self, account_id: str, month: str, sequence: int, correlation_id: str | None = None) -> str:
         """Close one account's month as its ``sequence``-th invoice; the outcome: issued or failed.
 
         The usage is frozen first: that also closes the month for changes, so the terms read next are the
@@ -122,14 +123,15 @@ class MonthCloser:
             return "failed"
         profile = contract.terms_for(month)
         record = self.stores.invoices.create(build_invoice(number, profile, usage, self.tariff, self.issuer))
-        self.finish(record)
+        self.finish(record, correlation_id)
         return "issued"
 
-    def finish(self, record: dict) -> dict:
+    def finish(self, record: dict, correlation_id: str | None = None) -> dict:
         """Render and archive a stored document where absent, mark it issued, announce it: each step once.
 
         Shared by the month's invoices, corrections and return invoices; a re-run picks up where a crash
         stopped, and the PDF is rendered from the stored record, so it is the same bytes every time.
+        ``correlation_id`` (the run or request doing this) goes out with ``InvoiceIssued``.
         """
         invoice = Invoice.from_record(record)
         if record["status"] == "numbered":
@@ -142,7 +144,7 @@ class MonthCloser:
             self.stores.invoices.mark_issued(invoice, Archived(key, sha256, len(pdf), xml_key, xml_sha256))
             record = {**record, "status": "issued", "pdf_key": key, "pdf_sha256": sha256, "einvoice_key": xml_key}
         if not record.get("announced"):
-            self.announce(INVOICE_ISSUED, issued_event(invoice, record))
+            self.announce(INVOICE_ISSUED, issued_event(invoice, record, correlation_id))
             self.stores.invoices.mark_announced(invoice.account_id, invoice.invoice_number)
             record = {**record, "announced": True}
         return record

@@ -2,6 +2,13 @@
 
 Each is declared once; the producer builds it with the model and the consumer
 parses it with the same model (``BatchProcessor(model=...)`` for queues).
+
+Work that flows on carries a ``correlation_id``: the id of the run or request
+that started it (``close/<month>/<request id>`` for the scheduled close, the
+API request id for an operator's retry or a correction). Each consumer puts
+it on its log lines, so one invoice can be followed from the close through
+issue, delivery and print. It is optional, so a message sent before it
+existed still parses.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from billing.schema.fields import AccountId, IsoDate, Month
 from billing.vocabulary import DeliveryMethod, DocumentKind, PaymentMethod
+
+CorrelationId = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Message(BaseModel):
@@ -33,6 +42,7 @@ class AccountPageMessage(Message):
     month: Month
     shard: Annotated[str, Field(min_length=1, max_length=16)]
     cursor: dict | None = None
+    correlation_id: CorrelationId | None = None
 
 
 class IssueInvoiceMessage(Message):
@@ -42,6 +52,7 @@ class IssueInvoiceMessage(Message):
     account_id: AccountId
     sequence: Annotated[int, Field(ge=1)]
     retry: bool = False  # sent by an operator's retry: once issued, the account's failure record goes
+    correlation_id: CorrelationId | None = None
 
 
 class InvoiceIssuedDetail(Message):
@@ -61,6 +72,7 @@ class InvoiceIssuedDetail(Message):
     pdf_sha256: str
     kind: DocumentKind = DocumentKind.INVOICE  # an invoice, a correction or a return invoice
     replaces: str | None = None  # the document a correction replaces, or a return invoice returns against
+    correlation_id: CorrelationId | None = None  # the close run or request that issued it
 
 
 class PrintRunInput(Message):
