@@ -693,9 +693,14 @@ def seed(config: dict, accounts: list[str], month: str, threads: int) -> dict:
 
     def put(api, pair):
         index, account = pair
-        response = api.put(f"/v1/accounts/{account}", json=profile_body(index))
+        for _ in range(REPORT_ATTEMPTS):  # a PUT is idempotent: resent after a 5xx, as reports are
+            response = api.put(f"/v1/accounts/{account}", json=profile_body(index))
+            if response.status_code < 500:
+                break
+            retried.append(response.status_code)
         return response.status_code
 
+    retried: list[int] = []
     started = time.perf_counter()
     statuses = Counter(parallel(threads, list(enumerate(accounts)), put))
     profiles_s = time.perf_counter() - started
@@ -709,8 +714,6 @@ def seed(config: dict, accounts: list[str], month: str, threads: int) -> dict:
         for account, moment in zip(accounts, moments, strict=True)
     ]
     batches = [reports[i : i + REPORT_BATCH] for i in range(0, len(reports), REPORT_BATCH)]
-
-    retried: list[int] = []
 
     def post(api, batch):
         # Reports are idempotent, so a platform resends a batch the gateway failed (here: a function
@@ -751,7 +754,7 @@ def seed(config: dict, accounts: list[str], month: str, threads: int) -> dict:
         "reports": len(reports),
         "report_batches": len(batches),
         "report_threads": REPORT_THREADS,
-        "report_batches_resent_after_5xx": len(retried),
+        "requests_resent_after_5xx": len(retried),
         "reports_s": reports_s,
         "reports_per_s": len(reports) / reports_s,
         "samples": samples,
