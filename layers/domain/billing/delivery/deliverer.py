@@ -26,6 +26,8 @@ from billing.emails import Email
 from billing.invoicing.invoice import Invoice
 from billing.schema.messages import InvoiceIssuedDetail
 
+RECORD_ATTEMPTS = 3  # recording a sent notice, before giving up and letting the event come back
+
 
 class NotIssuedYet(RuntimeError):
     """The event arrived before the invoice record says issued; retry later."""
@@ -95,7 +97,14 @@ class Deliverer:
         except Exception:
             self.deliveries.release_notice(lease)
             raise
-        self.deliveries.notice_sent(lease, message_id)
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            # The email is out: failing now would send it again once the lease lapses, so try harder to record it.
+            try:
+                self.deliveries.notice_sent(lease, message_id)
+                return
+            except Exception:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
 
 
 @dataclass(frozen=True)
