@@ -115,6 +115,9 @@ NAME = "close_month"
 TOKYO = ZoneInfo("Asia/Tokyo")
 PROJECTED_ACCOUNTS = 1_000_000
 REPORT_BATCH = 100
+MAX_CALLS_PER_INVOICE = 8  # issue 11's targets
+MAX_ISSUER_CPU_MS = 25
+MAX_LOCAL_CLOSE_S_PER_10K = 600  # 10,000 accounts in 10 minutes
 REPORT_THREADS = 2  # moto runs DynamoDB requests one at a time: more threads only queue behind each other
 REPORT_ATTEMPTS = 3
 SAMPLE_CHECKS = 5
@@ -1016,6 +1019,14 @@ def run(
     }
     projection = project(calls, cost)
     checks = dict(verification["checks"])
+    # issue 11's targets, as ratios to the target (<= 1 passes)
+    targets = {
+        "AWS calls per invoice (issue, delivery, fan-out)": (calls["per_invoice_total"], MAX_CALLS_PER_INVOICE),
+        "issuer CPU per invoice (ms, containers)": (cost["issue_cpu_ms_per_invoice"], MAX_ISSUER_CPU_MS),
+        "local close, seconds per 10,000 invoices": (wall_s * 10_000 / accounts, MAX_LOCAL_CLOSE_S_PER_10K),
+    }
+    for name, (value, target) in targets.items():
+        checks[f"{name}: {value:.1f} <= {target} ({value / target:.2f} of the target)"] = value <= target
     total_calls = sum(row["calls"] for row in rows)
     checks["at least 99.9 % of the AWS calls attributed to a process"] = (
         calls["unattributed_calls"] <= total_calls / 1000
