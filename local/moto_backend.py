@@ -19,6 +19,7 @@ close is quadratic in the number of accounts.
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -124,22 +125,27 @@ def patch_moto_transactions() -> None:
 
 
 def patch_moto_scaling() -> None:
-    """Three more of moto's O(table) or O(queue) paths, made O(1) here without changing any answer.
+    """More of moto's O(table), O(queue) and per-event costs, made O(1) here without changing any answer.
 
     * DynamoDB Query on the table (not an index) scans every item of the
       table for the partition key; here it reads that partition only.
     * SQS ReceiveMessage checks each message's retention by asking the queue
       for *all* its attributes, which counts every message of the queue
       three times; here it reads the retention period only.
+    * EventBridge parses each target's JSONPath input paths once, not per event.
     * SQS GetQueueAttributes computes every attribute once per name asked
       for (and twice more per name); here once. moto's clock for SQS (a
       datetime subtraction per message per check) reads ``time.time()``.
     """
+    import jsonpath_ng.ext
     from moto.dynamodb.models.table import Table
     from moto.sqs import models as sqs_models
 
     if getattr(Table.query, "partition_only", False):
         return
+    # EventBridge builds a JSONPath parser (ply's yacc tables) for each input path of each event it delivers
+    # to a target: parse each path once. A parsed path is only read (``find``), never changed.
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
     table_query = Table.query
 
     def query(self, hash_key, *args, **kwargs):

@@ -103,6 +103,10 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was_and_a_query_reads_i
         from moto.dynamodb.models import DynamoDBBackend
 
         assert DynamoDBBackend.transact_write_items.per_item_backup  # the scaled path answered
+        import jsonpath_ng.ext
+
+        assert jsonpath_ng.ext.parse("$.detail.a") is jsonpath_ng.ext.parse("$.detail.a")  # parsed once
+        assert [m.value for m in jsonpath_ng.ext.parse("$.detail.a").find({"detail": {"a": 1}})] == [1]
         # Then nothing it named changed, and a transaction that passes changes all it names
         assert dynamodb.get_item(TableName="tx", Key=key("a", "1"))["Item"]["n"] == {"N": "0"}
         assert "Item" not in dynamodb.get_item(TableName="tx", Key=key("c", "1"))
