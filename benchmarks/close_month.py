@@ -119,7 +119,7 @@ MAX_CALLS_PER_INVOICE = 8  # issue 11's targets
 MAX_ISSUER_CPU_MS = 25
 MAX_LOCAL_CLOSE_S_PER_10K = 600  # 10,000 accounts in 10 minutes
 REPORT_THREADS = 2  # moto runs DynamoDB requests one at a time: more threads only queue behind each other
-REPORT_ATTEMPTS = 3
+REPORT_ATTEMPTS = 6
 SAMPLE_CHECKS = 5
 
 # The template's settings the projection rests on (checked against template.yaml at run time).
