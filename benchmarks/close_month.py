@@ -53,7 +53,7 @@ Method
   time.
 * **Verification** (boto3 on moto after the close): a scan of the table for the
   month's invoices (exactly N, numbers 1..N with no gap or repeat, each
-  issued, announced and delivered; a letter item per postal invoice; a
+  issued and delivered (so announced); a letter item per postal invoice; a
   ``notified_at`` per web one), the month's counter (``seq`` = N), the close
   run record (``MONTH#<month>``/``CLOSE_RUN``: total, issued, failed...),
   the bucket (N objects under ``invoices/<month>/``, one version each, at the
