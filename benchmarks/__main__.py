@@ -20,7 +20,16 @@ from pathlib import Path
 from benchmarks import _support as support
 
 # The order they run in: the in-process ones first, the ones that start servers last (the month close is longest).
-ORDER = ["count_handler", "cold_start", "render_pdf", "render_einvoice", "print_run", "local_throughput", "close_month"]
+ORDER = [
+    "count_handler",
+    "cold_start",
+    "render_pdf",
+    "render_einvoice",
+    "issue_invoice",
+    "print_run",
+    "local_throughput",
+    "close_month",
+]
 
 
 def available() -> list[str]:

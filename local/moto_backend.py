@@ -9,11 +9,19 @@ threads did not hit it), but the project's correctness rests on conditional
 writes (the month's peak), so this server runs DynamoDB requests one at a
 time. That costs little, since moto is bound by the GIL anyway. Other
 services stay concurrent: an SQS long poll must not hold up the tables.
+
+It also makes moto's O(table) and O(queue) paths O(1) without changing any
+answer (``patch_moto_transactions``, ``patch_moto_scaling``): stock moto
+backs up every table (deep copies) for each TransactWriteItems, so a month
+close is quadratic in the number of accounts.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -59,6 +67,132 @@ def forget_per_request_models() -> None:
         model.instances_tracked = _Forgetful()
 
 
+class _TablesNotCopied:
+    """Stands in for the ``copy`` module inside ``moto.dynamodb.models``: a Table is "copied" as itself."""
+
+    def __getattr__(self, name: str):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def patch_moto_transactions() -> None:
+    """moto's TransactWriteItems backs up by deep-copying the whole table (once per item): O(table) per call.
+
+    That makes a local close quadratic in the number of accounts (measured: see
+    ``moto_transaction_ms``). Here, in this process's moto only, the backup is
+    made of the items the transaction names, and restored if it is cancelled;
+    the outcome of every request is unchanged (DynamoDB requests are serial).
+    """
+    from moto.dynamodb import models
+
+    backend = models.DynamoDBBackend
+    if getattr(backend.transact_write_items, "per_item_backup", False):
+        return
+    original = backend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        backups = []
+        for entry in transact_items:
+            try:
+                (op,) = entry.values()
+                table = self.get_table(op["TableName"])
+                names = [name for name in (table.hash_key_attr, table.range_key_attr) if name]
+                key = op.get("Key") or {name: op["Item"][name] for name in names}
+                hash_key, range_key = self.get_keys_value(table, key)
+                backups.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+            except Exception:  # a malformed entry: the original reports it
+                continue
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table, hash_key, range_key, item in reversed(backups):
+                if item is None:
+                    table.delete_item(hash_key, range_key)
+                elif range_key is not None:
+                    table.items[hash_key][range_key] = item
+                else:
+                    table.items[hash_key] = item
+            raise
+
+    transact_write_items.per_item_backup = True
+    models.copy = _TablesNotCopied()
+    backend.transact_write_items = transact_write_items
+
+
+def patch_moto_scaling() -> None:
+    """More of moto's O(table), O(queue) and per-event costs, made O(1) here without changing any answer.
+
+    * DynamoDB Query on the table (not an index) scans every item of the
+      table for the partition key; here it reads that partition only.
+    * SQS ReceiveMessage checks each message's retention by asking the queue
+      for *all* its attributes, which counts every message of the queue
+      three times; here it reads the retention period only.
+    * EventBridge parses each target's JSONPath input paths once, not per event.
+    * SQS GetQueueAttributes computes every attribute once per name asked
+      for (and twice more per name); here once. moto's clock for SQS (a
+      datetime subtraction per message per check) reads ``time.time()``.
+    """
+    import jsonpath_ng.ext
+    from moto.dynamodb.models.table import Table
+    from moto.sqs import models as sqs_models
+
+    if getattr(Table.query, "partition_only", False):
+        return
+    # EventBridge builds a JSONPath parser (ply's yacc tables) for each input path of each event it delivers
+    # to a target: parse each path once. A parsed path is only read (``find``), never changed.
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+    table_query = Table.query
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None or not self.range_key_attr:
+            return table_query(self, hash_key, *args, **kwargs)
+        partition = list(self.items.get(hash_key, {}).values())
+        self.all_items = lambda: iter(partition)  # DynamoDB requests are serial: no one else sees this
+        try:
+            return table_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    query.partition_only = True
+    Table.query = query
+
+    def unix_time(dt=None):
+        return time.time() if dt is None else original_unix_time(dt)
+
+    def unix_time_millis(dt=None):
+        return time.time() * 1000.0 if dt is None else original_unix_time(dt) * 1000.0
+
+    original_unix_time = sqs_models.unix_time
+    sqs_models.unix_time, sqs_models.unix_time_millis = unix_time, unix_time_millis
+    backend = sqs_models.SQSBackend
+
+    def is_message_valid_based_on_retention_period(self, queue_name, message) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > time.time()
+
+    def get_queue_attributes(self, queue_name, attribute_names):
+        queue = self.get_queue(queue_name)
+        if not attribute_names:
+            return {}
+        valid = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
+        invalid = next((name for name in attribute_names if name not in valid), None)
+        if invalid or invalid == "":
+            raise sqs_models.InvalidAttributeName(invalid)
+        everything = queue.attributes
+        if "All" in attribute_names:
+            return everything
+        return {name: everything[name] for name in attribute_names if everything.get(name) is not None}
+
+    backend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    backend.get_queue_attributes = get_queue_attributes
+
+
 class LocalMotoServer(ThreadedMotoServer):
     """``ThreadedMotoServer`` on 127.0.0.1 (port 0 picks a free port), quiet, with serial DynamoDB."""
 
@@ -67,6 +201,8 @@ class LocalMotoServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         forget_per_request_models()
+        patch_moto_transactions()
+        patch_moto_scaling()
         app = SerialDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()

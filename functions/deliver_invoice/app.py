@@ -1,7 +1,8 @@
 """Delivers an issued invoice the way its account's snapshot says.
 
 Triggered by: the ``InvoiceIssued`` EventBridge rule (retried, then its DLQ).
-Reads: the invoice record (its snapshot of delivery and payment method).
+Reads: nothing: the event carries the invoice's snapshot of delivery and payment method and what the notice
+says (an event from before it carried the notice: the invoice record).
 Writes: the delivery plan on the invoice (status, available/posting/arrival
 dates); for postal invoices a letter for the print run.
 Emits: for web statements, one notification email (SES) linking to the
@@ -46,6 +47,6 @@ def lambda_handler(event: InvoiceIssuedEvent, context):
         month=detail.month,
         invoice_number=detail.invoice_number,
     )
-    channel = deliverer().deliver(detail.account_id, detail.invoice_number, correlation_id=run)
+    channel = deliverer().deliver_issued(detail, correlation_id=run)
     logger.info("document delivered", extra={"channel": channel})
     return {"account_id": detail.account_id, "month": detail.month, "channel": channel}

@@ -74,15 +74,17 @@ class Faults:
             if hit and faults.mode == "fail":
                 faults.injected = faults.calls[-1]
                 raise InjectedFault(f"call {faults.at} ({faults.calls[-1]}) failed")
-            result = None
             try:
                 result = faults.sent(operation, params, real(client, operation, params))
-            finally:  # a call AWS refused (a condition that did not hold) is killed after too
-                if hit and faults.mode == "kill":
+            except Exception:
+                if hit and faults.mode == "kill":  # refused (a failed condition, a 412): the step dies after the answer
                     faults.injected = faults.calls[-1]
-                    sent = operation == "SendEmail" and result is not None
-                    faults.killed_after_sending = faults.notices[-1] if sent else None
-                    raise Killed(f"died after call {faults.at} ({faults.calls[-1]})")
+                    raise Killed(f"died after call {faults.at} ({faults.calls[-1]}), which was refused") from None
+                raise
+            if hit and faults.mode == "kill":
+                faults.injected = faults.calls[-1]
+                faults.killed_after_sending = faults.notices[-1] if operation == "SendEmail" else None
+                raise Killed(f"died after call {faults.at} ({faults.calls[-1]})")
             return result
 
         real_now = leases.now

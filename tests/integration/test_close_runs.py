@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from types import SimpleNamespace
 
 import boto3
@@ -152,9 +153,14 @@ def test_a_close_still_fanning_out_is_running(month, operator):
 
 def test_a_number_whose_contract_no_longer_covers_the_month_needs_attention(month, operator, monkeypatch):
     # Given an account numbered by its page, whose contract dates were then edited by hand
-    accounts = month.issue.closer().stores.accounts
-    real = accounts.get
-    monkeypatch.setattr(accounts, "get", lambda a: SimpleNamespace(covers=lambda m: False) if a == STUCK else real(a))
+    usage = month.issue.closer().stores.usage
+    real = usage.shut
+
+    def shut(account_id, month_):
+        standing = real(account_id, month_)
+        return replace(standing, contract=SimpleNamespace(covers=lambda m: False)) if account_id == STUCK else standing
+
+    monkeypatch.setattr(usage, "shut", shut)
     month.run_close()
     # Then its number is not a silent hole: it is a failure with its reason, and the run needs attention
     run = close_run(operator)[1]

@@ -4,10 +4,15 @@ Keys come from ``billing.invoicing.closing.pdf_key``. The bucket keeps
 every version and locks it in compliance mode, so a second PUT would leave a
 second locked version forever: ``store`` therefore writes only when the key
 is absent, and refuses if an existing object's checksum differs.
+
+That is one conditional PUT (``If-None-Match: *``), not a HEAD then a PUT:
+S3 answers 412 when the key exists, and only then is the object's stored
+sha256 (its metadata) read to tell a re-run (same bytes) from a mismatch.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 from botocore.exceptions import ClientError
@@ -27,18 +32,25 @@ class InvoiceArchive:
     def store(self, key: str, body: bytes, content_type: str = "application/pdf") -> str:
         """Archive the file once; its sha256 (hex). A re-run finds it and checks it."""
         digest = hashlib.sha256(body).digest()
-        existing = self._sha256_of(key)
-        if existing is None:
+        try:
             self.client.put_object(
                 Bucket=self.bucket,
                 Key=key,
                 Body=body,
                 ContentType=content_type,
-                ChecksumAlgorithm="SHA256",  # Object Lock requires a checksum on every PUT
+                ChecksumAlgorithm="SHA256",  # Object Lock requires a checksum on every PUT:
+                ChecksumSHA256=base64.b64encode(digest).decode(),  # this one, computed once
                 Metadata={"sha256": digest.hex()},
+                IfNoneMatch="*",  # never a second version: S3 refuses (412) when the key exists
             )
-        elif existing != digest.hex():
-            raise ArchiveMismatch(f"s3://{self.bucket}/{key} already holds different content ({existing})")
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in ("PreconditionFailed", "412"):
+                raise  # 409 ConditionalRequestConflict included: a concurrent PUT; the caller's retry settles it
+            existing = self._sha256_of(key)
+            if existing != digest.hex():
+                raise ArchiveMismatch(
+                    f"s3://{self.bucket}/{key} already holds different content ({existing})"
+                ) from None
         return digest.hex()
 
     def _sha256_of(self, key: str) -> str | None:

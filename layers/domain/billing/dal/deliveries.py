@@ -14,13 +14,21 @@ from billing.dal import keys
 from billing.dal.clients import dynamodb
 from billing.dal.conditional import put_if_absent, update_if
 from billing.dal.invoices import document_key
-from billing.dal.leases import Lease, Work
+from billing.dal.leases import Also, Lease, Unmet, Work
 from billing.delivery.channels import DeliveryPlan
+from billing.delivery.deliverer import NotIssuedYet
 from billing.invoicing.invoice import Invoice
 
 # The deliver function runs at most 15 s (template.yaml) and a failed InvoiceIssued is retried after 1 and
 # 2 minutes: a lease of 45 s never lapses under a live sender, and has lapsed by the first retry.
 NOTICE = Work("notice", done_attribute="notified_at", ttl=timedelta(seconds=45))
+# Delivery writes only on a document that is issued (a correction's original may be replaced since).
+_ISSUED = "#status IN (:issued, :replaced)"
+_ISSUED_VALUES = {":issued": "issued", ":replaced": "replaced"}
+
+
+def _issued(item: dict) -> bool:
+    return item.get("status") in ("issued", "replaced")
 
 
 class DeliveryStore:
@@ -29,17 +37,34 @@ class DeliveryStore:
         self.client = client or dynamodb()
 
     def record_plan(self, account_id: str, number: str, plan: DeliveryPlan) -> bool:
+        """Record the plan once, on an issued document (else NotIssuedYet); True when recorded now."""
         values = {f":{name}": value for name, value in plan.as_record().items()}
-        return self._conditional(
+        recorded, before = update_if(
+            self.client,
+            self.table,
             document_key(account_id, number),
             "SET " + ", ".join(f"{name} = :{name}" for name in plan.as_record()),
-            "attribute_not_exists(delivery_status)",
-            values,
+            f"attribute_not_exists(delivery_status) AND {_ISSUED}",
+            {**values, **_ISSUED_VALUES},
+            {"#status": "status"},
         )
+        if not recorded and not _issued(before):
+            raise NotIssuedYet(f"{number} of {account_id} is not issued yet")
+        return recorded
 
-    def take_notice(self, account_id: str, number: str) -> Lease | None:
-        """The lease on the document's one notification email; None once it was sent. Raises LeaseBusy."""
-        return NOTICE.take(self.client, self.table, document_key(account_id, number), work_id=number)
+    def take_notice(self, account_id: str, number: str, plan: DeliveryPlan | None = None) -> Lease | None:
+        """The lease on the document's one notification email; None once it was sent. Raises LeaseBusy.
+
+        With ``plan``, the same write records the plan (where none is) on an issued document (else
+        NotIssuedYet): a web statement's delivery is then this write, the email and ``notice_sent``.
+        """
+        also = None
+        if plan is not None:
+            also = Also(_ISSUED, _ISSUED_VALUES, {"#status": "status"}, _issued, plan.as_record())
+        try:
+            return NOTICE.take(self.client, self.table, document_key(account_id, number), work_id=number, also=also)
+        except Unmet:
+            raise NotIssuedYet(f"{number} of {account_id} is not issued yet") from None
 
     def release_notice(self, lease: Lease) -> None:
         NOTICE.release(self.client, self.table, lease)

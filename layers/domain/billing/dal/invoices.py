@@ -76,9 +76,25 @@ class InvoiceStore:
         created, existing = put_if_absent(self.client, self.table, record)
         return record if created else existing
 
+    def store_issued(self, invoice: Invoice, archived: Archived, also: list[dict] = ()) -> dict:
+        """Store a month close's invoice, already archived, as issued: once, with its count in the close run's
+        progress and the transaction writes ``also`` (the close's carry-over), all in one transaction.
+
+        The stored record once it is stored: this one, or an earlier run's (which made every write with it).
+        """
+        record = {**document_record(invoice), **issued_attributes(archived)}
+        del record["announced"]  # announced on every run (consumers are idempotent): a kill between never loses it
+        put = {"TableName": self.table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}
+        if transact_if(self.client, [{"Put": put}, {"Update": self._count(invoice)}, *also]):
+            return record
+        stored = self.get(invoice.account_id, invoice.invoice_number)
+        if stored is None:
+            raise RuntimeError(f"{invoice.invoice_number} was refused but is not stored")
+        return stored
+
     def mark_issued(self, invoice: Invoice, archived: Archived) -> bool:
         """numbered → issued once; a month close's invoice is counted in the close run's progress with it."""
-        account_id, month = invoice.account_id, invoice.month
+        account_id = invoice.account_id
         values = {
             ":issued": "issued",
             ":numbered": "numbered",
@@ -97,14 +113,10 @@ class InvoiceStore:
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_item(values),
         }
-        count = {
-            "TableName": self.table,
-            "Key": progress_key(month, account_id),
-            "UpdateExpression": "ADD issued :one",
-            "ExpressionAttributeValues": to_item({":one": 1}),
-        }
         by_the_close = invoice.kind == DocumentKind.INVOICE
-        return transact_if(self.client, [{"Update": issue}, *([{"Update": count}] if by_the_close else [])])
+        return transact_if(
+            self.client, [{"Update": issue}, *([{"Update": self._count(invoice)}] if by_the_close else [])]
+        )
 
     def mark_announced(self, account_id: str, number: str) -> bool:
         return update_if(
@@ -120,9 +132,30 @@ class InvoiceStore:
     def _record(self, invoice: Invoice) -> dict:
         return document_record(invoice)
 
+    def _count(self, invoice: Invoice) -> dict:
+        """The close run's progress: one more invoice issued, on the account's shard."""
+        return {
+            "TableName": self.table,
+            "Key": progress_key(invoice.month, invoice.account_id),
+            "UpdateExpression": "ADD issued :one",
+            "ExpressionAttributeValues": to_item({":one": 1}),
+        }
+
 
 def document_key(account_id: str, number: str) -> dict:
     return keys.key(keys.account_pk(account_id), keys.document_sk(number))
+
+
+def issued_attributes(archived: Archived) -> dict:
+    """What an issued document's record says of its archived files."""
+    return {
+        "status": "issued",
+        "pdf_key": archived.pdf_key,
+        "pdf_sha256": archived.pdf_sha256,
+        "pdf_size": archived.pdf_size,
+        "einvoice_key": archived.einvoice_key,
+        "einvoice_sha256": archived.einvoice_sha256,
+    }
 
 
 def document_record(invoice: Invoice) -> dict:

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from billing.dal.conditional import update_if
@@ -40,6 +41,26 @@ def now() -> datetime:
 
 class LeaseBusy(RuntimeError):
     """Someone else holds a live lease on this work: fail now, so the event comes back after it lapses."""
+
+
+class Unmet(RuntimeError):
+    """The item did not meet the condition the lease was taken with."""
+
+    def __init__(self, item: dict):
+        super().__init__("the item does not meet the lease's condition")
+        self.item = item
+
+
+@dataclass(frozen=True)
+class Also:
+    """What else a lease's write checks and sets: ``condition`` (with its ``values`` and ``names``), which
+    ``met`` tells from the item as it stood, and attributes to set where absent."""
+
+    condition: str = ""
+    values: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)
+    met: Callable[[dict], bool] = lambda item: True
+    set_if_absent: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,21 +79,39 @@ class Work:
     done_attribute: str
     ttl: timedelta
 
-    def take(self, client, table: str, key: dict, work_id: str) -> Lease | None:
-        """The lease on this item's work, or None when the work is done. Raises LeaseBusy."""
+    def take(self, client, table: str, key: dict, work_id: str, also: Also | None = None) -> Lease | None:
+        """The lease on this item's work, or None when the work is done. Raises LeaseBusy.
+
+        ``also``: a condition the item must meet as well (else ``Unmet``, with the item as it stood) and
+        attributes to set where absent, in the same write.
+        """
         at = now()
         token = uuid.uuid4().hex
+        also = also or Also()
+        extra = "".join(f", {name} = if_not_exists({name}, :also_{name})" for name in sorted(also.set_if_absent))
+        condition = (
+            f"attribute_not_exists({self.done_attribute})"
+            f" AND (attribute_not_exists({self.name}_lease_until) OR {self.name}_lease_until < :now)"
+        )
         taken, before = update_if(
             client,
             table,
             key,
-            f"SET {self.name}_lease = :token, {self.name}_lease_until = :until",
-            f"attribute_not_exists({self.done_attribute})"
-            f" AND (attribute_not_exists({self.name}_lease_until) OR {self.name}_lease_until < :now)",
-            {":token": token, ":until": (at + self.ttl).isoformat(), ":now": at.isoformat()},
+            f"SET {self.name}_lease = :token, {self.name}_lease_until = :until{extra}",
+            f"{also.condition} AND {condition}" if also.condition else condition,
+            {
+                ":token": token,
+                ":until": (at + self.ttl).isoformat(),
+                ":now": at.isoformat(),
+                **{f":also_{name}": value for name, value in also.set_if_absent.items()},
+                **also.values,
+            },
+            also.names or None,
         )
         if taken:
             return Lease(key, self.name, token, work_id)
+        if also.condition and not also.met(before):
+            raise Unmet(before)
         if self.done_attribute in before:
             return None
         raise LeaseBusy(f"{self.name} of {key} is held until {before.get(f'{self.name}_lease_until')}")

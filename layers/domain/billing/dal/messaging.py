@@ -41,3 +41,32 @@ def publish(bus_name: str, detail_type: str, detail: dict, client=None) -> None:
     )
     if response.get("FailedEntryCount"):
         raise RuntimeError(f"EventBridge refused {detail_type}: {response['Entries']}")
+
+
+def publish_all(bus_name: str, detail_type: str, details: list[dict], client=None) -> list[int]:
+    """Publish in calls of 10 (PutEvents' limit); the indexes of the details that were not published.
+
+    A refused entry or a failed call fails only its details: the caller has them redelivered.
+    """
+    client = client or events()
+    failed = []
+    for start in range(0, len(details), 10):
+        chunk = details[start : start + 10]
+        entries = [
+            {
+                "EventBusName": bus_name,
+                "Source": SOURCE,
+                "DetailType": detail_type,
+                "Detail": json.dumps(d, ensure_ascii=False),
+            }
+            for d in chunk
+        ]
+        try:
+            answers = client.put_events(Entries=entries)["Entries"]
+        except Exception:
+            failed += range(start, start + len(chunk))
+            continue
+        failed += [
+            start + i for i, answer in enumerate(answers) if answer.get("ErrorCode") or not answer.get("EventId")
+        ]
+    return failed

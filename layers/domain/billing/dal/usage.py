@@ -20,10 +20,13 @@ improve" from "unknown account", "cancelled" and "closed" without a read.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from billing import months
+from billing.contracts.terms import Contract
 from billing.dal import keys
+from billing.dal.accounts import contract_of
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import update_if
 from billing.errors import AccountCancelled, AccountNotFound, ContractNotStarted, MonthClosed
@@ -44,6 +47,15 @@ _DAY_HIGH_CONDITION = (
     " AND (attribute_not_exists(#day) OR #day.#count < :count OR (#day.#count = :count AND #day.#at > :at))"
 )
 _READING_NAMES = {"#count": "count", "#at": "at"}
+
+
+@dataclass(frozen=True)
+class ShutMonth:
+    """An account whose month is shut for counts and changes: its contract, and its profile item as read."""
+
+    contract: Contract
+    profile: dict  # before the gate shut (or, on a re-run, as it stands)
+    shut_now: bool  # False: an earlier run had shut it
 
 
 class UsageStore:
@@ -153,62 +165,98 @@ class UsageStore:
         return update_if(self.client, self.table, key, expression, condition, values, names, returns)
 
     # ------------------------------------------------------------ month close
-    def freeze(self, account_id: str, month: str, invoice_number: str) -> tuple[MonthUsage, bool]:
-        """Close the account's month: later counts get 409, the last count carries over.
+    def shut(self, account_id: str, month: str) -> ShutMonth:
+        """Shut the account's gate for ``month`` (later counts get 409; its terms can no longer change).
 
-        Every step is idempotent and ordered so that a crash anywhere can be
-        re-run: shut the gate, read, freeze the usage item (keeping the first
-        frozen values), seed next month's opening count, then drop the gate's
-        copy of the last count. The frozen item also names the month's invoice
-        (so a late report can flag it for correction). Returns the frozen month and whether this call
-        froze it (False when an earlier run already had).
+        One update that also reads the profile: as it stood before (``ALL_OLD``), or, when an earlier run had
+        shut it already, as it stands. Raises AccountNotFound.
         """
-        pk = keys.account_pk(account_id)
-        self._shut_gate(pk, month)
-        standing = self.month_usage(account_id, month)
-        last = {"count": standing.last.count, "at": standing.last.at} if standing.last else None
-        frozen = {
-            ":now": months.iso_now(),
-            ":opening": standing.opening_count,
-            ":last": last,
-            ":number": invoice_number,
-        }
-        response = self.client.update_item(
-            TableName=self.table,
-            Key=keys.key(pk, keys.usage_sk(month)),
-            UpdateExpression="SET closed_at = if_not_exists(closed_at, :now),"
-            " opening_count = if_not_exists(opening_count, :opening), #last = if_not_exists(#last, :last),"
-            " invoice_number = if_not_exists(invoice_number, :number)",
-            ExpressionAttributeNames={"#last": "last"},
-            ExpressionAttributeValues=to_item(frozen),
-            ReturnValues="ALL_NEW",
-        )
-        item = from_item(response["Attributes"])
-        usage = usage_from_items(account_id, month, item)
-        self.client.update_item(
-            TableName=self.table,
-            Key=keys.key(pk, keys.usage_sk(months.next_month(month))),
-            UpdateExpression="SET opening_count = :opening",
-            ExpressionAttributeValues=to_item({":opening": usage.last_count}),
-        )
-        self.client.update_item(
-            TableName=self.table,
-            Key=keys.key(pk, keys.PROFILE),
-            UpdateExpression="REMOVE #last",
-            ExpressionAttributeNames={"#last": keys.last_attr(month)},
-        )
-        return usage, item["closed_at"] == frozen[":now"]
-
-    def _shut_gate(self, pk: str, month: str) -> None:
-        # Refused when already closed (a re-run) or no such account: month_usage says which.
-        update_if(
+        shut_now, profile = update_if(
             self.client,
             self.table,
-            keys.key(pk, keys.PROFILE),
+            keys.key(keys.account_pk(account_id), keys.PROFILE),
             "SET closed_through = :month",
             "attribute_exists(pk) AND (attribute_not_exists(closed_through) OR closed_through < :month)",
             {":month": month},
+            returns="ALL_OLD",
         )
+        if not profile:
+            raise AccountNotFound(account_id)
+        return ShutMonth(
+            contract_of({**profile, "closed_through": month}) if shut_now else contract_of(profile), profile, shut_now
+        )
+
+    def freeze(self, account_id: str, month: str, invoice_number: str, shut: ShutMonth) -> MonthUsage:
+        """Freeze the shut month's usage item and return it: the month as the invoice bills it.
+
+        Keeps the first frozen values (a re-run changes nothing): closed (later day highs are refused), the
+        opening count, the last count (from the gate's copy on the profile) and the month's invoice number
+        (so a late report can flag it for correction). One update; a second one and a Query only when the
+        opening count was never recorded and the profile cannot tell it (see ``_known_opening``).
+        """
+        key = keys.key(keys.account_pk(account_id), keys.usage_sk(month))
+        last = shut.profile.get(keys.last_attr(month))
+        frozen = {":now": months.iso_now(), ":last": last, ":number": invoice_number}
+        opening = _known_opening(shut, month)
+        update = (
+            "SET closed_at = if_not_exists(closed_at, :now), #last = if_not_exists(#last, :last),"
+            " invoice_number = if_not_exists(invoice_number, :number)"
+        )
+        if opening is None:  # stored already (seeded by the close of the month before), or found the long way
+            done, item = update_if(
+                self.client,
+                self.table,
+                key,
+                update,
+                "attribute_exists(opening_count)",
+                frozen,
+                {"#last": "last"},
+                returns="ALL_NEW",
+            )
+            if done:
+                return usage_from_items(account_id, month, item)
+            opening = self._derived_opening(keys.account_pk(account_id), month, shut.profile)
+        response = self.client.update_item(
+            TableName=self.table,
+            Key=key,
+            UpdateExpression=update + ", opening_count = if_not_exists(opening_count, :opening)",
+            ExpressionAttributeNames={"#last": "last"},
+            ExpressionAttributeValues=to_item({**frozen, ":opening": opening}),
+            ReturnValues="ALL_NEW",
+        )
+        return usage_from_items(account_id, month, from_item(response["Attributes"]))
+
+    def carry_over(self, account_id: str, month: str, usage: MonthUsage) -> list[dict]:
+        """The writes that finish a close (for the transaction that stores the invoice): seed the next month's
+        opening count with the frozen last count, and drop the gate's copy of it from the profile.
+
+        Until they land, the next month derives the same opening from that copy, so they can wait for the
+        invoice; both are idempotent.
+        """
+        pk = keys.account_pk(account_id)
+        return [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": keys.key(pk, keys.usage_sk(months.next_month(month))),
+                    "UpdateExpression": "SET opening_count = :opening",
+                    "ExpressionAttributeValues": to_item({":opening": usage.last_count}),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": keys.key(pk, keys.PROFILE),
+                    "UpdateExpression": "REMOVE #last",
+                    "ExpressionAttributeNames": {"#last": keys.last_attr(month)},
+                }
+            },
+        ]
+
+    def carry_over_now(self, account_id: str, month: str, usage: MonthUsage) -> None:
+        """``carry_over`` on its own, for a month closed without an invoice."""
+        for write in self.carry_over(account_id, month, usage):
+            self.client.update_item(**write["Update"])
 
     # ------------------------------------------------------------ reads
     def month_usage(self, account_id: str, month: str) -> MonthUsage:
@@ -245,6 +293,20 @@ class UsageStore:
     def _get(self, pk: str, sk: str) -> dict | None:
         response = self.client.get_item(TableName=self.table, Key=keys.key(pk, sk), ConsistentRead=True)
         return from_item(response["Item"]) if "Item" in response else None
+
+
+def _known_opening(shut: ShutMonth, month: str) -> int | None:
+    """The opening count when the profile alone tells it, else None (it is on the usage item, or needs a Query).
+
+    An open month's last count stays on the profile until its close; so an earlier open month's copy is the
+    opening, and a profile that no close ever shut has no earlier usage but those copies: the opening is 0.
+    """
+    open_lasts = [name for name in shut.profile if name.startswith("last#") and name < keys.last_attr(month)]
+    if open_lasts:
+        return shut.profile[max(open_lasts)]["count"]
+    if shut.shut_now and "closed_through" not in shut.profile:
+        return 0
+    return None
 
 
 def usage_from_items(account_id: str, month: str, item: dict, profile: dict | None = None) -> MonthUsage:

@@ -58,10 +58,47 @@ class DeliveryPlan:
 
 
 def plan_delivery(invoice: Invoice) -> DeliveryPlan:
-    if invoice.delivery_method == "web":
-        return DeliveryPlan("web", "published", invoice.issued_on)
-    posting = bank_calendar.posting_date(invoice.issued_on)
-    return DeliveryPlan("postal", "batched", invoice.issued_on, posting, bank_calendar.estimated_arrival(posting))
+    return plan_for(invoice.delivery_method, invoice.issued_on)
+
+
+def plan_for(delivery_method: str, issued_on: date) -> DeliveryPlan:
+    if delivery_method == "web":
+        return DeliveryPlan("web", "published", issued_on)
+    posting = bank_calendar.posting_date(issued_on)
+    return DeliveryPlan("postal", "batched", issued_on, posting, bank_calendar.estimated_arrival(posting))
+
+
+@dataclass(frozen=True)
+class StatementNotice:
+    """What a web-statement notice says: taken from the invoice, or from the InvoiceIssued event that carries it."""
+
+    invoice_number: str
+    month: str
+    kind: DocumentKind
+    total: int
+    payment_method: str
+    due_on: date | None
+    debit_on: date | None
+    replaces: str | None
+    recipient_line: str
+    email: str
+    issuer_name: str
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> StatementNotice:
+        return cls(
+            invoice_number=invoice.invoice_number,
+            month=invoice.month,
+            kind=invoice.kind,
+            total=invoice.total,
+            payment_method=invoice.payment_method,
+            due_on=invoice.due_on,
+            debit_on=invoice.debit_on,
+            replaces=invoice.replaces,
+            recipient_line=invoice.recipient_line,
+            email=invoice.recipient.email,
+            issuer_name=invoice.issuer.name,
+        )
 
 
 NOTICE_TITLES = {
@@ -71,8 +108,9 @@ NOTICE_TITLES = {
 }
 
 
-def statement_notification(invoice: Invoice, statements_url: str) -> Email:
+def statement_notification(document: Invoice | StatementNotice, statements_url: str) -> Email:
     """The web-statement notice (Japanese). It links to the page; it never attaches the PDF."""
+    invoice = document if isinstance(document, StatementNotice) else StatementNotice.of(document)
     title = NOTICE_TITLES[invoice.kind]
     number_label = "返還請求書番号" if invoice.kind == DocumentKind.CREDIT_NOTE else "請求書番号"
     if invoice.kind == DocumentKind.CREDIT_NOTE:
@@ -90,7 +128,7 @@ def statement_notification(invoice: Invoice, statements_url: str) -> Email:
         [
             invoice.recipient_line,
             "",
-            f"{invoice.issuer.name}です。いつもご利用いただきありがとうございます。",
+            f"{invoice.issuer_name}です。いつもご利用いただきありがとうございます。",
             f"{jp_month(invoice.month)}ご利用分の{title}をWEB明細に掲載しました。",
             "",
             f"{number_label}: {invoice.invoice_number}",
@@ -102,8 +140,8 @@ def statement_notification(invoice: Invoice, statements_url: str) -> Email:
             "このメールは送信専用です。請求書PDFをメールでお送りすることはできません。",
         ]
     )
-    subject = f"【{invoice.issuer.name}】{jp_month(invoice.month)}分 WEB明細のお知らせ"
-    return Email(invoice.recipient.email, subject, body)
+    subject = f"【{invoice.issuer_name}】{jp_month(invoice.month)}分 WEB明細のお知らせ"
+    return Email(invoice.email, subject, body)
 
 
 @dataclass(frozen=True)

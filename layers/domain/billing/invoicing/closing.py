@@ -1,20 +1,27 @@
-"""Closing a month for one account: freeze, number, render, archive, announce.
+"""Closing a month for one account: shut, freeze, render, archive, store, announce.
 
 The steps are ordered so that a crash between any two of them is repaired by
 simply running again (SQS redelivers the message):
 
-1. freeze the usage (idempotent; later counts get 409);
-2. store the invoice under the number the close reserved for the account
-   when it fanned its page out (``billing.dal.close_runs``), once: the
-   content is fixed at that moment, with the billing contact as it stood,
-   and a re-run gets the stored invoice back, never a rebuilt one;
-3. render the PDF and the JP PINT e-invoice (XML) from the stored invoice
-   (deterministic: same bytes) and archive each where absent;
-4. mark it issued (once; counts it in the close run);
-5. announce ``InvoiceIssued`` until the record says it was announced
-   (consumers are idempotent, so a repeat after a crash is harmless).
+1. shut the account's gate for the month (later counts get 409, and its
+   terms can no longer change), reading the profile with the same write;
+2. freeze the usage (idempotent: the first frozen values stay). The invoice
+   is now a pure function of what is frozen, the month's terms, the tariff
+   and the issuer, under the number the close reserved for the account when
+   it fanned its page out (``billing.dal.close_runs``);
+3. render the PDF and the JP PINT e-invoice (XML) and archive each where
+   absent (deterministic: a re-run makes the same bytes, and the archive
+   checks them);
+4. store the invoice as issued, once, in one transaction with its count in
+   the close run and the close's carry-over (the next month's opening count);
+   a re-run finds the gate shut and the record stored, and stops there;
+5. announce ``InvoiceIssued`` (every run that gets this far: consumers are
+   idempotent, so a repeat after a crash is harmless). The close hands the
+   announcement back to its caller, which publishes a batch's in one call.
 
-The stores are passed in: this module never imports boto3.
+Corrections and return invoices are stored ``numbered`` first and finished by
+``finish`` (render, archive, mark issued, announce, each once). The stores
+are passed in: this module never imports boto3.
 """
 
 from __future__ import annotations
@@ -91,7 +98,18 @@ def issued_event(invoice: Invoice, record: dict, correlation_id: str | None = No
         pdf_key=record["pdf_key"],
         pdf_sha256=record["pdf_sha256"],
         correlation_id=correlation_id,
+        recipient_line=invoice.recipient_line,
+        email=invoice.recipient.email,
+        issuer_name=invoice.issuer.name,
     ).body()
+
+
+@dataclass(frozen=True)
+class Closed:
+    """How one account's close ended, and the ``InvoiceIssued`` detail its caller is to publish."""
+
+    outcome: str  # issued | failed
+    announcement: dict | None = None
 
 
 @dataclass
@@ -102,29 +120,46 @@ class MonthCloser:
     render: Callable[[Invoice], bytes]
     announce: Callable[[str, dict], None]
 
-    def close_account(self, account_id: str, month: str, sequence: int, correlation_id: str | None = None) -> str:
-        """Close one account's month as its ``sequence``-th invoice; the outcome: issued or failed.
+    def close_account(self, account_id: str, month: str, sequence: int, correlation_id: str | None = None) -> Closed:
+        """Close one account's month as its ``sequence``-th invoice: issued (with its announcement) or failed.
 
-        The usage is frozen first: that also closes the month for changes, so the terms read next are the
+        The gate is shut first: that also closes the month for changes, so the terms read with it are the
         month's final terms (a change confirmed meanwhile takes effect from the next open month).
         """
         number = invoice_number(month, sequence)
         try:
-            usage, _ = self.stores.usage.freeze(account_id, month, number)
-            contract = self.stores.accounts.get(account_id)
+            shut = self.stores.usage.shut(account_id, month)
         except AccountNotFound:
             self.stores.runs.record_failure(month, account_id, sequence, "the account no longer exists")
-            return "failed"
-        if not contract.covers(month):
+            return Closed("failed")
+        if not shut.shut_now and (record := self.stores.invoices.get(account_id, number)):
+            if record["status"] == "numbered":  # stored by a run from before invoices were stored issued
+                self.finish(record, correlation_id)
+                return Closed("issued")
+            return Closed("issued", issued_event(Invoice.from_record(record), record, correlation_id))
+        usage = self.stores.usage.freeze(account_id, month, number, shut)
+        if not shut.contract.covers(month):
             # The page said billable from the same contract dates, and a cancellation only ends an open month:
             # this is a contract whose dates were edited by hand since. Its number must not be a silent hole:
             # an operator looks at it (the close run needs attention) and retries it once the contract is right.
+            self.stores.usage.carry_over_now(account_id, month, usage)
             self.stores.runs.record_failure(month, account_id, sequence, f"the contract does not cover {month}")
-            return "failed"
-        profile = contract.terms_for(month)
-        record = self.stores.invoices.create(build_invoice(number, profile, usage, self.tariff, self.issuer))
-        self.finish(record, correlation_id)
-        return "issued"
+            return Closed("failed")
+        invoice = build_invoice(number, shut.contract.terms_for(month), usage, self.tariff, self.issuer)
+        archived = self.archive(invoice)
+        carry_over = self.stores.usage.carry_over(account_id, month, usage)
+        record = self.stores.invoices.store_issued(invoice, archived, carry_over)
+        return Closed("issued", issued_event(invoice, record, correlation_id))
+
+    def archive(self, invoice: Invoice) -> Archived:
+        """Render the document's PDF and e-invoice and archive each where absent (same bytes on a re-run)."""
+        pdf = self.render(invoice)
+        key = pdf_key(invoice)
+        sha256 = self.stores.archive.store(key, pdf)
+        xml = render_einvoice(invoice)  # the JP PINT e-invoice, beside the PDF, under the same Object Lock
+        xml_key = einvoice_key(invoice.month, invoice.account_id, invoice.invoice_number)
+        xml_sha256 = self.stores.archive.store(xml_key, xml, EINVOICE_CONTENT_TYPE)
+        return Archived(key, sha256, len(pdf), xml_key, xml_sha256)
 
     def finish(self, record: dict, correlation_id: str | None = None) -> dict:
         """Render and archive a stored document where absent, mark it issued, announce it: each step once.
@@ -135,14 +170,10 @@ class MonthCloser:
         """
         invoice = Invoice.from_record(record)
         if record["status"] == "numbered":
-            pdf = self.render(invoice)
-            key = pdf_key(invoice)
-            sha256 = self.stores.archive.store(key, pdf)
-            xml = render_einvoice(invoice)  # the JP PINT e-invoice, beside the PDF, under the same Object Lock
-            xml_key = einvoice_key(invoice.month, invoice.account_id, invoice.invoice_number)
-            xml_sha256 = self.stores.archive.store(xml_key, xml, EINVOICE_CONTENT_TYPE)
-            self.stores.invoices.mark_issued(invoice, Archived(key, sha256, len(pdf), xml_key, xml_sha256))
-            record = {**record, "status": "issued", "pdf_key": key, "pdf_sha256": sha256, "einvoice_key": xml_key}
+            archived = self.archive(invoice)
+            self.stores.invoices.mark_issued(invoice, archived)
+            record = {**record, "status": "issued", "pdf_key": archived.pdf_key, "pdf_sha256": archived.pdf_sha256}
+            record["einvoice_key"] = archived.einvoice_key
         if not record.get("announced"):
             self.announce(INVOICE_ISSUED, issued_event(invoice, record, correlation_id))
             self.stores.invoices.mark_announced(invoice.account_id, invoice.invoice_number)

@@ -73,6 +73,11 @@ class InvoiceIssuedDetail(Message):
     kind: DocumentKind = DocumentKind.INVOICE  # an invoice, a correction or a return invoice
     replaces: str | None = None  # the document a correction replaces, or a return invoice returns against
     correlation_id: CorrelationId | None = None  # the close run or request that issued it
+    # What the web notice says beyond the above, as issued, so delivery reads nothing (None on events from
+    # before they carried it: delivery then reads the record).
+    recipient_line: str | None = None  # 宛名
+    email: str | None = None  # the billing contact's address, as it stood at issue
+    issuer_name: str | None = None
 
 
 class PrintRunInput(Message):
