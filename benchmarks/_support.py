@@ -10,6 +10,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,3 +170,30 @@ def restore_env(old: dict[str, str | None]) -> None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+class MotoTimer:
+    """CPU time moto spends answering botocore in this process (its in-process emulation)."""
+
+    def __init__(self):
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        self._cls = BotocoreStubber
+        self._original = BotocoreStubber.process_request
+        self.seconds = 0.0
+
+    def __enter__(self):
+        original = self._original
+
+        def timed(stubber, request):
+            start = time.process_time()
+            try:
+                return original(stubber, request)
+            finally:
+                self.seconds += time.process_time() - start
+
+        self._cls.process_request = timed
+        return self
+
+    def __exit__(self, *_):
+        self._cls.process_request = self._original

@@ -90,33 +90,6 @@ class CallRecorder:
         self.refused = 0
 
 
-class MotoTimer:
-    """CPU time spent inside moto's in-process DynamoDB emulation."""
-
-    def __init__(self):
-        from moto.core.botocore_stubber import BotocoreStubber
-
-        self._cls = BotocoreStubber
-        self._original = BotocoreStubber.process_request
-        self.seconds = 0.0
-
-    def __enter__(self):
-        original = self._original
-
-        def timed(stubber, request):
-            start = time.process_time()
-            try:
-                return original(stubber, request)
-            finally:
-                self.seconds += time.process_time() - start
-
-        self._cls.process_request = timed
-        return self
-
-    def __exit__(self, *_):
-        self._cls.process_request = self._original
-
-
 def writes_reads(operations: list[str]) -> tuple[int, int]:
     return (
         sum(op in support.WRITE_OPERATIONS for op in operations),
@@ -217,7 +190,7 @@ def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
         recorder.captured = []
         per_invocation: list[tuple[int, int]] = []
         results = []
-        with contextlib.redirect_stdout(devnull), MotoTimer() as moto:
+        with contextlib.redirect_stdout(devnull), support.MotoTimer() as moto:
             wall = time.perf_counter()
             cpu = time.process_time()
             for event in events:
@@ -258,7 +231,7 @@ def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
 
         calls = [(op, {**params, "TableName": replay_table}) for op, params in captured]
         recorder.reset()
-        with MotoTimer() as replay_moto:
+        with support.MotoTimer() as replay_moto:
             replay_cpu = time.process_time()
             for op, params in calls:
                 try:
@@ -297,7 +270,7 @@ def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
         recorder.reset()
         per_batch: list[tuple[int, int]] = []
         batch_results = []
-        with contextlib.redirect_stdout(devnull), MotoTimer() as batch_moto:
+        with contextlib.redirect_stdout(devnull), support.MotoTimer() as batch_moto:
             wall = time.perf_counter()
             cpu = time.process_time()
             for event in batch_events:

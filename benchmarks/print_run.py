@@ -60,31 +60,6 @@ AWS_LATENCY_MS = {
 AWS_LATENCY_DEFAULT_MS = 10.0
 
 
-class MotoTimer:
-    """CPU time moto spends answering botocore in this process."""
-
-    def __init__(self):
-        from moto.core.botocore_stubber import BotocoreStubber
-
-        self._cls, self._original, self.seconds = BotocoreStubber, BotocoreStubber.process_request, 0.0
-
-    def __enter__(self):
-        original = self._original
-
-        def timed(stubber, request):
-            start = time.process_time()
-            try:
-                return original(stubber, request)
-            finally:
-                self.seconds += time.process_time() - start
-
-        self._cls.process_request = timed
-        return self
-
-    def __exit__(self, *_):
-        self._cls.process_request = self._original
-
-
 class Calls(Counter):
     def __call__(self, model, **_):
         self[f"{model.service_model.endpoint_prefix}.{model.name}"] += 1
@@ -95,7 +70,7 @@ class Calls(Counter):
 
 @contextlib.contextmanager
 def measured(clients: list):
-    calls, timer = Calls(), MotoTimer()
+    calls, timer = Calls(), support.MotoTimer()
     for client in clients:
         client.meta.events.register("before-call", calls, unique_id="bench-print-run")
     wall, cpu = time.perf_counter(), time.process_time()
