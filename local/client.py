@@ -70,5 +70,7 @@ class SignedSession(requests.Session):
         )
 
     def request(self, method: str, url: str, *args, **kwargs) -> requests.Response:
-        kwargs.setdefault("timeout", 30)
+        # A first request may wait for its function's init behind the stack's other inits, which take turns
+        # on this machine's cores (local/runtime.py): give it that time, not only Lambda's 30 s.
+        kwargs.setdefault("timeout", 120)
         return super().request(method, urljoin(self.base_url, url.lstrip("/")), *args, **kwargs)
