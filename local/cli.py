@@ -90,16 +90,7 @@ def close_month(args: argparse.Namespace) -> int:
     if not template.functions_with_events("Schedule", "ScheduleV2"):
         print("close-month is not yet available: the template has no scheduled month-close function", file=sys.stderr)
         return NOT_YET
-    report = close_month_on_running_stack(
-        args.template,
-        args.month,
-        args.state,
-        args.timeout,
-        progress=lambda line: print(line, file=sys.stderr),
-        endpoint=args.endpoint,
-    )
-    print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
-    return 0 if report.ok else 1
+    return _on_running_stack(close_month_on_running_stack, args, args.month)
 
 
 def print_run(args: argparse.Namespace) -> int:
@@ -107,9 +98,14 @@ def print_run(args: argparse.Namespace) -> int:
         date.fromisoformat(args.date)
     except ValueError:
         raise SystemExit(f"print-run wants a date YYYY-MM-DD, got {args.date!r}") from None
-    report = print_run_on_running_stack(
+    return _on_running_stack(print_run_on_running_stack, args, args.date)
+
+
+def _on_running_stack(job, args: argparse.Namespace, when: str) -> int:
+    """Run a scheduled job on the stack ``up`` started, progress on stderr, its JSON report on stdout."""
+    report = job(
         args.template,
-        args.date,
+        when,
         args.state,
         args.timeout,
         progress=lambda line: print(line, file=sys.stderr),
