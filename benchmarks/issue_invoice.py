@@ -236,7 +236,6 @@ def run(invoices: int = 200, warmup: int = 20, profiled: int = 100) -> dict:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "Invoicing",
                 "POWERTOOLS_SERVICE_NAME": "invoicing",
-                "POWERTOOLS_LOG_LEVEL": "WARNING",
             }
         )
         old = support.set_env(env)
@@ -247,14 +246,12 @@ def run(invoices: int = 200, warmup: int = 20, profiled: int = 100) -> dict:
 
 
 def _run(url: str, machine: dict, n: int, warmup: int, profiled: int) -> dict:
-    import logging
 
     from billing.dal import clients
 
     create_resources(url)
     ids = seed(warmup + n + profiled)
     module = support.load_function("issue_invoice")
-    logging.getLogger().setLevel(logging.WARNING)
     messages = [{"month": MONTH, "account_id": a, "sequence": i + 1} for i, a in enumerate(ids)]
 
     def handle(batch: list[dict]) -> None:

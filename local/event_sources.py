@@ -888,5 +888,5 @@ def wait_until_drained(
                 return True
         else:
             empty_since = None
-        time.sleep(0.25)
+        time.sleep(0.25 if empty_since else 1.0)  # every call is moto's work too: look often only at the end
     return False

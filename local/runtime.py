@@ -78,6 +78,8 @@ def function_environment(spec: FunctionSpec, aws: AwsSettings) -> dict[str, str]
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "LAMBDA_TASK_ROOT": str(spec.code_uri),
             "_HANDLER": spec.handler,
+            # The SDK's documented app id: each request's User-Agent names the function (moto's logs, benchmarks).
+            "AWS_SDK_UA_APP_ID": Path(spec.code_uri).name,
             # No X-Ray daemon runs locally; Tracing: Active would only log connection errors.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "TZ": "UTC",  # Lambda runs in UTC; code must not lean on the machine's zone

@@ -120,3 +120,84 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was_and_a_query_reads_i
         assert [(item["pk"]["S"], item["sk"]["S"]) for item in items] == [("a", "1"), ("a", "2")]
     finally:
         server.stop()
+
+
+def test_requests_of_several_services_in_turn_each_reach_their_own_backend():
+    """The server remembers each host's backend instead of looking it up per request: the same answers."""
+    server = LocalMotoServer()
+    server.start()
+    try:
+        options = {
+            "endpoint_url": server.url,
+            "region_name": "ap-northeast-1",
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
+        s3 = boto3.client("s3", **options)
+        s3.create_bucket(Bucket="dispatch-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+        sqs = boto3.client("sqs", **options)
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        # When requests of two services alternate
+        for index in range(20):
+            s3.put_object(Bucket="dispatch-bucket", Key=f"k{index}", Body=b"x" * index)
+            sqs.send_message(QueueUrl=url, MessageBody=str(index))
+        # Then each reached its service's backend, and the lookup was remembered
+        assert len(s3.list_objects_v2(Bucket="dispatch-bucket")["Contents"]) == 20
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]["ApproximateNumberOfMessages"] == "20"
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        assert DomainDispatcherApplication.get_backend_for_host.cache_info().hits >= 40
+    finally:
+        server.stop()
+
+
+def test_stream_records_read_back_as_written_every_attribute_type_and_both_images():
+    """GetRecords is written as JSON directly (not through moto's serializer): the client reads the same records."""
+    server = LocalMotoServer()
+    server.start()
+    try:
+        options = {
+            "endpoint_url": server.url,
+            "region_name": "ap-northeast-1",
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
+        dynamodb = boto3.client("dynamodb", **options)
+        dynamodb.create_table(
+            TableName="s",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        first = {
+            "pk": {"S": "a"},
+            "n": {"N": "12.5"},
+            "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "1"}, {"BOOL": True}, {"NULL": True}]}}},
+            "tags": {"SS": ["b", "c"]},
+            "text": {"S": "請求書 \u2028 \"quoted\""},
+        }
+        second = {**first, "n": {"N": "13"}, "flag": {"BOOL": False}}
+        dynamodb.put_item(TableName="s", Item=first)
+        dynamodb.put_item(TableName="s", Item=second)
+        streams = boto3.client("dynamodbstreams", **options)
+        arn = dynamodb.describe_table(TableName="s")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        # When the records are read one at a time, then the rest
+        page = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1)
+        rest = streams.get_records(ShardIterator=page["NextShardIterator"])
+        # Then each is the write as it was, with its keys, sequence, time and both images
+        inserted, modified = page["Records"][0], rest["Records"][0]
+        assert len(page["Records"]) == 1 and len(rest["Records"]) == 1
+        assert (inserted["eventName"], modified["eventName"]) == ("INSERT", "MODIFY")
+        assert inserted["dynamodb"]["NewImage"] == first and "OldImage" not in inserted["dynamodb"]
+        assert modified["dynamodb"]["OldImage"] == first and modified["dynamodb"]["NewImage"] == second
+        assert modified["dynamodb"]["Keys"] == {"pk": {"S": "a"}}
+        assert int(modified["dynamodb"]["SequenceNumber"]) > int(inserted["dynamodb"]["SequenceNumber"])
+        assert modified["dynamodb"]["ApproximateCreationDateTime"].year >= 2025  # a timestamp, parsed as one
+        assert streams.get_records(ShardIterator=rest["NextShardIterator"])["Records"] == []
+    finally:
+        server.stop()

@@ -23,7 +23,12 @@ from botocore.config import Config
 # DynamoDB answers in milliseconds, so 5 s is a dead connection on AWS; the local stack raises it (its moto
 # serves DynamoDB one request at a time, and a queue of them is not a failure).
 _READ_TIMEOUT_S = float(os.environ.get("BILLING_AWS_READ_TIMEOUT_S", "5"))
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=_READ_TIMEOUT_S)
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=_READ_TIMEOUT_S,
+    parameter_validation=False,
+)
 
 
 @functools.cache
