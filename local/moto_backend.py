@@ -18,12 +18,14 @@ close is quadratic in the number of accounts.
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -152,6 +154,10 @@ def patch_moto_scaling() -> None:
       (measured in a month close: a third of moto's CPU). The records are
       already the wire format; here they are written with ``json.dumps``
       (timestamps as moto writes them), the same answer to the client.
+    * The same serializer answers every DynamoDB item request (the results
+      are already in DynamoDB's JSON shape); here the item operations' results
+      are written with ``json.dumps`` (binary as base64, times as moto writes
+      them), byte for byte what the client parses from the stock answer.
     * The server finds each request's backend by listing moto's package
       directory (a ``stat`` per service, some 200) and then matching the host
       against every service's URL patterns, under one lock for all requests;
@@ -159,13 +165,15 @@ def patch_moto_scaling() -> None:
     """
     import jsonpath_ng.ext
     from moto import backends
-    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
     from moto.sqs import models as sqs_models
 
     if getattr(Table.query, "partition_only", False):
         return
     DynamoDBStreamsHandler.get_records = _get_records_as_json
+    DynamoHandler.serialized = _item_results_as_json
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules
     DomainDispatcherApplication.get_backend_for_host = functools.lru_cache(maxsize=1024)(
@@ -219,6 +227,44 @@ def patch_moto_scaling() -> None:
 
     backend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
     backend.get_queue_attributes = get_queue_attributes
+
+
+# The DynamoDB operations whose results ``_item_results_as_json`` writes (the rest keep moto's serializer:
+# BatchGetItem's capacity units, for one, are integers in moto's result and doubles on the wire).
+ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+def _wire(value: object) -> object:
+    """What ``json.dumps`` cannot write, as DynamoDB's JSON protocol writes it."""
+    from moto.core.serialize import TimestampSerializer
+
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        return TimestampSerializer._timestamp_unixtimestamp(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _item_results_as_json(handler, action_result) -> tuple[int, dict, str]:
+    """moto's ``BaseResponse.serialized`` for DynamoDB, item operations' successes written directly."""
+    from moto.core.responses import BaseResponse
+
+    result = action_result.result
+    if handler._get_action() not in ITEM_OPERATIONS or isinstance(result, Exception):
+        return BaseResponse.serialized(handler, action_result)
+    headers = {"Content-Type": "application/x-amz-json-1.0", **handler.response_headers}
+    return 200, headers, json.dumps({} if result is None else result, default=_wire)
 
 
 def _get_records_as_json(handler) -> str:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import boto3
 import requests
 
@@ -143,9 +148,12 @@ def test_requests_of_several_services_in_turn_each_reach_their_own_backend():
             sqs.send_message(QueueUrl=url, MessageBody=str(index))
         # Then each reached its service's backend, and the lookup was remembered
         assert len(s3.list_objects_v2(Bucket="dispatch-bucket")["Contents"]) == 20
-        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
-            "Attributes"
-        ]["ApproximateNumberOfMessages"] == "20"
+        assert (
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+                "ApproximateNumberOfMessages"
+            ]
+            == "20"
+        )
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
         assert DomainDispatcherApplication.get_backend_for_host.cache_info().hits >= 40
@@ -177,7 +185,7 @@ def test_stream_records_read_back_as_written_every_attribute_type_and_both_image
             "n": {"N": "12.5"},
             "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "1"}, {"BOOL": True}, {"NULL": True}]}}},
             "tags": {"SS": ["b", "c"]},
-            "text": {"S": "請求書 \u2028 \"quoted\""},
+            "text": {"S": '請求書 \u2028 "quoted"'},
         }
         second = {**first, "n": {"N": "13"}, "flag": {"BOOL": False}}
         dynamodb.put_item(TableName="s", Item=first)
@@ -201,3 +209,28 @@ def test_stream_records_read_back_as_written_every_attribute_type_and_both_image
         assert streams.get_records(ShardIterator=rest["NextShardIterator"])["Records"] == []
     finally:
         server.stop()
+
+
+def test_item_operations_answer_byte_for_byte_as_stock_moto_does():
+    """The item results written directly parse to exactly what moto's own serializer gives (each in its process)."""
+    script = Path(__file__).with_name("moto_item_answers.py")
+    root = Path(__file__).parents[2]
+
+    def run(mode: str) -> tuple[str, str]:
+        done = subprocess.run(
+            [sys.executable, str(script), mode],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        serializer, answers = done.stdout.splitlines()
+        return serializer, answers
+
+    stock_serializer, stock = run("stock")
+    patched_serializer, patched = run("patched")
+    assert (stock_serializer, patched_serializer) == ("BaseResponse.serialized", "_item_results_as_json")
+    assert '"Code": "ConditionalCheckFailedException"' in stock and '"Attributes"' in stock  # errors and items
+    assert patched == stock
