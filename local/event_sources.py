@@ -289,7 +289,7 @@ class RuleSource:
     queue_arn: str
     dead_letter_url: str | None
     batch_size: int = 10
-    concurrency: int = 2
+    concurrency: int = 4  # as many as a function has containers (local.runtime.MAX_CONTAINERS)
 
 
 ASYNC_ATTEMPTS = 3  # Lambda runs an asynchronous event up to three times (two retries)
@@ -342,40 +342,46 @@ class RulePoller(SqsPoller):
     """
 
     def handle(self, messages: list[dict]) -> None:
-        for message in messages:
-            event = json.loads(message["Body"])
-            # moto leaves out the envelope's "account"; EventBridge always sets it (the bus's account).
-            event.setdefault("account", self.source.queue_arn.split(":")[4])
-            waiting = messages[messages.index(message) :]
-            invocation = self._holding(waiting, lambda event=event: self.invoke(self.source.function, event))
-            if invocation.ok:
-                self._delete([message])
-                continue
-            error = invocation.error or {}
-            attempt = _receives(message)
-            log.error(
-                "%s failed on an event from rule %s (attempt %d of %d): %s: %s",
-                self.source.function,
-                self.source.rule,
-                attempt,
-                ASYNC_ATTEMPTS,
-                error.get("errorType"),
-                error.get("errorMessage"),
+        handled: list[dict] = []  # deleted together at the end (one call, not one per event), held till then
+        try:
+            for message in messages:
+                self._handle_one(message, handled, messages[messages.index(message) :])
+        finally:
+            self._delete(handled)
+
+    def _handle_one(self, message: dict, handled: list[dict], waiting: list[dict]) -> None:
+        event = json.loads(message["Body"])
+        # moto leaves out the envelope's "account"; EventBridge always sets it (the bus's account).
+        event.setdefault("account", self.source.queue_arn.split(":")[4])
+        invocation = self._holding(handled + waiting, lambda: self.invoke(self.source.function, event))
+        if invocation.ok:
+            handled.append(message)
+            return
+        error = invocation.error or {}
+        attempt = _receives(message)
+        log.error(
+            "%s failed on an event from rule %s (attempt %d of %d): %s: %s",
+            self.source.function,
+            self.source.rule,
+            attempt,
+            ASYNC_ATTEMPTS,
+            error.get("errorType"),
+            error.get("errorMessage"),
+        )
+        if attempt < ASYNC_ATTEMPTS:
+            self._retry_soon(message)
+            return
+        if self.source.dead_letter_url:
+            self.sqs.send_message(
+                QueueUrl=self.source.dead_letter_url,
+                MessageBody=message["Body"],
+                MessageAttributes={
+                    "ERROR_CODE": {"DataType": "String", "StringValue": str(error.get("errorType"))},
+                    "ERROR_MESSAGE": {"DataType": "String", "StringValue": str(error.get("errorMessage"))[:256]},
+                    "RULE_ARN": {"DataType": "String", "StringValue": self.source.rule},
+                },
             )
-            if attempt < ASYNC_ATTEMPTS:
-                self._retry_soon(message)
-                continue
-            if self.source.dead_letter_url:
-                self.sqs.send_message(
-                    QueueUrl=self.source.dead_letter_url,
-                    MessageBody=message["Body"],
-                    MessageAttributes={
-                        "ERROR_CODE": {"DataType": "String", "StringValue": str(error.get("errorType"))},
-                        "ERROR_MESSAGE": {"DataType": "String", "StringValue": str(error.get("errorMessage"))[:256]},
-                        "RULE_ARN": {"DataType": "String", "StringValue": self.source.rule},
-                    },
-                )
-            self._delete([message])
+        handled.append(message)  # dead-lettered
 
 
 def start_pollers(
