@@ -122,19 +122,39 @@ def previous_month(now: datetime | None = None) -> tuple[int, int]:
     return (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
 
 
+def speed_reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (3,000,000 additions), the least of three runs.
+
+    This shared 2-core host's speed drifts by up to half between hours (the same loop measured
+    1.3 s and 2.0 s for 10,000,000 additions on one day), so every result records it beside its
+    CPU figures: compare two results' CPU figures only with their speed references in view.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.process_time(), 0
+        for number in range(3_000_000):
+            total += number
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
+
+
 def machine() -> dict:
-    """What the figures depend on: CPUs, and how busy the machine was when the benchmark started."""
+    """What the figures depend on: CPUs, how busy and how fast the machine was when the benchmark started."""
     return {
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "speed_reference_ms": speed_reference_ms(),
     }
 
 
 def print_machine(result: dict) -> None:
     info = result["machine"]
-    print(f"  machine: {info['machine']}, {info['cpus']} CPUs, load average {info['load_average_1m']} at the start")
+    speed = f", speed reference {info['speed_reference_ms']} ms" if "speed_reference_ms" in info else ""
+    print(
+        f"  machine: {info['machine']}, {info['cpus']} CPUs, load average {info['load_average_1m']} at the start{speed}"
+    )
 
 
 def write_result(name: str, result: dict) -> Path:

@@ -1092,9 +1092,42 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--stock-moto", action="store_true", help="run moto without the scaling fixes")
     args = parser.parse_args(argv)
     result = run(args.accounts, args.month, args.threads, args.timeout, args.stock_moto)
+    add_scaling(result)
     print_result(result)
-    print(f"  written to {support.write_result(NAME, result)}")
+    print(f"  written to {support.write_result(result_name(args.accounts), result)}")
     return result
+
+
+SCALING_BASE = 1_000  # the size the default run's per-invoice cost is compared with
+MAX_SCALING = 1.5
+
+
+def result_name(accounts: int) -> str:
+    """``close_month`` for the default 10,000 accounts, ``close_month-<N>`` for any other size: both kept."""
+    return NAME if accounts == 10_000 else f"{NAME}-{accounts}"
+
+
+def add_scaling(result: dict) -> None:
+    """Per-invoice wall time and moto CPU against the last run of ``SCALING_BASE`` accounts, when there is one."""
+    base_path = support.RESULTS / f"{result_name(SCALING_BASE)}.json"
+    if result["accounts"] <= SCALING_BASE or not base_path.exists():
+        return
+    base = json.loads(base_path.read_text(encoding="utf-8"))
+
+    def per_invoice(run: dict) -> dict:
+        return {
+            "close_s_per_invoice": run["close"]["wall_s"] / run["accounts"],
+            "moto_cpu_ms_per_invoice": run["cost"]["moto_cpu_ms_per_invoice"],
+        }
+
+    here, there = per_invoice(result), per_invoice(base)
+    ratios = {name: round(here[name] / there[name], 2) for name in here}
+    result["scaling"] = {"against": f"{base_path.name} ({base['accounts']} accounts)", "ratios": ratios}
+    for name, ratio in ratios.items():
+        result["checks"][f"{name} at {result['accounts']} over {base['accounts']}: {ratio} <= {MAX_SCALING}"] = (
+            ratio <= MAX_SCALING
+        )
+    result["ok"] = all(result["checks"].values())
 
 
 if __name__ == "__main__":

@@ -145,6 +145,9 @@ def patch_moto_scaling() -> None:
     * SQS ReceiveMessage checks each message's retention by asking the queue
       for *all* its attributes, which counts every message of the queue
       three times; here it reads the retention period only.
+    * SQS DeleteMessage walks the queue twice, building every message's list
+      of receipt handles, and copies it in Python (measured: 9 % of moto's
+      CPU with 10,000 invoices queued); here one walk finds the message.
     * EventBridge parses each target's JSONPath input paths once, not per event.
     * SQS GetQueueAttributes computes every attribute once per name asked
       for (and twice more per name); here once. moto's clock for SQS (a
@@ -227,6 +230,27 @@ def patch_moto_scaling() -> None:
 
     backend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
     backend.get_queue_attributes = get_queue_attributes
+
+    def delete_message(self, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return  # already deleted: deleting again is no error
+        messages = self._messages
+        found = next(
+            (
+                index
+                for index, message in enumerate(messages)
+                if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles
+            ),
+            None,
+        )
+        if found is None:
+            raise sqs_models.ReceiptHandleIsInvalid()
+        message = messages[found]
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+        self._messages = messages[:found] + messages[found + 1 :]  # a new list, as moto's readers expect
+
+    sqs_models.Queue.delete_message = delete_message
 
 
 # The DynamoDB operations whose results ``_item_results_as_json`` writes (the rest keep moto's serializer:

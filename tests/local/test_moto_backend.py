@@ -234,3 +234,43 @@ def test_item_operations_answer_byte_for_byte_as_stock_moto_does():
     assert (stock_serializer, patched_serializer) == ("BaseResponse.serialized", "_item_results_as_json")
     assert '"Code": "ConditionalCheckFailedException"' in stock and '"Attributes"' in stock  # errors and items
     assert patched == stock
+
+
+def test_deleting_messages_by_current_old_repeated_and_unknown_receipt_handles():
+    """The local server finds a message to delete in one walk of the queue: SQS's answers are unchanged."""
+    server = LocalMotoServer()
+    server.start()
+    try:
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=server.url,
+            region_name="ap-northeast-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        url = sqs.create_queue(QueueName="deletes")["QueueUrl"]
+        for body in ("a", "b", "c"):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=0)["Messages"]
+        first = {message["Body"]: message["ReceiptHandle"] for message in received}
+        again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=30)["Messages"]
+        second = {message["Body"]: message["ReceiptHandle"] for message in again}
+        assert set(first) == set(second) == {"a", "b", "c"} and first["a"] != second["a"]
+        # When one is deleted by its current handle, another by its earlier one, and the first again
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=second["a"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=first["b"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=second["a"])  # no error: already deleted
+        # Then only the third is left, and an unknown handle is refused
+        from moto.sqs.models import Queue
+
+        assert Queue.delete_message.__module__ == "local.moto_backend"
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=second["c"], VisibilityTimeout=0)
+        left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
+        assert [message["Body"] for message in left] == ["c"]
+        try:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+            raise AssertionError("an unknown receipt handle was accepted")
+        except sqs.exceptions.ReceiptHandleIsInvalid:
+            pass
+    finally:
+        server.stop()
