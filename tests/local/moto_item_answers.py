@@ -8,22 +8,15 @@ from __future__ import annotations
 import json
 import sys
 
-import boto3
-
 from local.moto_backend import LocalMotoServer
+from local.stack import aws_client
 
 
 def answers(patched: bool) -> list:
     server = LocalMotoServer(patched=patched)
     server.start()
     try:
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=server.url,
-            region_name="ap-northeast-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        dynamodb = aws_client("dynamodb", server.url, "ap-northeast-1", "local", "local")
         dynamodb.create_table(
             TableName="t",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],

@@ -7,208 +7,175 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
+import pytest
 import requests
 
 from local.moto_backend import LocalMotoServer
+from local.stack import aws_client
 
 
-def test_writes_and_stream_reads_leave_nothing_behind_but_the_emails_stay_readable():
+@pytest.fixture
+def aws():
+    """A started ``LocalMotoServer`` (patched, as ``up`` runs it), with a ``client(service)`` for it."""
     server = LocalMotoServer()
     server.start()
-    try:
-        options = {
-            "endpoint_url": server.url,
-            "region_name": "ap-northeast-1",
-            "aws_access_key_id": "local",
-            "aws_secret_access_key": "local",
-        }
-        dynamodb = boto3.client("dynamodb", **options)
-        dynamodb.create_table(
+    server.client = lambda service: aws_client(service, server.url, "ap-northeast-1", "local", "local")
+    yield server
+    server.stop()
+
+
+def test_writes_and_stream_reads_leave_nothing_behind_but_the_emails_stay_readable(aws):
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    for count in range(40):  # Given many writes, each copied into the stream
+        dynamodb.update_item(
             TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET c = :c",
+            ExpressionAttributeValues={":c": {"N": str(count)}},
         )
-        for count in range(40):  # Given many writes, each copied into the stream
-            dynamodb.update_item(
-                TableName="t",
-                Key={"pk": {"S": "a"}},
-                UpdateExpression="SET c = :c",
-                ExpressionAttributeValues={":c": {"N": str(count)}},
-            )
-        streams = boto3.client("dynamodbstreams", **options)
-        arn = dynamodb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
-        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-        records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=100)["Records"]
-        assert len(records) == 41  # the stream itself still holds every change
-        ses = boto3.client("ses", **options)
-        ses.verify_email_identity(EmailAddress="billing@example.com")
-        ses.send_email(
-            Source="billing@example.com",
-            Destination={"ToAddresses": ["customer@example.com"]},
-            Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "the body"}}},
-        )
-        # When the dashboard is read
-        models = requests.get(f"{server.url}/moto-api/data.json", timeout=30).json()
-        # Then no item copy, stream record or iterator was kept for it, and the email is there
-        assert models["dynamodb"].get("Item", []) == []
-        assert models["dynamodb"].get("StreamRecord", []) == []
-        assert models.get("dynamodbstreams", {}).get("ShardIterator", []) == []
-        assert [message["body"] for message in models["ses"]["Message"]] == ["the body"]
-    finally:
-        server.stop()
+    streams = aws.client("dynamodbstreams")
+    arn = dynamodb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=100)["Records"]
+    assert len(records) == 41  # the stream itself still holds every change
+    ses = aws.client("ses")
+    ses.verify_email_identity(EmailAddress="billing@example.com")
+    ses.send_email(
+        Source="billing@example.com",
+        Destination={"ToAddresses": ["customer@example.com"]},
+        Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "the body"}}},
+    )
+    # When the dashboard is read
+    models = requests.get(f"{aws.url}/moto-api/data.json", timeout=30).json()
+    # Then no item copy, stream record or iterator was kept for it, and the email is there
+    assert models["dynamodb"].get("Item", []) == []
+    assert models["dynamodb"].get("StreamRecord", []) == []
+    assert models.get("dynamodbstreams", {}).get("ShardIterator", []) == []
+    assert [message["body"] for message in models["ses"]["Message"]] == ["the body"]
 
 
-def test_a_cancelled_transaction_leaves_every_item_as_it_was_and_a_query_reads_its_partition():
+def test_a_cancelled_transaction_leaves_every_item_as_it_was_and_a_query_reads_its_partition(aws):
     """The local server backs up only the items a transaction names (not every table): the same answers."""
-    server = LocalMotoServer()
-    server.start()
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName="tx",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def key(pk, sk):
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    for pk, sk in (("a", "1"), ("a", "2"), ("b", "1")):
+        dynamodb.put_item(TableName="tx", Item={**key(pk, sk), "n": {"N": "0"}})
+    update = {
+        "TableName": "tx",
+        "UpdateExpression": "SET n = :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+    # Given a transaction whose last write's condition fails
+    refused = [
+        {"Update": {**update, "Key": key("a", "1")}},
+        {"Put": {"TableName": "tx", "Item": key("c", "1"), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Update": {**update, "Key": key("b", "1"), "ConditionExpression": "n = :one"}},
+    ]
     try:
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=server.url,
-            region_name="ap-northeast-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        dynamodb.create_table(
-            TableName="tx",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb.transact_write_items(TransactItems=refused)
+        raise AssertionError("the transaction went through")
+    except dynamodb.exceptions.TransactionCanceledException:
+        pass
+    from moto.dynamodb.models import DynamoDBBackend
 
-        def key(pk, sk):
-            return {"pk": {"S": pk}, "sk": {"S": sk}}
+    assert DynamoDBBackend.transact_write_items.per_item_backup  # the scaled path answered
+    import jsonpath_ng.ext
 
-        for pk, sk in (("a", "1"), ("a", "2"), ("b", "1")):
-            dynamodb.put_item(TableName="tx", Item={**key(pk, sk), "n": {"N": "0"}})
-        update = {
-            "TableName": "tx",
-            "UpdateExpression": "SET n = :one",
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
-        }
-        # Given a transaction whose last write's condition fails
-        refused = [
-            {"Update": {**update, "Key": key("a", "1")}},
-            {"Put": {"TableName": "tx", "Item": key("c", "1"), "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Update": {**update, "Key": key("b", "1"), "ConditionExpression": "n = :one"}},
-        ]
-        try:
-            dynamodb.transact_write_items(TransactItems=refused)
-            raise AssertionError("the transaction went through")
-        except dynamodb.exceptions.TransactionCanceledException:
-            pass
-        from moto.dynamodb.models import DynamoDBBackend
-
-        assert DynamoDBBackend.transact_write_items.per_item_backup  # the scaled path answered
-        import jsonpath_ng.ext
-
-        assert jsonpath_ng.ext.parse("$.detail.a") is jsonpath_ng.ext.parse("$.detail.a")  # parsed once
-        assert [m.value for m in jsonpath_ng.ext.parse("$.detail.a").find({"detail": {"a": 1}})] == [1]
-        # Then nothing it named changed, and a transaction that passes changes all it names
-        assert dynamodb.get_item(TableName="tx", Key=key("a", "1"))["Item"]["n"] == {"N": "0"}
-        assert "Item" not in dynamodb.get_item(TableName="tx", Key=key("c", "1"))
-        dynamodb.transact_write_items(TransactItems=refused[:2])
-        assert dynamodb.get_item(TableName="tx", Key=key("a", "1"))["Item"]["n"] == {"N": "1"}
-        assert "Item" in dynamodb.get_item(TableName="tx", Key=key("c", "1"))
-        # And a query of one partition answers with that partition only, in order
-        items = dynamodb.query(
-            TableName="tx", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
-        )["Items"]
-        assert [(item["pk"]["S"], item["sk"]["S"]) for item in items] == [("a", "1"), ("a", "2")]
-    finally:
-        server.stop()
+    assert jsonpath_ng.ext.parse("$.detail.a") is jsonpath_ng.ext.parse("$.detail.a")  # parsed once
+    assert [m.value for m in jsonpath_ng.ext.parse("$.detail.a").find({"detail": {"a": 1}})] == [1]
+    # Then nothing it named changed, and a transaction that passes changes all it names
+    assert dynamodb.get_item(TableName="tx", Key=key("a", "1"))["Item"]["n"] == {"N": "0"}
+    assert "Item" not in dynamodb.get_item(TableName="tx", Key=key("c", "1"))
+    dynamodb.transact_write_items(TransactItems=refused[:2])
+    assert dynamodb.get_item(TableName="tx", Key=key("a", "1"))["Item"]["n"] == {"N": "1"}
+    assert "Item" in dynamodb.get_item(TableName="tx", Key=key("c", "1"))
+    # And a query of one partition answers with that partition only, in order
+    items = dynamodb.query(
+        TableName="tx", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}}
+    )["Items"]
+    assert [(item["pk"]["S"], item["sk"]["S"]) for item in items] == [("a", "1"), ("a", "2")]
 
 
-def test_requests_of_several_services_in_turn_each_reach_their_own_backend():
+def test_requests_of_several_services_in_turn_each_reach_their_own_backend(aws):
     """The server remembers each host's backend instead of looking it up per request: the same answers."""
-    server = LocalMotoServer()
-    server.start()
-    try:
-        options = {
-            "endpoint_url": server.url,
-            "region_name": "ap-northeast-1",
-            "aws_access_key_id": "local",
-            "aws_secret_access_key": "local",
-        }
-        s3 = boto3.client("s3", **options)
-        s3.create_bucket(Bucket="dispatch-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
-        sqs = boto3.client("sqs", **options)
-        url = sqs.create_queue(QueueName="q")["QueueUrl"]
-        # When requests of two services alternate
-        for index in range(20):
-            s3.put_object(Bucket="dispatch-bucket", Key=f"k{index}", Body=b"x" * index)
-            sqs.send_message(QueueUrl=url, MessageBody=str(index))
-        # Then each reached its service's backend, and the lookup was remembered
-        assert len(s3.list_objects_v2(Bucket="dispatch-bucket")["Contents"]) == 20
-        assert (
-            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-                "ApproximateNumberOfMessages"
-            ]
-            == "20"
-        )
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="dispatch-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    # When requests of two services alternate
+    for index in range(20):
+        s3.put_object(Bucket="dispatch-bucket", Key=f"k{index}", Body=b"x" * index)
+        sqs.send_message(QueueUrl=url, MessageBody=str(index))
+    # Then each reached its service's backend, and the lookup was remembered
+    assert len(s3.list_objects_v2(Bucket="dispatch-bucket")["Contents"]) == 20
+    assert (
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "20"
+    )
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-        assert DomainDispatcherApplication.get_backend_for_host.cache_info().hits >= 40
-    finally:
-        server.stop()
+    assert DomainDispatcherApplication.get_backend_for_host.cache_info().hits >= 40
 
 
-def test_stream_records_read_back_as_written_every_attribute_type_and_both_images():
+def test_stream_records_read_back_as_written_every_attribute_type_and_both_images(aws):
     """GetRecords is written as JSON directly (not through moto's serializer): the client reads the same records."""
-    server = LocalMotoServer()
-    server.start()
-    try:
-        options = {
-            "endpoint_url": server.url,
-            "region_name": "ap-northeast-1",
-            "aws_access_key_id": "local",
-            "aws_secret_access_key": "local",
-        }
-        dynamodb = boto3.client("dynamodb", **options)
-        dynamodb.create_table(
-            TableName="s",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        first = {
-            "pk": {"S": "a"},
-            "n": {"N": "12.5"},
-            "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "1"}, {"BOOL": True}, {"NULL": True}]}}},
-            "tags": {"SS": ["b", "c"]},
-            "text": {"S": '請求書 \u2028 "quoted"'},
-        }
-        second = {**first, "n": {"N": "13"}, "flag": {"BOOL": False}}
-        dynamodb.put_item(TableName="s", Item=first)
-        dynamodb.put_item(TableName="s", Item=second)
-        streams = boto3.client("dynamodbstreams", **options)
-        arn = dynamodb.describe_table(TableName="s")["Table"]["LatestStreamArn"]
-        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-        # When the records are read one at a time, then the rest
-        page = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1)
-        rest = streams.get_records(ShardIterator=page["NextShardIterator"])
-        # Then each is the write as it was, with its keys, sequence, time and both images
-        inserted, modified = page["Records"][0], rest["Records"][0]
-        assert len(page["Records"]) == 1 and len(rest["Records"]) == 1
-        assert (inserted["eventName"], modified["eventName"]) == ("INSERT", "MODIFY")
-        assert inserted["dynamodb"]["NewImage"] == first and "OldImage" not in inserted["dynamodb"]
-        assert modified["dynamodb"]["OldImage"] == first and modified["dynamodb"]["NewImage"] == second
-        assert modified["dynamodb"]["Keys"] == {"pk": {"S": "a"}}
-        assert int(modified["dynamodb"]["SequenceNumber"]) > int(inserted["dynamodb"]["SequenceNumber"])
-        assert modified["dynamodb"]["ApproximateCreationDateTime"].year >= 2025  # a timestamp, parsed as one
-        assert streams.get_records(ShardIterator=rest["NextShardIterator"])["Records"] == []
-    finally:
-        server.stop()
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName="s",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    first = {
+        "pk": {"S": "a"},
+        "n": {"N": "12.5"},
+        "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "1"}, {"BOOL": True}, {"NULL": True}]}}},
+        "tags": {"SS": ["b", "c"]},
+        "text": {"S": '請求書 \u2028 "quoted"'},
+    }
+    second = {**first, "n": {"N": "13"}, "flag": {"BOOL": False}}
+    dynamodb.put_item(TableName="s", Item=first)
+    dynamodb.put_item(TableName="s", Item=second)
+    streams = aws.client("dynamodbstreams")
+    arn = dynamodb.describe_table(TableName="s")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    # When the records are read one at a time, then the rest
+    page = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1)
+    rest = streams.get_records(ShardIterator=page["NextShardIterator"])
+    # Then each is the write as it was, with its keys, sequence, time and both images
+    inserted, modified = page["Records"][0], rest["Records"][0]
+    assert len(page["Records"]) == 1 and len(rest["Records"]) == 1
+    assert (inserted["eventName"], modified["eventName"]) == ("INSERT", "MODIFY")
+    assert inserted["dynamodb"]["NewImage"] == first and "OldImage" not in inserted["dynamodb"]
+    assert modified["dynamodb"]["OldImage"] == first and modified["dynamodb"]["NewImage"] == second
+    assert modified["dynamodb"]["Keys"] == {"pk": {"S": "a"}}
+    assert int(modified["dynamodb"]["SequenceNumber"]) > int(inserted["dynamodb"]["SequenceNumber"])
+    assert modified["dynamodb"]["ApproximateCreationDateTime"].year >= 2025  # a timestamp, parsed as one
+    assert streams.get_records(ShardIterator=rest["NextShardIterator"])["Records"] == []
 
 
 def test_item_operations_answer_byte_for_byte_as_stock_moto_does():
@@ -236,41 +203,30 @@ def test_item_operations_answer_byte_for_byte_as_stock_moto_does():
     assert patched == stock
 
 
-def test_deleting_messages_by_current_old_repeated_and_unknown_receipt_handles():
+def test_deleting_messages_by_current_old_repeated_and_unknown_receipt_handles(aws):
     """The local server finds a message to delete in one walk of the queue: SQS's answers are unchanged."""
-    server = LocalMotoServer()
-    server.start()
-    try:
-        sqs = boto3.client(
-            "sqs",
-            endpoint_url=server.url,
-            region_name="ap-northeast-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        url = sqs.create_queue(QueueName="deletes")["QueueUrl"]
-        for body in ("a", "b", "c"):
-            sqs.send_message(QueueUrl=url, MessageBody=body)
-        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=0)["Messages"]
-        first = {message["Body"]: message["ReceiptHandle"] for message in received}
-        again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=30)["Messages"]
-        second = {message["Body"]: message["ReceiptHandle"] for message in again}
-        assert set(first) == set(second) == {"a", "b", "c"} and first["a"] != second["a"]
-        # When one is deleted by its current handle, another by its earlier one, and the first again
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=second["a"])
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=first["b"])
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=second["a"])  # no error: already deleted
-        # Then only the third is left, and an unknown handle is refused
-        from moto.sqs.models import Queue
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="deletes")["QueueUrl"]
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=0)["Messages"]
+    first = {message["Body"]: message["ReceiptHandle"] for message in received}
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=30)["Messages"]
+    second = {message["Body"]: message["ReceiptHandle"] for message in again}
+    assert set(first) == set(second) == {"a", "b", "c"} and first["a"] != second["a"]
+    # When one is deleted by its current handle, another by its earlier one, and the first again
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=second["a"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["b"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=second["a"])  # no error: already deleted
+    # Then only the third is left, and an unknown handle is refused
+    from moto.sqs.models import Queue
 
-        assert Queue.delete_message.__module__ == "local.moto_backend"
-        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=second["c"], VisibilityTimeout=0)
-        left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
-        assert [message["Body"] for message in left] == ["c"]
-        try:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
-            raise AssertionError("an unknown receipt handle was accepted")
-        except sqs.exceptions.ReceiptHandleIsInvalid:
-            pass
-    finally:
-        server.stop()
+    assert Queue.delete_message.__module__ == "local.moto_backend"
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=second["c"], VisibilityTimeout=0)
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
+    assert [message["Body"] for message in left] == ["c"]
+    try:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+        raise AssertionError("an unknown receipt handle was accepted")
+    except sqs.exceptions.ReceiptHandleIsInvalid:
+        pass
