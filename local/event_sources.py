@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.resources import BUCKET, QUEUE, TABLE
-from local.runtime import Invocation
+from local.runtime import MAX_CONTAINERS, Invocation
 from local.template import FunctionSpec, Physical, Resolver, TemplateError
 
 log = logging.getLogger("local.events")
@@ -289,7 +289,7 @@ class RuleSource:
     queue_arn: str
     dead_letter_url: str | None
     batch_size: int = 10
-    concurrency: int = 4  # as many as a function has containers (local.runtime.MAX_CONTAINERS)
+    concurrency: int = MAX_CONTAINERS  # one poller per container the function may have
 
 
 ASYNC_ATTEMPTS = 3  # Lambda runs an asynchronous event up to three times (two retries)
@@ -344,8 +344,8 @@ class RulePoller(SqsPoller):
     def handle(self, messages: list[dict]) -> None:
         handled: list[dict] = []  # deleted together at the end (one call, not one per event), held till then
         try:
-            for message in messages:
-                self._handle_one(message, handled, messages[messages.index(message) :])
+            for index, message in enumerate(messages):
+                self._handle_one(message, handled, messages[index:])
         finally:
             self._delete(handled)
 
