@@ -270,7 +270,7 @@ ITEM_OPERATIONS = frozenset(
 
 
 def _wire(value: object) -> object:
-    """What ``json.dumps`` cannot write, as DynamoDB's JSON protocol writes it."""
+    """What ``json.dumps`` cannot write (binary, times), as DynamoDB's and its streams' JSON protocol write it."""
     from moto.core.serialize import TimestampSerializer
 
     if isinstance(value, (bytes, bytearray)):
@@ -293,11 +293,9 @@ def _item_results_as_json(handler, action_result) -> tuple[int, dict, str]:
 
 def _get_records_as_json(handler) -> str:
     """moto's DynamoDB Streams ``GetRecords``, its result written as JSON directly (see ``patch_moto_scaling``)."""
-    from moto.core.serialize import TimestampSerializer
-
     limit = handler._get_param("Limit")
     result = handler.backend.get_records(handler._get_param("ShardIterator"), 1000 if limit is None else limit)
-    return json.dumps(result, default=TimestampSerializer._timestamp_unixtimestamp)
+    return json.dumps(result, default=_wire)
 
 
 class LocalMotoServer(ThreadedMotoServer):
