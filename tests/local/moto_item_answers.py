@@ -23,9 +23,34 @@ def answers(patched: bool) -> list:
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "shard", "AttributeType": "S"},
+                {"AttributeName": "rank", "AttributeType": "N"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "byShard",
+                    "KeySchema": [
+                        {"AttributeName": "shard", "KeyType": "HASH"},
+                        {"AttributeName": "pk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {
+                    "IndexName": "byRank",
+                    "KeySchema": [{"AttributeName": "rank", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                },
             ],
             BillingMode="PAY_PER_REQUEST",
         )
+        # Index members, spread over partitions; some without the index's key, one with it as a number.
+        for number in range(24):
+            member = {"pk": {"S": f"acct-{number % 7}"}, "sk": {"S": f"s{number:02}"}}
+            if number % 5:
+                member["shard"] = {"S": f"shard-{number % 3}"}
+            member["rank"] = {"N": ["1", "1.0", "01", "2"][number % 4]}
+            dynamodb.put_item(TableName="t", Item=member)
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "odd"}, "sk": {"S": "x"}, "shard": {"N": "1"}})
         item = {
             "pk": {"S": "a"},
             "sk": {"S": "1"},
@@ -70,6 +95,64 @@ def answers(patched: bool) -> list:
             ),
             ("scan", {"Limit": 1}),
             (
+                "query_pages",
+                {
+                    "IndexName": "byShard",
+                    "KeyConditionExpression": "shard = :s",
+                    "ExpressionAttributeValues": {":s": {"S": "shard-1"}},
+                    "Limit": 2,
+                },
+            ),
+            (
+                "query_pages",
+                {
+                    "IndexName": "byShard",
+                    "KeyConditionExpression": "shard = :s AND pk > :p",
+                    "ExpressionAttributeValues": {":s": {"S": "shard-2"}, ":p": {"S": "acct-2"}},
+                    "ScanIndexForward": False,
+                    "Limit": 3,
+                },
+            ),
+            (
+                "query_pages",
+                {
+                    "IndexName": "byRank",
+                    "KeyConditionExpression": "#r = :r",
+                    "ExpressionAttributeNames": {"#r": "rank"},
+                    "ExpressionAttributeValues": {":r": {"N": "1.00"}},
+                },
+            ),
+            (
+                "query",
+                {
+                    "IndexName": "byShard",
+                    "KeyConditionExpression": "shard = :s",
+                    "ExpressionAttributeValues": {":s": {"S": "nowhere"}},
+                },
+            ),
+            (
+                "query",
+                {
+                    "IndexName": "none",
+                    "KeyConditionExpression": "pk = :a",
+                    "ExpressionAttributeValues": {":a": {"S": "a"}},
+                },
+            ),
+            *[
+                (
+                    "update_item",
+                    {
+                        "Key": {"pk": {"S": "acct-1"}, "sk": {"S": sk}},
+                        "UpdateExpression": "SET seen = if_not_exists(seen, :zero) + :one",
+                        "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}},
+                        "ReturnValues": "UPDATED_NEW",
+                    },
+                )
+                for sk in ("s01", "s01", "s08", "new")
+            ],
+            *[("update_item", {"Key": key, "UpdateExpression": "SET = broken"}) for _ in range(2)],
+            ("update_item", {"Key": key, "UpdateExpression": "SET n = :undefined"}),
+            (
                 "transact_write_items",
                 {
                     "TransactItems": [
@@ -107,7 +190,12 @@ def answers(patched: bool) -> list:
             if operation not in ("transact_write_items", "transact_get_items", "batch_get_item", "batch_write_item"):
                 arguments = {"TableName": "t", **arguments}
             try:
-                answer = getattr(dynamodb, operation)(**arguments)
+                if operation == "query_pages":
+                    answer = {"pages": list(dynamodb.get_paginator("query").paginate(**arguments))}
+                    for page in answer["pages"]:
+                        page.pop("ResponseMetadata", None)
+                else:
+                    answer = getattr(dynamodb, operation)(**arguments)
             except dynamodb.exceptions.ClientError as error:
                 answer = {"error": error.response}
             answer.pop("ResponseMetadata", None)
