@@ -2,9 +2,14 @@
 
 Method
 ------
-* **moto with a request counter.** This process runs its own moto server
-  (``local.moto_backend.LocalMotoServer``, so DynamoDB stays serial exactly
-  as in ``python -m local up``) on 127.0.0.1 with a WSGI middleware that
+* **moto with a request counter, in two processes as ``python -m local up``
+  runs it.** This process runs a moto server for every service but DynamoDB
+  (``local.moto_backend.LocalMotoServer``), and starts a second process
+  (``python -m benchmarks.close_month --serve-dynamodb``) that serves
+  DynamoDB and its streams the same way, serially, as ``up``'s own
+  ``local.moto_backend.MotoProcess`` does (``--one-moto`` serves everything
+  from this process, as before 2026-12-04). Each runs on 127.0.0.1 with a WSGI
+  middleware that
   classifies every request: service and operation (``X-Amz-Target``, the
   SigV4 credential scope, S3 method and path, a form ``Action``), the item
   it touches (DynamoDB ``pk``/``sk`` kinds such as ``ACCOUNT/PROFILE`` or
@@ -66,8 +71,9 @@ Method
   source mapping and are reported apart, as are the CLI's GetQueueAttributes.
 * **Per-invoice cost**: the handler's own duration (the ``REPORT ... Duration``
   lines the containers log, summed, ÷ N) and the containers' CPU time
-  (``/proc/<pid>/stat``, before and after the close, ÷ N); moto's CPU (this
-  process) and its serialised DynamoDB busy time are reported beside them.
+  (``/proc/<pid>/stat``, before and after the close, ÷ N); moto's CPU (both
+  processes, and each apart) and its serialised DynamoDB busy time are
+  reported beside them.
 * **Projection for 1,000,000 accounts on AWS** (a model, not a measurement):
   the measured IssueInvoice calls per invoice priced at the stated AWS
   latencies, plus the measured container CPU scaled to a 1,024 MB Lambda
@@ -280,6 +286,8 @@ class RequestCounter:
         self.milestones: Counter = Counter()
 
     def __call__(self, environ: dict, start_response):
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PATH):
+            return self.control(environ, start_response)
         started = time.perf_counter()
         body = b""
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -317,6 +325,39 @@ class RequestCounter:
         with self.lock:
             self.phase = phase
 
+    def control(self, environ: dict, start_response):
+        """``GET /_counter``: this counter's snapshot; ``POST /_counter/phase/<name>``: the phase to count in."""
+        path = environ["PATH_INFO"][len(CONTROL_PATH) :]
+        if environ["REQUEST_METHOD"] == "POST" and path.startswith("/phase/"):
+            self.set_phase(path[len("/phase/") :])
+        body = json.dumps(self.snapshot()).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def snapshot(self) -> dict:
+        """Everything counted, as JSON, with this process's CPU and the DynamoDB lock's time (``serial``)."""
+        serial = self.app  # the server's SerialDynamoDB (None in a merged view)
+        with self.lock:
+            tables = {name: [[*key, value] for key, value in getattr(self, name).items()] for name in SNAPSHOT_TABLES}
+        return {
+            **tables,
+            "cpu_s": time.process_time(),
+            "busy_s": getattr(serial, "busy_s", 0.0),
+            "lock_cpu_s": getattr(serial, "cpu_s", 0.0),
+        }
+
+    def absorb(self, snapshot: dict) -> None:
+        """Add another counter's snapshot to this one (first calls are the earliest, last the latest)."""
+        with self.lock:
+            for name in ("calls", "messages", "seconds", "milestones"):
+                table = getattr(self, name)
+                for *key, value in snapshot[name]:
+                    table[tuple(key)] += value
+            for *key, value in snapshot["first"]:
+                self.first[tuple(key)] = min(value, self.first.get(tuple(key), value))
+            for *key, value in snapshot["last"]:
+                self.last[tuple(key)] = max(value, self.last.get(tuple(key), value))
+
     def count(self, phase: str, caller: str | None = None, operation: str | None = None, outcome=None) -> int:
         with self.lock:
             return sum(
@@ -344,8 +385,12 @@ class RequestCounter:
             ]
 
 
+CONTROL_PATH = "/_counter"
+SNAPSHOT_TABLES = ("calls", "messages", "seconds", "first", "last", "milestones")
+
+
 def counting_moto_server(patch_moto: bool = True):
-    """A started ``LocalMotoServer`` (the stack's own, serial DynamoDB and all), its app counted: (server, counter)."""
+    """A ``LocalMotoServer`` (serial DynamoDB and all, as the stack's own), its app counted: (server, counter)."""
     from local.moto_backend import LocalMotoServer
 
     counter = RequestCounter(None)
@@ -355,22 +400,73 @@ def counting_moto_server(patch_moto: bool = True):
         return counter
 
     server = LocalMotoServer(wrap=count, patched=patch_moto)
-    server.start()
     return server, counter
+
+
+class Counters:
+    """This process's counter and, when DynamoDB has its own process, that one's, read together."""
+
+    def __init__(self, here: RequestCounter, dynamodb_url: str | None = None):
+        self.here = here
+        self.dynamodb_url = dynamodb_url
+
+    def _remote(self, method: str = "GET", path: str = "") -> dict | None:
+        if not self.dynamodb_url:
+            return None
+        import requests
+
+        response = requests.request(method, f"{self.dynamodb_url}{CONTROL_PATH}{path}", timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def set_phase(self, phase: str) -> None:
+        self.here.set_phase(phase)
+        self._remote("POST", f"/phase/{phase}")
+
+    def view(self) -> RequestCounter:
+        """Both counters' requests so far, as one counter."""
+        merged = RequestCounter(None)
+        merged.absorb(self.here.snapshot())
+        remote = self._remote()
+        if remote:
+            merged.absorb(remote)
+        return merged
+
+    def moto_cpu(self) -> dict:
+        """CPU seconds so far of each moto process, and the DynamoDB lock's busy and CPU seconds."""
+        here, remote = self.here.snapshot(), self._remote() or {"cpu_s": 0.0, "busy_s": 0.0, "lock_cpu_s": 0.0}
+        return {
+            "main_cpu_s": here["cpu_s"],
+            "dynamodb_cpu_s": remote["cpu_s"],
+            "busy_s": here["busy_s"] + remote["busy_s"],
+            "lock_cpu_s": here["lock_cpu_s"] + remote["lock_cpu_s"],
+        }
+
+
+def serve_dynamodb(patch_moto: bool) -> None:
+    """``--serve-dynamodb``: the counted DynamoDB moto process (its URL first on standard output)."""
+    from local.moto_backend import serve
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    support.use_project_paths()
+    server, _ = counting_moto_server(patch_moto)
+    serve(server)
 
 
 class EndpointStack(LocalStackProcess):
     """``python -m local up --port 0 --endpoint <moto>``: ``LocalStackProcess`` with our moto, stopped by PID."""
 
-    def __init__(self, workdir: Path, endpoint: str):
+    def __init__(self, workdir: Path, endpoint: str, dynamodb_endpoint: str | None = None):
         super().__init__(workdir)
         self.endpoint = endpoint
+        self.dynamodb_endpoint = dynamodb_endpoint
         self.state = workdir / "stack.json"
 
     def __enter__(self) -> EndpointStack:
         import select
 
         command = [sys.executable, "-m", "local", "up", "--port", "0", "--endpoint", self.endpoint]
+        command += ["--dynamodb-endpoint", self.dynamodb_endpoint] if self.dynamodb_endpoint else []
         command += ["--state", str(self.state)]
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         env["AWS_SDK_UA_APP_ID"] = "local-runner"  # its containers name themselves (local.runtime)
@@ -514,9 +610,11 @@ def aws(config: dict, service: str):
     import boto3
     from botocore.config import Config
 
+    from local.runtime import AwsSettings
+
     return boto3.session.Session().client(
         service,
-        endpoint_url=config["endpoint"],
+        endpoint_url=AwsSettings.from_config(config).endpoint_for(service),
         region_name=config["region"],
         aws_access_key_id=config["aws_access_key_id"],
         aws_secret_access_key=config["aws_secret_access_key"],
@@ -794,8 +892,9 @@ def template_settings() -> dict:
     }
 
 
-def progress(counter: RequestCounter, stop: threading.Event, n: int, started: float) -> None:
+def progress(counters: Counters, stop: threading.Event, n: int, started: float) -> None:
     while not stop.wait(30):
+        counter = counters.view()
         issued = counter.count("close", "issue_invoice", "PutObject", "ok")
         delivered = counter.count("close", "deliver_invoice", "SendEmail", "ok") + counter.count(
             "close", "deliver_invoice", "PutItem", "ok"
@@ -803,7 +902,7 @@ def progress(counter: RequestCounter, stop: threading.Event, n: int, started: fl
         print(f"  ... {time.perf_counter() - started:5.0f} s: {issued}/{n} PDFs stored, {delivered} deliveries")
 
 
-def wait_for_stream_readers(counter: RequestCounter, quiet_s: float = 10, limit_s: float = 900) -> float:
+def wait_for_stream_readers(counters: Counters, quiet_s: float = 10, limit_s: float = 900) -> float:
     """Wait until the churn watch (the table stream's reader) has made no call for ``quiet_s``: seconds waited.
 
     In a real month the reports came in over weeks and their stream records were read long before the
@@ -811,7 +910,7 @@ def wait_for_stream_readers(counter: RequestCounter, quiet_s: float = 10, limit_
     """
     started = time.perf_counter()
     while time.perf_counter() - started < limit_s:
-        last = counter.last.get(("seed", "churn_watch"), started)
+        last = counters.view().last.get(("seed", "churn_watch"), started)
         if time.perf_counter() - max(last, started) >= quiet_s:
             break
         time.sleep(1)
@@ -824,6 +923,7 @@ def run(
     threads: int = 6,
     timeout_s: float = 3600,
     stock_moto: bool = False,
+    one_moto: bool = False,
 ) -> dict:
     month = month or default_month()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our moto server: no line per request
@@ -831,47 +931,58 @@ def run(
     support.use_project_paths()
     settings = template_settings()
     account_ids = [f"close-{i:06d}" for i in range(accounts)]
+    from local.moto_backend import MotoProcess
+
+    command = [sys.executable, "-m", "benchmarks.close_month", "--serve-dynamodb"]
+    dynamodb = None if one_moto else MotoProcess(command + (["--stock-moto"] if stock_moto else [])).launch()
     server, counter = counting_moto_server(patch_moto=not stock_moto)
-    serial = server.serial
+    server.start()
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-close-") as tmp, EndpointStack(Path(tmp), server.url) as stack:
+        counters = Counters(counter, dynamodb.wait_ready() if dynamodb else None)
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-close-") as tmp,
+            EndpointStack(Path(tmp), server.url, counters.dynamodb_url) as stack,
+        ):
             config = stack.config
-            counter.set_phase("seed")
+            counters.set_phase("seed")
             seeded = seed(config, account_ids, month, threads)
             print(
                 f"  seeded {accounts} accounts ({seeded['profiles_per_s']:.0f} profiles/s) and"
                 f" {seeded['reports']} reports ({seeded['reports_per_s']:.0f}/s) over HTTP"
             )
             state = json.loads(stack.state.read_text())
-            waited = wait_for_stream_readers(counter)
+            waited = wait_for_stream_readers(counters)
             print(f"  the stream's readers caught up with the seeded reports in {waited:.0f} s")
 
             offset = stack.stderr_path.stat().st_size
             cpu_before = stack.container_cpu()
-            moto_cpu_before, children_before = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-            busy_before, lock_cpu_before = serial.busy_s, serial.cpu_s
-            counter.set_phase("close")
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            moto_before = counters.moto_cpu()
+            counters.set_phase("close")
             env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
             env["AWS_SDK_UA_APP_ID"] = "close-month-cli"
             command = [sys.executable, "-m", "local", "close-month", month, "--state", str(stack.state)]
             command += ["--timeout", str(timeout_s)]
             stop = threading.Event()
             started = time.perf_counter()
-            threading.Thread(target=progress, args=(counter, stop, accounts, started), daemon=True).start()
+            threading.Thread(target=progress, args=(counters, stop, accounts, started), daemon=True).start()
             cli = subprocess.run(command, cwd=support.ROOT, env=env, capture_output=True, text=True)
             wall_s = time.perf_counter() - started
             stop.set()
-            counter.set_phase("verify")
+            counters.set_phase("verify")
             cpu_after = stack.container_cpu()
-            moto_cpu_s = time.process_time() - moto_cpu_before
+            moto_after = counters.moto_cpu()
+            moto = {name: moto_after[name] - moto_before[name] for name in moto_after}
+            moto_cpu_s = moto["main_cpu_s"] + moto["dynamodb_cpu_s"]
             children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            busy_s, lock_cpu_s = serial.busy_s - busy_before, serial.cpu_s - lock_cpu_before
+            busy_s, lock_cpu_s = moto["busy_s"], moto["lock_cpu_s"]
             try:
                 cli_report = json.loads(cli.stdout)
             except ValueError:
                 cli_report = {"ok": False, "error": cli.stdout[-2000:] + cli.stderr[-2000:]}
             durations = handler_durations(stack.stderr_path, offset)
             verification = verify(config, state, month, account_ids, cli_report)
+            counter = counters.view()
             rows = counter.rows("close")
             first = counter.first.get(("close", "close_month"), started)
             last_delivery = counter.last.get(("close", "deliver_invoice"), first)
@@ -880,6 +991,8 @@ def run(
             ]
     finally:
         server.stop()
+        if dynamodb:
+            dynamodb.stop()
 
     pages = sum(row["calls"] for row in rows if row["caller"] == "close_month" and row["operation"] == "Query")
     calls = calls_per_invoice(rows, accounts, pages)
@@ -905,6 +1018,9 @@ def run(
         "runner_cpu_s": round(cpu.get("local runner", 0), 2),
         "close_month_cli_cpu_s": round(cli_cpu, 2),
         "moto_cpu_s": round(moto_cpu_s, 2),
+        "moto_processes": "one (--one-moto)" if one_moto else "two: DynamoDB and its streams in their own",
+        "moto_main_cpu_s": round(moto["main_cpu_s"], 2),
+        "moto_dynamodb_process_cpu_s": round(moto["dynamodb_cpu_s"], 2),
         "moto_cpu_ms_per_invoice": round(moto_cpu_s * 1000 / accounts, 2),
         "moto_dynamodb_busy_s": round(busy_s, 2),
         "moto_dynamodb_busy_cpu_s": round(lock_cpu_s, 2),
@@ -1090,8 +1206,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=6, help="seeding threads (default 6)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds the close may take (default 3600)")
     parser.add_argument("--stock-moto", action="store_true", help="run moto without the scaling fixes")
+    parser.add_argument("--one-moto", action="store_true", help="serve DynamoDB from the same moto process")
+    parser.add_argument("--serve-dynamodb", action="store_true", help=argparse.SUPPRESS)  # the second moto process
     args = parser.parse_args(argv)
-    result = run(args.accounts, args.month, args.threads, args.timeout, args.stock_moto)
+    if args.serve_dynamodb:
+        serve_dynamodb(patch_moto=not args.stock_moto)
+        return {"ok": True}
+    result = run(args.accounts, args.month, args.threads, args.timeout, args.stock_moto, args.one_moto)
     add_scaling(result)
     print_result(result)
     print(f"  written to {support.write_result(result_name(args.accounts), result)}")

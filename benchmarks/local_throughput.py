@@ -223,10 +223,11 @@ def moto_client(config: dict):
     import boto3
 
     from billing.dal.clients import _CONFIG  # the functions' own retry and timeout settings
+    from local.runtime import AwsSettings
 
     return boto3.session.Session().client(
         "dynamodb",
-        endpoint_url=config["endpoint"],
+        endpoint_url=AwsSettings.from_config(config).endpoint_for("dynamodb"),
         region_name=config["region"],
         aws_access_key_id=config["aws_access_key_id"],
         aws_secret_access_key=config["aws_secret_access_key"],

@@ -43,6 +43,8 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 
 def up(args: argparse.Namespace) -> int:
+    if args.dynamodb_endpoint and not args.endpoint:
+        raise SystemExit("--dynamodb-endpoint goes with --endpoint (without it, up starts both moto servers itself)")
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
@@ -50,6 +52,7 @@ def up(args: argparse.Namespace) -> int:
         args.template,
         port=args.port,
         endpoint=args.endpoint,
+        dynamodb_endpoint=args.dynamodb_endpoint,
         region=args.region,
         state_path=args.state,
         parameters=_parameters(args.parameter),
@@ -145,6 +148,9 @@ def parser() -> argparse.ArgumentParser:
     command = with_state(commands.add_parser("up", help="run the stack: moto, resources, functions and HTTP APIs"))
     command.add_argument("--port", type=int, default=3000, help="HTTP port on 127.0.0.1; 0 picks a free one")
     command.add_argument("--endpoint", help="use this AWS-compatible endpoint instead of starting moto")
+    command.add_argument(
+        "--dynamodb-endpoint", help="with --endpoint: DynamoDB and its streams are served here (default: --endpoint)"
+    )
     command.add_argument("--region", default=DEFAULT_REGION)
     command.add_argument(
         "--parameter", action="append", default=[], metavar="NAME=VALUE", help="override a template parameter"

@@ -10,6 +10,11 @@ writes (the month's peak), so this server runs DynamoDB requests one at a
 time. That costs little, since moto is bound by the GIL anyway. Other
 services stay concurrent: an SQS long poll must not hold up the tables.
 
+A moto server is one process, so one core. The local stack serves DynamoDB
+(and its streams) from a second one (``MotoProcess``, which runs
+``python -m local.moto_backend``), so that the tables, the busiest service
+of a month close, do not wait for S3 and SQS requests to let go of the GIL.
+
 It also makes moto's O(table) and O(queue) paths O(1) without changing any
 answer (``patch_moto_transactions``, ``patch_moto_scaling``): stock moto
 backs up every table (deep copies) for each TransactWriteItems, so a month
@@ -18,14 +23,21 @@ close is quadratic in the number of accounts.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import copy
 import functools
 import json
+import os
+import select
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -392,3 +404,90 @@ class LocalMotoServer(ThreadedMotoServer):
     def url(self) -> str:
         host, port = self.get_host_and_port()
         return f"http://{host}:{port}"
+
+
+class MotoProcess:
+    """A ``LocalMotoServer`` in a process of its own (``python -m local.moto_backend``), stopped by its PID.
+
+    ``command`` runs something else that serves the same way (the benchmarks count its requests): it must
+    print its URL as the first line of its output and stop on SIGTERM.
+    """
+
+    START_TIMEOUT_S = 60
+
+    def __init__(self, command: list[str] | None = None):
+        self.command = command or [sys.executable, "-m", "local.moto_backend"]
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+
+    def launch(self) -> MotoProcess:
+        """Start the process; ``wait_ready`` reads its URL (so another server can start meanwhile)."""
+        root = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen(self.command, cwd=root, env=env, stdout=subprocess.PIPE)
+        return self
+
+    def wait_ready(self) -> str:
+        deadline, line = time.monotonic() + self.START_TIMEOUT_S, b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"moto process {self.command} did not start (no URL on its output)")
+            if select.select([self.process.stdout], [], [], remaining)[0]:
+                chunk = os.read(self.process.stdout.fileno(), 4096)
+                line += chunk or b"\n"
+        self.url = line.split(b"\n", 1)[0].decode().strip()
+        if not self.url.startswith("http://127.0.0.1:"):
+            self.stop()
+            raise RuntimeError(f"moto process {self.command} answered {self.url!r}, not a local URL")
+        return self.url
+
+    def start(self) -> str:
+        return self.launch().wait_ready()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def stop(self) -> None:
+        if not self.process:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.process = None
+
+
+def serve(server: LocalMotoServer) -> None:
+    """Run ``server`` until SIGTERM or SIGINT, or until the process that started it is gone (killed outright,
+    it could not stop this one), its URL the first line of standard output."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    parent = os.getppid()
+    server.start()
+    try:
+        sys.stdout.write(server.url + "\n")
+        sys.stdout.flush()
+        while not stopping.wait(0.5) and os.getppid() == parent:
+            pass
+    finally:
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="a local moto server (serial DynamoDB), its URL printed first")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--stock", action="store_true", help="without the scaling patches")
+    args = parser.parse_args(argv)
+    serve(LocalMotoServer(port=args.port, patched=not args.stock))
+
+
+if __name__ == "__main__":
+    main()

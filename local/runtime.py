@@ -49,6 +49,31 @@ class AwsSettings:
     access_key: str
     secret_key: str
     account_id: str
+    dynamodb_endpoint: str | None = None  # DynamoDB and its streams, when another endpoint serves them
+
+    @classmethod
+    def from_config(cls, config: dict) -> AwsSettings:
+        """From ``up``'s first line, or its state file (the same keys, and the account)."""
+        return cls(
+            config["endpoint"],
+            config["region"],
+            config["aws_access_key_id"],
+            config["aws_secret_access_key"],
+            config.get("account_id", ""),
+            config.get("dynamodb_endpoint"),
+        )
+
+    def endpoint_for(self, service: str) -> str:
+        if self.dynamodb_endpoint and service in ("dynamodb", "dynamodbstreams"):
+            return self.dynamodb_endpoint
+        return self.endpoint
+
+    def environment(self) -> dict[str, str]:
+        """The SDK's endpoint variables: one for every service, and DynamoDB's own where it has one."""
+        env = {"AWS_ENDPOINT_URL": self.endpoint}
+        if self.dynamodb_endpoint:
+            env["AWS_ENDPOINT_URL_DYNAMODB"] = env["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = self.dynamodb_endpoint
+        return env
 
 
 def function_environment(spec: FunctionSpec, aws: AwsSettings) -> dict[str, str]:
@@ -59,9 +84,9 @@ def function_environment(spec: FunctionSpec, aws: AwsSettings) -> dict[str, str]
     """
     env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if name in os.environ}
     env.update(spec.environment)
+    env.update(aws.environment())
     env.update(
         {
-            "AWS_ENDPOINT_URL": aws.endpoint,
             "BILLING_AWS_READ_TIMEOUT_S": "30",  # moto queues DynamoDB requests; see billing.dal.clients
             "AWS_ACCESS_KEY_ID": aws.access_key,
             "AWS_SECRET_ACCESS_KEY": aws.secret_key,

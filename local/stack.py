@@ -3,7 +3,8 @@
 ``LocalStack`` is what ``python -m local up`` and ``python -m local demo``
 run. Starting it:
 
-1. starts an in-process moto server on a free port (or uses ``endpoint``);
+1. starts an in-process moto server on a free port, and DynamoDB's own in
+   a second process (or uses ``endpoint``, and ``dynamodb_endpoint`` if given);
 2. names every resource (``local.resources.plan``) and creates the tables,
    buckets, queues and buses from the template's own properties;
 3. resolves each function's environment and gives it a pool of warm
@@ -51,7 +52,7 @@ from local.event_sources import (
 )
 from local.http_gateway import BoundRoute, HttpGateway
 from local.iam_policy import Policy, PolicyError
-from local.moto_backend import LocalMotoServer
+from local.moto_backend import LocalMotoServer, MotoProcess
 from local.resources import ResourceMaker, plan, ses_identities, verify_ses_identities
 from local.runtime import AwsSettings, FunctionPool, Invocation
 from local.template import FunctionSpec, Physical, Pseudo, Resolver, Template, TemplateError
@@ -97,6 +98,11 @@ def aws_client(service: str, endpoint: str, region: str, access_key: str, secret
     )
 
 
+def client_for(service: str, aws: AwsSettings) -> Any:
+    """A client of ``service`` on the endpoint that serves it, as the stack's key pair."""
+    return aws_client(service, aws.endpoint_for(service), aws.region, aws.access_key, aws.secret_key)
+
+
 def account_of(endpoint: str, region: str, access_key: str, secret_key: str) -> str:
     try:
         return aws_client("sts", endpoint, region, access_key, secret_key).get_caller_identity()["Account"]
@@ -115,10 +121,12 @@ class LocalStack:
         parameters: dict[str, str] | None = None,
         log_sink: TextIO | None = None,
         max_containers: int = 4,
+        dynamodb_endpoint: str | None = None,
     ):
         self.template = Template.load(template_path, parameters)
         self.port = port
         self.external_endpoint = endpoint
+        self.external_dynamodb_endpoint = dynamodb_endpoint
         self.region = region
         self.state_path = Path(state_path) if state_path else None
         self.log_sink = log_sink
@@ -126,7 +134,9 @@ class LocalStack:
         self.access_key, self.secret_key = new_credentials()
         self.operator_access_key, self.operator_secret_key = new_credentials()
         self.moto: LocalMotoServer | None = None
+        self.dynamodb_moto: MotoProcess | None = None
         self.endpoint = ""
+        self.dynamodb_endpoint: str | None = None
         self.account_id = DEFAULT_ACCOUNT
         self.resolver: Resolver | None = None
         self.functions: dict[str, FunctionSpec] = {}
@@ -151,11 +161,14 @@ class LocalStack:
     def _start(self) -> None:
         if self.external_endpoint:
             self.endpoint = self.external_endpoint.rstrip("/")
+            self.dynamodb_endpoint = (self.external_dynamodb_endpoint or "").rstrip("/") or None
         else:
+            self.dynamodb_moto = MotoProcess().launch()  # it starts while this process starts its own
             self.moto = LocalMotoServer()
             self.moto.start()
             self.endpoint = self.moto.url
-        log.info("AWS endpoint %s", self.endpoint)
+            self.dynamodb_endpoint = self.dynamodb_moto.wait_ready()
+        log.info("AWS endpoint %s (DynamoDB %s)", self.endpoint, self.dynamodb_endpoint or "the same")
         self.account_id = account_of(self.endpoint, self.region, self.access_key, self.secret_key)
         pseudo = Pseudo(self.region, self.account_id, default_stack_name(self.template))
         physical = plan(self.template, pseudo, self.endpoint)
@@ -196,6 +209,9 @@ class LocalStack:
         if self.moto:
             self.moto.stop()
             self.moto = None
+        if self.dynamodb_moto:
+            self.dynamodb_moto.stop()
+            self.dynamodb_moto = None
         self._remove_state()
 
     def __enter__(self) -> LocalStack:
@@ -209,7 +225,9 @@ class LocalStack:
 
     @property
     def aws(self) -> AwsSettings:
-        return AwsSettings(self.endpoint, self.region, self.access_key, self.secret_key, self.account_id)
+        return AwsSettings(
+            self.endpoint, self.region, self.access_key, self.secret_key, self.account_id, self.dynamodb_endpoint
+        )
 
     @property
     def physical(self) -> dict[str, Physical]:
@@ -221,6 +239,7 @@ class LocalStack:
         return {
             "url": self.gateway.url if self.gateway else None,
             "endpoint": self.endpoint,
+            "dynamodb_endpoint": self.dynamodb_endpoint,
             "region": self.region,
             "aws_access_key_id": self.access_key,
             "aws_secret_access_key": self.secret_key,
@@ -229,7 +248,7 @@ class LocalStack:
         }
 
     def client(self, service: str) -> Any:
-        return aws_client(service, self.endpoint, self.region, self.access_key, self.secret_key)
+        return client_for(service, self.aws)
 
     def invoke(self, logical_id: str, event: Any) -> Invocation:
         if logical_id not in self.pools:
@@ -404,7 +423,7 @@ class AttachedStack:
     running: bool  # an ``up`` process is serving it (and consuming its queues)
 
     def client(self, service: str) -> Any:
-        return aws_client(service, self.aws.endpoint, self.aws.region, self.aws.access_key, self.aws.secret_key)
+        return client_for(service, self.aws)
 
 
 def attach(
@@ -418,13 +437,7 @@ def attach(
             f"no running local stack recorded in {state_path}; start `python -m local up` or pass --endpoint"
         )
     if endpoint is None or (state and state["endpoint"] == endpoint.rstrip("/")):
-        aws = AwsSettings(
-            state["endpoint"],
-            state["region"],
-            state["aws_access_key_id"],
-            state["aws_secret_access_key"],
-            state["account_id"],
-        )
+        aws = AwsSettings.from_config(state)
         physical = {key: Physical(**value) for key, value in state["resources"].items()}
         pseudo = Pseudo(aws.region, aws.account_id, default_stack_name(template))
         return AttachedStack(template, aws, Resolver(template, pseudo, physical), _alive(state.get("pid")))
