@@ -94,6 +94,18 @@ def answers(patched: bool) -> list:
                 {"KeyConditionExpression": "pk = :a", "ExpressionAttributeValues": {":a": {"S": "a"}}, "Limit": 1},
             ),
             ("scan", {"Limit": 1}),
+            *[
+                ("put_item", {"Item": {"pk": {"S": "big"}, "sk": {"S": str(size)}, "blob": {"S": "x" * size}}})
+                for size in (404_980, 404_990, 405_000, 410_000)  # around moto's item size limit
+            ],
+            (
+                "update_item",
+                {
+                    "Key": {"pk": {"S": "big"}, "sk": {"S": "404980"}},
+                    "UpdateExpression": "SET more = :more",
+                    "ExpressionAttributeValues": {":more": {"S": "y" * 100}},
+                },
+            ),
             (
                 "query_pages",
                 {

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from local.event_sources import records_as_sent, stream_record
 from local.moto_backend import LocalMotoServer
 from local.stack import aws_client
 
@@ -176,6 +177,15 @@ def test_stream_records_read_back_as_written_every_attribute_type_and_both_image
     assert int(modified["dynamodb"]["SequenceNumber"]) > int(inserted["dynamodb"]["SequenceNumber"])
     assert modified["dynamodb"]["ApproximateCreationDateTime"].year >= 2025  # a timestamp, parsed as one
     assert streams.get_records(ShardIterator=rest["NextShardIterator"])["Records"] == []
+    # And the runner's client, which takes the records as sent, hands the function the same event records
+    raw = records_as_sent(aws.client("dynamodbstreams"))
+    again = raw.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    sent = raw.get_records(ShardIterator=again["ShardIterator"])
+    assert isinstance(sent["Records"][0]["dynamodb"]["ApproximateCreationDateTime"], (int, float))
+    assert [stream_record(record, arn, "ap-northeast-1") for record in sent["Records"]] == [
+        stream_record(record, arn, "ap-northeast-1") for record in (inserted, modified)
+    ]
+    assert raw.get_records(ShardIterator=sent["NextShardIterator"])["Records"] == []
 
 
 def test_item_operations_answer_byte_for_byte_as_stock_moto_does():
