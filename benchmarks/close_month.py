@@ -899,7 +899,10 @@ def progress(counters: Counters, stop: threading.Event, n: int, started: float) 
         delivered = counter.count("close", "deliver_invoice", "SendEmail", "ok") + counter.count(
             "close", "deliver_invoice", "PutItem", "ok"
         )
-        print(f"  ... {time.perf_counter() - started:5.0f} s: {issued}/{n} PDFs stored, {delivered} deliveries")
+        print(
+            f"  ... {time.perf_counter() - started:5.0f} s: {issued}/{2 * n} documents stored (PDF and e-invoice),"
+            f" {delivered}/{n} deliveries"
+        )
 
 
 def wait_for_stream_readers(counters: Counters, quiet_s: float = 10, limit_s: float = 900) -> float:
