@@ -463,7 +463,7 @@ class EndpointStack(LocalStackProcess):
         self.state = workdir / "stack.json"
 
     def __enter__(self) -> EndpointStack:
-        import select
+        from local.processes import first_line
 
         command = [sys.executable, "-m", "local", "up", "--port", "0", "--endpoint", self.endpoint]
         command += ["--dynamodb-endpoint", self.dynamodb_endpoint] if self.dynamodb_endpoint else []
@@ -472,15 +472,11 @@ class EndpointStack(LocalStackProcess):
         env["AWS_SDK_UA_APP_ID"] = "local-runner"  # its containers name themselves (local.runtime)
         with open(self.stderr_path, "w") as log:
             self.process = subprocess.Popen(command, cwd=support.ROOT, env=env, stdout=subprocess.PIPE, stderr=log)
-        deadline, line = time.monotonic() + START_TIMEOUT_S, b""
-        while not line.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.process.poll() is not None:
-                self.__exit__()
-                raise RuntimeError(f"`python -m local up` gave no config line:\n{self.log_tail()}")
-            if select.select([self.process.stdout], [], [], remaining)[0]:
-                line += os.read(self.process.stdout.fileno(), 4096)
-        self.config = json.loads(line.split(b"\n", 1)[0])
+        line = first_line(self.process, START_TIMEOUT_S)
+        if line is None:
+            self.__exit__()
+            raise RuntimeError(f"`python -m local up` gave no config line:\n{self.log_tail()}")
+        self.config = json.loads(line)
         if not str(self.config.get("url", "")).startswith("http://127.0.0.1"):
             self.__exit__()
             raise RuntimeError(f"the stack does not listen on 127.0.0.1: {self.config}")

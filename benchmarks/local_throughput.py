@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import random
-import select
 import signal
 import statistics
 import subprocess
@@ -68,24 +67,17 @@ class LocalStackProcess:
         self.stderr_path = workdir / "local-up.log"
 
     def __enter__(self) -> LocalStackProcess:
+        from local.processes import first_line
+
         command = [sys.executable, "-m", "local", "up", "--port", "0", "--state", str(self.workdir / "stack.json")]
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         with open(self.stderr_path, "w") as log:
             self.process = subprocess.Popen(command, cwd=support.ROOT, env=env, stdout=subprocess.PIPE, stderr=log)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        line = b""
-        while not line.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.process.poll() is not None:
-                self.__exit__()
-                raise RuntimeError(f"`python -m local up` gave no config line:\n{self.log_tail()}")
-            ready, _, _ = select.select([self.process.stdout], [], [], remaining)
-            if ready:
-                chunk = os.read(self.process.stdout.fileno(), 4096)
-                if not chunk:
-                    continue
-                line += chunk
-        self.config = json.loads(line.split(b"\n", 1)[0])
+        line = first_line(self.process, START_TIMEOUT_S)
+        if line is None:
+            self.__exit__()
+            raise RuntimeError(f"`python -m local up` gave no config line:\n{self.log_tail()}")
+        self.config = json.loads(line)
         for key in ("url", "endpoint", "region", "aws_access_key_id", "aws_secret_access_key"):
             if not self.config.get(key):
                 self.__exit__()

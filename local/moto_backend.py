@@ -29,7 +29,6 @@ import copy
 import functools
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -452,16 +451,13 @@ class MotoProcess:
         return self
 
     def wait_ready(self) -> str:
-        deadline, line = time.monotonic() + self.START_TIMEOUT_S, b""
-        while not line.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.process.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"moto process {self.command} did not start (no URL on its output)")
-            if select.select([self.process.stdout], [], [], remaining)[0]:
-                chunk = os.read(self.process.stdout.fileno(), 4096)
-                line += chunk or b"\n"
-        self.url = line.split(b"\n", 1)[0].decode().strip()
+        from local.processes import first_line
+
+        line = first_line(self.process, self.START_TIMEOUT_S)
+        if line is None:
+            self.stop()
+            raise RuntimeError(f"moto process {self.command} did not start (no URL on its output)")
+        self.url = line.strip()
         if not self.url.startswith("http://127.0.0.1:"):
             self.stop()
             raise RuntimeError(f"moto process {self.command} answered {self.url!r}, not a local URL")
