@@ -240,3 +240,22 @@ def test_deleting_messages_by_current_old_repeated_and_unknown_receipt_handles(a
         raise AssertionError("an unknown receipt handle was accepted")
     except sqs.exceptions.ReceiptHandleIsInvalid:
         pass
+
+
+def test_a_queues_counts_tell_waiting_delayed_and_in_flight_messages_apart(aws):
+    # Given a queue with three messages sent now and two delayed, two of the three received (in flight)
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    for number in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=str(number), DelaySeconds=60 if number >= 3 else 0)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=60)["Messages"]
+    assert len(received) == 2
+    # When its attributes are read / Then each count is its own kind of message, as SQS reports them
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "2"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"
+    # And a message back in view counts as waiting again
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"], VisibilityTimeout=0)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "2"
