@@ -62,7 +62,10 @@ def up(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(stack.config) + "\n")
         sys.stdout.flush()
         logging.getLogger("local").info(
-            "serving %s (AWS endpoint %s); stop with Ctrl-C or SIGTERM", stack.config["url"], stack.endpoint
+            "serving %s (AWS endpoint %s, DynamoDB %s); stop with Ctrl-C or SIGTERM",
+            stack.config["url"],
+            stack.endpoint,
+            stack.dynamodb_endpoint or "the same",
         )
         while not stopping.wait(0.5):
             pass

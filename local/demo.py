@@ -568,7 +568,10 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
                 log_sink=log,
             ) as stack,
         ):
-            print(f"local stack at {stack.config['url']} (AWS endpoint {stack.endpoint}); function logs in {log_path}")
+            print(
+                f"local stack at {stack.config['url']} (AWS endpoint {stack.endpoint},"
+                f" DynamoDB {stack.dynamodb_endpoint}); function logs in {log_path}"
+            )
             api = SignedSession.from_config(stack.config)
             seed_accounts(api)
             expected = report_month(stack.config)
