@@ -231,8 +231,11 @@ def ceiling_table(config: dict, accounts: list[str]) -> str:
     table = f"bench-ceiling-{os.getpid()}"
     client = moto_client(config)
     support.create_tables(client, table)
+    # Each profile with what the count path reads of it: the gate refuses a report before the contract's start.
+    contract_start = json.loads(support.load_event("put_account.json")["body"])["contract_start"]
     for account in accounts:
-        client.put_item(TableName=table, Item={"pk": {"S": f"ACCOUNT#{account}"}, "sk": {"S": "PROFILE"}})
+        profile = {"pk": {"S": f"ACCOUNT#{account}"}, "sk": {"S": "PROFILE"}, "contract_start": {"S": contract_start}}
+        client.put_item(TableName=table, Item=profile)
     return table
 
 
