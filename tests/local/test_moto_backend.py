@@ -25,15 +25,20 @@ def aws():
     server.stop()
 
 
-def test_writes_and_stream_reads_leave_nothing_behind_but_the_emails_stay_readable(aws):
-    dynamodb = aws.client("dynamodb")
+def streamed_table(dynamodb, name: str) -> None:
+    """A table keyed by ``pk`` alone, with a stream of both images."""
     dynamodb.create_table(
-        TableName="t",
+        TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
+
+
+def test_writes_and_stream_reads_leave_nothing_behind_but_the_emails_stay_readable(aws):
+    dynamodb = aws.client("dynamodb")
+    streamed_table(dynamodb, "t")
     for count in range(40):  # Given many writes, each copied into the stream
         dynamodb.update_item(
             TableName="t",
@@ -143,13 +148,7 @@ def test_requests_of_several_services_in_turn_each_reach_their_own_backend(aws):
 def test_stream_records_read_back_as_written_every_attribute_type_and_both_images(aws):
     """GetRecords is written as JSON directly (not through moto's serializer): the client reads the same records."""
     dynamodb = aws.client("dynamodb")
-    dynamodb.create_table(
-        TableName="s",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    streamed_table(dynamodb, "s")
     first = {
         "pk": {"S": "a"},
         "n": {"N": "12.5"},
