@@ -13,6 +13,7 @@ import re
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -102,7 +103,10 @@ def test_the_customer_confirms_the_change_on_a_phone(phone: webdriver.Chrome, em
 
     # When they press 変更を確定する
     button.click()
-    WebDriverWait(phone, 30).until(lambda driver: heading(driver) == "変更を確定しました")
+    # (the click navigates: an h1 read from the page being left goes stale, and the wait reads again)
+    WebDriverWait(phone, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda driver: heading(driver) == "変更を確定しました"
+    )
     full_page_screenshot(phone, ARTIFACTS / "change-confirmed-phone.png")
     # Then the platform sees the change applied
     terms = emailed_link["api"].get(f"/v1/accounts/{emailed_link['account']}").json()
