@@ -1,11 +1,16 @@
-"""The local moto server forgets per-request models, so its dashboard stays quick and its memory flat."""
+"""The local moto server: it forgets per-request models (its dashboard stays quick and its memory flat), answers
+as stock moto does, and keeps connections open."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import requests
@@ -258,3 +263,39 @@ def test_a_queues_counts_tell_waiting_delayed_and_in_flight_messages_apart(aws):
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"], VisibilityTimeout=0)
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "2"
+
+
+def test_calls_share_one_connection_and_s3_keys_keep_their_exact_spelling(aws):
+    aws.client("s3").create_bucket(Bucket="keys", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    s3 = aws.client("s3")  # a client of its own, not yet connected
+    connects = []
+    original = socket.socket.connect
+
+    def counted(sock, address):
+        connects.append(address)
+        return original(sock, address)
+
+    keys = ["plain.pdf", "a b+c.pdf", "%2F/encoded%20already", "請求書/2026-10.pdf"]
+    with mock.patch.object(socket.socket, "connect", counted):
+        for key in keys:  # When the client makes call after call
+            s3.put_object(Bucket="keys", Key=key, Body=key.encode())
+        listed = [o["Key"] for o in s3.list_objects_v2(Bucket="keys")["Contents"]]
+        bodies = [s3.get_object(Bucket="keys", Key=key)["Body"].read().decode() for key in keys]
+    assert len(connects) == 1  # Then one connection carries them all (werkzeug's server made one per call)
+    assert sorted(listed) == sorted(keys) and bodies == keys  # and each key is the one sent, '+' and '%' too
+
+
+def test_stopping_with_a_long_poll_in_flight_returns_at_once_and_refuses_new_connections():
+    server = LocalMotoServer()
+    server.start()
+    url = server.url
+    sqs = aws_client("sqs", url, "ap-northeast-1", "local", "local")
+    queue = sqs.create_queue(QueueName="quiet")["QueueUrl"]
+    poll = threading.Thread(target=lambda: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20), daemon=True)
+    poll.start()  # Given a 20 s long poll on the server
+    time.sleep(0.3)
+    started = time.monotonic()
+    server.stop()  # When the server stops
+    assert time.monotonic() - started < 3  # Then it does not wait for the poll
+    with pytest.raises(requests.ConnectionError):  # and takes no new connection
+        requests.get(url, timeout=2)
