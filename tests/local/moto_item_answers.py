@@ -11,6 +11,43 @@ import sys
 from local.moto_backend import LocalMotoServer
 from local.stack import aws_client
 
+# UpdateExpressions that exercise each of moto's update validators (answers and errors alike), on one item.
+VALIDATED_UPDATES = [
+    {"UpdateExpression": "SET days = :m", "ExpressionAttributeValues": {":m": {"M": {"x": {"N": "1"}}}}},
+    {
+        "UpdateExpression": "SET closed_at = if_not_exists(closed_at, :now), #last = if_not_exists(#last, :last)",
+        "ExpressionAttributeNames": {"#last": "last"},
+        "ExpressionAttributeValues": {":now": {"S": "2026-11-01T00:00:00+09:00"}, ":last": {"N": "7"}},
+        "ReturnValues": "ALL_NEW",
+    },
+    {
+        "UpdateExpression": "SET days.#d = :v, tags = list_append(if_not_exists(tags, :empty), :tag) ADD hits :one",
+        "ExpressionAttributeNames": {"#d": "2026-10-31"},
+        "ExpressionAttributeValues": {
+            ":v": {"N": "12345"},
+            ":empty": {"L": []},
+            ":tag": {"L": [{"S": "late"}]},
+            ":one": {"N": "1"},
+        },
+        "ReturnValues": "UPDATED_NEW",
+    },
+    {
+        "UpdateExpression": "ADD labels :s DELETE labels :gone",
+        "ExpressionAttributeValues": {":s": {"SS": ["a", "b"]}, ":gone": {"SS": ["b"]}},
+    },
+    {"UpdateExpression": "SET sk = :v", "ExpressionAttributeValues": {":v": {"S": "moved"}}},  # a key attribute
+    {"UpdateExpression": "SET a = :v, a.b = :v", "ExpressionAttributeValues": {":v": {"N": "1"}}},  # overlapping
+    {"UpdateExpression": "SET a = :v SET b = :v", "ExpressionAttributeValues": {":v": {"N": "1"}}},  # two SETs
+    {"UpdateExpression": "SET n = absent + :v", "ExpressionAttributeValues": {":v": {"N": "1"}}},  # no such path
+    {"UpdateExpression": "ADD added :v", "ExpressionAttributeValues": {":v": {"N": "1"}}},  # ADD to a string
+    {
+        "UpdateExpression": "SET #k = :v",
+        "ExpressionAttributeNames": {"#k": "pk"},
+        "ExpressionAttributeValues": {":v": {"S": "x"}},
+    },
+    {"UpdateExpression": "REMOVE hits, tags[0]", "ReturnValues": "ALL_OLD"},
+]
+
 
 def answers(patched: bool) -> list:
     server = LocalMotoServer(patched=patched)
@@ -163,6 +200,9 @@ def answers(patched: bool) -> list:
                 for sk in ("s01", "s01", "s08", "new")
             ],
             *[("update_item", {"Key": key, "UpdateExpression": "SET = broken"}) for _ in range(2)],
+            *[  # each validator's checks and evaluations, each twice (a kept tree must come back unchanged)
+                ("update_item", {"Key": key, **update}) for update in VALIDATED_UPDATES for _ in range(2)
+            ],
             ("update_item", {"Key": key, "UpdateExpression": "SET n = :undefined"}),
             (
                 "transact_write_items",
