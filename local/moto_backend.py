@@ -179,6 +179,35 @@ def _parsed_once(make: Callable) -> Callable:
     return parsed
 
 
+def _conditions_parsed_once(parse: Callable) -> Callable:
+    """``ConditionExpressionParser.parse``, remembered by the expression and the names and values it is given.
+
+    moto parses each request's condition twice (the handler, for the names and values it uses; the backend, to
+    evaluate it) and every request again. The result (an ``Op`` tree) is only evaluated, never changed, and the
+    one kept is parsed from copies of the names and values, so no request's own dicts are held.
+    """
+    kept: dict[tuple, tuple] = {}
+
+    def parsed(parser):
+        if not parser.condition_expression:
+            return parse(parser)
+        names, values = parser.expression_attribute_names, parser.expression_attribute_values
+        key = (parser.condition_expression, json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True))
+        found = kept.get(key)
+        if found is None:
+            parse(parser)  # errors are raised as from stock moto, and nothing is kept
+            twin = type(parser)(parser.condition_expression, copy.deepcopy(names), copy.deepcopy(values))
+            if len(kept) >= 4096:
+                kept.clear()
+            found = kept[key] = (parse(twin), tuple(twin.expr_attr_names_found), tuple(twin.expr_attr_values_found))
+            return found[0]
+        parser.expr_attr_names_found.extend(found[1])
+        parser.expr_attr_values_found.extend(found[2])
+        return found[0]
+
+    return parsed
+
+
 _NODE_KINDS: dict[type, tuple[type, ...]] = {}
 
 
@@ -287,6 +316,10 @@ def patch_moto_scaling() -> None:
       from the tree's own pickle (the same objects, a fifth of the time), each
       walker's node kinds, fixed per class, are kept, and so is each
       (node class, kinds) check.
+    * Each condition expression is parsed twice per request (the handler
+      reads the names and values it uses, the backend evaluates it), and
+      again on every request. Here each (expression, names, values) is parsed
+      once, from copies, and its ``Op`` tree (only ever evaluated) kept.
     * The server finds each request's backend by listing moto's package
       directory (a ``stat`` per service, some 200) and then matching the host
       against every service's URL patterns, under one lock for all requests;
@@ -295,6 +328,7 @@ def patch_moto_scaling() -> None:
     import jsonpath_ng.ext
     from moto import backends
     from moto.core import responses as core_responses
+    from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.parsing import validators
@@ -323,6 +357,7 @@ def patch_moto_scaling() -> None:
     DepthFirstTraverser.nodes_to_be_processed = _node_kinds
     DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
     Node.find_clauses = _find_clauses
+    ConditionExpressionParser.parse = _conditions_parsed_once(ConditionExpressionParser.parse)
     table_query = Table.query
 
     def query(self, hash_key, *args, **kwargs):

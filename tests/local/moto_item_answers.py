@@ -48,6 +48,45 @@ VALIDATED_UPDATES = [
     {"UpdateExpression": "REMOVE hits, tags[0]", "ReturnValues": "ALL_OLD"},
 ]
 
+# Conditions, each sent twice: the first write changes what the second one's condition sees.
+CONDITIONED_UPDATES = [
+    {
+        "UpdateExpression": "SET version = :next",
+        "ConditionExpression": "attribute_not_exists(version) OR version < :next",
+        "ExpressionAttributeValues": {":next": {"N": "1"}},
+    },
+    {
+        "UpdateExpression": "SET #s = :done",
+        "ConditionExpression": "#s <> :done AND size(added) BETWEEN :one AND :big AND begins_with(added, :n)",
+        "ExpressionAttributeNames": {"#s": "state"},
+        "ExpressionAttributeValues": {
+            ":done": {"S": "done"},
+            ":one": {"N": "1"},
+            ":big": {"N": "99"},
+            ":n": {"S": "n"},
+        },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    },
+    {
+        "UpdateExpression": "SET picked = :p",
+        "ConditionExpression": "NOT contains(labels, :p) AND (hits IN (:h1, :h2) OR attribute_type(hits, :t))",
+        "ExpressionAttributeValues": {":p": {"S": "z"}, ":h1": {"N": "2"}, ":h2": {"N": "3"}, ":t": {"S": "N"}},
+    },
+    {
+        "UpdateExpression": "SET x = :x",
+        "ConditionExpression": "x = :x",
+        "ExpressionAttributeValues": {":x": {"N": "1"}, ":unused": {"N": "2"}},
+    },
+    {
+        "UpdateExpression": "SET x = :x",
+        "ExpressionAttributeValues": {":x": {"N": "1"}},
+    },
+    {
+        "UpdateExpression": "SET x = :x",
+        "ExpressionAttributeValues": {":x": {"N": "1"}},
+    },
+]
+
 
 def answers(patched: bool) -> list:
     server = LocalMotoServer(patched=patched)
@@ -200,8 +239,10 @@ def answers(patched: bool) -> list:
                 for sk in ("s01", "s01", "s08", "new")
             ],
             *[("update_item", {"Key": key, "UpdateExpression": "SET = broken"}) for _ in range(2)],
-            *[  # each validator's checks and evaluations, each twice (a kept tree must come back unchanged)
-                ("update_item", {"Key": key, **update}) for update in VALIDATED_UPDATES for _ in range(2)
+            *[  # validators and conditions, each twice (a kept tree or condition must give the same answer)
+                ("update_item", {"Key": key, **update})
+                for update in VALIDATED_UPDATES + CONDITIONED_UPDATES
+                for _ in range(2)
             ],
             ("update_item", {"Key": key, "UpdateExpression": "SET n = :undefined"}),
             (
