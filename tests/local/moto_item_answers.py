@@ -77,14 +77,6 @@ CONDITIONED_UPDATES = [
         "ConditionExpression": "x = :x",
         "ExpressionAttributeValues": {":x": {"N": "1"}, ":unused": {"N": "2"}},
     },
-    {
-        "UpdateExpression": "SET x = :x",
-        "ExpressionAttributeValues": {":x": {"N": "1"}},
-    },
-    {
-        "UpdateExpression": "SET x = :x",
-        "ExpressionAttributeValues": {":x": {"N": "1"}},
-    },
 ]
 
 
