@@ -150,6 +150,9 @@ def patch_moto_transactions() -> None:
     backend.transact_write_items = transact_write_items
 
 
+_PICKLED = "_local_pickled"  # the attribute of a kept expression tree that holds its pickle
+
+
 def _copy_expression_tree(value, memo=None):
     """``copy.deepcopy`` for moto's DynamoDB validators: an expression tree (plain objects) by pickle, from the
     pickle ``_parsed_once`` keeps beside each tree it parsed."""
@@ -158,9 +161,6 @@ def _copy_expression_tree(value, memo=None):
     if _instance_of(value, Node):
         return pickle.loads(value.__dict__.get(_PICKLED) or pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
     return copy.deepcopy(value, memo)
-
-
-_PICKLED = "_local_pickled"
 
 
 def _parsed_once(make: Callable) -> Callable:
