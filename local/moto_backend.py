@@ -316,6 +316,11 @@ def patch_moto_scaling() -> None:
       from the tree's own pickle (the same objects, a fifth of the time), each
       walker's node kinds, fixed per class, are kept, and so is each
       (node class, kinds) check.
+    * Every stream record is serialized whole once more, when it is written,
+      only to estimate its size, and every item image deep-copies its nested
+      values before converting each of them. Here the size is worked out the
+      same way when the record is first read (outside the DynamoDB lock), and
+      nested values are converted without the copy.
     * Each condition expression is parsed twice per request (the handler
       reads the names and values it uses, the backend evaluates it), and
       again on every request. Here each (expression, names, values) is parsed
@@ -329,8 +334,8 @@ def patch_moto_scaling() -> None:
     from moto import backends
     from moto.core import responses as core_responses
     from moto.dynamodb.comparisons import ConditionExpressionParser
-    from moto.dynamodb.models.dynamo_type import Item
-    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.table import StreamRecord, Table
     from moto.dynamodb.parsing import validators
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
@@ -351,6 +356,8 @@ def patch_moto_scaling() -> None:
     # to a target: parse each path once. A parsed path is only read (``find``), never changed.
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
     Item.__init__ = _item_sized_once
+    DynamoType.to_regular_json = _regular_json
+    StreamRecord.__init__, StreamRecord.to_json = _stream_record_unsized, _stream_record_sized
     core_responses.method_names_from_class = functools.cache(core_responses.method_names_from_class)
     UpdateExpressionParser.make = _parsed_once(UpdateExpressionParser.make)
     validators.deepcopy = _copy_expression_tree
@@ -450,6 +457,72 @@ def patch_moto_scaling() -> None:
 
 
 ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict: DynamoDB's 400 KB, as moto measured it
+
+
+def _regular_json(value) -> dict:
+    """moto's ``DynamoType.to_regular_json`` without deep-copying the nested ``DynamoType`` values it then
+    replaces anyway: each is converted directly, anything else copied as before (the same result)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def converted(nested):
+        return nested.to_regular_json() if isinstance(nested, DynamoType) else copy.deepcopy(nested)
+
+    raw = value.value
+    if isinstance(raw, dict):
+        raw = {key: converted(nested) for key, nested in raw.items()}
+    elif isinstance(raw, list):
+        raw = [converted(nested) for nested in raw]
+    else:
+        raw = copy.deepcopy(raw)
+    if value.is_binary() and isinstance(raw, str):
+        raw = base64.b64decode(raw)
+    return {value.type: raw}
+
+
+def _stream_record_unsized(record, table, stream_type: str, event_name: str, old, new, seq: int) -> None:
+    """moto's ``StreamRecord.__init__`` line for line, but for the record's ``SizeBytes``, which moto works out by
+    serializing the whole record again (both images): here ``_stream_record_sized`` does that when the record is
+    first read, the same way, outside the DynamoDB lock (GetRecords is not serial) instead of in every write."""
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal import mock_random
+
+    old_a = old.to_json()["Attributes"] if old is not None else {}
+    new_a = new.to_json()["Attributes"] if new is not None else {}
+    rec = old if old is not None else new
+    keys = {table.hash_key_attr: rec.hash_key.to_json()}
+    if table.range_key_attr is not None and rec is not None:
+        keys[table.range_key_attr] = rec.range_key.to_json()
+    record.record = {
+        "eventID": mock_random.uuid4().hex,
+        "eventName": event_name,
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.0",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "StreamViewType": stream_type,
+            "ApproximateCreationDateTime": utcnow(),
+            "SequenceNumber": str(seq),
+            "SizeBytes": 1,
+            "Keys": keys,
+        },
+    }
+    if stream_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and new is not None:
+        record.record["dynamodb"]["NewImage"] = new_a
+    if stream_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") and old is not None:
+        record.record["dynamodb"]["OldImage"] = old_a
+    record.sized = False
+
+
+def _stream_record_sized(record) -> dict:
+    """moto's ``StreamRecord.to_json``, the record's ``SizeBytes`` first worked out as moto does (its serialized
+    length while ``SizeBytes`` is 1). Two readers at once work out the same number."""
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    if not record.__dict__.get("sized", True):
+        change = record.record["dynamodb"]
+        change["SizeBytes"] = len(dynamo_json_dump({**change, "SizeBytes": 1}))
+        record.sized = True
+    return record.record
 
 
 def _item_sized_once(item, hash_key, range_key, attrs: dict) -> None:
