@@ -96,8 +96,8 @@ def test_dynamodbs_moto_process_goes_when_up_is_killed_outright(tmp_path):
         while time.monotonic() < deadline:
             try:
                 requests.get(stack.config["dynamodb_endpoint"], timeout=2)
-            except requests.ConnectionError:
-                break
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                break  # refused, or an answer cut off as the process went
             time.sleep(0.2)
         else:
             pytest.fail("DynamoDB's moto process outlived `up`")
