@@ -193,22 +193,27 @@ def test_stream_records_read_back_as_written_every_attribute_type_and_both_image
     assert raw.get_records(ShardIterator=sent["NextShardIterator"])["Records"] == []
 
 
+def in_fresh_interpreter(script: str, *args: str) -> str:
+    """The standard output of a script beside this file, run by a new interpreter (moto's patches are
+    process-wide, so stock moto can only be seen in a process that never patched it)."""
+    root = Path(__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name(script)), *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
+
+
 def test_item_operations_answer_byte_for_byte_as_stock_moto_does():
     """The item results written directly parse to exactly what moto's own serializer gives (each in its process)."""
-    script = Path(__file__).with_name("moto_item_answers.py")
-    root = Path(__file__).parents[2]
 
     def run(mode: str) -> tuple[str, str]:
-        done = subprocess.run(
-            [sys.executable, str(script), mode],
-            cwd=root,
-            env={**os.environ, "PYTHONPATH": str(root)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        serializer, answers = done.stdout.splitlines()
+        serializer, answers = in_fresh_interpreter("moto_item_answers.py", mode).splitlines()
         return serializer, answers
 
     stock_serializer, stock = run("stock")
@@ -220,17 +225,7 @@ def test_item_operations_answer_byte_for_byte_as_stock_moto_does():
 
 def test_stream_records_and_item_images_are_what_stock_moto_makes_sizes_included():
     """Records sized when first read, and images converted without the copy: the same as moto's, in a fresh process."""
-    root = Path(__file__).parents[2]
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("moto_stream_records.py"))],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    made = json.loads(done.stdout)
+    made = json.loads(in_fresh_interpreter("moto_stream_records.py"))
     sizes = [json.loads(record)["dynamodb"]["SizeBytes"] for record in made["stock"]["records"]]
     assert len(sizes) == 16 and min(sizes) > 100  # every view of every kind of write, each sized
     assert made["patched"] == made["stock"]
