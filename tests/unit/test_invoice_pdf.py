@@ -34,7 +34,7 @@ from invoice_pdf.render import (
     _addressee_lines,
     address_block,
 )
-from invoice_pdf.sheet import text_width, wrap
+from invoice_pdf.sheet import Sheet, new_canvas, register_font, text_width, wrap
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "pdf"
@@ -182,6 +182,16 @@ def test_the_japanese_font_is_embedded_as_a_subset(transfer_web):
     assert len(pdf) < 150_000
 
 
+def test_the_font_file_is_read_once_per_process_not_once_per_subset(transfer_web, debit_postal):
+    from reportlab.pdfbase import pdfmetrics
+
+    render_invoice_pdf(transfer_web)
+    face = pdfmetrics.getFont(register_font()).face
+    glyphs = face.get_table("glyf")  # 5.6 MB: every subset cuts its glyphs from it
+    render_invoice_pdf(debit_postal)
+    assert face.get_table("glyf") is glyphs
+
+
 def test_the_same_invoice_renders_to_identical_bytes(transfer_web, debit_postal):
     first = render_invoice_pdf(transfer_web)
     render_invoice_pdf(debit_postal)  # another document in between shares the registered font
@@ -211,6 +221,30 @@ def test_a_print_batch_puts_each_invoice_on_its_own_page(transfer_web, debit_pos
     assert "INV-202610-0000001" in pages[0].extract_text() and "山田 太郎 様" in pages[0].extract_text()
     assert "INV-202610-0000002" in pages[1].extract_text() and "御中" in pages[1].extract_text()
     assert render_statement_sheets([transfer_web, second]) == pdf
+
+
+def _page_operators(pdf: bytes) -> list[list[str]]:
+    """Each page's content stream as its lines of operators."""
+    return [page.get_contents().get_data().decode("latin-1").splitlines() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_a_sheet_writes_a_grey_or_a_line_width_only_when_it_changes_and_again_on_a_new_page():
+    buffer = io.BytesIO()
+    canvas = new_canvas(buffer, "t", "a", "s")
+    sheet = Sheet(canvas)
+    sheet.text(10, 10, "請求書", grey=0.4)
+    sheet.text(10, 20, "御中", grey=0.4)  # same grey: nothing to set
+    sheet.text(10, 30, "合計", bold=True, grey=0.4)  # its outline needs the stroke grey and a width
+    sheet.rule(10, 40, 100, width=0.5, grey=0.4)  # same stroke grey, another width
+    sheet.text(10, 50, "様")  # black again
+    sheet.new_page()
+    sheet.text(10, 10, "請求書", grey=0.4)  # a new page starts from PDF's defaults: set it again
+    sheet.new_page()
+    canvas.save()
+    first, second = _page_operators(buffer.getvalue())
+    state = [line for line in first if re.fullmatch(r"[\d.]+ [gGw]", line)]
+    assert state == [".4 g", ".4 G", ".315 w", ".5 w", "0 g"]
+    assert [line for line in second if re.fullmatch(r"[\d.]+ [gGw]", line)] == [".4 g"]
 
 
 def test_an_empty_print_batch_is_refused():

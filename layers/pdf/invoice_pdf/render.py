@@ -108,7 +108,6 @@ class _InvoicePages:
     """Draws one invoice from a fresh page, flowing onto more pages if needed."""
 
     def __init__(self, canvas: Canvas, invoice: Invoice):
-        self.canvas = canvas
         self.sheet = Sheet(canvas)
         self.invoice = invoice
         self.page = 1
@@ -133,7 +132,7 @@ class _InvoicePages:
             self._payment()
             self._usage()
         self._footer()
-        self.canvas.showPage()
+        self.sheet.new_page()
 
     # -- page furniture -------------------------------------------------------
 
@@ -142,7 +141,7 @@ class _InvoicePages:
         if self.top + height_mm <= BOTTOM:
             return
         self._footer()
-        self.canvas.showPage()
+        self.sheet.new_page()
         self.page += 1
         self._header()
         self.top = 30.0

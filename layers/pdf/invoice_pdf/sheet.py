@@ -41,8 +41,13 @@ def register_font() -> str:
     ``AAAAAA+IPAexGothic``), so each PDF stays small. ``asciiReadable=False``
     lets one subset hold 255 glyphs instead of reserving 95 codes for ASCII,
     so an invoice needs one subset, not two (smaller and faster).
+
+    The face's tables are read out of the file once, too: reportlab copies a table each time it asks for
+    one, and every subset asks for the whole 5.6 MB ``glyf`` table to cut its glyphs from.
     """
-    pdfmetrics.registerFont(TTFont(FONT_NAME, str(FONT_PATH), asciiReadable=False))
+    font = TTFont(FONT_NAME, str(FONT_PATH), asciiReadable=False)
+    font.face.get_table = functools.cache(font.face.get_table)  # bytes: immutable, safe to share
+    pdfmetrics.registerFont(font)
     return FONT_NAME
 
 
@@ -105,10 +110,31 @@ def wrap_chars(text: str, width_mm: float, size: float) -> list[str]:
 
 
 class Sheet:
-    """A canvas addressed in mm from the page's top-left corner."""
+    """A canvas addressed in mm from the page's top-left corner.
+
+    Every mark sets the fill grey, stroke grey and line width it uses, and the sheet writes only the ones
+    that differ from what the page already has: a page of text is one ``g`` per change of grey, not five
+    operators per string.
+    """
 
     def __init__(self, canvas: Canvas):
         self.canvas = canvas
+        self._state: dict[str, float] = {}  # what this page has set so far (nothing: a new page)
+
+    def new_page(self) -> None:
+        """End the page; the next one starts from PDF's defaults again."""
+        self.canvas.showPage()
+        self._state = {}
+
+    def _set(self, fill: float | None = None, stroke: float | None = None, width: float | None = None) -> None:
+        for name, value, setter in (
+            ("fill", fill, self.canvas.setFillGray),
+            ("stroke", stroke, self.canvas.setStrokeGray),
+            ("width", width, self.canvas.setLineWidth),
+        ):
+            if value is not None and self._state.get(name) != value:
+                setter(value)
+                self._state[name] = value
 
     def _y(self, top_mm: float) -> float:
         return (PAGE_HEIGHT_MM - top_mm) * mm
@@ -126,14 +152,13 @@ class Sheet:
     ) -> None:
         canvas = self.canvas
         canvas.setFont(FONT_NAME, size)
-        canvas.setFillGray(grey)
-        canvas.setStrokeGray(grey)
-        canvas.setLineWidth(size * 0.035)
+        if bold:  # filled and outlined: the outline's grey and width matter too
+            self._set(fill=grey, stroke=grey, width=size * 0.035)
+        else:
+            self._set(fill=grey)
         mode = _FILL_STROKE if bold else _FILL
         draw = {"left": canvas.drawString, "right": canvas.drawRightString, "centre": canvas.drawCentredString}[align]
         draw(x_mm * mm, self._y(baseline_mm), text, mode=mode)
-        canvas.setFillGray(0)
-        canvas.setStrokeGray(0)
 
     def lines(self, x_mm: float, top_mm: float, lines: list[str], size: float, leading_mm: float, **style) -> float:
         """Draw lines downwards from ``top_mm`` (the top of the first line); return the mm used."""
@@ -144,11 +169,8 @@ class Sheet:
         return leading_mm * len(lines)
 
     def rule(self, x1_mm: float, top_mm: float, x2_mm: float, width: float = 0.5, grey: float = 0.0) -> None:
-        canvas = self.canvas
-        canvas.setStrokeGray(grey)
-        canvas.setLineWidth(width)
-        canvas.line(x1_mm * mm, self._y(top_mm), x2_mm * mm, self._y(top_mm))
-        canvas.setStrokeGray(0)
+        self._set(stroke=grey, width=width)
+        self.canvas.line(x1_mm * mm, self._y(top_mm), x2_mm * mm, self._y(top_mm))
 
     def box(
         self,
@@ -161,13 +183,8 @@ class Sheet:
         stroke: float | None = 0.0,
         line_width: float = 0.5,
     ) -> None:
-        canvas = self.canvas
-        if fill is not None:
-            canvas.setFillGray(fill)
-        if stroke is not None:
-            canvas.setStrokeGray(stroke)
-            canvas.setLineWidth(line_width)
-        canvas.rect(
+        self._set(fill=fill, stroke=stroke, width=None if stroke is None else line_width)
+        self.canvas.rect(
             x_mm * mm,
             self._y(top_mm + height_mm),
             width_mm * mm,
@@ -175,8 +192,6 @@ class Sheet:
             stroke=int(stroke is not None),
             fill=int(fill is not None),
         )
-        canvas.setFillGray(0)
-        canvas.setStrokeGray(0)
 
 
 def new_canvas(buffer, title: str, author: str, subject: str) -> Canvas:
