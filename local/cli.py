@@ -68,7 +68,9 @@ def up(args: argparse.Namespace) -> int:
             stack.dynamodb_endpoint or "the same",
         )
         while not stopping.wait(0.5):
-            pass
+            if lost := stack.lost():
+                logging.getLogger("local").error("%s; stopping (start `up` again for a fresh stack)", lost)
+                return 1
         logging.getLogger("local").info("stopping")
     finally:
         stack.stop()

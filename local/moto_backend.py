@@ -750,6 +750,10 @@ class MotoProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    def exit_status(self) -> int | None:
+        """The process's exit status once it has gone (by itself or killed), None while it runs."""
+        return self.process.poll() if self.process else None
+
     def stop(self) -> None:
         if not self.process:
             return

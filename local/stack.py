@@ -214,6 +214,14 @@ class LocalStack:
             self.dynamodb_moto = None
         self._remove_state()
 
+    def lost(self) -> str | None:
+        """What of the stack died under it, or None. DynamoDB's moto process holds every table in its memory,
+        so once it is gone the stack cannot go on (a fresh one in its place would serve empty tables)."""
+        if self.dynamodb_moto and (status := self.dynamodb_moto.exit_status()) is not None:
+            pid = self.dynamodb_moto.pid
+            return f"DynamoDB's moto process (pid {pid}) exited with status {status}: its tables are gone"
+        return None
+
     def __enter__(self) -> LocalStack:
         self.start()
         return self
@@ -387,6 +395,7 @@ class LocalStack:
             **self.config,
             "account_id": self.account_id,
             "pid": os.getpid(),
+            "dynamodb_pid": self.dynamodb_moto.pid if self.dynamodb_moto else None,
             "template": str(self.template.path),
             "resources": {logical_id: asdict(item) for logical_id, item in self.physical.items()},
             "consumed_queues": self.consumed_queues,

@@ -64,6 +64,7 @@ def test_the_state_file_records_the_running_stack(local_stack: RunningStack):
     state = json.loads(local_stack.state_path.read_text())
     assert {key: state[key] for key in DOCUMENTED_KEYS} == local_stack.config
     assert state["pid"] == local_stack.process.pid
+    os.kill(state["dynamodb_pid"], 0)  # DynamoDB's moto process, alive
     assert state["resources"]["BillingTable"]["type"] == "AWS::DynamoDB::Table"
 
 
@@ -104,3 +105,22 @@ def test_dynamodbs_moto_process_goes_when_up_is_killed_outright(tmp_path):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(stack.process.pid, signal.SIGKILL)  # the function containers of the killed `up`
+
+
+def test_up_stops_with_an_error_when_dynamodbs_moto_process_dies(tmp_path):
+    # Given a stack of its own
+    stack = start_local_up(tmp_path)
+    try:
+        dynamodb_pid = json.loads(stack.state_path.read_text())["dynamodb_pid"]
+        # When its DynamoDB process dies (every table with it)
+        os.kill(dynamodb_pid, signal.SIGKILL)
+        # Then `up` does not serve on against nothing: it stops within seconds, fails, and says why
+        status = stack.process.wait(timeout=15)
+        assert status == 1, stack.log()
+        assert f"DynamoDB's moto process (pid {dynamodb_pid}) exited" in stack.log()
+        assert not stack.state_path.exists()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(stack.config["url"] + "/v1/accounts/x", timeout=5)
+    finally:
+        if stack.process.poll() is None:
+            stop_local_up(stack.process, timeout_s=15)
