@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from local.stack import (
     close_month_on_running_stack,
     invoke_once,
     print_run_on_running_stack,
+    stop_signals,
 )
 from local.template import Template, TemplateError
 from local.tokens import customer_token
@@ -45,9 +44,7 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 def up(args: argparse.Namespace) -> int:
     if args.dynamodb_endpoint and not args.endpoint:
         raise SystemExit("--dynamodb-endpoint goes with --endpoint (without it, up starts both moto servers itself)")
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+    stopping = stop_signals()  # before the start: a SIGTERM meanwhile stops the stack once it is up
     stack = LocalStack(
         args.template,
         port=args.port,
@@ -67,10 +64,9 @@ def up(args: argparse.Namespace) -> int:
             stack.endpoint,
             stack.dynamodb_endpoint or "the same",
         )
-        while not stopping.wait(0.5):
-            if lost := stack.lost():
-                logging.getLogger("local").error("%s; stopping (start `up` again for a fresh stack)", lost)
-                return 1
+        if lost := stack.serve(stopping):
+            logging.getLogger("local").error("%s; stopping (start `up` again for a fresh stack)", lost)
+            return 1
         logging.getLogger("local").info("stopping")
     finally:
         stack.stop()

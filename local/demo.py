@@ -38,9 +38,7 @@ import os
 import random
 import re
 import shutil
-import signal
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,7 +52,7 @@ import requests
 from local.client import SignedSession
 from local.mailbox import confirmation_token
 from local.resources import BUCKET
-from local.stack import DEFAULT_STATE, ROOT, LocalStack
+from local.stack import DEFAULT_STATE, ROOT, LocalStack, stop_signals
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONTH = "2026-10"
@@ -541,15 +539,6 @@ def _print_table(columns: tuple, rows: list[tuple], numeric: set[int]) -> None:
         print(line(row))
 
 
-def serve_until_stopped() -> None:
-    """Keep the stack up until Ctrl-C or SIGTERM, as ``python -m local up`` does."""
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    while not stopping.wait(0.5):
-        pass
-
-
 class DemoFailed(Exception):
     pass
 
@@ -591,8 +580,8 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
             page = save_statements_page(stack, page_account().account_id, out, documents)
             print_documents(out, [*documents, page])
             live_page_help(page_account().account_id, serving=serve)
-            if serve:
-                serve_until_stopped()
+            if serve and (lost := stack.serve(stop_signals())):
+                raise DemoFailed(lost)
     except DemoFailed as failure:
         print(f"demo failed: {failure} (function logs in {log_path})", file=sys.stderr)
         return 1

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import string
 import threading
 import time
@@ -108,6 +109,14 @@ def account_of(endpoint: str, region: str, access_key: str, secret_key: str) -> 
         return aws_client("sts", endpoint, region, access_key, secret_key).get_caller_identity()["Account"]
     except Exception:  # an endpoint without STS: fall back to moto's account
         return DEFAULT_ACCOUNT
+
+
+def stop_signals() -> threading.Event:
+    """An event that Ctrl-C and SIGTERM set, instead of ending the process before the stack is stopped."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    return stopping
 
 
 class LocalStack:
@@ -213,6 +222,13 @@ class LocalStack:
             self.dynamodb_moto.stop()
             self.dynamodb_moto = None
         self._remove_state()
+
+    def serve(self, stopping: threading.Event) -> str | None:
+        """Serve until ``stopping`` is set (None), or until part of the stack dies under it (what died)."""
+        while not stopping.wait(0.5):
+            if lost := self.lost():
+                return lost
+        return None
 
     def lost(self) -> str | None:
         """What of the stack died under it, or None. DynamoDB's moto process holds every table in its memory,
