@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from types import ModuleType
 
+import jsonschema
 import pytest
 
 from local.template import load_yaml
@@ -53,3 +54,19 @@ class LambdaContext:
 @pytest.fixture
 def lambda_context() -> LambdaContext:
     return LambdaContext()
+
+
+@functools.cache
+def _openapi() -> dict:
+    return json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+
+
+def assert_documented(route_key: str, status: int, body: object) -> None:
+    """A JSON answer is one its route documents in docs/openapi.json: the status, and a body its schema allows
+    (the response models forbid keys they do not list, so nothing undocumented slips out)."""
+    method, path = route_key.split(" ", 1)
+    responses = _openapi()["paths"][path][method.lower()]["responses"]
+    assert str(status) in responses, f"{route_key} answered {status}, which it does not document"
+    schema = responses[str(status)].get("content", {}).get("application/json", {}).get("schema")
+    assert schema is not None, f"{route_key} answered JSON with {status}, documented as another content type"
+    jsonschema.Draft202012Validator({**schema, "components": _openapi()["components"]}).validate(body)

@@ -46,7 +46,6 @@ from billing.settings import settings
 
 app = create_resolver()
 # Item attributes that only place the document in the table and its indexes.
-_STORAGE = {"pk", "sk", "issue_shard", "issued_key", "document_number", "announced"}
 
 
 @functools.cache
@@ -111,15 +110,13 @@ def get_invoice(invoice_number: DocumentNumberPath):
     if record is None:
         raise NotFound(f"no document numbered {invoice_number}")
     history = desk.history_order(invoice_store().for_month(account_id, document_month(invoice_number)))
-    detail = {key: value for key, value in record.items() if key not in _STORAGE}
-    return {
-        **detail,
+    detail = {
+        **record,
         "correction_suggested": bool(record.get("correction_suggested")),
-        "pdf_key": record.get("pdf_key"),
-        "pdf_sha256": record.get("pdf_sha256"),
         "pdf_url": archive().presigned_url(record["pdf_key"]) if record.get("pdf_key") else None,
         "history": [desk.row(r) for r in history],
     }
+    return {name: detail.get(name) for name in InvoiceDetailOut.model_fields}  # what the contract lists, no more
 
 
 def _day(name: str, value: str) -> date:

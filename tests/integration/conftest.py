@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from billing.dal import clients
 from billing.settings import settings
-from tests.conftest import LambdaContext, load_event, load_function, load_template
+from tests.conftest import LambdaContext, assert_documented, load_event, load_function, load_template
 
 TABLE = "billing-test"
 CUSTOMER_API_URL = "https://customer.example.test"
@@ -128,7 +128,9 @@ class Api:
             else:
                 event["pathParameters"] = {**event.get("pathParameters", {}), **value}
         response = self.module.lambda_handler(event, LambdaContext())
-        return response["statusCode"], json.loads(response["body"])
+        body = json.loads(response["body"])
+        assert_documented(event["routeKey"], response["statusCode"], body)
+        return response["statusCode"], body
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from billing.dal.clients import to_item
 from billing.dal.invoices import InvoiceStore, document_record
 from billing.invoicing.invoice import Invoice
 from billing.vocabulary import DocumentKind
-from tests.conftest import LambdaContext, load_event
+from tests.conftest import LambdaContext, assert_documented, load_event
 from tests.integration.billing_month import ACCOUNTS, Month, invoices
 from tests.integration.conftest import TABLE, Api
 
@@ -201,7 +201,9 @@ def get(api: Api, number: str):
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/v1/invoices/{number}"
     event["pathParameters"] = {"invoice_number": number}
     response = api.module.lambda_handler(event, LambdaContext())
-    return response["statusCode"], json.loads(response["body"])
+    body = json.loads(response["body"])
+    assert_documented(event["routeKey"], response["statusCode"], body)
+    return response["statusCode"], body
 
 
 def test_a_return_invoice_by_number_and_the_unknown_and_malformed(desk):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 
 import boto3
+import jsonschema
 import pytest
 
+from tests.conftest import assert_documented
 from tests.integration.conftest import TABLE
 
 REPORT = {"count": 12345, "observed_at": "2026-11-25T10:00:00+09:00"}
@@ -93,6 +95,10 @@ class TestRecordCounts:
             {"date": "2026-11-10", "high": 25_000},
             {"date": "2026-11-20", "high": 9_800},
         ]
+        assert (body["late_reports"], body["correction_suggested"]) == ({"count": 0, "peak": None}, False)
+        # Every answer is checked against docs/openapi.json (Api.replay): a key it does not list fails the check
+        with pytest.raises(jsonschema.ValidationError, match="internal"):
+            assert_documented("GET /v1/accounts/{account_id}/usage/{month}", 200, {**body, "internal": 1})
 
     def test_out_of_order_and_repeated_reports_give_the_same_month(self, account, counts_api):
         reports = [

@@ -105,4 +105,14 @@ class InvoiceDetailOut(InvoiceRowOut):
     pdf_key: str | None
     pdf_sha256: str | None
     pdf_url: str | None  # presigned, valid 300 seconds; null until the PDF is archived
+    pdf_size: int | None = None  # bytes; null until the PDF is archived
+    einvoice_key: str | None = None  # the JP PINT XML beside the PDF, under the same Object Lock
+    einvoice_sha256: str | None = None
+    # Delivery, as far as it has got: null until the delivery path records it.
+    delivery_status: str | None = None  # web: notified; postal: batched, then posted
+    available_on: str | None = None  # the day the statement shows it
+    notified_at: str | None = None  # when the web notice went out
+    notification_id: str | None = None  # the notice's message id at SES
+    posting_on: str | None = None  # postal: the day the letter is posted
+    estimated_arrival: str | None = None  # postal: the day it should arrive
     history: list[InvoiceRowOut]  # the account's invoice, corrections and return invoices of the month, oldest first

@@ -163,6 +163,13 @@ class ChurnEventOut(Document):
     back_to: int
 
 
+class LateReportsOut(Document):
+    """The reports that arrived after the month closed: how many, and the highest count among them."""
+
+    count: int
+    peak: int | None
+
+
 class UsageOut(Document):
     account_id: str
     month: str
@@ -175,6 +182,8 @@ class UsageOut(Document):
     daily: list[DailyHigh]
     bracket: BracketOut
     churn_events: list[ChurnEventOut] = Field(description="the month's suspected 洗い替え episodes (month of the drop)")
+    late_reports: LateReportsOut
+    correction_suggested: bool = Field(description="the late reports' peak falls in a higher bracket than invoiced")
 
 
 class AccountChurnEventOut(ChurnEventOut):
