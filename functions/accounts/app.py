@@ -56,7 +56,7 @@ def account_store() -> AccountStore:
     "/v1/accounts/<account_id>",
     summary="Create an account's billing profile (the same body again is a safe retry)",
     responses={
-        **documented(AccountOut, ChangeRequestRequired, status=201, description="created"),
+        **documented(AccountOut, ChangeRequestRequired, MonthClosed, status=201, description="created"),
         **documented(AccountOut, description="the same body again: nothing changed"),
     },
 )

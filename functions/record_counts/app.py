@@ -35,7 +35,7 @@ from billing.dal.usage import UsageStore
 from billing.errors import BillingError
 from billing.observability import logger, metrics
 from billing.schema import count_reports
-from billing.schema.parsing import strict_json
+from billing.schema.parsing import body_type, strict_json
 from billing.settings import settings
 from billing.usage.counts import CountReport
 
@@ -171,7 +171,10 @@ def plain_answer(event: dict) -> dict | None:
         return None
     headers = event.get("headers") or {}
     content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), "") or ""
-    if content_type.strip() and not content_type.strip().startswith("application/json"):
+    try:
+        if content_type.strip() and body_type(content_type) != "application/json":
+            return None
+    except BillingError:  # another charset: the typed resolver's 400
         return None
     path, text = event.get("rawPath") or "", event.get("body")
     single = _SINGLE_PATH.fullmatch(path)

@@ -131,9 +131,17 @@ class TestCorrections:
         assert len(archived_versions()) == 4  # two documents, each a PDF and an XML
 
     def test_a_key_reused_for_another_request_is_400(self, closed, desk):
-        assert correct(desk, key="fix-8")[0] == 201
+        status, corrected = correct(desk, key="fix-8")
+        assert status == 201
         status, body = correct(desk, key="fix-8", reason="別の理由")
         assert (status, body["error"]["code"]) == (400, "invalid_request")
+        # The key names that one request, whatever else it is sent with: another invoice, or the other kind
+        latest = corrected["invoice_number"]
+        for status, body in (correct(desk, number=latest, key="fix-8"), credit(desk, 100, number=latest, key="fix-8")):
+            assert (status, body["error"]["code"]) == (400, "invalid_request"), body
+            assert "Idempotency-Key" in body["error"]["message"]
+        assert correct(desk, key="fix-8") == (201, corrected)  # and the first request's retry still answers it
+        assert len(archived_versions()) == 4  # two documents, each a PDF and an XML: nothing else was made
 
     def test_correcting_a_replaced_invoice_is_409_and_the_correction_can_be_corrected(self, closed, desk):
         _, first = correct(desk, key="a")
@@ -215,10 +223,14 @@ def test_the_sample_events_replay(closed, desk):
 def test_corrections_and_returns_are_delivered_through_the_accounts_channel(closed, desk, monkeypatch):
     # Given a web account's invoice, corrected, and a return against the correction
     enable_delivery(monkeypatch)
-    web = json.loads(load_event("put_account.json")["body"]) | {"delivery_method": "web"}
+    # (October closed before webco existed: its contract starts in November, the first open month)
+    web = json.loads(load_event("put_account.json")["body"]) | {
+        "delivery_method": "web",
+        "contract_start": "2026-11-01",
+    }
     assert closed.accounts.replay("put_account.json", path="/v1/accounts/webco", body=web)[0] == 201
     closed.report("webco", 5_000, "2026-11-10T12:00:00+09:00")
-    closed.run_close("2026-11")  # October closed before webco existed
+    closed.run_close("2026-11")
     number = invoice_item("webco", "2026-11")["invoice_number"]["S"]
     _, corrected = correct(desk, number=number, key="w1")
     _, returned = credit(desk, 550, number=corrected["invoice_number"], key="w2")

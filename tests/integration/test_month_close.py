@@ -81,6 +81,35 @@ def test_a_closed_month_refuses_counts_and_carries_the_last_count_over(month):
     assert (body["closed"], body["peak"], body["last_count"]) == (True, 25_000, 12_500)
 
 
+def test_a_new_contract_cannot_start_in_or_before_a_month_whose_close_has_run(month):
+    # Given October closed (its accounts listed, numbered and invoiced)
+    month.run_close()
+    total = len(invoices())
+
+    def create(account, start):
+        body = profile("bank_transfer", "web", "山田 太郎", contract_start=start)
+        return month.accounts.replay("put_account.json", path=f"/v1/accounts/{account}", body=body)
+
+    # When the platform creates accounts whose contracts start in October, or before it
+    for account, start in (("late-october", "2026-10-01"), ("late-september", "2026-09-15")):
+        status, body = create(account, start)
+        # Then each is refused: its October would never be invoiced (the close has listed its accounts)
+        assert (status, body["error"]["code"]) == (409, "month_closed"), body
+        assert "2026-10" in body["error"]["message"]
+        assert month.accounts.replay("get_account.json", path=f"/v1/accounts/{account}")[0] == 404
+    # and one starting in November, the first open month, is created; the same body again is still a safe retry
+    assert create("november", "2026-11-01")[0] == 201
+    assert create("november", "2026-11-01")[0] == 200
+    month.run_close()
+    assert len(invoices()) == total  # and October's re-run bills nobody new
+    # An existing account's same body stays a safe retry after the close too
+    account, (payment, delivery, person, _) = next(iter(ACCOUNTS.items()))
+    replay = month.accounts.replay(
+        "put_account.json", path=f"/v1/accounts/{account}", body=profile(payment, delivery, person)
+    )
+    assert replay[0] == 200
+
+
 def test_running_the_close_twice_changes_nothing(month):
     month.run_close()
     before = invoices()

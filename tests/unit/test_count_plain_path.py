@@ -96,6 +96,7 @@ def both(counts, usage, event: dict) -> tuple[dict | None, dict]:
         single({**REPORT, "count": 1_000_000_000}),
         single(json.dumps(REPORT, indent=2)),
         single(REPORT, headers={"content-type": "application/json; charset=utf-8"}),
+        single(REPORT, headers={"content-type": 'Application/JSON; Charset="UTF-8"'}),  # case-insensitive
         single(REPORT, headers={}),
         batch({"reports": [BATCH_REPORT]}),
         batch({"reports": [BATCH_REPORT, {**BATCH_REPORT, "account_id": "ghost"}, {**BATCH_REPORT, "count": 8}]}),
@@ -129,6 +130,9 @@ def test_a_well_formed_report_gets_the_typed_resolvers_answer_without_it(counts,
         single(REPORT, account_id="bad.id"),
         single(REPORT, account_id="x" * 65),
         single(REPORT, headers={"content-type": "text/plain"}),
+        single(REPORT, headers={"content-type": "application/json-patch+json"}),
+        single(REPORT, headers={"content-type": "application/jsonp"}),
+        single(REPORT, headers={"content-type": "application/json; charset=latin-1"}),
         single(REPORT, queryStringParameters={"a": "1"}, rawQueryString="a=1"),
         batch({"reports": []}),
         batch({"reports": [BATCH_REPORT] * 101}),
@@ -145,6 +149,16 @@ def test_anything_else_is_left_to_the_typed_resolver(counts, usage, event):
     # Given a request that is not a well-formed report
     # When the plain path sees it, Then it declines, before recording anything
     assert counts.plain_answer(copy.deepcopy(event)) is None
+    assert usage.recorded == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/json-patch+json", "application/jsonp", "application/json; charset=latin-1"],
+)
+def test_a_body_that_is_not_json_in_utf8_by_its_content_type_is_400(counts, usage, content_type):
+    _, typed = both(counts, usage, single(REPORT, headers={"content-type": content_type}))
+    assert (typed["statusCode"], json.loads(typed["body"])["error"]["code"]) == (400, "invalid_request")
     assert usage.recorded == []
 
 

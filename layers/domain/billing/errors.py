@@ -40,6 +40,17 @@ class MonthClosed(BillingError):
         super().__init__(f"month {month} is already closed; its usage is frozen")
 
 
+class ContractStartsInClosedMonth(MonthClosed):
+    """A new contract whose first months include one already closed: that month's bill would never be made."""
+
+    def __init__(self, contract_start: str, latest_closed: str):
+        BillingError.__init__(
+            self,
+            f"contract_start {contract_start} falls in or before {latest_closed}, a month already closed:"
+            " a new contract starts after the latest closed month",
+        )
+
+
 class AccountCancelled(BillingError):
     code = "account_cancelled"
     status = 409

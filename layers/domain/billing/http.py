@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from billing.errors import BillingError, InvalidRequest, NotFound
 from billing.observability import logger
-from billing.schema.parsing import strict_json, validation_message
+from billing.schema.parsing import body_type, strict_json, validation_message
 from billing.schema.platform import ErrorOut
 
 
@@ -91,11 +91,11 @@ class _JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
 
     def _get_body(self, app: APIGatewayHttpResolver) -> dict[str, Any]:
         content_type = app.current_event.headers.get("content-type", "")
-        if app.current_event.body and content_type and not content_type.lower().startswith("application/json"):
+        if app.current_event.body and content_type and body_type(content_type) != "application/json":
             raise InvalidRequest(
                 f"the request body must be JSON (Content-Type: application/json), got {content_type!r}"
             )
-        return super()._get_body(app)
+        return self._parse_json_data(app)  # Powertools' own test of the type is case-sensitive
 
 
 def _refuse_what_the_route_does_not_take(app: APIGatewayHttpResolver, next_middleware: Callable) -> Response:
@@ -153,12 +153,9 @@ def form_value(app: APIGatewayHttpResolver, name: str) -> str:
     API Gateway may pass a form body base64-encoded; either way it must be UTF-8.
     """
     event = app.current_event
-    content_type = (event.headers.get("content-type") or "").lower()
-    media_type, *parameters = (part.strip() for part in content_type.split(";"))
-    if media_type != FORM_CONTENT_TYPE:
+    content_type = event.headers.get("content-type") or ""
+    if body_type(content_type) != FORM_CONTENT_TYPE:
         raise InvalidRequest(f"the request body must be a form ({FORM_CONTENT_TYPE}), got {content_type!r}")
-    if any(p.startswith("charset=") and p not in ("charset=utf-8", 'charset="utf-8"') for p in parameters):
-        raise InvalidRequest("a form body must be UTF-8")
     body = event.body or ""
     try:
         raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")

@@ -8,14 +8,16 @@ leaves those attributes alone, so a profile change never races a count.
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from billing import months
 from billing.contracts.accounts import AccountProfile
 from billing.contracts.cancellation import Cancellation
 from billing.contracts.terms import Contract, TermsChange
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
-from billing.dal.conditional import put_if_absent, update_if
-from billing.errors import AccountNotFound, AlreadyCancelled, MonthClosed, NotFound
+from billing.dal.conditional import update_if
+from billing.errors import AccountNotFound, AlreadyCancelled, ContractStartsInClosedMonth, MonthClosed, NotFound
 
 _OPEN_MONTH = "(attribute_not_exists(closed_through) OR closed_through < :month)"
 
@@ -26,7 +28,13 @@ class AccountStore:
         self.client = client or dynamodb()
 
     def create(self, profile: AccountProfile) -> tuple[bool, Contract]:
-        """Store a new account once: (created, the contract as it stands), without a read."""
+        """Store a new account once: (created, the contract as it stands), without a read.
+
+        Only while no close has started for the month of ``contract_start`` or a later one: that close has
+        listed (or is listing) the accounts to bill without this one, so the month would never be invoiced.
+        One transaction checks the closes' mark (``billing.dal.close_runs`` raises it before it lists) and
+        puts the profile, so a close that starts meanwhile either sees the account or refuses it.
+        """
         now = months.iso_now()
         body = profile.as_json()
         item = {
@@ -38,8 +46,39 @@ class AccountStore:
             "created_at": now,
             "updated_at": now,
         }
-        created, existing = put_if_absent(self.client, self.table, item)
-        return created, contract_of(item if created else existing)
+        first_month = item["contract_start"][:7]
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table,
+                            "Key": keys.LATEST_CLOSE,
+                            "ConditionExpression": "attribute_not_exists(latest) OR latest < :month",
+                            "ExpressionAttributeValues": to_item({":month": first_month}),
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": to_item(item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise  # a conflict with another transaction included: the caller's retry settles it
+            closes, existing = (reason.get("Item") for reason in error.response["CancellationReasons"])
+            if existing:  # the same body again is a safe retry, whatever has closed since
+                return False, contract_of(from_item(existing))
+            if closes:
+                raise ContractStartsInClosedMonth(item["contract_start"], from_item(closes)["latest"]) from None
+            raise
+        return True, contract_of(item)
 
     def get(self, account_id: str) -> Contract:
         response = self.client.get_item(TableName=self.table, Key=self._key(account_id), ConsistentRead=True)

@@ -74,7 +74,20 @@ class CloseRunStore:
         self.client = client or dynamodb()
 
     def start(self, month: str) -> bool:
-        """Record the run once; False if it had already started (a re-run resumes it)."""
+        """Record the run once; False if it had already started (a re-run resumes it).
+
+        First the closes' mark: the latest month whose close has started. A new account whose contract
+        starts in or before it is refused from then on (``AccountStore.create``), before this close lists
+        the accounts to bill; months closed out of order leave the mark at the latest.
+        """
+        update_if(
+            self.client,
+            self.table,
+            keys.LATEST_CLOSE,
+            "SET latest = :month",
+            "attribute_not_exists(latest) OR latest < :month",
+            {":month": month},
+        )
         return update_if(
             self.client,
             self.table,

@@ -47,12 +47,16 @@ class DocumentRequest:
 
     @property
     def request_hash(self) -> str:
-        return _sha256(json.dumps(self.body, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+        """What is asked: the kind of document, the invoice it names, and the body."""
+        asked = [str(self.kind), self.original, self.body]
+        return _sha256(json.dumps(asked, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
     @property
     def scope(self) -> str:
-        """Without a key, the request's own content is its identity: an identical repeat is a retry."""
-        return _sha256(f"{self.kind}|{self.original}|{self.idempotency_key or self.request_hash}")
+        """A key names one request, whatever it asks: the same key asking anything else (another invoice,
+        the other kind, another body) is refused. Without a key, the request's own content is its identity,
+        so an identical repeat is a retry."""
+        return _sha256(f"key|{self.idempotency_key}" if self.idempotency_key else f"request|{self.request_hash}")
 
 
 class DocumentStore:

@@ -35,6 +35,8 @@ MONTH#<YYYY-MM>#<shard> CLOSE_PROGRESS          issued, skipped and failed count
 MONTH#<YYYY-MM>        CLOSE_FAILED#<account>   an account the close could not issue: its
                                                 reserved ``sequence``, ``error``, ``failed_at``;
                                                 removed once a retry issues it
+CLOSES                 LATEST                   ``latest``: the latest month whose close has started;
+                                                a new contract must start after it (or miss its bill)
 CHURN#<YYYY-MM>        <account>#<drop micros>  one suspected 洗い替え episode, in the month of
                                                 its drop (20-digit micros sort in time order);
                                                 ``announced_at`` once ChurnSuspected is published
@@ -154,6 +156,9 @@ def churn_sk(account_id: str, dropped_at_micros: int) -> str:
 
 def key(pk: str, sk: str) -> dict:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+LATEST_CLOSE = key("CLOSES", "LATEST")
 
 
 CREDIT_NOTE_COUNTER = "CREDIT_NOTE_COUNTER"

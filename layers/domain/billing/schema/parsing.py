@@ -17,6 +17,16 @@ if TYPE_CHECKING:  # the count function's plain path parses JSON here without im
     from pydantic import ValidationError
 
 
+def body_type(content_type: str) -> str:
+    """The media type a Content-Type header names, in lower case (RFC 9110: case-insensitive, parameters
+    aside); ``InvalidRequest`` when it says the body is in a charset other than UTF-8, the only one read here."""
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    for name, _, value in (parameter.partition("=") for parameter in parameters):
+        if name.strip() == "charset" and value.strip().strip('"') != "utf-8":
+            raise InvalidRequest(f"the request body must be UTF-8, not {value.strip()}")
+    return media_type
+
+
 def strict_json(text: str) -> Any:
     """The body as JSON, or ``InvalidRequest`` saying what is wrong with it."""
     if not text:
