@@ -208,13 +208,44 @@ def test_an_offset_that_is_no_clock_time_is_refused(offset):
         TypeAdapter(Timestamp).validate_python(f"2026-11-25T10:00:00{offset}")
 
 
-@pytest.mark.parametrize("value", ["\u3000", "\u00a0", "a\u0085b", "a\u009bb"])
-def test_a_name_that_is_blank_or_holds_a_c1_control_is_refused(value):
-    # Given a company name that is only a fullwidth (or no-break) space, or holds a C1 control character
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\u3000",
+        "\u00a0",
+        "a\u0085b",
+        "a\u009bb",
+        "\u200b",  # a zero-width space: invisible, so as blank as a space
+        "\ufeff",
+        "\u2060\u3000\u200d",
+        "\u3164",  # a Hangul filler, drawn as nothing
+        "A\u202eB",  # a right-to-left override: shown otherwise than stored
+        "株式会社\u2066ABC\u2069",
+        "\u200f株式会社",
+    ],
+)
+def test_a_name_that_is_blank_or_holds_a_control_is_refused(value):
+    # Given a company name that shows as nothing (spaces, invisible characters), or holds a C1 or bidi control
     body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "company_name": value}}
     # When it is typed
     # Then it is refused, as the hand-written parser refused a blank name (value.strip())
     with pytest.raises(InvalidRequest, match="company_name"):
+        typed(AccountIn, body)
+
+
+@pytest.mark.parametrize("value", ["葛\U000e0100城", "👨\u200d👩\u200d👧 商店", "ｻﾝﾌﾟﾙ\u200b商事", "A\u00adB"])
+def test_a_name_with_invisible_characters_among_visible_ones_is_kept_as_written(value):
+    # Given a name with an ideographic variation selector (異体字), an emoji joined by ZWJs, or an invisible
+    # character between visible ones
+    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "company_name": value}}
+    # Then it is taken as written
+    assert typed(AccountIn, body).billing_contact.company_name == value
+
+
+@pytest.mark.parametrize("email", ["bill\u200bing@example.co.jp", "billing@exam\u202eple.co.jp", "a b@example.co.jp"])
+def test_an_email_address_with_a_space_an_invisible_or_a_bidi_character_is_refused(email):
+    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "email": email}}
+    with pytest.raises(InvalidRequest, match="email"):
         typed(AccountIn, body)
 
 

@@ -57,8 +57,14 @@ def _calendar_date(value: object) -> date:
     return day
 
 
-# No control characters (NUL included) and not blank: what a name, an address or a token may hold.
-_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+# What a name, an address or a token may hold: no control characters (C0 and C1, NUL included) and no
+# bidirectional controls (an override such as U+202E makes the text shown differ from the text stored), and
+# not blank: at least one character that is neither white space nor invisible (a zero-width space, a joiner,
+# a BOM, a filler), so a qualified invoice never goes to a recipient whose name shows as nothing.
+# Explicit ranges, not \p{Cf}: the pattern is published in docs/openapi.json and read by other regex engines.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+INVISIBLE_CHARACTERS = r"\s\u00ad\u115f\u1160\u180e\u200b-\u200d\u2060-\u2064\u206a-\u206f\u2800\u3164\ufeff\uffa0"
+_PRINTABLE = rf"^[^{CONTROL_CHARACTERS}]*[^{CONTROL_CHARACTERS}{INVISIBLE_CHARACTERS}][^{CONTROL_CHARACTERS}]*$"
 
 
 def text(max_length: int, description: str = "") -> type[str]:
