@@ -110,6 +110,25 @@ def test_a_new_contract_cannot_start_in_or_before_a_month_whose_close_has_run(mo
     assert replay[0] == 200
 
 
+def test_a_report_from_before_the_contract_is_refused_as_such_and_kept_nowhere_even_after_closes(month):
+    # Given an account whose contract starts in November, and October and November both closed
+    body = profile("bank_transfer", "web", "山田 太郎", contract_start="2026-11-01")
+    assert month.accounts.replay("put_account.json", path="/v1/accounts/starts-nov", body=body)[0] == 201
+    assert month.report("starts-nov", 7_000, "2026-11-05T12:00:00+09:00")[0] == 200
+    month.run_close("2026-10")
+    month.run_close("2026-11")
+    # When a report from October (before its contract) arrives
+    status, body = month.report("starts-nov", 99_999, "2026-10-31T23:59:59+09:00")
+    # Then it is refused for what it is, not as a late report of a closed month, and October keeps nothing
+    assert (status, body["error"]["code"]) == (409, "contract_not_started"), body
+    status, october = month.counts.replay("get_usage.json", path="/v1/accounts/starts-nov/usage/2026-10")
+    assert (october["peak"], october["late_reports"]) == (0, {"count": 0, "peak": None})
+    # while a late report of November, inside the contract, is still kept as one
+    assert month.report("starts-nov", 8_000, "2026-11-30T23:00:00+09:00")[1]["error"]["code"] == "month_closed"
+    status, november = month.counts.replay("get_usage.json", path="/v1/accounts/starts-nov/usage/2026-11")
+    assert november["late_reports"] == {"count": 1, "peak": 8_000}
+
+
 def test_running_the_close_twice_changes_nothing(month):
     month.run_close()
     before = invoices()

@@ -112,12 +112,13 @@ class UsageStore:
             return
         if not old:
             raise AccountNotFound(report.account_id)
-        if old.get("closed_through", "") >= month:
-            raise MonthClosed(month)
-        if old.get("contract_end", "9999-12-31") < day:
-            raise AccountCancelled(report.account_id, old["contract_end"])
+        # Outside the contract first: such a report changes nothing, while one for a closed month is kept late.
         if old["contract_start"][:7] > month:
             raise ContractNotStarted(report.account_id, old["contract_start"])
+        if old.get("contract_end", "9999-12-31") < day:
+            raise AccountCancelled(report.account_id, old["contract_end"])
+        if old.get("closed_through", "") >= month:
+            raise MonthClosed(month)
         # Otherwise a later reading is already the month's last count: nothing to do.
 
     def _keep_late(self, report: CountReport) -> None:
