@@ -75,7 +75,7 @@ def list_invoices(
     max_total: MaxTotalQuery = None,
     counterparty: CounterpartyQuery = None,
     correction_suggested: CorrectionSuggestedQuery = None,
-    limit: LimitQuery = desk.DEFAULT_LIMIT,
+    limit: LimitQuery = str(desk.DEFAULT_LIMIT),
     next_token: NextTokenQuery = None,
     format: FormatQuery = "json",
 ):
@@ -89,8 +89,11 @@ def list_invoices(
     )
     if format == "csv":
         return _csv(search)
+    rows_per_page = int(limit)
+    if not 1 <= rows_per_page <= desk.MAX_LIMIT:
+        raise InvalidRequest(f"limit: must be 1-{desk.MAX_LIMIT}")
     after = desk.decode_token(search, next_token) if next_token is not None else None
-    rows, more = index().page(search, limit, after)
+    rows, more = index().page(search, rows_per_page, after)
     token = desk.encode_token(search, desk.position(rows[-1])) if more else None
     return {"invoices": [desk.row(r) for r in rows], "next_token": token}
 

@@ -237,6 +237,12 @@ def test_a_return_invoice_by_number_and_the_unknown_and_malformed(desk):
         {**NOVEMBER, "limit": "0"},
         {**NOVEMBER, "limit": "101"},
         {**NOVEMBER, "limit": "ten"},
+        {**NOVEMBER, "limit": "1.0"},
+        {**NOVEMBER, "limit": "+5"},
+        {**NOVEMBER, "limit": "５"},
+        {**NOVEMBER, "limit": "1_0"},
+        {**NOVEMBER, "counterparty": "%ff"},  # a %-escape that is not UTF-8 (the gateway would pass U+FFFD on)
+        {**NOVEMBER, "counterparty": "%E5%95"},  # half a character
         {**NOVEMBER, "correction_suggested": "yes"},
         {**NOVEMBER, "format": "xlsx"},
         {**NOVEMBER, "account": "acme"},

@@ -22,7 +22,7 @@ import binascii
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
@@ -99,7 +99,12 @@ class _JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
 
 
 def _refuse_what_the_route_does_not_take(app: APIGatewayHttpResolver, next_middleware: Callable) -> Response:
-    """A query parameter that the route does not declare is a mistake the caller should hear about."""
+    """A query parameter that the route does not declare is a mistake the caller should hear about, and so is
+    a query string whose %-escapes are not UTF-8 (the gateway's decoded parameters would hold U+FFFD)."""
+    try:
+        unquote_to_bytes(app.current_event.raw_query_string or "").decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("the query string is not valid UTF-8") from None
     given = set(app.current_event.query_string_parameters or {})
     if given:
         route = app.context.get("_route")

@@ -48,7 +48,12 @@ CorrectionSuggestedQuery = Annotated[
     Literal["true", "false"] | None,
     Query(description="true: only invoices a late report flagged for correction; false: only those not flagged"),
 ]
-LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"rows per page, 1-{MAX_LIMIT} (JSON only)")]
+
+
+LimitQuery = Annotated[
+    str,  # ASCII digits only: as an int, the query would also take 1.0, +5, ５ and 1_0
+    Query(pattern=r"^[0-9]{1,3}$", description=f"rows per page, 1-{MAX_LIMIT} (JSON only)"),
+]
 NextTokenQuery = Annotated[
     str | None,
     Query(max_length=400, description="the next_token of the previous page, with the same conditions (JSON only)"),
