@@ -71,6 +71,21 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSta
 
 
 @pytest.fixture(scope="session")
+def closing_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A second stack, for the tests that close months. Once a month's close has run, no new contract may start
+    in or before it (its bill would never be made), so the stack the other tests create accounts on, with
+    contracts from April, never has a month closed."""
+    stack = start_local_up(tmp_path_factory.mktemp("closing-up"), log_name="closing-up.log")
+    yield stack
+    stop_local_up(stack.process)
+
+
+@pytest.fixture(scope="session")
+def closing_operator(closing_stack: RunningStack) -> SignedSession:
+    return SignedSession.from_config(closing_stack.config, principal="operator")
+
+
+@pytest.fixture(scope="session")
 def api(local_stack: RunningStack) -> SignedSession:
     """A session that signs with the credentials ``up`` printed, like the email platform."""
     return SignedSession.from_config(local_stack.config)

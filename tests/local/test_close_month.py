@@ -27,9 +27,9 @@ def bearer(stack: RunningStack, account: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def closed(local_stack: RunningStack) -> dict:
+def closed(closing_stack: RunningStack) -> dict:
     """Two accounts that reported last month, then `close-month` for that month."""
-    api = SignedSession.from_config(local_stack.config)
+    api = SignedSession.from_config(closing_stack.config)
     month, moment = previous_month()
     accounts = {"postal": new_account_id("close"), "web": new_account_id("close")}
     for delivery, account in accounts.items():
@@ -44,7 +44,7 @@ def closed(local_stack: RunningStack) -> dict:
         at = (moment + timedelta(hours=index)).isoformat()
         response = api.post(f"/v1/accounts/{account}/record-counts", json={"count": count, "observed_at": at})
         assert response.status_code == 200, response.text
-    result = run_cli(local_stack, "close-month", month)
+    result = run_cli(closing_stack, "close-month", month)
     return {"month": month, "moment": moment, "accounts": accounts, "result": result, "api": api}
 
 
@@ -57,18 +57,18 @@ def test_close_month_reports_a_clean_close(closed: dict):
     assert not any(report["dead_letters"].values())
 
 
-def test_each_customer_sees_their_own_statement_with_its_pdf(local_stack: RunningStack, closed: dict):
+def test_each_customer_sees_their_own_statement_with_its_pdf(closing_stack: RunningStack, closed: dict):
     month = closed["month"]
     for delivery, account in closed["accounts"].items():
-        headers = bearer(local_stack, account)
-        listed = requests.get(f"{local_stack.config['url']}/v1/statements", headers=headers, timeout=30)
+        headers = bearer(closing_stack, account)
+        listed = requests.get(f"{closing_stack.config['url']}/v1/statements", headers=headers, timeout=30)
         assert listed.status_code == 200, listed.text
         (statement,) = [item for item in listed.json()["statements"] if item["month"] == month]
         assert statement["delivery_method"] == delivery
         assert statement["currency"] == "JPY" and statement["total"] > statement["tax"] > 0
         # The PDF link is a short-lived presigned URL to the archived PDF
         pdf = requests.get(
-            f"{local_stack.config['url']}/v1/statements/{month}/pdf",
+            f"{closing_stack.config['url']}/v1/statements/{month}/pdf",
             headers=headers,
             allow_redirects=False,
             timeout=30,
@@ -79,10 +79,10 @@ def test_each_customer_sees_their_own_statement_with_its_pdf(local_stack: Runnin
         assert document.content.startswith(b"%PDF")
 
 
-def test_the_peak_of_a_spike_sets_the_statement(local_stack: RunningStack, closed: dict):
+def test_the_peak_of_a_spike_sets_the_statement(closing_stack: RunningStack, closed: dict):
     month, account = closed["month"], closed["accounts"]["web"]
     detail = requests.get(
-        f"{local_stack.config['url']}/v1/statements/{month}", headers=bearer(local_stack, account), timeout=30
+        f"{closing_stack.config['url']}/v1/statements/{month}", headers=bearer(closing_stack, account), timeout=30
     )
     assert detail.status_code == 200, detail.text
     assert detail.json()["usage"]["peak"] == 31_000
@@ -98,11 +98,12 @@ def test_a_count_for_a_closed_month_is_refused(closed: dict):
     assert usage["peak"] == 12_000 and usage["closed"] is True
 
 
-def test_a_customer_cannot_reach_another_accounts_statement(local_stack: RunningStack, closed: dict):
+def test_a_customer_cannot_reach_another_accounts_statement(closing_stack: RunningStack, closed: dict):
     # Given a customer whose account was not billed for the month the other accounts were
     newcomer = new_account_id("close")
-    assert closed["api"].put(f"/v1/accounts/{newcomer}", json=profile()).status_code == 201
-    month, headers, url = closed["month"], bearer(local_stack, newcomer), local_stack.config["url"]
+    this_month = datetime.now(TOKYO).date().replace(day=1).isoformat()  # after the close: an open month
+    assert closed["api"].put(f"/v1/accounts/{newcomer}", json=profile(contract_start=this_month)).status_code == 201
+    month, headers, url = closed["month"], bearer(closing_stack, newcomer), closing_stack.config["url"]
     # When they ask for that month, its PDF, or name another account in the query
     detail = requests.get(f"{url}/v1/statements/{month}", headers=headers, timeout=30)
     pdf = requests.get(f"{url}/v1/statements/{month}/pdf", headers=headers, allow_redirects=False, timeout=30)
@@ -116,7 +117,7 @@ def test_a_customer_cannot_reach_another_accounts_statement(local_stack: Running
 
 
 def test_the_operator_lists_the_closed_months_invoices_and_downloads_them_as_csv(
-    local_stack: RunningStack, closed: dict, operator: SignedSession
+    closing_stack: RunningStack, closed: dict, closing_operator: SignedSession
 ):
     # Given the month's close dated its invoices the 1st of the next month
     issued_on = (datetime.strptime(closed["month"] + "-01", "%Y-%m-%d") + timedelta(days=32)).strftime("%Y-%m-01")
@@ -125,7 +126,7 @@ def test_the_operator_lists_the_closed_months_invoices_and_downloads_them_as_csv
     # When the operator pages through the documents issued that day
     found, token = [], None
     while True:
-        response = operator.get(
+        response = closing_operator.get(
             "/v1/invoices", params={**query, "limit": 100, **({"next_token": token} if token else {})}
         )
         assert response.status_code == 200, response.text
@@ -140,13 +141,13 @@ def test_the_operator_lists_the_closed_months_invoices_and_downloads_them_as_csv
         (r["issued_on"], r["invoice_number"]) for r in found
     )
     # And the CSV holds the same rows, and one document reads whole with a PDF link
-    export = operator.get("/v1/invoices", params={**query, "format": "csv"})
+    export = closing_operator.get("/v1/invoices", params={**query, "format": "csv"})
     assert export.status_code == 200, export.text
     assert export.headers["Content-Type"].startswith("text/csv")
     text = export.content.decode("utf-8")
     assert text.startswith("\ufeffinvoice_number,")
     assert all(row["invoice_number"] in text for row in mine)
-    detail = operator.get(f"/v1/invoices/{mine[0]['invoice_number']}")
+    detail = closing_operator.get(f"/v1/invoices/{mine[0]['invoice_number']}")
     assert detail.status_code == 200, detail.text
     assert requests.get(detail.json()["pdf_url"], timeout=30).content.startswith(b"%PDF")
 
@@ -159,7 +160,7 @@ def test_the_platform_cannot_search_or_read_invoices(closed: dict):
 
 
 def test_a_late_report_then_its_correction_and_a_return_invoice_over_http(
-    local_stack: RunningStack, closed: dict, operator: SignedSession
+    closing_stack: RunningStack, closed: dict, closing_operator: SignedSession
 ):
     api, month, account = closed["api"], closed["month"], closed["accounts"]["web"]  # its peak was 31,000
     # Given a count for the closed month that would have put it in a higher bracket
@@ -168,36 +169,36 @@ def test_a_late_report_then_its_correction_and_a_return_invoice_over_http(
     assert (late.status_code, late.json()["error"]["code"]) == (409, "month_closed")
     usage = api.get(f"/v1/accounts/{account}/usage/{month}").json()
     assert (usage["late_reports"], usage["correction_suggested"]) == ({"count": 1, "peak": 45_000}, True)
-    listed = operator.get("/v1/invoices", params={**_issue_day(month), "correction_suggested": "true"})
+    listed = closing_operator.get("/v1/invoices", params={**_issue_day(month), "correction_suggested": "true"})
     (row,) = [r for r in listed.json()["invoices"] if r["account_id"] == account]
     number = row["invoice_number"]
     # The platform may not correct or return; the operator corrects it once, whatever the retries
     path = f"/v1/invoices/{number}/corrections"
     assert api.post(path, json={"reason": "late"}).status_code == 403
     key = {"Idempotency-Key": f"local-{number}"}
-    first = operator.post(path, json={"reason": "締め後の件数報告"}, headers=key)
-    again = operator.post(path, json={"reason": "締め後の件数報告"}, headers=key)
+    first = closing_operator.post(path, json={"reason": "締め後の件数報告"}, headers=key)
+    again = closing_operator.post(path, json={"reason": "締め後の件数報告"}, headers=key)
     assert first.status_code == 201, first.text
     assert again.json() == first.json()
     correction = first.json()
     assert (correction["kind"], correction["replaces"]) == ("correction", number)
-    replaced = operator.post(path, json={"reason": "again"})
+    replaced = closing_operator.post(path, json={"reason": "again"})
     assert (replaced.status_code, replaced.json()["error"]["code"]) == (409, "invoice_replaced")
     # Then a return invoice against the correction, never more than it
     credit_path = f"/v1/invoices/{correction['invoice_number']}/credit-notes"
     assert api.post(credit_path, json={"reason": "補償", "amount": 1_100}).status_code == 403
-    returned = operator.post(credit_path, json={"reason": "補償", "amount": 1_100})
+    returned = closing_operator.post(credit_path, json={"reason": "補償", "amount": 1_100})
     assert (returned.status_code, returned.json()["invoice_number"]) == (201, f"CN-{month.replace('-', '')}-0000001")
-    over = operator.post(credit_path, json={"reason": "過大", "amount": correction["total"]})
+    over = closing_operator.post(credit_path, json={"reason": "過大", "amount": correction["total"]})
     assert (over.status_code, over.json()["error"]["code"]) == (409, "credit_exceeds_invoice")
     # And the customer sees the correction as the month's statement, with its history and the return
     statement = requests.get(
-        f"{local_stack.config['url']}/v1/statements/{month}", headers=bearer(local_stack, account), timeout=30
+        f"{closing_stack.config['url']}/v1/statements/{month}", headers=bearer(closing_stack, account), timeout=30
     ).json()
     assert (statement["invoice_number"], statement["replaces"]) == (correction["invoice_number"], number)
     assert [h["status"] for h in statement["history"]] == ["replaced", "issued"]
     assert [c["total"] for c in statement["credit_notes"]] == [1_100]
-    page = requests.get(f"{local_stack.config['url']}/statements", headers=bearer(local_stack, account), timeout=30)
+    page = requests.get(f"{closing_stack.config['url']}/statements", headers=bearer(closing_stack, account), timeout=30)
     assert f"{number}（" in page.text and "訂正されました" in page.text
     assert returned.json()["invoice_number"] in page.text and "einvoice" in page.text
 
@@ -207,20 +208,50 @@ def _issue_day(month: str) -> dict:
     return {"issued_from": issued_on, "issued_to": issued_on}
 
 
-def test_print_run_writes_the_posting_days_batches_once_and_the_letter_is_posted(local_stack: RunningStack, closed):
+def test_print_run_writes_the_posting_days_batches_once_and_the_letter_is_posted(closing_stack: RunningStack, closed):
     # Given the closed month's postal statement, waiting for its posting day's print run
     account = closed["accounts"]["postal"]
-    url = f"{local_stack.config['url']}/v1/statements/{closed['month']}"
-    waiting = requests.get(url, headers=bearer(local_stack, account), timeout=30).json()
+    url = f"{closing_stack.config['url']}/v1/statements/{closed['month']}"
+    waiting = requests.get(url, headers=bearer(closing_stack, account), timeout=30).json()
     assert waiting["status"] == "batched"
     # When `print-run` runs that day, twice (a re-run)
-    first = run_cli(local_stack, "print-run", waiting["posting_on"])
-    again = run_cli(local_stack, "print-run", waiting["posting_on"])
+    first = run_cli(closing_stack, "print-run", waiting["posting_on"])
+    again = run_cli(closing_stack, "print-run", waiting["posting_on"])
     # Then the day's batches are written, the letter is posted, and the re-run writes the same batches
     assert first.returncode == 0, f"{first.stdout}\n{first.stderr}"
     report = json.loads(first.stdout)
     assert report["ok"] is True and report["letters"] >= 1 and report["batches"]
     assert all(batch["folder"].rstrip("/").rsplit("/", 2)[-2] == waiting["posting_on"] for batch in report["batches"])
     assert json.loads(again.stdout)["batches"] == report["batches"]
-    posted = requests.get(url, headers=bearer(local_stack, account), timeout=30).json()
+    posted = requests.get(url, headers=bearer(closing_stack, account), timeout=30).json()
     assert (posted["status"], posted["posting_on"]) == ("posted", waiting["posting_on"])
+
+
+# ---------------------------------------------------------------- close runs over HTTP
+
+FORBIDDEN = {"message": "Forbidden"}
+
+
+def test_the_operator_sees_a_finished_close_with_its_first_and_last_numbers(closing_operator: SignedSession, closed):
+    response = closing_operator.get(f"/v1/close-runs/{closed['month']}")
+    assert response.status_code == 200, response.text
+    run = response.json()
+    digits = closed["month"].replace("-", "")
+    assert run["status"] == "done" and run["total"] >= 1
+    assert (run["issued"], run["failed"], run["dead_letters"]) == (run["total"], 0, 0)
+    assert run["first_number"] == f"INV-{digits}-0000001"
+    assert run["last_number"] == f"INV-{digits}-{run['total']:07d}"  # every reserved number was used
+    retried = closing_operator.post(f"/v1/close-runs/{closed['month']}/retry")
+    assert (retried.status_code, retried.json()) == (202, {"month": closed["month"], "queued": 0})
+
+
+def test_a_month_never_closed_is_not_found(closing_operator: SignedSession):
+    response = closing_operator.get("/v1/close-runs/2001-01")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_the_platform_may_not_watch_or_retry_a_close(closed):
+    watched = closed["api"].get(f"/v1/close-runs/{closed['month']}")
+    retried = closed["api"].post(f"/v1/close-runs/{closed['month']}/retry")
+    assert (watched.status_code, watched.json()) == (403, FORBIDDEN)
+    assert (retried.status_code, retried.json()) == (403, FORBIDDEN)

@@ -23,7 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
 from local.client import SignedSession
-from tests.local.conftest import ROOT, RunningStack, run_cli
+from tests.local.conftest import ROOT, RunningStack, run_cli, start_local_up, stop_local_up
 from tests.local.support import TOKYO, new_account_id, profile
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -46,7 +46,7 @@ MONTH_OF_COUNTS = ((3, 8_200), (7, 9_100), (12, 14_500), (13, 9_300), (21, 11_00
 
 
 def month_before_last() -> str:
-    """Two Tokyo months ago: closed by this module only (test_close_month closes last month)."""
+    """Two Tokyo months ago."""
     last_month = datetime.now(TOKYO).date().replace(day=1) - timedelta(days=1)
     return (last_month.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
 
@@ -60,6 +60,15 @@ def bearer_token(stack: RunningStack, account: str) -> str:
     result = run_cli(stack, "token", account)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A stack of this module's own: it closes a month with accounts it creates for it, and once a month's close
+    has run no new contract may start in or before it, so it cannot share a stack another module closed."""
+    stack = start_local_up(tmp_path_factory.mktemp("statements-up"), log_name="statements-up.log")
+    yield stack
+    stop_local_up(stack.process)
 
 
 @pytest.fixture(scope="module")
