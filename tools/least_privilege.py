@@ -95,7 +95,8 @@ _S3_PREFIX = re.compile(r"^\$\{\w+\.Arn\}/[\w-]+(/[\w-]+)*/\*$")  # the objects 
 
 
 def key_prefixes() -> set[str]:
-    """Every partition-key prefix of the BillingTable, from ``billing.dal.keys`` itself."""
+    """Every partition-key prefix of the BillingTable, from ``billing.dal.keys`` itself, and its one-item
+    partitions whole (``CLOSES``: a pattern names them exactly)."""
     from billing.dal import keys
 
     made = [
@@ -107,7 +108,7 @@ def key_prefixes() -> set[str]:
         keys.change_request_pk("x"),
         keys.idempotency_key("x")["pk"]["S"],
     ]
-    return {pk[: pk.index("#") + 1] for pk in made}
+    return {pk[: pk.index("#") + 1] for pk in made} | {keys.LATEST_CLOSE["pk"]["S"]}
 
 
 def _list(value: object) -> list:
@@ -161,7 +162,7 @@ def _leading_keys_problems(function: str, actions: list[str], condition: dict, p
         return [f"{where} has no ForAllValues:StringLike dynamodb:LeadingKeys condition"]
     problems = []
     for pattern in _list(patterns):
-        if not (pattern.endswith("*") and pattern[:-1] in prefixes):
+        if not (pattern in prefixes or (pattern.endswith("*") and pattern[:-1] in prefixes)):
             problems.append(f"{where}: LeadingKeys {pattern!r} is not one of {sorted(p + '*' for p in prefixes)}")
     return problems
 
