@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from billing.invoicing.tariff import Tariff
-from billing.schema.platform import AccountIn, BillingContactIn
 from billing.vocabulary import DeliveryMethod, PaymentMethod
+
+if TYPE_CHECKING:  # the edge's types only: the domain never imports pydantic (the count function's cold start)
+    from billing.schema.platform import AccountIn, BillingContactIn
 
 
 @dataclass(frozen=True)

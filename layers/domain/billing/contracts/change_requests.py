@@ -24,6 +24,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from billing import months
@@ -38,8 +39,10 @@ from billing.errors import (
     TokenExpired,
 )
 from billing.invoicing.invoice import DELIVERY_LABELS, PAYMENT_LABELS
-from billing.schema.platform import ChangeRequestIn, ChangesIn
 from billing.vocabulary import ChangeRequestStatus, DeliveryMethod, PaymentMethod
+
+if TYPE_CHECKING:  # the edge's types only: the domain never imports pydantic
+    from billing.schema.platform import ChangeRequestIn, ChangesIn
 
 TOKEN_LIFETIME = timedelta(days=7)
 
