@@ -40,9 +40,24 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
+import moto
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
+
+
+# The patches below replace private moto symbols (listed, with why, in docs/local-moto.md); they are written
+# against this release only. Another one may have moved what they replace, and would then fail quietly.
+PINNED_MOTO = "5.2.5"
+
+
+def require_pinned_moto(version: str = moto.__version__) -> None:
+    """Refuse to serve on any moto but the pinned one, loudly, before a single patch is applied."""
+    if version != PINNED_MOTO:
+        raise SystemExit(
+            f"local.moto_backend patches moto {PINNED_MOTO}'s internals and found moto {version}: "
+            f"install the pinned one (requirements/dev.txt) or review every patch against {version} first"
+        )
 
 
 class SerialDynamoDB:
@@ -683,6 +698,7 @@ class LocalMotoServer(ThreadedMotoServer):
     """
 
     def __init__(self, port: int = 0, wrap: Callable[[Callable], Callable] | None = None, patched: bool = True):
+        require_pinned_moto()
         super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
         self.serial = SerialDynamoDB(
             DomainDispatcherApplication(create_quiet_backend_app if patched else create_backend_app)

@@ -313,3 +313,19 @@ def test_stopping_with_a_long_poll_in_flight_returns_at_once_and_refuses_new_con
     assert time.monotonic() - started < 3  # Then it does not wait for the poll
     with pytest.raises(requests.ConnectionError):  # and takes no new connection
         requests.get(url, timeout=2)
+
+
+def test_the_backend_serves_only_the_moto_it_was_written_against():
+    # Given the pin in requirements/dev.txt, the installed moto and the backend's own constant
+    from local.moto_backend import PINNED_MOTO, require_pinned_moto
+
+    pin = next(
+        line.split("==")[1].strip()
+        for line in (Path(__file__).resolve().parents[2] / "requirements" / "dev.txt").read_text().splitlines()
+        if line.startswith("moto[server]==")
+    )
+    # Then all three agree, the installed one passes, and any other release is refused by name
+    assert PINNED_MOTO == pin
+    require_pinned_moto()
+    with pytest.raises(SystemExit, match=r"found moto 5\.3\.0"):
+        require_pinned_moto("5.3.0")
