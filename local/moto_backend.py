@@ -45,7 +45,6 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-
 # The patches below replace private moto symbols (listed, with why, in docs/local-moto.md); they are written
 # against this release only. Another one may have moved what they replace, and would then fail quietly.
 PINNED_MOTO = "5.2.5"

@@ -325,7 +325,7 @@ def test_the_backend_serves_only_the_moto_it_was_written_against():
         if line.startswith("moto[server]==")
     )
     # Then all three agree, the installed one passes, and any other release is refused by name
-    assert PINNED_MOTO == pin
+    assert pin == PINNED_MOTO
     require_pinned_moto()
     with pytest.raises(SystemExit, match=r"found moto 5\.3\.0"):
         require_pinned_moto("5.3.0")
