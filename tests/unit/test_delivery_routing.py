@@ -85,3 +85,15 @@ def test_the_manifest_neutralises_what_a_spreadsheet_would_run_and_keeps_the_tex
     # Then each such cell starts with a quote, and what follows is exactly what the customer wrote
     assert row[4] == "'" + contact.address and row[5] == "'@SUM(1+1)*cmd 御中"
     assert (row[6], row[7], row[8]) == ("1", "1", "1")  # our own numbers stay numbers
+
+
+def test_the_manifest_neutralises_a_formula_behind_blanks_or_in_full_width():
+    # Given a customer who hid formulas behind an ideographic space, a zero-width space, or in full width
+    hostile = invoice("2026-10", "bank_transfer", "postal", "a", 1)
+    contact = replace(hostile.recipient, address='\u3000=HYPERLINK("http://evil.example","x")')
+    hostile = replace(hostile, recipient=contact, recipient_line="\u200b＋cmd|' /C calc'!A0 御中")
+    # When the mail house opens the manifest
+    (_, row) = list(csv.reader(io.StringIO(manifest_csv("2026-11-02", pack_letters([hostile])).decode("utf-8-sig"))))
+    # Then those cells start with a quote, and the others are as they were
+    assert row[4] == "'" + contact.address and row[5] == "'" + hostile.recipient_line
+    assert row[3] == contact.postal_code and (row[6], row[7], row[8]) == ("1", "1", "1")

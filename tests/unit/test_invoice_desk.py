@@ -40,7 +40,64 @@ def test_ordinary_names_are_kept_as_written(name):
 
 
 def test_amounts_stay_numbers_and_none_is_empty():
-    assert (csv_cell(12_100), csv_cell(None)) == ("12100", "")
+    assert (csv_cell(12_100), csv_cell(-7_700), csv_cell(0), csv_cell(None)) == ("12100", "-7700", "0", "")
+
+
+# What a spreadsheet shows as nothing before a formula: white space of every kind, and invisible characters.
+BLANKS = {
+    "space": " ",
+    "ideographic space U+3000": "\u3000",
+    "no-break space U+00A0": "\u00a0",
+    "narrow no-break space U+202F": "\u202f",
+    "em space U+2003": "\u2003",
+    "zero-width space U+200B": "\u200b",
+    "zero-width non-joiner U+200C": "\u200c",
+    "zero-width joiner U+200D": "\u200d",
+    "BOM U+FEFF": "\ufeff",
+    "word joiner U+2060": "\u2060",
+    "line feed": "\n",
+    "several": " \u3000\u200b\u00a0",
+}
+STARTS = {
+    "=": "=", "+": "+", "-": "-", "@": "@", "tab": "\t", "CR": "\r",
+    "full-width ＝": "＝", "full-width ＋": "＋", "full-width －": "－", "full-width ＠": "＠",
+    "small ﹦": "﹦", "small ﹢": "﹢",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("start", list(STARTS.values()), ids=list(STARTS))
+@pytest.mark.parametrize("blank", ["", *BLANKS.values()], ids=["none", *BLANKS])
+def test_a_formula_after_leading_blanks_or_in_full_width_is_neutralised(blank, start):
+    # Given a cell that a spreadsheet would run once it skipped what it shows as nothing
+    text = f'{blank}{start}HYPERLINK("http://evil.example","x")'
+    # When it is written to a CSV, Then it starts with a quote and keeps the text exactly
+    assert csv_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12100",
+        "",
+        " ",
+        "\u3000",
+        "\u3000山田 太郎",
+        " 株式会社テスト",
+        "A-1 ビル",
+        "100-0005",
+        "info@example.co.jp",
+        "＃1",
+    ],
+)
+def test_text_that_starts_with_no_formula_is_kept_as_written(text):
+    assert csv_cell(text) == text
+
+
+@given(st.lists(st.sampled_from([*BLANKS.values(), "a", "山", "1", "(", *STARTS.values()]), max_size=6).map("".join))
+def test_a_cell_is_quoted_exactly_when_its_first_visible_character_starts_a_formula(text):
+    visible = text.lstrip("".join(BLANKS.values()))
+    runs = visible[:1] in STARTS.values()
+    assert csv_cell(text) == ("'" + text if runs else text)
 
 
 def test_the_csv_has_a_bom_one_header_and_quoted_commas():
@@ -50,6 +107,13 @@ def test_the_csv_has_a_bom_one_header_and_quoted_commas():
     parsed = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert parsed[0] == list(desk.ROW_FIELDS) and len(parsed) == 2
     assert parsed[1][3] == '\'=HYPERLINK("x","y"),株式会社'
+
+
+def test_the_desk_csv_neutralises_a_formula_behind_blanks_and_keeps_negative_amounts_numbers():
+    rows = [document("2026-11-01", "CN-202610-0000001", counterparty='\u3000＝HYPERLINK("x")', total=-7700, tax=-700)]
+    parsed = list(csv.reader(io.StringIO(desk.render_csv(rows).removeprefix("\ufeff"))))
+    assert parsed[1][3] == '\'\u3000＝HYPERLINK("x")'
+    assert (parsed[1][6], parsed[1][7]) == ("-7700", "-700")
 
 
 # ---------------------------------------------------------------- next_token
