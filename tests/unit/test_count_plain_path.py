@@ -97,7 +97,6 @@ def both(counts, usage, event: dict) -> tuple[dict | None, dict]:
         single(json.dumps(REPORT, indent=2)),
         single(REPORT, headers={"content-type": "application/json; charset=utf-8"}),
         single(REPORT, headers={"content-type": 'Application/JSON; Charset="UTF-8"'}),  # case-insensitive
-        single(REPORT, headers={}),
         batch({"reports": [BATCH_REPORT]}),
         batch({"reports": [BATCH_REPORT, {**BATCH_REPORT, "account_id": "ghost"}, {**BATCH_REPORT, "count": 8}]}),
         batch({"reports": [{**BATCH_REPORT, "account_id": "closed"}] * 100}),
@@ -133,6 +132,9 @@ def test_a_well_formed_report_gets_the_typed_resolvers_answer_without_it(counts,
         single(REPORT, headers={"content-type": "application/json-patch+json"}),
         single(REPORT, headers={"content-type": "application/jsonp"}),
         single(REPORT, headers={"content-type": "application/json; charset=latin-1"}),
+        single(REPORT, headers={}),  # a body with no media type is not JSON by default
+        single(REPORT, headers={"content-type": ""}),
+        batch({"reports": [BATCH_REPORT]}, headers={}),
         single(REPORT, queryStringParameters={"a": "1"}, rawQueryString="a=1"),
         batch({"reports": []}),
         batch({"reports": [BATCH_REPORT] * 101}),
@@ -154,10 +156,11 @@ def test_anything_else_is_left_to_the_typed_resolver(counts, usage, event):
 
 @pytest.mark.parametrize(
     "content_type",
-    ["text/plain", "application/json-patch+json", "application/jsonp", "application/json; charset=latin-1"],
+    ["text/plain", "application/json-patch+json", "application/jsonp", "application/json; charset=latin-1", "", None],
 )
 def test_a_body_that_is_not_json_in_utf8_by_its_content_type_is_400(counts, usage, content_type):
-    _, typed = both(counts, usage, single(REPORT, headers={"content-type": content_type}))
+    headers = {} if content_type is None else {"content-type": content_type}
+    _, typed = both(counts, usage, single(REPORT, headers=headers))
     assert (typed["statusCode"], json.loads(typed["body"])["error"]["code"]) == (400, "invalid_request")
     assert usage.recorded == []
 

@@ -90,11 +90,11 @@ class _JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
     """
 
     def _get_body(self, app: APIGatewayHttpResolver) -> dict[str, Any]:
-        content_type = app.current_event.headers.get("content-type", "")
-        if app.current_event.body and content_type and body_type(content_type) != "application/json":
-            raise InvalidRequest(
-                f"the request body must be JSON (Content-Type: application/json), got {content_type!r}"
-            )
+        content_type = app.current_event.headers.get("content-type") or ""
+        if app.current_event.body and body_type(content_type) != "application/json":
+            # A body with no media type at all is refused too: it is not "JSON by default".
+            given = f"got {content_type!r}" if content_type.strip() else "it has none"
+            raise InvalidRequest(f"the request body must be JSON (Content-Type: application/json); {given}")
         return self._parse_json_data(app)  # Powertools' own test of the type is case-sensitive
 
 
