@@ -11,7 +11,7 @@ Method
   interleaved (XML, PDF, XML, PDF, ...) so that both see the same machine
   load, and the medians and 95th percentiles are reported.
 * The XML time is ``render_einvoice`` (invoice to neutral document to UBL
-  bytes); the rule checks and the schema are not included. The PDF time is
+  bytes); the hand checks, the official rules and the schema are not included. The PDF time is
   ``render_invoice_pdf``.
 * The ratio is the XML median over the PDF median; the target is 1/10 or less.
 
@@ -50,12 +50,12 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     _use_layers()
 
-    from billing.invoicing.einvoice import check_einvoice, render_einvoice
+    from billing.invoicing.einvoice import check_against_invoice, render_einvoice
     from invoice_pdf import render_invoice_pdf
 
     invoice = sample_invoice()
     xml, pdf = render_einvoice(invoice), render_invoice_pdf(invoice)  # warm-up: font load, imports
-    violations = check_einvoice(xml)
+    disagreements = check_against_invoice(xml, invoice)
     xml_ms, pdf_ms = [], []
     for _ in range(args.runs):
         started = time.perf_counter()
@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> dict:
         "pdf": {"median_ms": round(pdf_median, 3), "p95_ms": round(_p95(pdf_ms), 3), "bytes": len(pdf)},
         "xml_over_pdf": round(ratio, 4),
         "targets": {"xml_over_pdf_at_most": TARGET_RATIO},
-        "checks": {"xml_at_most_a_tenth_of_pdf": ratio <= TARGET_RATIO, "xml_passes_jp_pint_rules": not violations},
+        "checks": {
+            "xml_at_most_a_tenth_of_pdf": ratio <= TARGET_RATIO,
+            "xml_says_what_the_invoice_says": not disagreements,
+        },
     }
     rows = [
         ["renderer", "median ms", "p95 ms", "bytes"],

@@ -7,7 +7,7 @@ its SOURCE.md). Two XSLT files are run over each document, and every SVRL ``fail
 * ``PINT-jurisdiction-aligned-rules.xslt``: Japan's (``aligned-ibr*-jp``, ``aligned-ibrp-*``).
 
 Test dependency only (``saxonche``, SaxonC-HE); no layer imports this. Compiling takes a moment, so a test session
-builds one ``PintJp`` and keeps it (see the ``pint_jp`` fixture in ``tests/conftest.py``).
+builds one ``PintJp`` and keeps it (``official_rules()``).
 
 Alone, on any files::
 
@@ -18,6 +18,7 @@ prints each failed assert and exits 1 when any document has one (0 when all pass
 
 from __future__ import annotations
 
+import functools
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -89,6 +90,17 @@ class PintJp:
                 for failed in report.iter(f"{SVRL}failed-assert")
             )
         return found
+
+
+@functools.cache
+def official_rules() -> PintJp:
+    """One compiled ``PintJp`` per test process, shared by every test that validates (compiling is the slow part)."""
+    return PintJp()
+
+
+def failed_asserts(xml: bytes) -> list[FailedAssert]:
+    """The failed asserts of the official rules over ``xml``."""
+    return official_rules().failed_asserts(xml)
 
 
 def main(argv: list[str]) -> int:

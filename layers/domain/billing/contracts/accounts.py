@@ -28,6 +28,8 @@ class BillingContact:
     phone: str
     department: str | None = None
     person_name: str | None = None
+    # 法人番号 (13 digits, check digit first): the buyer's Peppol address and legal id on the e-invoice.
+    corporate_number: str | None = None
 
     @classmethod
     def of(cls, contact: BillingContactIn) -> BillingContact:

@@ -61,6 +61,7 @@ _LABELS = {
     "address": "住所",
     "email": "メールアドレス",
     "phone": "電話番号",
+    "corporate_number": "法人番号",
     "payment_method": "お支払い方法",
     "delivery_method": "請求書の受け取り方法",
     "plan": "プラン",

@@ -21,6 +21,7 @@ DEFAULT_PATH = Path(__file__).parents[1] / "config" / "issuer.toml"
 ACCOUNT_TYPES = ("普通", "当座")  # ordinary / current (checking) account
 
 REGISTRATION_NUMBER = re.compile(r"^T([0-9])([0-9]{12})\Z")
+CORPORATE_NUMBER = re.compile(r"^([0-9])([0-9]{12})\Z")
 POSTAL_CODE = re.compile(r"^[0-9]{3}-[0-9]{4}\Z")
 PHONE = re.compile(r"^\+?[0-9][0-9-]{5,19}\Z")
 ACCOUNT_NUMBER = re.compile(r"^[0-9]{7}\Z")
@@ -44,6 +45,12 @@ def corporate_check_digit(base12: str) -> int:
         raise ValueError(f"a corporate number base is 12 digits, got {base12!r}")
     total = sum(int(digit) * (1 if i % 2 == 0 else 2) for i, digit in enumerate(reversed(base12)))
     return 9 - total % 9
+
+
+def is_corporate_number(text: object) -> bool:
+    """Whether ``text`` is a 法人番号: 13 ASCII digits whose first is the check digit of the other twelve."""
+    match = CORPORATE_NUMBER.match(text) if isinstance(text, str) else None
+    return match is not None and int(match.group(1)) == corporate_check_digit(match.group(2))
 
 
 def is_registration_number(text: object) -> bool:

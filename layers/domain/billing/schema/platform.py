@@ -7,11 +7,10 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, SkipValidation, StringConstraints, model_validator
 
 from billing.schema.fields import (
-    CONTROL_CHARACTERS,
-    INVISIBLE_CHARACTERS,
     AccountId,
     Count,
     Document,
+    Email,
     IsoDate,
     Month,
     Payload,
@@ -28,8 +27,6 @@ PlanName = text(64, "a plan of the tariff in force for the month")
 OptionName = text(64, "an option of the tariff in force for the month")
 
 PostalCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}-[0-9]{4}$"), Field(examples=["100-0005"])]
-_EMAIL_PART = rf"[^@{CONTROL_CHARACTERS}{INVISIBLE_CHARACTERS}]+"  # no space, control or invisible character
-Email = Annotated[str, StringConstraints(max_length=254, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$")]
 Phone = Annotated[str, StringConstraints(max_length=20, pattern=r"^\+?[0-9][0-9-]{5,19}$")]
 # The longest the PDF's 長3 envelope window holds, all four at once, full-width (invoice_pdf.render.address_block);
 # longer is refused here rather than cut short on paper.

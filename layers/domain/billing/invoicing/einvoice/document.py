@@ -5,7 +5,8 @@ renders an ``EDocument``: two parties, lines, per-rate totals, how to pay and
 the documents it refers to. Two adapters make one:
 
 * ``document_of_invoice``: an invoice or a correction (修正した適格請求書),
-  exactly as issued; a correction names the invoice it replaces.
+  exactly as issued; a correction names the invoice it replaces (number and
+  issue date) and says why in a note (訂正の理由).
   A return invoice (適格返還請求書, ``billing.invoicing.returns``) is a
   negative document that returns part or all of an invoice's amount and names it.
 
@@ -46,7 +47,9 @@ class Party:
     postal_code: str
     address: str  # as one line: Japanese addresses do not split into street and city cleanly
     tax_id: str | None = None  # 登録番号 T + 13 digits (the supplier's; a customer's is not kept)
-    corporate_number: str | None = None  # 法人番号, the supplier's Peppol endpoint
+    # 法人番号: the party's Peppol endpoint and legal id (scheme 0188). The supplier always has one; a customer
+    # has one when its billing contact gives it, and without it the document has no buyer address (ibr-080).
+    corporate_number: str | None = None
     contact_name: str | None = None  # department and person, as the invoice is addressed
     phone: str | None = None
     email: str | None = None
@@ -155,6 +158,7 @@ def customer_of(contact: BillingContact) -> Party:
         contact_name=person or None,
         phone=contact.phone,
         email=contact.email,
+        corporate_number=contact.corporate_number,
     )
 
 
@@ -177,8 +181,13 @@ def document_of_invoice(invoice: Invoice) -> EDocument:
             )
         else:
             payment = Payment(PaymentMeans.DIRECT_DEBIT, PAYMENT_LABELS["direct_debit"], invoice.debit_on)
-        references = () if invoice.replaces is None else (Reference(invoice.replaces),)
-        notes = ("最終請求",) if invoice.final else ()
+        if invoice.replaces is None:
+            references, notes = (), ()
+        else:
+            references = (Reference(invoice.replaces, invoice.replaces_issued_on),)
+            notes = (f"訂正理由: {invoice.reason}",) if invoice.reason else ()
+        if invoice.final:
+            notes = ("最終請求", *notes)
     return EDocument(
         number=invoice.invoice_number,
         issued_on=invoice.issued_on,

@@ -10,7 +10,9 @@ domain layer gains no dependency.
 Where the Peppol bindings differ from a literal reading of UBL, PINT wins:
 the payment due date (ibt-009) is the document's ``cbc:DueDate``, not
 ``cac:PaymentMeans/cbc:PaymentDueDate`` (UBL-CR-412 warns against that), and
-a returned line is a negative quantity at a positive price (ibr-27).
+a returned line is a negative quantity at a positive price (ibr-027), and the
+document's notes (最終請求, the reason of a correction or a return) share the
+one ``cbc:Note`` PINT allows (ibr-sr-51), a line each.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ def render_ubl(document: EDocument) -> bytes:
     if document.payment is not None:
         out.leaf("cbc:DueDate", _date(document.payment.due_on))  # ibt-009: 振込期限 or 口座振替日
     out.leaf("cbc:InvoiceTypeCode", INVOICE_TYPE_CODE)
-    for note in document.notes:
-        out.leaf("cbc:Note", note)
+    if document.notes:
+        out.leaf("cbc:Note", "\n".join(document.notes))  # ibt-022 occurs at most once (ibr-sr-51): one line each
     out.leaf("cbc:DocumentCurrencyCode", document.currency)
     out.leaf("cbc:BuyerReference", document.buyer_reference)
     with out.group("cac:InvoicePeriod"):
