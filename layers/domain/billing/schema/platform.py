@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, SkipValidation, StringConstraints, model_validator
 
+from billing.invoicing.issuer import is_corporate_number
 from billing.schema.fields import (
     AccountId,
     Count,
@@ -39,6 +40,24 @@ PersonName = text(
 Address = text(CONTACT_LIMITS["address"], "the postal address, as printed in the envelope window")
 
 
+def _check_digit(value: str) -> str:
+    if not is_corporate_number(value):
+        raise ValueError("corporate_number (法人番号) has a wrong check digit")
+    return value
+
+
+CorporateNumber = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{13}$"),
+    AfterValidator(_check_digit),
+    Field(
+        description="optional 法人番号: 13 ASCII digits, the first a check digit over the other twelve; "
+        "the buyer's Peppol address (scheme 0188) on the e-invoice",
+        examples=["7000012050002"],
+    ),
+]
+
+
 def _distinct(options: list[str]) -> list[str]:
     if len(set(options)) != len(options):
         raise ValueError("options must not repeat an option")
@@ -56,6 +75,7 @@ class BillingContactIn(Payload):
     address: Address
     email: Email
     phone: Phone
+    corporate_number: CorporateNumber | None = None
 
 
 class AccountIn(Payload):
@@ -195,11 +215,11 @@ class ChurnEventsOut(Document):
 
 # ------------------------------------------------------------ change requests
 
-_REMOVABLE = frozenset({"department", "person_name"})
+_REMOVABLE = frozenset({"department", "person_name", "corporate_number"})
 
 
 class ContactChangesIn(Payload):
-    """Only the fields that change; ``null`` removes ``department`` or ``person_name``."""
+    """Only the fields that change; ``null`` removes ``department``, ``person_name`` or ``corporate_number``."""
 
     company_name: CompanyName | None = None
     department: Department | None = None
@@ -208,6 +228,7 @@ class ContactChangesIn(Payload):
     address: Address | None = None
     email: Email | None = None
     phone: Phone | None = None
+    corporate_number: CorporateNumber | None = None
 
     @model_validator(mode="after")
     def _names_a_change(self):
