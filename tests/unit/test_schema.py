@@ -249,6 +249,29 @@ def test_an_email_address_with_a_space_an_invisible_or_a_bidi_character_is_refus
         typed(AccountIn, body)
 
 
+@pytest.mark.parametrize(
+    "email", ["a@例え.jp", "billing@ｅｘａｍｐｌｅ.co.jp", "経理@example.co.jp", "a@example.日本", "a@bücher.example"]
+)
+def test_an_email_address_that_is_not_ascii_is_refused_on_a_profile_and_a_change(email):
+    # Given an address SES cannot send to as written (a non-ASCII domain needs its IDNA form, a local part ASCII)
+    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "email": email}}
+    # Then a new profile and a change request both refuse it, saying how to write it
+    with pytest.raises(InvalidRequest) as refused:
+        typed(AccountIn, body)
+    assert refused.value.status == 400
+    assert "billing_contact.email" in refused.value.message and "xn--" in refused.value.message
+    with pytest.raises(InvalidRequest) as refused:
+        typed(ChangeRequestIn, {"changes": {"billing_contact": {"email": email}}})
+    assert "changes.billing_contact.email" in refused.value.message and "xn--" in refused.value.message
+
+
+def test_an_email_address_with_its_domain_in_idna_form_is_taken_as_written():
+    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "email": "a@xn--r8jz45g.jp"}}
+    assert typed(AccountIn, body).billing_contact.email == "a@xn--r8jz45g.jp"
+    change = typed(ChangeRequestIn, {"changes": {"billing_contact": {"email": "Billing+Dept@Example.CO.JP"}}})
+    assert change.changes.billing_contact.email == "Billing+Dept@Example.CO.JP"
+
+
 # ------------------------------------------------ contact fields: as long as the envelope window holds, as written
 
 

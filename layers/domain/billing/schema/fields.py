@@ -77,6 +77,26 @@ def text(max_length: int, description: str = "") -> type[str]:
 
 
 AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)]
+
+
+def _ascii_email(value: object) -> object:
+    # SES sends to ASCII addresses only: a domain in its IDNA (punycode) form, a local part without SMTPUTF8.
+    # Refused rather than converted: the address stored is the one mail goes to, and the customer sees it as such.
+    if isinstance(value, str) and not value.isascii():
+        raise ValueError(
+            "must be ASCII, as mail is addressed: give a non-ASCII domain in its IDNA form "
+            "(a@例え.jp is a@xn--r8jz45g.jp); the part before @ cannot hold other characters"
+        )
+    return value
+
+
+_EMAIL_PART = r"[!-?A-~]+"  # printable ASCII but @: no space, control or invisible character
+Email = Annotated[
+    str,
+    StringConstraints(max_length=254, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"),
+    BeforeValidator(_ascii_email),  # after the constraints, so it runs first (and the pattern stays published)
+    Field(description="ASCII only: a non-ASCII domain in its IDNA (punycode) form, xn--..."),
+]
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), AfterValidator(supported_month)]
 _DATE = re.compile(DATE_PATTERN)
