@@ -25,7 +25,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
-from billing.contracts.change_requests import ChangeRequest, approval_notice_email, confirmation_email
+from billing.contracts.change_requests import (
+    ChangeRequest,
+    approval_notice_email,
+    check_effective_month,
+    confirmation_email,
+)
 from billing.dal.accounts import AccountStore
 from billing.dal.change_requests import ChangeRequestStore
 from billing.dal.mail import send_email
@@ -69,7 +74,9 @@ def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, B
     accounts, requests = stores()
     moment = now()
     month = body.effective_month or months.month_of(moment)
-    profile = accounts.get(account_id).terms_for_change(month)
+    contract = accounts.get(account_id)
+    check_effective_month(body.effective_month, contract.start_month)
+    profile = contract.terms_for_change(month)
     request, token = ChangeRequest.open(profile, body, moment)
     changed = request.changes.apply_to(profile)
     load_tariff().check_terms(month, changed.plan, changed.options)

@@ -198,6 +198,7 @@ class TestRefusals:
             ({"billing_contact": {"postal_code": "1000005"}}, "billing_contact.postal_code"),
             ({"payment_method": "cash"}, "payment_method"),
             ({"billing_contact": {"fax": "03-0000-0000"}}, "fax"),
+            ({"billing_contact": {"email": "keiri@例え.jp"}}, "billing_contact.email"),
         ],
     )
     def test_bad_changes_are_400_naming_the_field_and_store_and_send_nothing(
@@ -209,6 +210,29 @@ class TestRefusals:
         assert sent_emails() == []
         items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
         assert not [i for i in items if i["pk"]["S"].startswith("CHANGE#")]
+
+    @pytest.mark.parametrize("closed_through", [None, "2026-05"])
+    @pytest.mark.parametrize("effective_month", ["2026-03", "2025-12"])
+    def test_an_effective_month_before_the_contract_starts_is_400_and_stores_and_sends_nothing(
+        self, account, accounts_api, changes_api, effective_month, closed_through
+    ):
+        # Given an account whose contract starts in 2026-04 (and, in one case, whose months through 2026-05 closed)
+        if closed_through:
+            close_gate(account, closed_through)
+        before = profile(accounts_api)
+        # When a change asks to take effect before that
+        status, body = request_change(changes_api, {"delivery_method": "web"}, effective_month=effective_month)
+        # Then it is refused as invalid, saying when the contract starts, and nothing is kept or sent
+        assert (status, body["error"]["code"]) == (400, "invalid_request")
+        assert "effective_month" in body["error"]["message"] and "2026-04" in body["error"]["message"]
+        assert sent_emails() == []
+        items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+        assert not [i for i in items if i["pk"]["S"].startswith("CHANGE#")]
+        assert profile(accounts_api) == before
+
+    def test_a_change_from_the_month_the_contract_starts_is_taken(self, account, changes_api):
+        status, body = request_change(changes_api, {"delivery_method": "web"}, effective_month="2026-04")
+        assert (status, body["effective_month"]) == (201, "2026-04")
 
     def test_malformed_json_is_400(self, account, changes_api):
         status, body = changes_api.replay("request_change.json", body="{not json")

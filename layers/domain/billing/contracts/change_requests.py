@@ -265,6 +265,18 @@ class ChangeRequest:
         )
 
 
+def check_effective_month(effective_month: str | None, contract_start_month: str) -> None:
+    """A change cannot take effect before the contract starts: no terms are in force then to change.
+
+    Checked before whether the month is closed, so such a request is refused as what it is.
+    """
+    if effective_month is not None and effective_month < contract_start_month:
+        raise InvalidRequest(
+            f"effective_month: {effective_month} is before the contract starts ({contract_start_month}); "
+            f"name {contract_start_month} or a later month"
+        )
+
+
 def new_request_id() -> str:
     return secrets.token_hex(16)
 
