@@ -42,7 +42,9 @@ def documents() -> dict[str, bytes]:
     )
     final = replace(debit, final=True)
     refund = return_against(transfer, "CN-202610-0000001", date(2026, 11, 20), 1_000, "料金区分の誤り")
+    numbered = replace(correction, final=True, recipient=replace(transfer.recipient, corporate_number="7000012050002"))
     return {
+        "numbered final correction": render_einvoice(numbered),
         "transfer": render_einvoice(transfer),
         "debit": render_einvoice(debit),
         "correction": render_einvoice(correction),
@@ -51,7 +53,7 @@ def documents() -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("kind", ["transfer", "debit", "correction", "final", "return"])
+@pytest.mark.parametrize("kind", ["transfer", "debit", "correction", "final", "return", "numbered final correction"])
 def test_each_kind_of_document_is_valid_ubl_2_1(invoice_schema, documents, kind):
     errors = list(invoice_schema.iter_errors(documents[kind].decode("utf-8")))
     assert errors == [], "\n".join(str(error.reason) for error in errors[:3])
