@@ -70,3 +70,25 @@ def assert_documented(route_key: str, status: int, body: object) -> None:
     schema = responses[str(status)].get("content", {}).get("application/json", {}).get("schema")
     assert schema is not None, f"{route_key} answered JSON with {status}, documented as another content type"
     jsonschema.Draft202012Validator({**schema, "components": _openapi()["components"]}).validate(body)
+
+
+def assert_answer_documented(route_key: str, response: dict) -> None:
+    """Any answer (a redirect, a download, JSON) is one its route documents: the status, the media type, or
+    no body and no Content-Type where none is documented, and every header the document says it carries."""
+    method, path = route_key.split(" ", 1)
+    responses = _openapi()["paths"][path][method.lower()]["responses"]
+    status = str(response["statusCode"])
+    assert status in responses, f"{route_key} answered {status}, which it does not document"
+    documented = responses[status]
+    headers = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
+    content_type = headers.get("content-type")
+    if "content" not in documented:
+        assert not response.get("body") and content_type is None, f"{route_key} {status} is documented bodiless"
+    else:
+        assert content_type is not None, f"{route_key} {status} answered a body without a Content-Type"
+        assert content_type.split(";")[0].strip() in documented["content"], f"{route_key} {status}: {content_type}"
+        if content_type.startswith("application/json"):
+            assert_documented(route_key, response["statusCode"], json.loads(response["body"]))
+    for name, header in documented.get("headers", {}).items():
+        if header.get("required"):
+            assert name.lower() in headers, f"{route_key} {status} lacks its documented {name} header"

@@ -140,6 +140,9 @@ def build() -> dict:
                 operation.update({"tags": [api], "security": security, "x-function": logical_id})
                 responses = operation["responses"]
                 responses.pop("422", None)  # Powertools' own validation status; ours answer 400
+                for response in responses.values():  # an answer without a body (a redirect) documents no content
+                    if response.get("content") == {}:
+                        del response["content"]
                 responses.update(
                     {status: {"$ref": f"#/components/responses/{name}"} for status, name in GATEWAY[scheme]}
                 )

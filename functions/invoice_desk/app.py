@@ -66,7 +66,16 @@ def archive() -> InvoiceArchive:
 @app.get(
     "/v1/invoices",
     summary="Issued documents by issue date, amount, counterparty and correction flag, oldest first; JSON or CSV",
-    responses=documented(InvoicesOut, description="a page of documents; with format=csv, the whole result as CSV"),
+    responses=documented(
+        InvoicesOut,
+        description="a page of documents; with format=csv, the whole result as a CSV download",
+        alternatives={
+            "text/csv": "format=csv: every match (up to 10,000) as one CSV download (Content-Disposition: "
+            'attachment; filename="invoices_<issued_from>_<issued_to>.csv"), UTF-8 with BOM, CRLF line ends, '
+            "one header row with the JSON list's fields in order; a cell a spreadsheet would run as a formula "
+            "starts with '"
+        },
+    ),
 )
 def list_invoices(
     issued_from: IssuedFromQuery,

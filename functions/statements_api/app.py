@@ -80,10 +80,21 @@ def get_statement(month: MonthPath):
     return statements.detail(statements.the_one(records, month, today()), records, today())
 
 
+# A redirect: no body and no Content-Type, only where to go, and that the link must not be cached.
+REDIRECT = documented(
+    None,
+    NotFound,
+    status=302,
+    media_type=None,
+    description="a redirect to the archived file (no body)",
+    headers={"Location": "a presigned S3 URL that expires in 300 seconds or less", "Cache-Control": "no-store"},
+)
+
+
 @app.get(
     "/v1/statements/<month>/pdf",
     summary="A short-lived (300 s) link to the month's PDF",
-    responses=documented(None, NotFound, status=302, description="Location: a presigned S3 URL"),
+    responses=REDIRECT,
 )
 def get_statement_pdf(month: MonthPath):
     return redirect_to_file(month, "pdf_key", "PDF")
@@ -92,7 +103,7 @@ def get_statement_pdf(month: MonthPath):
 @app.get(
     "/v1/statements/<month>/einvoice",
     summary="A short-lived (300 s) link to the month's e-invoice (JP PINT, UBL 2.1 XML)",
-    responses=documented(None, NotFound, status=302, description="Location: a presigned S3 URL"),
+    responses=REDIRECT,
 )
 def get_statement_einvoice(month: MonthPath):
     return redirect_to_file(month, "einvoice_key", "e-invoice")

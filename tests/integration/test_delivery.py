@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from billing.dal.deliveries import NOTICE
 from billing.dal.leases import LeaseBusy
-from tests.conftest import load_template
+from tests.conftest import assert_answer_documented, load_template
 from tests.integration.billing_month import (
     ACCOUNTS,
     FIRST_ASYNC_RETRY_S,
@@ -137,12 +137,14 @@ class TestStatements:
     def test_the_pdf_link_is_a_short_lived_presigned_redirect(self, delivery):
         response = customer_api("transfer-web", "get_statement_pdf.json")
         assert response["statusCode"] == 302
+        assert_answer_documented("GET /v1/statements/{month}/pdf", response)  # no body, no Content-Type
         location = response["headers"]["Location"]
         assert "invoices/2026-10/transfer-web/" in location and "X-Amz-Expires=300" in location
 
     def test_the_e_invoice_link_is_a_short_lived_redirect_to_the_xml_beside_the_pdf(self, delivery):
         response = customer_api("transfer-web", "get_statement_einvoice.json")
         assert response["statusCode"] == 302
+        assert_answer_documented("GET /v1/statements/{month}/einvoice", response)
         location = response["headers"]["Location"]
         assert "invoices/2026-10/transfer-web/INV-202610-" in location and ".xml" in location
         assert "X-Amz-Expires=300" in location

@@ -16,7 +16,7 @@ from billing.dal.clients import to_item
 from billing.dal.invoices import InvoiceStore, document_record
 from billing.invoicing.invoice import Invoice
 from billing.vocabulary import DocumentKind
-from tests.conftest import LambdaContext, assert_documented, load_event
+from tests.conftest import LambdaContext, assert_answer_documented, assert_documented, load_event
 from tests.integration.billing_month import ACCOUNTS, Month, invoices
 from tests.integration.conftest import TABLE, Api
 
@@ -158,6 +158,7 @@ def test_the_csv_export_has_a_bom_a_header_and_neutralised_cells(desk):
     response = call(desk["api"], {**AUTUMN, "format": "csv"})
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"] == "text/csv; charset=utf-8"
+    assert_answer_documented("GET /v1/invoices", response)  # docs/openapi.json lists the CSV download
     assert response["headers"]["Content-Disposition"].startswith("attachment; filename=")
     body = response["body"]
     assert body.startswith("\ufeff")

@@ -47,3 +47,22 @@ def test_errors_are_documented_in_the_contracts_shape():
             bad_request = operation["responses"]["400"]["content"]["application/json"]["schema"]
             assert bad_request == {"$ref": "#/components/schemas/ErrorOut"}, f"{method} {path}"
             assert "422" not in operation["responses"]
+
+
+def test_the_file_links_are_documented_as_redirects_without_a_body():
+    document = json.loads(openapi.DOCUMENT.read_text(encoding="utf-8"))
+    for path in ("/v1/statements/{month}/pdf", "/v1/statements/{month}/einvoice"):
+        redirect = document["paths"][path]["get"]["responses"]["302"]
+        assert "content" not in redirect, path  # no body, so no media type either
+        assert redirect["headers"]["Location"]["required"] is True, path
+        assert "200" not in document["paths"][path]["get"]["responses"]
+
+
+def test_the_invoice_search_documents_its_csv_download_beside_its_json():
+    document = json.loads(openapi.DOCUMENT.read_text(encoding="utf-8"))
+    operation = document["paths"]["/v1/invoices"]["get"]
+    content = operation["responses"]["200"]["content"]
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/InvoicesOut"}
+    assert content["text/csv"]["schema"]["type"] == "string" and "BOM" in content["text/csv"]["schema"]["description"]
+    (fmt,) = [p for p in operation["parameters"] if p["name"] == "format"]
+    assert fmt["in"] == "query" and "csv" in json.dumps(fmt["schema"])

@@ -195,14 +195,30 @@ def documented(
     *errors: type[BillingError],
     status: int = 200,
     description: str = "",
-    media_type: str = content_types.APPLICATION_JSON,
+    media_type: str | None = content_types.APPLICATION_JSON,
+    headers: dict[str, str] | None = None,
+    alternatives: dict[str, str] | None = None,
 ) -> dict:
-    """The ``responses`` of a route: its success body and each error it may answer, for ``docs/openapi.json``."""
+    """The ``responses`` of a route: its success body and each error it may answer, for ``docs/openapi.json``.
+
+    ``media_type=None`` is an answer without a body (a redirect); ``headers`` names the headers every success
+    answer carries, each with what it holds; ``alternatives`` are other media types the route may answer
+    instead of ``ok`` (a CSV download), each a string described.
+    """
     success: dict = {"description": description or "OK"}
-    if ok is not None:
+    if media_type is None:
+        success["content"] = {}  # no body: tools/openapi.py drops the empty map Powertools would fill with JSON
+    elif ok is not None:
         success["content"] = {media_type: {"model": ok}}
     elif media_type != content_types.APPLICATION_JSON:
         success["content"] = {media_type: {"schema": {"type": "string"}}}
+    for other, what in (alternatives or {}).items():
+        success["content"][other] = {"schema": {"type": "string", "description": what}}
+    if headers:
+        success["headers"] = {
+            name: {"description": what, "required": True, "schema": {"type": "string"}}
+            for name, what in headers.items()
+        }
     responses: dict[int, dict] = {status: success}
     # Any route may answer 400 to bad input, and 404 to a path that routes nowhere (an id no route can take).
     for error in (InvalidRequest, NotFound, *errors):
