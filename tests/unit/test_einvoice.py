@@ -249,7 +249,7 @@ def test_a_return_invoice_is_negative_and_names_the_invoice_it_returns_against(t
     assert read["supplier_tax_id"] == transfer.issuer.registration_number
     assert read["customer"] == transfer.recipient.company_name
     assert "返還理由: 10月分の料金区分の誤り" in [n.text for n in tree(xml).findall("cbc:Note", NS)]
-    # And nothing is due, and each line is a negative quantity at a positive price (ibr-27)
+    # And nothing is due, and each line is a negative quantity at a positive price (ibr-027)
     assert tree(xml).find("cac:PaymentMeans", NS) is None and tree(xml).find("cbc:DueDate", NS) is None
     line = tree(xml).find("cac:InvoiceLine", NS)
     assert line.find("cbc:InvoicedQuantity", NS).text == "-1"
@@ -289,7 +289,7 @@ def test_a_tax_included_amount_with_no_exact_split_rounds_the_tax_up_by_one_yen(
 
 
 @given(st.integers(min_value=0, max_value=10**9), st.sampled_from([8, 10]))
-def test_every_tax_included_split_adds_up_and_passes_jp_br_co_01(amount, rate):
+def test_every_tax_included_split_adds_up_and_keeps_the_tax_between_floor_and_ceiling(amount, rate):
     base, tax = split_tax_included(amount, rate)
     assert base + tax == amount
     assert base * rate // 100 <= tax <= -(-base * rate // 100)

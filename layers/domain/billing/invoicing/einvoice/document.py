@@ -11,7 +11,7 @@ the documents it refers to. Two adapters make one:
   negative document that returns part or all of an invoice's amount and names it.
 
 Amounts are int yen with their sign: a return's lines and totals are
-negative. A unit price is never negative (PINT ibr-27), so a returned line is
+negative. A unit price is never negative (PINT ibr-027), so a returned line is
 quantity -1 at a positive price.
 """
 
