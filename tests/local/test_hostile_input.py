@@ -197,3 +197,63 @@ def test_a_count_from_before_the_contract_is_refused_and_never_an_opening_count(
         f"/v1/accounts/{account}/record-counts", json={"count": 5, "observed_at": "2026-04-01T00:00:00+09:00"}
     )
     assert response.status_code == 200, response.text
+
+
+# ---------------------------------------------------------------- issue 21's small findings, over HTTP
+
+
+@pytest.mark.parametrize("content_type", [None, ""], ids=["no Content-Type", "an empty Content-Type"])
+@pytest.mark.parametrize(
+    "route",
+    ["POST /v1/accounts/{account}/record-counts", "POST /v1/record-counts", "PUT /v1/accounts/{new}"],
+)
+def test_a_json_body_without_a_content_type_is_refused_and_changes_nothing(api, standing, route, content_type):
+    # Given a well-formed body that says nothing of its media type
+    method, path = route.split(" ")
+    new = new_account_id("untyped")
+    body = {
+        "POST /v1/accounts/{account}/record-counts": {"count": 9_000, "observed_at": standing["at"]},
+        "POST /v1/record-counts": {
+            "reports": [{"account_id": standing["account"], "count": 9_000, "observed_at": standing["at"]}]
+        },
+        "PUT /v1/accounts/{new}": profile(),
+    }[route]
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    # When it is sent, Then it is refused as the README says, and nothing is counted or created
+    response = api.request(
+        method, path.format(account=standing["account"], new=new), data=json.dumps(body).encode(), headers=headers
+    )
+    assert_error(response, 400, "invalid_request")
+    assert "application/json" in response.json()["error"]["message"]
+    assert _snapshot(api, standing["account"], standing["month"]) == standing["before"]
+    assert_error(api.get(f"/v1/accounts/{new}"), 404, "account_not_found")
+
+
+@pytest.mark.parametrize("email", ["a@例え.jp", "経理@example.co.jp"])
+def test_an_email_address_that_is_not_ascii_is_refused_at_creation_and_in_a_change(api, standing, email):
+    # Given an address SES cannot send to as written
+    body = profile()
+    body["billing_contact"]["email"] = email
+    account = new_account_id("idn")
+    # Then a new profile with it is refused, naming the IDNA form, and nothing is created
+    response = api.put(f"/v1/accounts/{account}", json=body)
+    assert_error(response, 400, "invalid_request")
+    assert "xn--" in response.json()["error"]["message"]
+    assert_error(api.get(f"/v1/accounts/{account}"), 404, "account_not_found")
+    # and so is a change request to it
+    changes = {"changes": {"billing_contact": {"email": email}}}
+    assert_error(api.post(f"/v1/accounts/{standing['account']}/change-requests", json=changes), 400, "invalid_request")
+    # while the same domain in its IDNA form is taken as written
+    body["billing_contact"]["email"] = "a@xn--r8jz45g.jp"
+    assert api.put(f"/v1/accounts/{account}", json=body).status_code == 201
+    assert api.get(f"/v1/accounts/{account}").json()["billing_contact"]["email"] == "a@xn--r8jz45g.jp"
+
+
+def test_a_change_from_before_the_contract_starts_is_refused(api: SignedSession, standing: dict):
+    # Given an account whose contract starts in April 2026
+    changes = {"changes": {"delivery_method": "web"}, "effective_month": "2026-03"}
+    # When a change asks to take effect in March, Then it is 400 naming the start, and the terms are as they were
+    response = api.post(f"/v1/accounts/{standing['account']}/change-requests", json=changes)
+    assert_error(response, 400, "invalid_request")
+    assert "2026-04" in response.json()["error"]["message"]
+    assert _snapshot(api, standing["account"], standing["month"]) == standing["before"]
