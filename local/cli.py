@@ -1,4 +1,4 @@
-"""The ``python -m local`` commands: up, invoke, demo, close-month, print-run, token.
+"""The ``python -m local`` commands: up, invoke, demo, close-month, print-run, sweep, token.
 
 ``up`` prints one JSON line first (for scripts), then logs to stderr. The
 other commands act on the stack that ``up`` recorded in ``.local/stack.json``
@@ -24,6 +24,7 @@ from local.stack import (
     invoke_once,
     print_run_on_running_stack,
     stop_signals,
+    sweep_on_running_stack,
 )
 from local.template import Template, TemplateError
 from local.tokens import customer_token
@@ -53,6 +54,7 @@ def up(args: argparse.Namespace) -> int:
         region=args.region,
         state_path=args.state,
         parameters=_parameters(args.parameter),
+        async_retry_scale=args.async_retry_scale,
     )
     stack.start()
     try:
@@ -105,7 +107,12 @@ def print_run(args: argparse.Namespace) -> int:
     return _on_running_stack(print_run_on_running_stack, args, args.date)
 
 
-def _on_running_stack(job, args: argparse.Namespace, when: str) -> int:
+def sweep(args: argparse.Namespace) -> int:
+    given = {} if args.grace_seconds is None else {"grace_seconds": args.grace_seconds}
+    return _on_running_stack(sweep_on_running_stack, args, given)
+
+
+def _on_running_stack(job, args: argparse.Namespace, when: object) -> int:
     """Run a scheduled job on the stack ``up`` started, progress on stderr, its JSON report on stdout."""
     report = job(
         args.template,
@@ -156,6 +163,14 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--parameter", action="append", default=[], metavar="NAME=VALUE", help="override a template parameter"
     )
+    command.add_argument(
+        "--async-retry-scale",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="for tests: multiply Lambda's asynchronous retry delays (1 and 2 minutes) by FACTOR; refused when the"
+        " retry span would no longer outlast a lease's ttl (default: %(default)s)",
+    )
     command.set_defaults(run=up)
 
     command = with_state(commands.add_parser("invoke", help="invoke one function once, like `sam local invoke`"))
@@ -184,6 +199,16 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--endpoint", help="the AWS-compatible endpoint of the `up` whose consumers write the batches")
     command.add_argument("--timeout", type=float, default=600, help="seconds to wait for the batches to be written")
     command.set_defaults(run=print_run)
+
+    command = with_state(
+        commands.add_parser("sweep", help="run the delivery sweep (the rate schedules) now and wait for what it sends")
+    )
+    command.add_argument(
+        "--grace-seconds", type=int, help="announce what has waited this long (default: the function's own grace)"
+    )
+    command.add_argument("--endpoint", help="the AWS-compatible endpoint of the `up` whose consumers deliver")
+    command.add_argument("--timeout", type=float, default=600, help="seconds to wait for the deliveries to finish")
+    command.set_defaults(run=sweep)
 
     command = with_state(commands.add_parser("token", help="print a customer token for an account"))
     command.add_argument("account_id")

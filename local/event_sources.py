@@ -14,7 +14,14 @@ seconds, not hours.
 **EventBridge rules** (``Type: EventBridgeRule`` / ``CloudWatchEvent``): the
 rule is created on its bus on the AWS endpoint with a local *shadow queue* as
 its target; a ``RulePoller`` hands each event on that queue to the function,
-one at a time, as EventBridge invokes Lambda asynchronously.
+one at a time, as EventBridge invokes Lambda asynchronously. A failed event is
+retried as Lambda retries an asynchronous invocation: after about 1 minute,
+then 2 more, as many times as the function's ``EventInvokeConfig`` allows
+(``local.retry_bounds``). ``up --async-retry-scale`` shortens the delays for
+tests, never below what keeps a lease's ttl shorter than the retry span. Once
+the retries are spent, the event goes to the function's ``OnFailure``
+destination as Lambda's invocation record (``requestPayload`` holds the
+event), or else to the rule's ``DeadLetterConfig`` queue as the event itself.
 
 **DynamoDB streams** (``Type: DynamoDB`` events): a ``StreamPoller`` per
 event reads the table's stream on the AWS endpoint (DescribeStream,
@@ -29,12 +36,14 @@ failed invocation retries the whole batch. After ``MaximumRetryAttempts``
 (at most 10 locally, a second or so apart) the batch's description goes to
 ``DestinationConfig.OnFailure`` when it names a queue, and the shard moves on.
 
-**Schedules** (``Type: Schedule`` / ``ScheduleV2``) are not run by a clock
-locally. ``close_month`` (``python -m local close-month``) invokes the monthly
-one with ``{"month": …}`` and ``print_run`` (``python -m local print-run``)
-the daily ones with ``{"date": …}``; each waits until every consumed queue is
-empty, i.e. until the work it fanned out is done. Others run with
-``python -m local invoke``.
+**Schedules** (``Type: Schedule`` / ``ScheduleV2``): the calendar ones are
+not run by a clock locally. ``close_month`` (``python -m local close-month``)
+invokes the monthly one with ``{"month": …}`` and ``print_run`` (``python -m
+local print-run``) the daily ones with ``{"date": …}``; each waits until every
+consumed queue is empty, i.e. until the work it fanned out is done. A
+``rate(…)`` schedule (the delivery sweep) runs on the clock while ``up``
+serves (``ScheduleClock``, first after one period, as the Scheduler does), and
+``sweep`` (``python -m local sweep``) runs it now and waits likewise.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.resources import BUCKET, QUEUE, TABLE
+from local.retry_bounds import LAMBDA_ASYNC_DELAYS_S, async_retry_delays, scaled_delays
 from local.runtime import MAX_CONTAINERS, Invocation
 from local.template import FunctionSpec, Physical, Resolver, TemplateError
 
@@ -288,17 +298,27 @@ class RuleSource:
     queue_url: str
     queue_arn: str
     dead_letter_url: str | None
+    retry_delays_s: tuple[float, ...] = tuple(float(d) for d in LAMBDA_ASYNC_DELAYS_S)  # before each retry
+    on_failure_url: str | None = None  # the function's EventInvokeConfig OnFailure queue
     batch_size: int = 10
     concurrency: int = MAX_CONTAINERS  # one poller per container the function may have
 
-
-ASYNC_ATTEMPTS = 3  # Lambda runs an asynchronous event up to three times (two retries)
+    @property
+    def attempts(self) -> int:
+        return 1 + len(self.retry_delays_s)
 
 
 def create_rule_sources(
-    functions: dict[str, FunctionSpec], resolver: Resolver, client: Callable[[str], Any], stack_name: str
+    functions: dict[str, FunctionSpec],
+    resolver: Resolver,
+    client: Callable[[str], Any],
+    stack_name: str,
+    retry_scale: float = 1.0,
 ) -> list[RuleSource]:
-    """Create each event rule on its bus, targeting a new shadow queue that a ``RulePoller`` consumes."""
+    """Create each event rule on its bus, targeting a new shadow queue that a ``RulePoller`` consumes.
+
+    Its retries wait as Lambda's asynchronous retries do, times ``retry_scale``.
+    """
     sources = []
     for spec in functions.values():
         for event in spec.events_of("EventBridgeRule", "CloudWatchEvent"):
@@ -319,6 +339,10 @@ def create_rule_sources(
             events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["Pattern"]), State="ENABLED")
             events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "local-shadow-queue", "Arn": queue_arn}])
             dead_letter = (props.get("DeadLetterConfig") or {}).get("Arn")
+            invoke_config = (
+                resolver.resolve(resolver.template.function_properties(spec.logical_id)).get("EventInvokeConfig") or {}
+            )
+            on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
             sources.append(
                 RuleSource(
                     function=spec.logical_id,
@@ -328,6 +352,8 @@ def create_rule_sources(
                     queue_url=queue_url,
                     queue_arn=queue_arn,
                     dead_letter_url=queue_by_arn(resolver.physical, dead_letter).ref if dead_letter else None,
+                    retry_delays_s=scaled_delays(async_retry_delays({"EventInvokeConfig": invoke_config}), retry_scale),
+                    on_failure_url=_on_failure_queue(resolver.physical, on_failure),
                 )
             )
     return sources
@@ -336,9 +362,10 @@ def create_rule_sources(
 class RulePoller(SqsPoller):
     """Hands each event from a rule's shadow queue to the function on its own, as EventBridge does.
 
-    A failed event is retried (Lambda's asynchronous retries); after the third
-    attempt it goes to the rule's dead-letter queue if it has one, so that a
-    lost delivery shows up there instead of vanishing.
+    A failed event is retried after Lambda's delays (``RuleSource.retry_delays_s``); after the last attempt
+    it goes to the function's OnFailure destination or the rule's dead-letter queue, so that a lost
+    delivery shows up there instead of vanishing. An attempt whose ``up`` was killed counts as one, as a
+    crashed invocation does in the cloud.
     """
 
     def handle(self, messages: list[dict]) -> None:
@@ -364,14 +391,24 @@ class RulePoller(SqsPoller):
             self.source.function,
             self.source.rule,
             attempt,
-            ASYNC_ATTEMPTS,
+            self.source.attempts,
             error.get("errorType"),
             error.get("errorMessage"),
         )
-        if attempt < ASYNC_ATTEMPTS:
-            self._retry_soon(message)
+        if attempt < self.source.attempts:
+            delay = self.source.retry_delays_s[attempt - 1]
+            self.sqs.change_message_visibility(
+                QueueUrl=self.source.queue_url,
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=max(1, round(delay)),
+            )
             return
-        if self.source.dead_letter_url:
+        if self.source.on_failure_url:
+            self.sqs.send_message(
+                QueueUrl=self.source.on_failure_url,
+                MessageBody=json.dumps(invocation_record(self.source, event, error, attempt)),
+            )
+        elif self.source.dead_letter_url:
             self.sqs.send_message(
                 QueueUrl=self.source.dead_letter_url,
                 MessageBody=message["Body"],
@@ -382,6 +419,23 @@ class RulePoller(SqsPoller):
                 },
             )
         handled.append(message)  # dead-lettered
+
+
+def invocation_record(source: RuleSource, event: dict, error: dict, attempts: int) -> dict:
+    """What Lambda sends an asynchronous invocation's OnFailure destination once its retries are spent."""
+    return {
+        "version": "1.0",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "requestContext": {
+            "requestId": event.get("id"),
+            "functionArn": source.function,
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": error.get("errorType"), "errorMessage": error.get("errorMessage")},
+    }
 
 
 def start_pollers(
@@ -688,6 +742,19 @@ class Schedule:
         fields = match.group(1).split() if match else []
         return len(fields) == 6 and fields[2] not in ("*", "?") and fields[2][:1].isdigit()
 
+    @property
+    def period_s(self) -> float | None:
+        """A ``rate(N unit)`` schedule's period (the delivery sweep's), None for a calendar one."""
+        match = re.fullmatch(r"rate\((\d+)\s+(minute|hour|day)s?\)", self.expression.strip())
+        if not match:
+            return None
+        return int(match.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[match.group(2)]
+
+    @property
+    def daily(self) -> bool:
+        """A calendar schedule without a day of the month (the print run's weekdays at 15:00)."""
+        return not self.monthly and self.period_s is None
+
 
 def schedules(functions: dict[str, FunctionSpec], resolver: Resolver) -> list[Schedule]:
     found = []
@@ -718,6 +785,10 @@ def dead_letter_queues(
             dead_letter = (event.properties.get("DeadLetterConfig") or {}).get("Arn")
             if dead_letter:
                 arns.add(resolver.resolve(dead_letter))
+        invoke_config = resolver.template.function_properties(spec.logical_id).get("EventInvokeConfig") or {}
+        on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if on_failure and (invoke_config["DestinationConfig"]["OnFailure"].get("Type") == "SQS"):
+            arns.add(resolver.resolve(on_failure))
     queues = [queue_by_arn(resolver.physical, arn) for arn in arns]
     return {queue.logical_id: queue.ref for queue in sorted(queues, key=lambda queue: queue.logical_id)}
 
@@ -783,6 +854,80 @@ def close_month(
 
 
 @dataclass
+class SweepReport:
+    """What ``sweep`` did: each ``rate(…)`` schedule's result, whether what it set off finished, dead letters."""
+
+    invocations: dict[str, Invocation]
+    drained: bool
+    dead_letters: dict[str, int]
+
+    @property
+    def ok(self) -> bool:
+        return self.drained and all(i.ok for i in self.invocations.values()) and not any(self.dead_letters.values())
+
+    def as_json(self) -> dict:
+        return {
+            "runs": {
+                name: invocation.result if invocation.ok else {"error": invocation.error}
+                for name, invocation in self.invocations.items()
+            },
+            "drained": self.drained,
+            "dead_letters": self.dead_letters,
+            "ok": self.ok,
+        }
+
+
+def sweep(
+    given: dict,
+    found: list[Schedule],
+    invoke: Callable[[str, Any], Invocation],
+    sqs: Any,
+    consumed_queues: list[str],
+    dead_letters: dict[str, str],
+    timeout_s: float = 600,
+    progress: Callable[[str], None] | None = None,
+) -> SweepReport:
+    """Run every ``rate(…)`` schedule now, with ``given`` over its input, and wait for what it sets off."""
+    frequent = [schedule for schedule in found if schedule.period_s is not None]
+    if not frequent:
+        raise TemplateError("the template has no rate(…) schedule (a delivery sweep) to run")
+    invocations = {
+        f"{schedule.function}.{schedule.event}": invoke(schedule.function, {**schedule.input, **given})
+        for schedule in frequent
+    }
+    drained = wait_until_drained(sqs, consumed_queues, timeout_s, progress=progress)
+    depths = {name: queue_depth(sqs, url) for name, url in dead_letters.items()}
+    return SweepReport(invocations, drained, depths)
+
+
+class ScheduleClock:
+    """Runs each ``rate(…)`` schedule on the clock while the stack serves: first after one period, as
+    EventBridge Scheduler does, then every period. A failed run is logged; the next one comes anyway."""
+
+    def __init__(self, found: list[Schedule], invoke: Callable[[str, Any], Invocation], stopping: threading.Event):
+        self.schedules = [schedule for schedule in found if schedule.period_s is not None]
+        self.invoke = invoke
+        self.stopping = stopping
+
+    def start(self) -> list[threading.Thread]:
+        threads = []
+        for schedule in self.schedules:
+            thread = threading.Thread(target=self._run, args=(schedule,), name=f"clock-{schedule.function}")
+            thread.daemon = True
+            thread.start()
+            threads.append(thread)
+            log.info("running %s every %ss (%s)", schedule.function, f"{schedule.period_s:g}", schedule.expression)
+        return threads
+
+    def _run(self, schedule: Schedule) -> None:
+        while not self.stopping.wait(schedule.period_s):
+            invocation = self.invoke(schedule.function, schedule.input)
+            if not invocation.ok:
+                error = invocation.error or {}
+                log.error("%s failed on its schedule: %s", schedule.function, error.get("errorMessage"))
+
+
+@dataclass
 class PrintReport:
     """What ``print_run`` did: the planner's result, whether its fan-out finished, the batches written."""
 
@@ -830,7 +975,7 @@ def print_run(
     written under; each folder there holding a ``manifest.csv`` is a written
     batch, summed from its rows (letters, and envelopes if it has that column).
     """
-    daily = [schedule for schedule in found if not schedule.monthly]
+    daily = [schedule for schedule in found if schedule.daily]
     if not daily:
         raise TemplateError("the template has no daily schedule (a cron without a day of the month) to run")
     invocations = {

@@ -40,8 +40,10 @@ from local.event_sources import (
     CloseReport,
     PrintReport,
     RuleSource,
+    ScheduleClock,
     SqsSource,
     StreamPoller,
+    SweepReport,
     buckets_of,
     create_rule_sources,
     dead_letter_queues,
@@ -55,6 +57,7 @@ from local.http_gateway import BoundRoute, HttpGateway
 from local.iam_policy import Policy, PolicyError
 from local.moto_backend import LocalMotoServer, MotoProcess
 from local.resources import ResourceMaker, plan, ses_identities, verify_ses_identities
+from local.retry_bounds import check as check_retry_bounds
 from local.runtime import AwsSettings, FunctionPool, Invocation
 from local.template import FunctionSpec, Physical, Pseudo, Resolver, Template, TemplateError
 from local.tokens import customer_token
@@ -131,8 +134,12 @@ class LocalStack:
         log_sink: TextIO | None = None,
         max_containers: int = 4,
         dynamodb_endpoint: str | None = None,
+        async_retry_scale: float = 1.0,
     ):
         self.template = Template.load(template_path, parameters)
+        if problems := check_retry_bounds(self.template, async_retry_scale):
+            raise TemplateError(f"--async-retry-scale {async_retry_scale:g} is too fast: " + "; ".join(problems))
+        self.async_retry_scale = async_retry_scale
         self.port = port
         self.external_endpoint = endpoint
         self.external_dynamodb_endpoint = dynamodb_endpoint
@@ -331,7 +338,7 @@ class LocalStack:
         stack_name = default_stack_name(self.template)
         self.sources = [
             *sqs_sources(self.functions, self.resolver),
-            *create_rule_sources(self.functions, self.resolver, self.client, stack_name),
+            *create_rule_sources(self.functions, self.resolver, self.client, stack_name, self.async_retry_scale),
         ]
         self._pollers = start_pollers(
             self.sources,
@@ -345,6 +352,7 @@ class LocalStack:
             stream_sources(self.functions, self.resolver), self.client, self.invoke, self.region, self._stopping
         )
         self._pollers += threads
+        self._pollers += ScheduleClock(schedules(self.functions, self.resolver), self.invoke, self._stopping).start()
         handled = {"HttpApi", "SQS", "DynamoDB", "EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
         for spec in self.functions.values():
             for event in spec.events:
@@ -365,6 +373,21 @@ class LocalStack:
         """Run the month close as its schedule would, and wait for everything it sets off."""
         return event_sources.close_month(
             month,
+            schedules(self.functions, self.resolver),
+            self.invoke,
+            self.client("sqs"),
+            self.consumed_queues,
+            dead_letter_queues(self.functions, self.resolver, self.template.resources),
+            timeout_s,
+            progress,
+        )
+
+    def sweep(
+        self, given: dict | None = None, timeout_s: float = 600, progress: Callable[[str], None] | None = None
+    ) -> SweepReport:
+        """Run the ``rate(…)`` schedules (the delivery sweep) now, and wait for what they set off."""
+        return event_sources.sweep(
+            given or {},
             schedules(self.functions, self.resolver),
             self.invoke,
             self.client("sqs"),
@@ -573,5 +596,23 @@ def print_run_on_running_stack(
             timeout_s,
             progress,
         )
+
+    return _on_running_stack(template_path, state_path, endpoint, run)
+
+
+def sweep_on_running_stack(
+    template_path: Path | str,
+    given: dict,
+    state_path: Path | str = DEFAULT_STATE,
+    timeout_s: float = 600,
+    progress: Callable[[str], None] | None = None,
+    endpoint: str | None = None,
+) -> SweepReport:
+    """``sweep`` from another process: run the rate schedules here, ``up``'s consumers deliver what they announce."""
+
+    def run(stack, functions, invoke, consumed, dead_letters) -> SweepReport:
+        found = schedules(functions, stack.resolver)
+        sqs = stack.client("sqs")
+        return event_sources.sweep(given, found, invoke, sqs, consumed, dead_letters, timeout_s, progress)
 
     return _on_running_stack(template_path, state_path, endpoint, run)

@@ -1,13 +1,17 @@
-"""Close runs for operators: watch a month's close, and re-issue what it could not (HttpApi, AWS_IAM).
+"""Close runs for operators: watch a month's close, and re-issue or re-deliver what it could not (HttpApi, AWS_IAM).
 
 Triggered by:
-- GET /v1/close-runs/{month}: the run's progress and status (``running``, ``done`` or ``attention``);
+- GET /v1/close-runs/{month}: the run's progress and status (``running``, ``done`` or ``attention``), with the
+  month's documents still undelivered and its delivery dead letters;
 - POST /v1/close-runs/{month}/retry: re-issues every failed or dead-lettered account of the month under the
-  number reserved for it (202 with the number queued), so the month's numbers stay gapless.
+  number reserved for it, so the month's numbers stay gapless, and re-drives the month's delivery dead
+  letters (202 with the numbers queued and re-announced).
 Reads: the month's close-run, counter, progress and failure records in the BillingTable; the
-IssueInvoiceDeadLetterQueue, looked at in place (received with a short visibility, then released).
+DocumentsUndelivered index; the IssueInvoiceDeadLetterQueue and DeliverInvoiceDeadLetterQueue, looked at in
+place (received with a short visibility, then released), and the documents the delivery dead letters name.
 Writes: nothing in the table (the issuer removes a failure record once its retry issues the account).
-Emits: IssueInvoiceQueue messages (a retry), and deletes the month's messages it re-sent from the DLQ.
+Emits: IssueInvoiceQueue messages and ``InvoiceIssued`` events (a retry), and deletes from each DLQ the
+month's messages it re-sent (or whose document was delivered meanwhile).
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from pydantic import ValidationError
 
 from billing.dal.close_runs import CloseRunStore
 from billing.dal.dead_letters import DeadLetter, DeadLetterQueue
-from billing.dal.messaging import send_messages
+from billing.dal.invoices import InvoiceStore
+from billing.dal.messaging import publish_all, send_messages
+from billing.dal.undelivered import UndeliveredIndex
+from billing.delivery.redelivery import Redelivery
 from billing.errors import NotFound
 from billing.http import create_resolver, documented, json_response
 from billing.invoicing.close_run import CloseRunProgress, close_run_view
@@ -42,9 +49,21 @@ def dead_letter_queue() -> DeadLetterQueue:
     return DeadLetterQueue(settings().issue_invoice_dead_letter_queue_url)
 
 
+@functools.cache
+def redelivery() -> Redelivery:
+    table = settings().table_name
+    return Redelivery(
+        invoices=InvoiceStore(table),
+        undelivered=UndeliveredIndex(table),
+        dead_letters=DeadLetterQueue(settings().deliver_invoice_dead_letter_queue_url),
+        announce_all=lambda detail_type, details: publish_all(settings().event_bus_name, detail_type, details),
+    )
+
+
 @app.get(
     "/v1/close-runs/<month>",
-    summary="A month close's progress: accounts, issued, skipped, failed, dead letters, numbers used; for operators",
+    summary="A month close's progress: accounts, issued, skipped, failed, dead letters, numbers used, documents"
+    " undelivered and delivery dead letters; for operators",
     responses=documented(CloseRunOut, NotFound),
 )
 def get_close_run(month: MonthPath):
@@ -52,12 +71,14 @@ def get_close_run(month: MonthPath):
     letters = dead_letter_queue().look()
     dead_letters = len(_of_month(letters, month))
     dead_letter_queue().release(letters)
-    return close_run_view(progress, dead_letters)
+    undelivered = redelivery().undelivered.count_of_month(month)
+    return close_run_view(progress, dead_letters, undelivered, redelivery().dead_letters_of(month))
 
 
 @app.post(
     "/v1/close-runs/<month>/retry",
-    summary="Issue every failed or dead-lettered account of a month again, under its reserved number; for operators",
+    summary="Issue every failed or dead-lettered account of a month again, under its reserved number, and"
+    " re-drive its delivery dead letters; for operators",
     responses=documented(CloseRunRetryOut, NotFound, status=202, description="queued"),
 )
 def retry_close_run(month: MonthPath):
@@ -78,8 +99,18 @@ def retry_close_run(month: MonthPath):
         dead_letter_queue().delete([dead for dead, _ in ours])  # sent again: the DLQ must not hand them out twice
     finally:
         dead_letter_queue().release([letter for letter in letters if letter.message_id not in taken])
-    logger.info("close run retried", extra={"month": month, "queued": len(messages), "dead_letters": len(ours)})
-    return json_response(202, {"month": month, "queued": len(messages)})
+    redriven = redelivery().redrive(month, run)
+    logger.info(
+        "close run retried",
+        extra={
+            "month": month,
+            "queued": len(messages),
+            "dead_letters": len(ours),
+            "redelivered": redriven.announced,
+            "delivered_already": redriven.cleared,
+        },
+    )
+    return json_response(202, {"month": month, "queued": len(messages), "redelivered": len(redriven.announced)})
 
 
 def _started(month: str) -> CloseRunProgress:

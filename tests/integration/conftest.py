@@ -21,6 +21,7 @@ QUEUES = {
     "AccountPagesQueue": "ACCOUNT_PAGES_QUEUE_URL",
     "IssueInvoiceQueue": "ISSUE_INVOICE_QUEUE_URL",
     "IssueInvoiceDeadLetterQueue": "ISSUE_INVOICE_DEAD_LETTER_QUEUE_URL",
+    "DeliverInvoiceDeadLetterQueue": "DELIVER_INVOICE_DEAD_LETTER_QUEUE_URL",
     "PrintRunQueue": "PRINT_RUN_QUEUE_URL",
     "PrintBatchQueue": "PRINT_BATCH_QUEUE_URL",
 }

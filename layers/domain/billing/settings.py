@@ -38,6 +38,10 @@ class Settings:
         return _required("ISSUE_INVOICE_DEAD_LETTER_QUEUE_URL")
 
     @cached_property
+    def deliver_invoice_dead_letter_queue_url(self) -> str:
+        return _required("DELIVER_INVOICE_DEAD_LETTER_QUEUE_URL")
+
+    @cached_property
     def issue_max_receive_count(self) -> int:
         return int(_required("ISSUE_MAX_RECEIVE_COUNT"))
 

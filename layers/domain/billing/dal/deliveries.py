@@ -15,6 +15,7 @@ from billing.dal.clients import dynamodb
 from billing.dal.conditional import put_if_absent, update_if
 from billing.dal.invoices import document_key
 from billing.dal.leases import Also, Lease, Unmet, Work
+from billing.dal.undelivered import MARKER
 from billing.delivery.channels import DeliveryPlan
 from billing.delivery.deliverer import NotIssuedYet
 from billing.invoicing.invoice import Invoice
@@ -39,11 +40,13 @@ class DeliveryStore:
     def record_plan(self, account_id: str, number: str, plan: DeliveryPlan) -> bool:
         """Record the plan once, on an issued document (else NotIssuedYet); True when recorded now."""
         values = {f":{name}": value for name, value in plan.as_record().items()}
+        # A letter is queued before its plan is recorded: the plan ends a postal document's wait for delivery.
+        delivered = f" REMOVE {', '.join(MARKER)}" if plan.channel == "postal" else ""
         recorded, before = update_if(
             self.client,
             self.table,
             document_key(account_id, number),
-            "SET " + ", ".join(f"{name} = :{name}" for name in plan.as_record()),
+            "SET " + ", ".join(f"{name} = :{name}" for name in plan.as_record()) + delivered,
             f"attribute_not_exists(delivery_status) AND {_ISSUED}",
             {**values, **_ISSUED_VALUES},
             {"#status": "status"},
@@ -70,7 +73,8 @@ class DeliveryStore:
         NOTICE.release(self.client, self.table, lease)
 
     def notice_sent(self, lease: Lease, message_id: str) -> None:
-        NOTICE.finish(self.client, self.table, lease, {"notified_at": months.iso_now(), "notification_id": message_id})
+        result = {"notified_at": months.iso_now(), "notification_id": message_id}
+        NOTICE.finish(self.client, self.table, lease, result, remove=MARKER)  # the notice ends the wait for delivery
 
     def add_letter(self, posting_on: date, invoice: Invoice, correlation_id: str | None = None) -> bool:
         item = {

@@ -13,6 +13,7 @@ from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.close_runs import progress_key
 from billing.dal.conditional import put_if_absent, transact_if, update_if
 from billing.dal.invoice_search import DocumentIndex, index_keys
+from billing.dal.undelivered import undelivered_attributes
 from billing.invoicing.closing import Archived
 from billing.invoicing.invoice import Invoice
 from billing.vocabulary import DocumentKind
@@ -169,4 +170,5 @@ def document_record(invoice: Invoice) -> dict:
         "announced": False,
         "counterparty": invoice.recipient.company_name,
         **index_keys(body),
+        **undelivered_attributes(invoice.invoice_number),  # in DocumentsUndelivered until delivery records it
     }

@@ -47,7 +47,9 @@ CHANGE#<id>            REQUEST                  a contract change: ``account_id`
 Indexes: ``AccountsByShard`` (profiles only, spread over ACCOUNT_SHARDS),
 ``DocumentsByIssueDate`` (documents only, by ``<issue month>#<shard>`` then
 ``<issued_on>#<number>``) and ``DocumentsByNumber`` (documents only, by number);
-``billing.dal.invoice_search`` writes and reads the last two.
+``billing.dal.invoice_search`` writes and reads the last two. ``DocumentsUndelivered``
+(documents whose notice or letter is not recorded yet, by ``UNDELIVERED#<shard>`` then
+when written): ``billing.dal.undelivered``.
 """
 
 import zlib
@@ -65,6 +67,7 @@ ACCOUNT_SHARDS = 16
 ACCOUNTS_INDEX = "AccountsByShard"
 DOCUMENTS_BY_ISSUE_DATE = "DocumentsByIssueDate"
 DOCUMENTS_BY_NUMBER = "DocumentsByNumber"
+DOCUMENTS_UNDELIVERED = "DocumentsUndelivered"
 
 
 def account_pk(account_id: str) -> str:

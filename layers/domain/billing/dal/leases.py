@@ -127,8 +127,9 @@ class Work:
             {":token": lease.token},
         )
 
-    def finish(self, client, table: str, lease: Lease, result: dict) -> bool:
-        """Record the work as done (``result`` names its attributes, the done marker among them).
+    def finish(self, client, table: str, lease: Lease, result: dict, remove: tuple[str, ...] = ()) -> bool:
+        """Record the work as done (``result`` names its attributes, the done marker among them), removing the
+        attributes ``remove`` names in the same write.
 
         The work has happened by now, so recording it is tried harder than other
         writes (FINISH_ATTEMPTS times, each with the SDK's own retries): a
@@ -137,7 +138,10 @@ class Work:
         assert self.done_attribute in result, f"{self.name}: the result must set {self.done_attribute}"
         names = sorted(result)
         update = (
-            "SET " + ", ".join(f"{n} = :{n}" for n in names) + f" REMOVE {self.name}_lease, {self.name}_lease_until"
+            "SET "
+            + ", ".join(f"{n} = :{n}" for n in names)
+            + f" REMOVE {self.name}_lease, {self.name}_lease_until"
+            + "".join(f", {n}" for n in remove)
         )
         values = {":token": lease.token, **{f":{n}": result[n] for n in names}}
 

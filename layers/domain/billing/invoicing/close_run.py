@@ -37,8 +37,8 @@ class CloseRunProgress:
     shards: int  # shards the close fans out
 
 
-def close_run_status(progress: CloseRunProgress, dead_letters: int) -> CloseRunStatus:
-    if progress.failed or dead_letters:
+def close_run_status(progress: CloseRunProgress, dead_letters: int, delivery_dead_letters: int = 0) -> CloseRunStatus:
+    if progress.failed or dead_letters or delivery_dead_letters:
         return CloseRunStatus.ATTENTION
     fanned_out = progress.shards_done >= progress.shards
     if fanned_out and progress.issued + progress.skipped >= progress.total:
@@ -46,12 +46,18 @@ def close_run_status(progress: CloseRunProgress, dead_letters: int) -> CloseRunS
     return CloseRunStatus.RUNNING
 
 
-def close_run_view(progress: CloseRunProgress, dead_letters: int) -> dict:
-    """``GET /v1/close-runs/{month}``'s answer."""
+def close_run_view(
+    progress: CloseRunProgress, dead_letters: int, undelivered: int = 0, delivery_dead_letters: int = 0
+) -> dict:
+    """``GET /v1/close-runs/{month}``'s answer.
+
+    A delivery dead letter needs attention too (the retry re-drives it, and so does the delivery sweep); a
+    document merely undelivered is counted but does not: it is in flight, or the sweep announces it again.
+    """
     reserved = progress.last_sequence > 0
     return {
         "month": progress.month,
-        "status": close_run_status(progress, dead_letters).value,
+        "status": close_run_status(progress, dead_letters, delivery_dead_letters).value,
         "total": progress.total,
         "issued": progress.issued,
         "skipped": progress.skipped,
@@ -59,4 +65,6 @@ def close_run_view(progress: CloseRunProgress, dead_letters: int) -> dict:
         "dead_letters": dead_letters,
         "first_number": invoice_number(progress.month, 1) if reserved else None,
         "last_number": invoice_number(progress.month, progress.last_sequence) if reserved else None,
+        "undelivered": undelivered,
+        "delivery_dead_letters": delivery_dead_letters,
     }

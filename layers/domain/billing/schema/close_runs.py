@@ -17,8 +17,12 @@ class CloseRunOut(Document):
     dead_letters: int  # the month's messages in IssueInvoiceDeadLetterQueue
     first_number: str | None  # INV-<YYYYMM>-0000001, null before any number is reserved
     last_number: str | None  # the last number reserved so far
+    undelivered: int  # the month's documents (invoices, corrections, return invoices) whose notice or letter
+    # is not recorded yet: in flight, or waiting for the delivery sweep to announce them again
+    delivery_dead_letters: int  # the month's InvoiceIssued events in DeliverInvoiceDeadLetterQueue
 
 
 class CloseRunRetryOut(Document):
     month: str
     queued: int  # accounts sent to be issued again under their reserved numbers
+    redelivered: int  # documents of delivery dead letters announced again (InvoiceIssued)

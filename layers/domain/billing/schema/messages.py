@@ -36,6 +36,13 @@ class CloseMonthInput(Message):
     month: Month | None = None
 
 
+class DeliverySweepInput(Message):
+    """The delivery sweep's input: empty waits the default grace; ``grace_seconds`` waits that long instead
+    (an operator, or a test, sweeping now)."""
+
+    grace_seconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] | None = None
+
+
 class AccountPageMessage(Message):
     """AccountPagesQueue: one page of one shard of the accounts to close."""
 
