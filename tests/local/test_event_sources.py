@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -123,3 +124,59 @@ def test_a_consumer_takes_nothing_until_its_function_is_ready(queue):
     poller = event_sources.SqsPoller(queue_source, sqs, None, "ap-northeast-1", stopping, ready=lambda _: False)
     poller.run()
     assert other_consumer_sees(sqs, queue_source.queue_url) == 1
+
+
+# ------------------------------------------------ an EventBridge rule's event: Lambda's asynchronous retries
+
+
+def test_a_failed_rule_event_is_retried_after_lambdas_delays_then_sent_to_on_failure_as_an_invocation_record():
+    from moto import mock_aws
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="ap-northeast-1")
+        shadow = sqs.create_queue(QueueName="shadow")["QueueUrl"]
+        on_failure = sqs.create_queue(QueueName="on-failure")["QueueUrl"]
+        event = {"id": "e1", "detail-type": "InvoiceIssued", "source": "invoicing", "detail": {"n": 1}}
+        sqs.send_message(QueueUrl=shadow, MessageBody=json.dumps(event))
+        # Given a rule whose function retries twice, its delays scaled to 2 and 3 s, and a function that always fails
+        source = event_sources.RuleSource(
+            "Fn",
+            "Rule",
+            "rule",
+            "bus",
+            shadow,
+            "arn:aws:sqs:ap-northeast-1:123456789012:shadow",
+            None,
+            (2.0, 3.0),
+            on_failure,
+        )
+        attempts = []
+
+        def failing(_function, _event):
+            attempts.append(time.monotonic())
+            return Invocation("request", error={"errorType": "LeaseBusy", "errorMessage": "held"})
+
+        poller = event_sources.RulePoller(source, sqs, failing, "ap-northeast-1", threading.Event())
+        # When the poller runs until the event is handed out no more
+        deadline = time.monotonic() + 20
+        while len(attempts) < 3 and time.monotonic() < deadline:
+            poller.poll_once()
+        # Then it ran three times, the retries waiting about 2 then 3 s (not a few seconds each)
+        assert len(attempts) == 3
+        first, second = attempts[1] - attempts[0], attempts[2] - attempts[1]
+        assert 1.9 <= first < 3.5 and 2.9 <= second < 4.5, (first, second)
+        # And the event is in the OnFailure queue as Lambda's invocation record, and gone from the rule's queue
+        (record,) = sqs.receive_message(QueueUrl=on_failure).get("Messages", [])
+        body = json.loads(record["Body"])
+        assert body["requestPayload"]["detail"] == {"n": 1}
+        assert (
+            body["requestContext"]["condition"] == "RetriesExhausted"
+            and body["requestContext"]["approximateInvokeCount"] == 3
+        )
+        assert body["responsePayload"]["errorType"] == "LeaseBusy"
+        assert sqs.receive_message(QueueUrl=shadow, VisibilityTimeout=0).get("Messages") is None
+
+
+def test_a_rule_event_is_retried_as_lambda_retries_an_asynchronous_invocation_by_default():
+    source = event_sources.RuleSource("Fn", "Rule", "rule", "bus", "url", "arn", None)
+    assert source.retry_delays_s == (60.0, 120.0) and source.attempts == 3
