@@ -67,6 +67,20 @@ def test_the_month_close_is_the_schedule_with_a_day_of_the_month(expression, mon
     assert Schedule("Fn", "Event", expression, {}).monthly is monthly
 
 
+@pytest.mark.parametrize(
+    ("expression", "period_s", "daily"),
+    [
+        ("rate(15 minutes)", 900, False),
+        ("rate(1 hour)", 3600, False),
+        ("cron(0 15 ? * MON-FRI *)", None, True),
+        ("cron(30 0 1 * ? *)", None, False),
+    ],
+)
+def test_a_rate_schedule_runs_on_the_clock_and_is_neither_the_close_nor_the_print_run(expression, period_s, daily):
+    schedule = Schedule("Fn", "Event", expression, {})
+    assert (schedule.period_s, schedule.daily) == (period_s, daily)
+
+
 # ------------------------------------------------ how long a consumer holds what it took
 
 
