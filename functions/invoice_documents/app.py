@@ -5,10 +5,13 @@ Triggered by:
   the month's series, built from the month's usage including its late reports and the month's terms with the
   request's ``changes`` laid over them; the original becomes ``replaced``;
 - POST /v1/invoices/{invoice_number}/credit-notes: a return invoice (適格返還請求書) in the month's CN series.
+Returns belong to the month's chain of documents: a correction bills at least what they gave back (409
+``credit_exceeds_invoice`` otherwise), and a return gives back at most the latest document's total less them.
 An ``Idempotency-Key`` header makes a retried request answer the document it made; without one, an identical
 request is taken for a retry of the first.
 Reads: the original, the account's terms and the month's usage in the BillingTable; the tariff and issuer.
-Writes: the counter, the document, the original and the request record in one transaction; then the PDF to the
+Writes: the counter, the document, the original, the request record and the month's chain (what its returns
+gave back) in one transaction; then the PDF to the
 InvoiceBucket under Object Lock and the document's issued state.
 Emits: ``InvoiceIssued`` with the document's ``kind``; delivery sends it through the account's channel.
 """
@@ -31,7 +34,7 @@ from billing.errors import CreditExceedsInvoice, InvalidRequest, InvoiceReplaced
 from billing.http import create_resolver, documented, json_response
 from billing.invoicing.closing import MonthCloser
 from billing.invoicing.invoice import Invoice, build_invoice
-from billing.invoicing.returns import check_correctable, return_invoice
+from billing.invoicing.returns import Returned, check_correctable, check_covers_returns, return_invoice
 from billing.observability import logger, tracer
 from billing.schema.documents import CorrectionIn, CreditNoteIn, DocumentOut
 from billing.schema.params import DocumentNumberPath
@@ -94,13 +97,20 @@ def answer(record: dict) -> object:
 @app.post(
     "/v1/invoices/<invoice_number>/corrections",
     summary="Correct an issued invoice: a new invoice with the next number that names the original (operator)",
-    responses=documented(DocumentOut, InvoiceReplaced, status=201, description="the corrected invoice"),
+    responses=documented(
+        DocumentOut, InvoiceReplaced, CreditExceedsInvoice, status=201, description="the corrected invoice"
+    ),
 )
 def correct(invoice_number: DocumentNumberPath, body: Annotated[CorrectionIn, Body()]):
     request = request_of(DocumentKind.CORRECTION, invoice_number, body.model_dump(mode="json"))
+    return answer(correction(request, body))
+
+
+def correction(request: DocumentRequest, body: CorrectionIn) -> dict:
+    """The stored correction ``request`` asks for: made now, or found made by an earlier try."""
     if done := documents().done(request):
-        return answer(done)
-    record, original = original_of(invoice_number)
+        return done
+    record, original = original_of(request.original)
     stores, tariff = closer().stores, closer().tariff
     month, today = original.month, months.day_of(now())
     terms = stores.accounts.get(original.account_id).terms_for(month)
@@ -109,14 +119,16 @@ def correct(invoice_number: DocumentNumberPath, body: Annotated[CorrectionIn, Bo
         tariff.check_terms(month, terms.plan, terms.options)
     usage = stores.usage.month_usage(original.account_id, month).with_late_reports()
 
-    def build(number: str, _: int) -> Invoice:
-        return build_invoice(
+    def build(number: str, returned: Returned) -> Invoice:
+        corrected = build_invoice(
             number, terms, usage, tariff, closer().issuer, replaces=original, issued_on=today, reason=body.reason
         )
+        check_covers_returns(corrected, returned)  # what the month's returns gave back stays given back
+        return corrected
 
     stored = documents().add(request, record, build)
-    logger.info("invoice corrected", extra={"original": invoice_number, "correction": stored["invoice_number"]})
-    return answer(stored)
+    logger.info("invoice corrected", extra={"original": request.original, "correction": stored["invoice_number"]})
+    return stored
 
 
 @app.post(
@@ -128,17 +140,22 @@ def correct(invoice_number: DocumentNumberPath, body: Annotated[CorrectionIn, Bo
 )
 def credit(invoice_number: DocumentNumberPath, body: Annotated[CreditNoteIn, Body()]):
     request = request_of(DocumentKind.CREDIT_NOTE, invoice_number, body.model_dump(mode="json"))
+    return answer(credit_note(request, body))
+
+
+def credit_note(request: DocumentRequest, body: CreditNoteIn) -> dict:
+    """The stored return invoice ``request`` asks for: made now, or found made by an earlier try."""
     if done := documents().done(request):
-        return answer(done)
-    record, original = original_of(invoice_number)
+        return done
+    record, latest = original_of(request.original)
     today = months.day_of(now())
 
-    def build(number: str, already_returned: int) -> Invoice:
-        return return_invoice(original, number, today, body.amount, body.reason, already_returned=already_returned)
+    def build(number: str, returned: Returned) -> Invoice:
+        return return_invoice(latest, number, today, body.amount, body.reason, returned=returned)
 
     stored = documents().add(request, record, build, amount=body.amount)
-    logger.info("return invoice issued", extra={"original": invoice_number, "credit_note": stored["invoice_number"]})
-    return answer(stored)
+    logger.info("return invoice issued", extra={"original": request.original, "credit_note": stored["invoice_number"]})
+    return stored
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -22,7 +22,7 @@ from billing.invoicing.einvoice import (
 from billing.invoicing.invoice import InvoiceLine, consumption_tax, summarise_tax, yen
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number
-from billing.invoicing.returns import return_invoice, split_tax_included
+from billing.invoicing.returns import RateReturned, Returned, return_invoice, split_tax_included
 from billing.vocabulary import DocumentKind
 from invoice_pdf import render_invoice_pdf
 from tests.pint_jp import NO_BUYER_ENDPOINT, failed_asserts
@@ -268,7 +268,8 @@ def test_a_return_never_exceeds_the_invoice(transfer):
     with pytest.raises(CreditExceedsInvoice, match="more than"):
         return_against(transfer, "CN-202610-0000003", date(2026, 11, 20), transfer.total + 1, "過大")
     with pytest.raises(CreditExceedsInvoice, match="more than"):
-        return_against(transfer, "CN-202610-0000003", date(2026, 11, 20), 1_000, "二度目", already_returned=10_500)
+        returned = Returned((RateReturned(10, 10_500, 954),))  # the month's chain gave back ¥10,500 already
+        return_against(transfer, "CN-202610-0000003", date(2026, 11, 20), 1_000, "二度目", returned=returned)
     # its number is of the CN series of the invoice's own month
     for bad_number in ("INV-202610-0000001", "CN-2026100000001", "CN-202613-0000001", "CN-202611-0000001"):
         with pytest.raises(ValueError, match="CN-"):

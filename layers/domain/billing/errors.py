@@ -164,8 +164,23 @@ class CreditExceedsInvoice(BillingError):
     code = "credit_exceeds_invoice"
     status = 409
 
-    def __init__(self, number: str, amount: int, left: int):
-        super().__init__(f"returning ¥{amount:,} against {number} is more than the ¥{left:,} left of it")
+    def __init__(self, number: str, amount: int, total: int, returned: int = 0):
+        super().__init__(
+            f"returning ¥{amount:,} against {number} is more than the ¥{total - returned:,} left of it"
+            f" (¥{total:,} billed, ¥{returned:,} already returned in its month)"
+        )
+
+
+class CorrectionBelowReturned(CreditExceedsInvoice):
+    """A correction that bills less than the month's return invoices already gave back."""
+
+    def __init__(self, number: str, total: int, returned: int):
+        BillingError.__init__(
+            self,
+            f"a correction of {number} billing ¥{total:,} is less than the ¥{returned:,} already returned in its"
+            " month: returns belong to the month's chain of documents, so a correction bills at least what they gave"
+            " back",
+        )
 
 
 class InvoiceReplaced(BillingError):

@@ -1,18 +1,22 @@
-"""Corrections and return invoices: a new document, its number and the original's new state, all at once.
+"""Corrections and return invoices: a new document, its number and the month's chain, all at once.
 
 Each is one TransactWriteItems:
 
 1. the month's counter of the series moves from n to n+1 (on condition it is still n);
 2. the document is stored under number n+1 (on condition it is new);
-3. the original changes: a correction marks it ``replaced``, a return adds to its ``returned`` (on condition
-   it is still ``issued``, and for a return that the total returned stays within the invoice);
+3. the document it names changes: a correction marks it ``replaced``, a return adds to its ``returned`` (on
+   condition it is still ``issued``: only the month's current document is acted on);
 4. the request is recorded under its idempotency scope (on condition it is new);
-5. for a correction, the month's usage names the correction as its invoice (late reports flag it next).
+5. the month's chain (``CHAIN#<month>``) takes its new state: a return adds what it gave back, a correction
+   becomes the chain's latest document. Its condition is the chain as the document was built from it, so a
+   return's amount and tax, and a correction's check that it bills at least what the chain returned, can
+   never rest on a state another request has moved meanwhile (that request wins; this one is built again);
+6. for a correction, the month's usage names the correction as its invoice (late reports flag it next).
 
-So a number is used the moment it is taken (no gaps), a request makes its document once, and an original is
-replaced or credited only with its document. Rendering, archiving and announcing come after, by the same
-idempotent steps as the month close (``MonthCloser.finish``); a request repeated after a crash finds its
-document and finishes it.
+So a number is used the moment it is taken (no gaps), a request makes its document once, and a document is
+replaced or returned against only with its new document. Rendering, archiving and announcing come after, by
+the same idempotent steps as the month close (``MonthCloser.finish``); a request repeated after a crash finds
+its document and finishes it.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.invoices import InvoiceStore, document_key, document_record
-from billing.errors import CreditExceedsInvoice, InvalidRequest, InvoiceReplaced
+from billing.errors import InvalidRequest, InvoiceReplaced
 from billing.invoicing.invoice import Invoice
 from billing.invoicing.numbers import document_number
+from billing.invoicing.returns import Returned
 from billing.vocabulary import DocumentKind
 
 MAX_ATTEMPTS = 20
@@ -59,6 +64,14 @@ class DocumentRequest:
         return _sha256(f"key|{self.idempotency_key}" if self.idempotency_key else f"request|{self.request_hash}")
 
 
+@dataclass(frozen=True)
+class Chain:
+    """A month's chain as read: what it returned, and whether its item is stored yet."""
+
+    returned: Returned
+    stored: bool
+
+
 class DocumentStore:
     def __init__(self, table: str, client=None, invoices: InvoiceStore | None = None):
         self.table = table
@@ -66,18 +79,25 @@ class DocumentStore:
         self.invoices = invoices or InvoiceStore(table, self.client)
 
     def add(
-        self, request: DocumentRequest, original: dict, build: Callable[[str, int], Invoice], amount: int = 0
+        self, request: DocumentRequest, latest: dict, build: Callable[[str, Returned], Invoice], amount: int = 0
     ) -> dict:
-        """The document ``request`` makes (``build(number, already_returned)``), stored once; the stored record."""
+        """The document ``request`` makes (``build(number, returned by the chain)``), stored once; its record.
+
+        ``latest`` is the record of the month's current document, the one the request names. ``build`` raises
+        the domain's refusal (more than is left, a correction below what was returned) from the chain it is given.
+        """
         series = "CN" if request.kind == DocumentKind.CREDIT_NOTE else "INV"
-        month, account_id = original["month"], original["account_id"]
+        month, account_id = latest["month"], latest["account_id"]
         for _ in range(MAX_ATTEMPTS):
             done = self.done(request)
             if done is not None:
                 return done
             last = self._counter(month, series)
-            document = build(document_number(series, month, last + 1), original.get("returned", 0))
+            chain = self.chain(account_id, month)
+            document = build(document_number(series, month, last + 1), chain.returned)
+            after = chain.returned.plus(document) if request.kind == DocumentKind.CREDIT_NOTE else chain.returned
             record = document_record(document)
+            current = latest["invoice_number"] if request.kind == DocumentKind.CREDIT_NOTE else document.invoice_number
             items = [
                 self._counter_update(month, series, last),
                 {
@@ -87,8 +107,9 @@ class DocumentStore:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                self._original_update(original, request.kind, document.invoice_number, amount),
+                self._latest_update(latest, request.kind, document.invoice_number, amount),
                 self._request_put(request, account_id, document.invoice_number),
+                self._chain_update(account_id, month, chain, after, current),
             ]
             if request.kind == DocumentKind.CORRECTION:
                 items.append(self._usage_names(account_id, month, document.invoice_number, document.usage.peak))
@@ -96,15 +117,25 @@ class DocumentStore:
             if reasons is None:
                 return record
             if reasons[2] == "ConditionalCheckFailed" and reasons[3] != "ConditionalCheckFailed":
-                original = self.invoices.get(account_id, original["invoice_number"]) or original
-                if original.get("status") == "replaced":
-                    raise InvoiceReplaced(original["invoice_number"])
-                if request.kind == DocumentKind.CREDIT_NOTE and original.get("status") == "issued":
-                    left = original["total"] - original.get("returned", 0)
-                    if amount > left:
-                        raise CreditExceedsInvoice(original["invoice_number"], amount, left)
-            # otherwise another document took the number, or the request was done meanwhile: look again
-        raise RuntimeError(f"could not number a document for {original['invoice_number']}; try again")
+                latest = self.invoices.get(account_id, latest["invoice_number"]) or latest
+                if latest.get("status") == "replaced":
+                    raise InvoiceReplaced(latest["invoice_number"])
+            # otherwise another document took the number, the chain moved (a return or a correction meanwhile)
+            # or the request was done meanwhile: look again, and build again from what stands
+        raise RuntimeError(f"could not number a document for {latest['invoice_number']}; try again")
+
+    def chain(self, account_id: str, month: str) -> Chain:
+        """The month's chain as it stands. A month whose chain was never written (returns made before chains
+        existed included) has returned what its return invoices add up to."""
+        response = self.client.get_item(
+            TableName=self.table,
+            Key=keys.key(keys.account_pk(account_id), keys.chain_sk(month)),
+            ConsistentRead=True,
+        )
+        if "Item" in response:
+            return Chain(Returned.from_record(from_item(response["Item"])), stored=True)
+        documents = self.invoices.for_month(account_id, month)
+        return Chain(Returned.of(Invoice.from_record(record) for record in documents), stored=False)
 
     def done(self, request: DocumentRequest) -> dict | None:
         """The document this request already made, if it did (a retry); 400 if its key was used otherwise."""
@@ -135,23 +166,43 @@ class DocumentStore:
             }
         }
 
-    def _original_update(self, original: dict, kind: DocumentKind, number: str, amount: int) -> dict:
+    def _latest_update(self, latest: dict, kind: DocumentKind, number: str, amount: int) -> dict:
         values = {":issued": "issued"}
         if kind == DocumentKind.CORRECTION:
-            update, condition = "SET #status = :replaced, replaced_by = :number", "#status = :issued"
+            update = "SET #status = :replaced, replaced_by = :number"
             values |= {":replaced": "replaced", ":number": number}
-        else:
+        else:  # what was returned against this very document (the chain holds the month's sum)
             update = "SET returned = if_not_exists(returned, :zero) + :amount"
-            condition = "#status = :issued AND (attribute_not_exists(returned) OR returned <= :room)"
-            values |= {":zero": 0, ":amount": amount, ":room": original["total"] - amount}
+            values |= {":zero": 0, ":amount": amount}
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": document_key(original["account_id"], original["invoice_number"]),
+                "Key": document_key(latest["account_id"], latest["invoice_number"]),
                 "UpdateExpression": update,
-                "ConditionExpression": condition,
+                "ConditionExpression": "#status = :issued",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": to_item(values),
+            }
+        }
+
+    def _chain_update(self, account_id: str, month: str, before: Chain, after: Returned, latest: str) -> dict:
+        """The chain's new state, on condition it is still the state the document was built from.
+
+        ``returned`` only grows (every return gives back at least ¥1), so it identifies the chain's state."""
+        values = {**after.as_record(), "latest": latest}
+        names = {f"#{name}": name for name in values}
+        update = "SET " + ", ".join(f"#{name} = :{name}" for name in values)
+        condition = "#returned = :before" if before.stored else "attribute_not_exists(pk)"
+        condition_values = {":before": before.returned.total} if before.stored else {}
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": keys.key(keys.account_pk(account_id), keys.chain_sk(month)),
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item({f":{name}": value for name, value in values.items()})
+                | to_item(condition_values),
             }
         }
 

@@ -14,6 +14,10 @@ ACCOUNT#<id>           CHURN_STATE              洗い替え detection's state (
 ACCOUNT#<id>           INVOICE#<YYYY-MM>#<no.>  one document of the month (invoice, correction or
                                                 return invoice): content, kind, status, PDF key
                                                 and sha256
+ACCOUNT#<id>           CHAIN#<YYYY-MM>          the month's chain of documents: ``latest`` (its current
+                                                invoice or correction) and what its return invoices
+                                                gave back (``returned``, ``returned_tax``, per rate);
+                                                each correction and return conditions on it
 LETTERS#<YYYY-MM-DD>   <account>#<document no.> a letter waiting for (or claimed by) a print
                                                 batch, by posting date; ``batch_id`` once claimed
 PRINT#<YYYY-MM-DD>     RUN                      a print day's run: batches recorded, letters, the
@@ -113,6 +117,11 @@ def print_batch_sk(number: int) -> str:
 def document_sk(number: str) -> str:
     """Every document of an account's month sorts together: its invoice, corrections and return invoices."""
     return f"INVOICE#{document_month(number)}#{number}"
+
+
+def chain_sk(month: str) -> str:
+    """A month's chain of documents: what its return invoices gave back, whichever document they named."""
+    return f"CHAIN#{month}"
 
 
 def month_documents_prefix(month: str) -> str:

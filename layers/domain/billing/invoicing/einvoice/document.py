@@ -24,7 +24,7 @@ from enum import StrEnum
 from billing.contracts.accounts import BillingContact
 from billing.invoicing.invoice import PAYMENT_LABELS, Invoice
 from billing.invoicing.issuer import BankAccount, Issuer
-from billing.invoicing.returns import return_invoice
+from billing.invoicing.returns import NOTHING_RETURNED, Returned, return_invoice
 from billing.vocabulary import DocumentKind
 
 JAPAN = "JP"
@@ -226,9 +226,9 @@ def return_against(
     amount: int,
     reason: str,
     *,
-    already_returned: int = 0,
+    returned: Returned = NOTHING_RETURNED,
 ) -> EDocument:
     """The e-invoice of the return invoice ``billing.invoicing.returns.return_invoice`` makes."""
     return document_of_invoice(
-        return_invoice(original, number, issued_on, amount, reason, already_returned=already_returned)
+        return_invoice(original, number, issued_on, amount, reason, returned=returned)
     )
