@@ -3,7 +3,10 @@
 Triggered by: the EventBridge Scheduler at 00:30 Asia/Tokyo on the 1st (input
 optional: ``CloseMonthInput``, ``{"month": "2026-10"}``), and by AccountPagesQueue
 messages (``AccountPageMessage``: month, shard, cursor) that this function sends itself.
-Reads: the AccountsByShard index of the BillingTable, one page at a time.
+Refuses (``CloseOutOfOrder``, the invocation fails naming the month to close first) a month while an earlier one
+is open: months close in order, each once every account of the month before it is closed.
+Reads: the closes' mark and the previous month's close run; the AccountsByShard index of the BillingTable, one
+page at a time.
 Writes: the month's close-run record, and one record per page with the
 invoice numbers reserved for its billable accounts (``billing.dal.close_runs``).
 Emits: one IssueInvoiceQueue message per billable account, with its number,
@@ -26,6 +29,7 @@ from billing.dal import keys
 from billing.dal.accounts import AccountStore
 from billing.dal.close_runs import CloseRunStore
 from billing.dal.messaging import send_messages
+from billing.errors import CloseOutOfOrder
 from billing.invoicing.closing import billable, month_to_close
 from billing.observability import follow, logger, tracer
 from billing.schema.envelopes import AccountPageRecord
@@ -45,7 +49,11 @@ def start_close(requested_month: str | None, request_id: str) -> dict:
     """Record the run and queue the first page of every shard."""
     month = month_to_close(requested_month, months.month_of(datetime.now(months.TOKYO)))
     run = follow(f"close/{month}/{request_id}", month=month)
-    started = stores()[1].start(month)
+    try:
+        started = stores()[1].start(month)
+    except CloseOutOfOrder as refused:
+        logger.error("month close refused", extra={"month": month, "open_month": refused.open_month})
+        raise
     pages = [AccountPageMessage(month=month, shard=shard, correlation_id=run) for shard in keys.all_shards()]
     send_messages(settings().account_pages_queue_url, [page.body() for page in pages])
     logger.info("month close started", extra={"month": month, "shards": len(pages), "first_start": started})

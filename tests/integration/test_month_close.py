@@ -11,6 +11,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from billing.dal import keys
+from billing.errors import CloseOutOfOrder
 from tests.conftest import LambdaContext, load_event
 from tests.integration.billing_month import (
     ACCOUNTS,
@@ -22,7 +23,7 @@ from tests.integration.billing_month import (
     pdf_versions,
     profile,
 )
-from tests.integration.conftest import BUCKET
+from tests.integration.conftest import BUCKET, Api
 from tests.pint_jp import NO_BUYER_ENDPOINT, failed_asserts
 
 
@@ -257,3 +258,80 @@ def test_the_sample_events_close_a_month_page_by_page(month):
     assert in_shard == ["debit-postal"]
     assert sorted(m["account_id"] for m in queued) == in_shard
     assert sorted(m["sequence"] for m in queued) == list(range(1, len(in_shard) + 1))
+
+
+def refused_close(month: Month, wanted: str) -> CloseOutOfOrder:
+    with pytest.raises(CloseOutOfOrder) as refused:
+        month.close.lambda_handler({"month": wanted}, LambdaContext())
+    return refused.value
+
+
+def test_months_close_in_order_and_a_refusal_names_the_month_to_close_first(month):
+    # Given September closed (billing begins with it)
+    month.run_close("2026-09")
+    # When November is asked for while October is open
+    refused = refused_close(month, "2026-11")
+    # Then it is refused, naming October, and nothing of November's close is recorded
+    assert (refused.status, refused.code, refused.open_month) == (409, "close_out_of_order", "2026-10")
+    assert "2026-10" in refused.message and "close 2026-10 first" in refused.message
+    assert month.close.stores()[1].progress("2026-11") is None
+    # And a month before the latest close can no longer be closed
+    assert "2026-09 has been closed already" in refused_close(month, "2026-08").message
+    # While October, then November, close in turn, and September's re-run changes nothing
+    before = invoices()
+    month.run_close("2026-09")
+    assert invoices() == before
+    month.run_close("2026-10")
+    month.run_close("2026-11")
+    assert month.close.stores()[1].progress("2026-11").every_account_closed
+
+
+def test_a_close_waits_for_the_month_before_to_finish(month):
+    # Given October's close fanned out, its invoices not issued yet
+    messages = month.fan_out("2026-10")
+    # Then November's close is refused, naming October and how far it got
+    refused = refused_close(month, "2026-11")
+    assert refused.open_month == "2026-10"
+    assert f"0 of {len(ACCOUNTS)} accounts issued" in refused.message, refused.message
+    # Until every account of October is issued
+    month.deliver(month.issue, messages)
+    month.run_close("2026-11")
+    assert month.close.stores()[1].progress("2026-11").every_account_closed
+
+
+def test_closing_out_of_order_never_refuses_an_open_months_count_nor_drops_a_closed_ones(month):
+    # Given an account (standard + bridge) that reported 5,000 in October and in November, September closed
+    body = profile("bank_transfer", "web", None)
+    assert month.accounts.replay("put_account.json", path="/v1/accounts/ordered", body=body)[0] == 201
+    month.run_close("2026-09")
+    month.report("ordered", 5_000, "2026-10-15T12:00:00+09:00")
+    month.report("ordered", 5_000, "2026-11-15T12:00:00+09:00")
+    # When November is closed first: refused, October is open
+    assert refused_close(month, "2026-11").open_month == "2026-10"
+    # Then a report of 50,000 for October is taken, as October is open
+    status, body = month.report("ordered", 50_000, "2026-10-20T12:00:00+09:00")
+    assert (status, body["peak"]) == (200, 50_000), body
+    # And October's invoice bills the 50,000 peak
+    month.run_close("2026-10")
+    october = invoices()["ordered"]
+    assert int(october["usage"]["M"]["peak"]["N"]) == 50_000
+    assert int(october["total"]["N"]) > 4_400 * 2
+    # And once October is closed, a report for it is refused and kept as a late report
+    status, body = month.report("ordered", 60_000, "2026-10-21T12:00:00+09:00")
+    assert (status, body["error"]["code"]) == (409, "month_closed")
+    status, usage = month.counts.replay("get_usage.json", path="/v1/accounts/ordered/usage/2026-10")
+    assert (usage["peak"], usage["late_reports"]) == (50_000, {"count": 1, "peak": 60_000})
+
+
+def test_a_report_refused_between_the_gate_shutting_and_the_freeze_is_kept_late(month):
+    # Given October shut for an account by its close, its usage not frozen yet (an issuer stopped between)
+    closer = Api("issue_invoice").module.closer()
+    closer.stores.usage.shut("debit-web", MONTH)
+    # When a report for October arrives
+    status, body = month.report("debit-web", 99_000, "2026-10-30T12:00:00+09:00")
+    # Then it is refused as closed and kept as a late report, never billed by the close
+    assert (status, body["error"]["code"]) == (409, "month_closed")
+    month.run_close()
+    status, usage = month.counts.replay("get_usage.json", path="/v1/accounts/debit-web/usage/2026-10")
+    assert (usage["closed"], usage["peak"]) == (True, 25_000)
+    assert usage["late_reports"] == {"count": 1, "peak": 99_000}

@@ -51,6 +51,18 @@ class ContractStartsInClosedMonth(MonthClosed):
         )
 
 
+class CloseOutOfOrder(BillingError):
+    """A month close asked for while an earlier month is still open (or after a later month closed): months close
+    in order, so a count for an open month is never refused as closed, and one for a closed month is kept late."""
+
+    code = "close_out_of_order"
+    status = 409
+
+    def __init__(self, month: str, open_month: str | None, why: str):
+        super().__init__(f"{month} cannot be closed yet: {why}" if open_month else f"{month} cannot be closed: {why}")
+        self.open_month = open_month
+
+
 class AccountCancelled(BillingError):
     code = "account_cancelled"
     status = 409

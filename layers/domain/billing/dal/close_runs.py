@@ -35,7 +35,7 @@ from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import put_if_absent, transact_if, update_if
-from billing.invoicing.close_run import CloseRunProgress
+from billing.invoicing.close_run import CloseRunProgress, check_close_order
 
 TOTAL = "total"
 PROGRESS_COUNTERS = ("issued", "skipped")
@@ -76,18 +76,26 @@ class CloseRunStore:
     def start(self, month: str) -> bool:
         """Record the run once; False if it had already started (a re-run resumes it).
 
-        First the closes' mark: the latest month whose close has started. A new account whose contract
-        starts in or before it is refused from then on (``AccountStore.create``), before this close lists
-        the accounts to bill; months closed out of order leave the mark at the latest.
+        Months close in order (``check_close_order``: ``CloseOutOfOrder`` names the month to close first).
+        First the closes' mark moves to this month, on condition it is still the month the order was checked
+        against: the latest month whose close has started. A new account whose contract starts in or before it
+        is refused from then on (``AccountStore.create``), before this close lists the accounts to bill.
         """
-        update_if(
-            self.client,
-            self.table,
-            keys.LATEST_CLOSE,
-            "SET latest = :month",
-            "attribute_not_exists(latest) OR latest < :month",
-            {":month": month},
-        )
+        run = self.client.get_item(TableName=self.table, Key=self._run_key(month), ConsistentRead=True)
+        if "started_at" in run.get("Item", {}):
+            return False
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            latest = self.latest_close()
+            check_close_order(month, latest, self.progress(latest) if latest and latest != month else None)
+            condition, values = (
+                ("attribute_not_exists(latest)", {}) if latest is None else ("latest = :seen", {":seen": latest})
+            )
+            if update_if(
+                self.client, self.table, keys.LATEST_CLOSE, "SET latest = :month", condition, values | {":month": month}
+            )[0]:
+                break
+        else:
+            raise RuntimeError(f"the closes' mark kept moving while {month}'s close started; try again")
         return update_if(
             self.client,
             self.table,
@@ -97,6 +105,11 @@ class CloseRunStore:
             {":now": months.iso_now(), ":month": month},
             names={"#month": "month"},
         )[0]
+
+    def latest_close(self) -> str | None:
+        """The latest month whose close has started, or None before the first close."""
+        response = self.client.get_item(TableName=self.table, Key=keys.LATEST_CLOSE, ConsistentRead=True)
+        return from_item(response["Item"]).get("latest") if "Item" in response else None
 
     def page(self, month: str, page_id: str) -> ClosePage | None:
         """The page as first recorded, or None if it never was."""

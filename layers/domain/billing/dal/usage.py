@@ -87,7 +87,8 @@ class UsageStore:
             raise
         stored, item = self._raise_day_high(report)
         usage = usage_from_items(report.account_id, report.month, item)
-        if usage.closed:  # the month closed between the two writes
+        if usage.closed:  # the month closed between the two writes: the report is late all the same
+            self._keep_late(report)
             raise MonthClosed(report.month)
         return usage.report_result(report, stored)
 
@@ -122,16 +123,21 @@ class UsageStore:
         # Otherwise a later reading is already the month's last count: nothing to do.
 
     def _keep_late(self, report: CountReport) -> None:
-        """Keep a report for a closed month on its frozen usage; flag the invoice if it would change the bracket."""
-        stored, item = self._update(
-            keys.key(keys.account_pk(report.account_id), keys.usage_sk(report.month)),
-            "SET #late = :count",
-            "attribute_exists(closed_at)",
-            {"#late": keys.late_attr(report.at)},
-            {":count": report.count},
-            returns="ALL_NEW",
+        """Keep a report for a closed month on its usage; flag the invoice if it would change the bracket.
+
+        Months close in order, so a month the gate calls closed is shut: kept even before the close has frozen
+        its usage (between the gate's shutting and the freeze), and never mixed into its day highs.
+        """
+        response = self.client.update_item(  # a report again (a retry) writes the same attribute again
+            TableName=self.table,
+            Key=keys.key(keys.account_pk(report.account_id), keys.usage_sk(report.month)),
+            UpdateExpression="SET #late = :count",
+            ExpressionAttributeNames={"#late": keys.late_attr(report.at)},
+            ExpressionAttributeValues=to_item({":count": report.count}),
+            ReturnValues="ALL_NEW",
         )
-        if not stored or not item.get("invoice_number") or item.get("correction_suggested"):
+        item = from_item(response["Attributes"])
+        if not item.get("invoice_number") or item.get("correction_suggested"):
             return
         usage = usage_from_items(report.account_id, report.month, item)
         if usage.correction_suggested(self.tariff):

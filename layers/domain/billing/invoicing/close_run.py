@@ -1,4 +1,5 @@
-"""A month close as an operator watches it: how far it got, and whether someone must look at it.
+"""A month close as an operator watches it: how far it got, whether someone must look at it, and whether the
+next month may close.
 
 Every number the close reserves is meant for an invoice, so the run ends in
 one of two ways. Either every account of every fanned-out page is issued (or
@@ -14,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from billing import months
+from billing.errors import CloseOutOfOrder
 from billing.invoicing.numbers import invoice_number
 
 
@@ -35,6 +38,12 @@ class CloseRunProgress:
     last_sequence: int  # the last number the close reserved so far (not its corrections'), 0 before any
     shards_done: int  # shards whose last page is recorded
     shards: int  # shards the close fans out
+
+    @property
+    def every_account_closed(self) -> bool:
+        """Every account the close listed has its invoice, so each one's month is shut and frozen."""
+        fanned_out = self.shards_done >= self.shards
+        return fanned_out and not self.failed and self.issued + self.skipped >= self.total
 
 
 def close_run_status(progress: CloseRunProgress, dead_letters: int, delivery_dead_letters: int = 0) -> CloseRunStatus:
@@ -68,3 +77,39 @@ def close_run_view(
         "undelivered": undelivered,
         "delivery_dead_letters": delivery_dead_letters,
     }
+
+
+def check_close_order(month: str, latest: str | None, latest_run: CloseRunProgress | None) -> None:
+    """Months close in order; ``CloseOutOfOrder``, naming the month to close first, otherwise.
+
+    ``latest`` is the latest month whose close has started (None before the first close: billing begins with
+    whichever month closes first), and ``latest_run`` its progress. A month may start closing when it is that
+    month (a re-run), or the month after it once every account of it is closed. So an account's months shut
+    one after another: its gate (the last month shut) is never ahead of a month still open, a count for an
+    open month is never refused as closed, and one for a closed month is always kept as a late report.
+    """
+    if latest is None or month == latest:
+        return
+    if month < latest:
+        raise CloseOutOfOrder(
+            month,
+            None,
+            f"{latest} has been closed already, and months close in order (a month before the first"
+            " close is not billed here)",
+        )
+    due = months.next_month(latest)
+    if month != due:
+        raise CloseOutOfOrder(month, due, f"{due} is still open; close {due} first (months close in order)")
+    if latest_run is None or not latest_run.every_account_closed:
+        progress = (
+            "it has not started"
+            if latest_run is None
+            else f"{latest_run.issued + latest_run.skipped} of {latest_run.total} accounts issued,"
+            f" {latest_run.failed} failed"
+        )
+        raise CloseOutOfOrder(
+            month,
+            latest,
+            f"the close of {latest} has not finished ({progress}); finish it first (GET /v1/close-runs/{latest},"
+            " and POST …/retry for what failed): months close in order",
+        )
