@@ -291,6 +291,14 @@ def check_invariants(expected_documents: dict[str, str], faults: Faults) -> dict
     for d in documents:
         assert d["kind"]["S"] == expected_documents[d["invoice_number"]["S"]], d["invoice_number"]
         assert d["status"]["S"] in ("issued", "replaced"), (d["invoice_number"], d["status"])
+    # each month's chain holds exactly what its return invoices gave back, and its current document covers it
+    for chain in (i for i in now["items"] if i["sk"]["S"].startswith("CHAIN#")):
+        mine = [d for d in documents if d["pk"] == chain["pk"] and d["month"]["S"] == chain["sk"]["S"][len("CHAIN#") :]]
+        returns = [d for d in mine if d["kind"]["S"] == "credit_note"]
+        returned = (int(chain["returned"]["N"]), int(chain["returned_tax"]["N"]))
+        assert returned == (sum(int(d["total"]["N"]) for d in returns), sum(int(d["tax"]["N"]) for d in returns))
+        (current,) = [d for d in mine if d["kind"]["S"] != "credit_note" and d["status"]["S"] == "issued"]
+        assert current["invoice_number"]["S"] == chain["latest"]["S"] and int(current["total"]["N"]) >= returned[0]
     # one PDF (and one e-invoice) version per document, nothing else archived twice
     archived = Counter(now["versions"])
     assert all(n == 1 for n in archived.values()), f"archived twice: {[k for k, n in archived.items() if n > 1]}"
