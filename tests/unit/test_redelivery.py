@@ -146,3 +146,17 @@ def test_the_sweep_announces_only_issued_undelivered_documents_older_than_the_gr
     assert published == ["INV-202610-0000001"]  # once, though its dead letter names it too
     assert (swept["announced"], swept["dead_letters_redriven"]) == (["INV-202610-0000001"], ["INV-202610-0000001"])
     assert queue.deleted == ["0"]
+
+
+def test_a_replaced_original_is_not_announced_again_its_correction_is_delivered_instead(monkeypatch):
+    import billing.delivery.redelivery as module
+
+    monkeypatch.setattr(module, "issued_event", lambda invoice, rec, correlation_id: announce_from(rec))
+    monkeypatch.setattr(module.Invoice, "from_record", staticmethod(lambda rec: rec))
+    documents = Documents(record("INV-202610-0000001", delivery_method="web", status="replaced"))
+    rows = [{"account_id": "acme", "invoice_number": "INV-202610-0000001", "status": "replaced"}]
+    queue = Queue([dead("INV-202610-0000001")])
+    sweep, published, _ = redelivery(documents, queue, rows=rows)
+    swept = sweep.sweep(datetime(2026, 11, 1, 1, 0, tzinfo=UTC))
+    assert published == [] and swept["dead_letters_cleared"] == ["INV-202610-0000001"]
+    assert queue.deleted == ["0"]

@@ -59,16 +59,18 @@ class UndeliveredIndex:
         return sorted(found, key=lambda row: row[SINCE])[:limit]
 
     def count_of_month(self, month: str) -> int:
-        """How many documents of ``month`` (its invoices, corrections, return invoices) are undelivered."""
+        """How many current documents of ``month`` (its invoices, corrections, return invoices) are undelivered
+        (a replaced original is not: its correction is delivered instead)."""
         total = 0
         for shard in range(DOCUMENT_SHARDS):
             query = {
                 **self._query(shard, "", {}),
-                "FilterExpression": "#month = :month",
+                "FilterExpression": "#month = :month AND #status <> :replaced",
                 "Select": "COUNT",
             }
-            query["ExpressionAttributeNames"] = {"#month": "month"}
-            query["ExpressionAttributeValues"] = to_item({":shard": shard_key(shard), ":month": month})
+            query["ExpressionAttributeNames"] = {"#month": "month", "#status": "status"}
+            values = {":shard": shard_key(shard), ":month": month, ":replaced": "replaced"}
+            query["ExpressionAttributeValues"] = to_item(values)
             while True:
                 response = self.client.query(**query)
                 total += response["Count"]

@@ -35,7 +35,10 @@ from billing.invoicing.invoice import Invoice
 # EventInvokeConfig) and the function's run: a document waiting longer is not merely in flight.
 GRACE = timedelta(minutes=15)
 MAX_PER_SWEEP = 2_000  # documents announced by one run; the next run takes the rest (oldest first)
-ISSUED = ("issued", "replaced")  # what delivery accepts: a replaced original was issued too
+ISSUED = "issued"
+# A replaced original that never reached its customer is not announced again: its correction has a delivery of
+# its own, and telling the customer about a document already replaced would only confuse them.
+REPLACED = "replaced"
 
 
 def delivered(record: dict) -> bool:
@@ -65,12 +68,17 @@ def dead_lettered_detail(body: dict | None) -> dict | None:
     return detail
 
 
+def _waiting(record: dict) -> bool:
+    """Issued, current and not delivered: what an announcement is still owed to."""
+    return record.get("status") == ISSUED and not delivered(record)
+
+
 @dataclass
 class Redriven:
     """What a look at the delivery dead letters did."""
 
     announced: list[str] = field(default_factory=list)  # documents announced again
-    cleared: list[str] = field(default_factory=list)  # dead letters of documents delivered meanwhile
+    cleared: list[str] = field(default_factory=list)  # dead letters of documents delivered (or replaced) meanwhile
     left: int = 0  # dead letters not ours to handle (another month, unreadable, no such document)
 
 
@@ -84,8 +92,8 @@ class Redelivery:
     def sweep(self, now: datetime, grace: timedelta = GRACE, correlation_id: str | None = None) -> dict:
         """Announce every issued document undelivered for longer than ``grace``; re-drive the dead letters."""
         rows = self.undelivered.older_than(now - grace, MAX_PER_SWEEP)
-        waiting = [(row["account_id"], row["invoice_number"]) for row in rows if row.get("status") in ISSUED]
-        records = [record for record in self.invoices.get_many(waiting) if not delivered(record)]
+        waiting = [(row["account_id"], row["invoice_number"]) for row in rows if row.get("status") == ISSUED]
+        records = [record for record in self.invoices.get_many(waiting) if _waiting(record)]
         published = self._announce(records, correlation_id)
         redriven = self.redrive(None, correlation_id, announced=set(published))
         return {
@@ -98,8 +106,9 @@ class Redelivery:
         }
 
     def redrive(self, month: str | None, correlation_id: str | None, announced: set[str] = frozenset()) -> Redriven:
-        """Deal with every delivery dead letter (of ``month``, or all): delivered, delete it; else announce its
-        document again (unless in ``announced``), then delete it. Letters not dealt with are released."""
+        """Deal with every delivery dead letter (of ``month``, or all): delivered or replaced since, delete it;
+        else announce its document again (unless in ``announced``), then delete it. Letters not dealt with are
+        released."""
         letters, done = self.dead_letters.look(), []
         outcome = Redriven()
         try:
@@ -112,21 +121,20 @@ class Redelivery:
                 number = detail["invoice_number"]
                 if number not in pending:
                     record = self.invoices.get(detail["account_id"], number)
-                    if record is None or record.get("status") not in ISSUED:
+                    if record is None or record.get("status") not in (ISSUED, REPLACED):
                         outcome.left += 1
                         continue
                     pending[number] = (record, [])
                 pending[number][1].append(letter)
-            for number, (record, its_letters) in pending.items():
-                if delivered(record):
+            waiting = {number for number, (record, _) in pending.items() if _waiting(record)}
+            for number, (_, its_letters) in pending.items():
+                if number not in waiting:
                     outcome.cleared.append(number)
                     done += its_letters
-            to_announce = [
-                record for number, (record, _) in pending.items() if not delivered(record) and number not in announced
-            ]
+            to_announce = [pending[number][0] for number in pending if number in waiting and number not in announced]
             published = set(self._announce(to_announce, correlation_id)) | set(announced)
-            for number, (record, its_letters) in pending.items():
-                if not delivered(record) and number in published:
+            for number, (_, its_letters) in pending.items():
+                if number in waiting and number in published:
                     outcome.announced.append(number)
                     done += its_letters
             self.dead_letters.delete(done)  # announced again (or delivered): the queue must not hand them out twice
