@@ -34,6 +34,9 @@ from tests.local.support import new_account_id, profile
 from tests.local.test_close_month import previous_month
 
 ACCOUNTS = 24
+# A sender killed with the notice's lease fails the redelivered event (LeaseBusy) until the lease lapses (45 s);
+# Lambda's retries after 60 and 120 s become 30 and 60 s, a span still longer than the lease (local.retry_bounds).
+FASTER_RETRIES = ("--async-retry-scale", "0.5")
 MOTO = """
 import sys, threading
 from local.moto_backend import LocalMotoServer
@@ -122,7 +125,7 @@ def pdf_versions(stack: RunningStack, month: str) -> Counter:
 
 def test_up_restarts_against_the_same_endpoint_mid_close_and_the_close_finishes_once(tmp_path, moto_endpoint):
     # Given `up --endpoint` on a moto server of its own, and accounts that reported counts last month
-    stack = start_local_up(tmp_path, "--endpoint", moto_endpoint)
+    stack = start_local_up(tmp_path, "--endpoint", moto_endpoint, *FASTER_RETRIES)
     try:
         api = SignedSession.from_config(stack.config)
         wait_until_serving(api)
@@ -148,7 +151,7 @@ def test_up_restarts_against_the_same_endpoint_mid_close_and_the_close_finishes_
         raise
 
     # And `up --endpoint` is started again against the same endpoint, which holds every resource and a locked PDF
-    again = start_local_up(tmp_path, "--endpoint", moto_endpoint, log_name="up-again.log")
+    again = start_local_up(tmp_path, "--endpoint", moto_endpoint, *FASTER_RETRIES, log_name="up-again.log")
     try:
         assert again.process.poll() is None, again.log()
         wait_until_serving(SignedSession.from_config(again.config))
