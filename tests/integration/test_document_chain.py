@@ -195,3 +195,15 @@ def test_one_correction_and_two_returns_at_once_never_return_more_than_the_chain
     # And every request was answered 201 or a 409 that says why (printed: how the races went)
     print(dict(outcomes))
     assert all(len(outcome) == 3 for outcome in outcomes)
+
+
+def test_returns_made_before_chains_existed_still_count(closed, desk):
+    # Given ¥7,000 returned, and the month's chain item gone (returns made before chains were kept)
+    assert credit(desk, 7_000, key="r1")[0] == 201
+    key = {"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "CHAIN#2026-10"}}
+    boto3.client("dynamodb").delete_item(TableName=TABLE, Key=key)
+    # Then the month's return invoices are what the chain returned: ¥700 is left, and ¥4,400 is too little
+    assert credit(desk, 701, key="r2")[1]["error"]["code"] == "credit_exceeds_invoice"
+    assert correct(desk, changes=NO_OPTIONS)[1]["error"]["code"] == "credit_exceeds_invoice"
+    assert credit(desk, 700, key="r3")[0] == 201
+    assert (chain_of("acme")["returned"], chain_of("acme")["returned_tax"]) == (7_700, 700)
