@@ -229,6 +229,4 @@ def return_against(
     returned: Returned = NOTHING_RETURNED,
 ) -> EDocument:
     """The e-invoice of the return invoice ``billing.invoicing.returns.return_invoice`` makes."""
-    return document_of_invoice(
-        return_invoice(original, number, issued_on, amount, reason, returned=returned)
-    )
+    return document_of_invoice(return_invoice(original, number, issued_on, amount, reason, returned=returned))
