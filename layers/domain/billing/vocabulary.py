@@ -20,6 +20,11 @@ class InvoiceStatus(StrEnum):
     ISSUED = "issued"
 
 
+# How the documents and pages name them, in Japanese.
+PAYMENT_LABELS = {PaymentMethod.BANK_TRANSFER: "銀行振込", PaymentMethod.DIRECT_DEBIT: "口座振替"}
+DELIVERY_LABELS = {DeliveryMethod.WEB: "WEB明細", DeliveryMethod.POSTAL: "郵送"}
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"  # the delivery step has not run yet
     PUBLISHED = "published"  # a web statement, viewable

@@ -38,8 +38,7 @@ from billing.errors import (
     InvalidToken,
     TokenExpired,
 )
-from billing.invoicing.invoice import DELIVERY_LABELS, PAYMENT_LABELS
-from billing.vocabulary import ChangeRequestStatus, DeliveryMethod, PaymentMethod
+from billing.vocabulary import DELIVERY_LABELS, PAYMENT_LABELS, ChangeRequestStatus, DeliveryMethod, PaymentMethod
 
 if TYPE_CHECKING:  # the edge's types only: the domain never imports pydantic
     from billing.schema.platform import ChangeRequestIn, ChangesIn

@@ -29,8 +29,6 @@ from billing.usage.counts import MonthUsage
 from billing.vocabulary import DocumentKind
 
 CURRENCY = "JPY"
-PAYMENT_LABELS = {"bank_transfer": "銀行振込", "direct_debit": "口座振替"}
-DELIVERY_LABELS = {"web": "WEB明細", "postal": "郵送"}
 ROUNDING_LABELS = {"down": "切り捨て", "half_up": "四捨五入", "up": "切り上げ"}
 
 

@@ -22,10 +22,10 @@ from datetime import date
 from enum import StrEnum
 
 from billing.contracts.accounts import BillingContact
-from billing.invoicing.invoice import PAYMENT_LABELS, Invoice
+from billing.invoicing.invoice import Invoice
 from billing.invoicing.issuer import BankAccount, Issuer
 from billing.invoicing.returns import NOTHING_RETURNED, Returned, return_invoice
-from billing.vocabulary import DocumentKind
+from billing.vocabulary import PAYMENT_LABELS, DocumentKind
 
 JAPAN = "JP"
 # Peppol's scheme for the Japanese corporate number (法人番号), the 13 digits after the T.
