@@ -35,7 +35,6 @@ READ_ONLY = {
     "StatementsFunction": "a customer reads their own statements, PDFs and e-invoices",
     "InvoiceDeskFunction": "operators search and read issued documents (電子帳簿保存法)",
     "CloseRunsFunction": "reads close progress; a retry only sends messages and tidies the dead-letter queue",
-    "DeliverySweepFunction": "announces undelivered documents again; delivery records itself",
 }
 
 WRITE_ACTIONS = {

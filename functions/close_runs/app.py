@@ -23,9 +23,8 @@ from pydantic import ValidationError
 
 from billing.dal.close_runs import CloseRunStore
 from billing.dal.dead_letters import DeadLetter, DeadLetterQueue
-from billing.dal.invoices import InvoiceStore
-from billing.dal.messaging import publish_all, send_messages
-from billing.dal.undelivered import UndeliveredIndex
+from billing.dal.messaging import send_messages
+from billing.dal.redelivery import redelivery as wired
 from billing.delivery.redelivery import Redelivery
 from billing.errors import NotFound
 from billing.http import create_resolver, documented, json_response
@@ -51,13 +50,7 @@ def dead_letter_queue() -> DeadLetterQueue:
 
 @functools.cache
 def redelivery() -> Redelivery:
-    table = settings().table_name
-    return Redelivery(
-        invoices=InvoiceStore(table),
-        undelivered=UndeliveredIndex(table),
-        dead_letters=DeadLetterQueue(settings().deliver_invoice_dead_letter_queue_url),
-        announce_all=lambda detail_type, details: publish_all(settings().event_bus_name, detail_type, details),
-    )
+    return wired()
 
 
 @app.get(

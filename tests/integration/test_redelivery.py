@@ -166,6 +166,8 @@ def test_documents_issued_and_never_delivered_are_announced_again_once_the_grace
     # And a sweep after that finds nothing left to deliver
     assert sweep(sweeper, grace_seconds=0) | {"announced": []} == {
         "undelivered": 0,
+        "finished": [],
+        "not_finished": [],
         "announced": [],
         "not_announced": [],
         "dead_letters_redriven": [],
@@ -306,3 +308,104 @@ def test_the_grace_is_measured_from_when_the_document_was_written():
     # text order is time order, to the microsecond, whatever the offset it was given in
     later = at + timedelta(microseconds=1)
     assert stamp(at) < stamp(later) < stamp((at + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=9))))
+
+
+class Crash(BaseException):
+    """The request's process died (a timeout, say): no clean-up runs."""
+
+
+def correct(desk: Api, number: str, key: str) -> tuple[int, dict]:
+    return desk.replay(
+        "correct_invoice.json",
+        path=f"/v1/invoices/{number}/corrections",
+        body={"reason": "締め後に届いた件数報告の反映"},
+        headers={"idempotency-key": key},
+    )
+
+
+def document_item(account: str, number: str) -> dict:
+    return boto3.client("dynamodb").get_item(TableName=TABLE, Key=document_key(account, number))["Item"]
+
+
+def test_a_correction_whose_request_died_after_its_transaction_is_finished_by_the_sweep(closed, bus, sweeper):
+    # Given a delivered invoice whose correction's request died right after its transaction
+    desk = Api("invoice_documents")
+    account = WEB[0]
+    Delivery().deliver(account)
+    original = invoice_item(account)["invoice_number"]["S"]
+
+    def died(invoice):
+        raise Crash
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(Crash):
+        patch.setattr(desk.module.closer(), "archive", died)
+        correct(desk, original, "fix-1")
+    stored = boto3.client("dynamodb").get_item(TableName=TABLE, Key=document_key(account, original))["Item"]
+    correction = stored["replaced_by"]["S"]
+    assert document_item(account, correction)["status"]["S"] == "numbered"
+    # And the replaced original has left the undelivered index (its correction is awaited instead)
+    assert "undelivered_shard" not in stored and "undelivered_since" not in stored
+    bus.take()
+    # When the sweep runs within the grace period, the request may still be running: nothing is finished
+    assert sweep(sweeper)["finished"] == []
+    # When it runs once the grace has passed
+    swept = sweep(sweeper, grace_seconds=0)
+    # Then the correction is finished as its request would have: archived, issued, announced once
+    assert swept["finished"] == [correction] and swept["not_finished"] == []
+    assert correction not in swept["announced"] and original not in swept["announced"]
+    item = document_item(account, correction)
+    assert item["status"]["S"] == "issued" and item["announced"]["BOOL"] is True
+    assert boto3.client("s3").head_object(Bucket=os.environ["INVOICE_BUCKET"], Key=item["pdf_key"]["S"])
+    events = [e for e in bus.take() if e["detail"]["invoice_number"] == correction]
+    assert len(events) == 1 and events[0]["detail"]["correlation_id"].startswith("sweep/")
+    # And delivering it sends its notice, and it leaves the index: the next sweep has nothing of it
+    deliver(events)
+    assert sum(correction in email.body for email in sent_emails()) == 1
+    assert "undelivered_shard" not in document_item(account, correction)
+    again = sweep(sweeper, grace_seconds=0)
+    assert correction not in again["finished"] + again["announced"]
+    # And the correction can itself be corrected now, while its original stays replaced
+    status, body = correct(desk, correction, "fix-2")
+    assert status == 201, body
+    status, body = correct(desk, original, "fix-3")
+    assert status == 409 and body["error"]["code"] == "invoice_replaced", body
+
+
+def test_a_close_run_again_announces_nothing_for_an_invoice_corrected_since(closed, bus):
+    from billing.dal.closer import month_closer
+    from invoice_pdf.render import render_invoice_pdf
+
+    # Given one invoice of the closed month corrected, and one not
+    desk = Api("invoice_documents")
+    corrected, kept = WEB[0], WEB[1]
+    numbers = {a: invoice_item(a)["invoice_number"]["S"] for a in (corrected, kept)}
+    status, body = correct(desk, numbers[corrected], "fix-1")
+    assert status == 201, body
+    # When the close runs again for both accounts (SQS handed their issue messages out again)
+    closer = month_closer(render_invoice_pdf)
+    again = {a: closer.close_account(a, MONTH, int(numbers[a].rsplit("-", 1)[1])) for a in (corrected, kept)}
+    # Then both are issued, the one still current is announced again, and the replaced one is not
+    assert {a: closed.outcome for a, closed in again.items()} == {corrected: "issued", kept: "issued"}
+    assert again[corrected].announcement is None
+    assert again[kept].announcement["invoice_number"] == numbers[kept]
+
+
+def test_the_sweeps_quota_counts_only_documents_it_can_act_on(aws):
+    from billing.dal.invoice_search import document_shard
+    from billing.dal.undelivered import UndeliveredIndex
+
+    # Given, in one shard, an old row the sweep cannot act on (a replaced original from before the correction
+    # took it out of the index, a month close's numbered invoice) and a newer issued document
+    numbers = [n for n in (f"INV-202610-{i:07d}" for i in range(1, 200)) if document_shard(n) == 0][:3]
+    at = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)
+    rows = [("replaced", "invoice"), ("numbered", "invoice"), ("issued", "correction")]
+    client = boto3.client("dynamodb")
+    for i, (number, (status, kind)) in enumerate(zip(numbers, rows, strict=True)):
+        item = {"pk": f"ACCOUNT#acct-{i}", "sk": f"INVOICE#2026-10#{number}", "account_id": f"acct-{i}"}
+        item |= {"invoice_number": number, "month": "2026-10", "status": status, "kind": kind}
+        item |= undelivered_attributes(number, at + timedelta(seconds=i))
+        client.put_item(TableName=TABLE, Item={k: {"S": v} for k, v in item.items()})
+    # When the sweep lists with a quota of one row per shard
+    found = UndeliveredIndex(TABLE).older_than(at + timedelta(hours=1), 16)
+    # Then the one it can act on is listed, not starved by the older ones
+    assert [row["invoice_number"] for row in found] == [numbers[2]]

@@ -132,11 +132,12 @@ def test_the_sweep_announces_only_issued_undelivered_documents_older_than_the_gr
     documents = Documents(
         record("INV-202610-0000001", delivery_method="web"),
         record("INV-202610-0000002", delivery_method="postal", delivery_status="batched"),  # index lagging
+        record("INV-202610-0000003", status="numbered", kind="invoice"),  # the close's to finish, not the sweep's
     )
     rows = [
         {"account_id": "acme", "invoice_number": "INV-202610-0000001", "status": "issued"},
         {"account_id": "acme", "invoice_number": "INV-202610-0000002", "status": "issued"},
-        {"account_id": "acme", "invoice_number": "INV-202610-0000003", "status": "numbered"},  # not issued yet
+        {"account_id": "acme", "invoice_number": "INV-202610-0000003", "status": "numbered"},
     ]
     queue = Queue([dead("INV-202610-0000001")])
     sweep, published, index = redelivery(documents, queue, rows=rows)
@@ -145,6 +146,7 @@ def test_the_sweep_announces_only_issued_undelivered_documents_older_than_the_gr
     assert index.cutoff == now - GRACE == now - timedelta(minutes=15)
     assert published == ["INV-202610-0000001"]  # once, though its dead letter names it too
     assert (swept["announced"], swept["dead_letters_redriven"]) == (["INV-202610-0000001"], ["INV-202610-0000001"])
+    assert (swept["finished"], swept["not_finished"]) == ([], [])
     assert queue.deleted == ["0"]
 
 
@@ -160,3 +162,43 @@ def test_a_replaced_original_is_not_announced_again_its_correction_is_delivered_
     swept = sweep.sweep(datetime(2026, 11, 1, 1, 0, tzinfo=UTC))
     assert published == [] and swept["dead_letters_cleared"] == ["INV-202610-0000001"]
     assert queue.deleted == ["0"]
+
+
+def test_the_sweep_finishes_a_correction_or_return_its_request_left_numbered_and_does_not_announce_it_twice(
+    monkeypatch,
+):
+    import billing.delivery.redelivery as module
+
+    monkeypatch.setattr(module, "issued_event", lambda invoice, rec, correlation_id: announce_from(rec))
+    monkeypatch.setattr(module.Invoice, "from_record", staticmethod(lambda rec: rec))
+    documents = Documents(
+        record("INV-202610-0000002", status="numbered", kind="correction"),
+        record("CN-202610-0000001", status="numbered", kind="credit_note"),  # its finish fails this time
+        record("INV-202610-0000001", status="numbered", kind="invoice"),  # a month close's: its retry's to finish
+    )
+    rows = [{"account_id": "acme", "invoice_number": n, "status": "numbered"} for n in documents.records]
+    queue = Queue([dead("INV-202610-0000002")])  # an announcement of the correction that was dead-lettered
+    sweep, published, _ = redelivery(documents, queue, rows=rows)
+    finished = []
+
+    def finish(rec, correlation_id):
+        if rec["kind"] == "credit_note":
+            raise RuntimeError("S3 unavailable")
+        finished.append((rec["invoice_number"], correlation_id))
+        documents.records[rec["invoice_number"]] = {**rec, "status": "issued", "announced": True}
+        return documents.records[rec["invoice_number"]]
+
+    sweep.finish = finish
+    swept = sweep.sweep(datetime(2026, 11, 1, 1, 0, tzinfo=UTC), correlation_id="sweep/1")
+    assert finished == [("INV-202610-0000002", "sweep/1")]  # finish announces it: the sweep does not again
+    assert (swept["finished"], swept["not_finished"]) == (["INV-202610-0000002"], ["CN-202610-0000001"])
+    assert published == [] and swept["announced"] == []
+    assert swept["dead_letters_redriven"] == ["INV-202610-0000002"] and queue.deleted == ["0"]
+
+
+def test_without_a_finisher_nothing_numbered_is_finished_and_it_says_so(monkeypatch):
+    documents = Documents(record("INV-202610-0000002", status="numbered", kind="correction"))
+    rows = [{"account_id": "acme", "invoice_number": "INV-202610-0000002", "status": "numbered"}]
+    sweep, published, _ = redelivery(documents, Queue([]), rows=rows)
+    swept = sweep.sweep(datetime(2026, 11, 1, 1, 0, tzinfo=UTC))
+    assert (swept["finished"], swept["not_finished"], published) == ([], ["INV-202610-0000002"], [])

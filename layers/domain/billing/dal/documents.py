@@ -32,6 +32,7 @@ from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.invoices import InvoiceStore, document_key, document_record
+from billing.dal.undelivered import MARKER
 from billing.errors import InvalidRequest, InvoiceReplaced
 from billing.invoicing.invoice import Invoice
 from billing.invoicing.numbers import document_number
@@ -169,7 +170,8 @@ class DocumentStore:
     def _latest_update(self, latest: dict, kind: DocumentKind, number: str, amount: int) -> dict:
         values = {":issued": "issued"}
         if kind == DocumentKind.CORRECTION:
-            update = "SET #status = :replaced, replaced_by = :number"
+            # its customer now awaits the correction instead: it leaves DocumentsUndelivered with this write
+            update = f"SET #status = :replaced, replaced_by = :number REMOVE {', '.join(MARKER)}"
             values |= {":replaced": "replaced", ":number": number}
         else:  # what was returned against this very document (the chain holds the month's sum)
             update = "SET returned = if_not_exists(returned, :zero) + :amount"

@@ -5,7 +5,9 @@ Every document item is written with two attributes, ``undelivered_shard``
 item was written, UTC, then ``#<number>``). The write that records its
 delivery removes them in the same update: a web statement's notice once sent
 (``billing.dal.deliveries``, with ``notified_at``), a letter once queued for
-the print run (with its delivery plan). ``DocumentsUndelivered`` is keyed on
+the print run (with its delivery plan), and so does the correction that
+replaces a document (its correction is delivered instead: ``billing.dal.documents``).
+``DocumentsUndelivered`` is keyed on
 the two, so it holds only the documents still waiting: listing the ones older
 than a grace period reads as many rows as there are undelivered documents,
 however many were ever issued. The shards keep a month close's million writes
@@ -21,11 +23,13 @@ from itertools import islice
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.invoice_search import DOCUMENT_SHARDS, document_shard
+from billing.vocabulary import DocumentKind
 
 SHARD = "undelivered_shard"
 SINCE = "undelivered_since"
 MARKER = (SHARD, SINCE)  # what the delivery's own write removes
 PREFIX = "UNDELIVERED#"
+ISSUED, NUMBERED = "issued", "numbered"
 
 
 def stamp(at: datetime) -> str:
@@ -48,14 +52,16 @@ class UndeliveredIndex:
         self.client = client or dynamodb()
 
     def older_than(self, cutoff: datetime, limit: int) -> list[dict]:
-        """Up to ``limit`` undelivered documents written before ``cutoff``, oldest first within each shard,
-        shared fairly between the shards: ``account_id``, ``invoice_number``, ``month``, ``status``."""
+        """Up to ``limit`` undelivered documents written before ``cutoff`` that the sweep can act on, oldest first
+        within each shard, shared fairly between the shards: ``account_id``, ``invoice_number``, ``month``,
+        ``status``, ``kind``.
+
+        What the sweep can act on is filtered by the query itself, so each shard's quota counts only those: an
+        issued document (announced again), or a correction or return invoice still ``numbered`` (its request
+        stopped after its transaction: finished). A month close's ``numbered`` invoice is the close's own retry
+        to re-drive, so it is not listed here."""
         per_shard = max(1, -(-limit // DOCUMENT_SHARDS))
-        found = [
-            row
-            for shard in range(DOCUMENT_SHARDS)
-            for row in islice(self._rows(shard, "#since < :cutoff", {":cutoff": stamp(cutoff)}), per_shard)
-        ]
+        found = [row for shard in range(DOCUMENT_SHARDS) for row in islice(self._actionable(shard, cutoff), per_shard)]
         return sorted(found, key=lambda row: row[SINCE])[:limit]
 
     def count_of_month(self, month: str) -> int:
@@ -88,8 +94,16 @@ class UndeliveredIndex:
             "ExpressionAttributeValues": to_item({":shard": shard_key(shard), **values}),
         }
 
-    def _rows(self, shard: int, condition: str, values: dict) -> Iterator[dict]:
-        query = {**self._query(shard, condition, values), "ExpressionAttributeNames": {"#since": SINCE}, "Limit": 100}
+    def _actionable(self, shard: int, cutoff: datetime) -> Iterator[dict]:
+        query = {
+            **self._query(shard, "#since < :cutoff", {}),
+            "FilterExpression": "#status = :issued OR (#status = :numbered AND #kind <> :invoice)",
+            "ExpressionAttributeNames": {"#since": SINCE, "#status": "status", "#kind": "kind"},
+            "Limit": 100,
+        }
+        values = {":shard": shard_key(shard), ":cutoff": stamp(cutoff)}
+        values |= {":issued": ISSUED, ":numbered": NUMBERED, ":invoice": str(DocumentKind.INVOICE)}
+        query["ExpressionAttributeValues"] = to_item(values)
         while True:
             response = self.client.query(**query)
             yield from map(from_item, response.get("Items", []))

@@ -7,8 +7,12 @@ a crash of the deliverer, nor an ``InvoiceIssued`` that ran out of retries
 and lies in the delivery dead-letter queue.
 
 * ``sweep`` (a schedule, every 15 minutes) announces again every issued
-  document that has waited longer than a grace period, and re-drives the
-  delivery dead letters;
+  document that has waited longer than a grace period, finishes every
+  correction or return invoice left ``numbered`` that long (its request
+  stopped after its transaction: render, archive, mark issued and announce,
+  by ``MonthCloser.finish``, the path the request itself takes), and
+  re-drives the delivery dead letters. A month close's own invoice is never
+  finished here: the close stores it issued, and its retry re-drives it;
 * ``redrive`` (the sweep, or an operator's close-run retry) looks at each
   delivery dead letter: its document delivered meanwhile, the letter is
   deleted; else ``InvoiceIssued`` is published again from the stored record,
@@ -28,14 +32,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from billing.invoicing.closing import INVOICE_ISSUED, issued_event
+from billing.invoicing.closing import INVOICE_ISSUED, announceable, issued_event
 from billing.invoicing.invoice import Invoice
+from billing.observability import logger
+from billing.vocabulary import DocumentKind
 
 # Longer than a delivery's own retries (about 1 and 2 minutes after a failure, template.yaml's
 # EventInvokeConfig) and the function's run: a document waiting longer is not merely in flight.
 GRACE = timedelta(minutes=15)
 MAX_PER_SWEEP = 2_000  # documents announced by one run; the next run takes the rest (oldest first)
 ISSUED = "issued"
+NUMBERED = "numbered"
 # A replaced original that never reached its customer is not announced again: its correction has a delivery of
 # its own, and telling the customer about a document already replaced would only confuse them.
 REPLACED = "replaced"
@@ -70,7 +77,13 @@ def dead_lettered_detail(body: dict | None) -> dict | None:
 
 def _waiting(record: dict) -> bool:
     """Issued, current and not delivered: what an announcement is still owed to."""
-    return record.get("status") == ISSUED and not delivered(record)
+    return announceable(record) and not delivered(record)
+
+
+def stuck(record: dict) -> bool:
+    """A correction or return invoice stored ``numbered`` and never finished: its request stopped after its
+    transaction. (A month close's invoice is stored issued; an old ``numbered`` one is its close's to finish.)"""
+    return record.get("status") == NUMBERED and record.get("kind") != DocumentKind.INVOICE
 
 
 @dataclass
@@ -88,16 +101,22 @@ class Redelivery:
     undelivered: object  # UndeliveredIndex: older_than, count_of_month
     dead_letters: object  # DeadLetterQueue of the delivery: look, release, delete
     announce_all: Callable[[str, list[dict]], list[int]]  # (detail type, details) -> the indexes not published
+    # (record, correlation id) -> the record finished: MonthCloser.finish; None where nothing is finished here
+    finish: Callable[[dict, str | None], dict] | None = None
 
     def sweep(self, now: datetime, grace: timedelta = GRACE, correlation_id: str | None = None) -> dict:
-        """Announce every issued document undelivered for longer than ``grace``; re-drive the dead letters."""
+        """Finish every correction or return invoice left ``numbered``, and announce every issued document
+        undelivered, for longer than ``grace``; re-drive the dead letters."""
         rows = self.undelivered.older_than(now - grace, MAX_PER_SWEEP)
-        waiting = [(row["account_id"], row["invoice_number"]) for row in rows if row.get("status") == ISSUED]
-        records = [record for record in self.invoices.get_many(waiting) if _waiting(record)]
+        found = self.invoices.get_many([(row["account_id"], row["invoice_number"]) for row in rows])
+        finished, not_finished = self._finish([record for record in found if stuck(record)], correlation_id)
+        records = [record for record in found if _waiting(record)]
         published = self._announce(records, correlation_id)
-        redriven = self.redrive(None, correlation_id, announced=set(published))
+        redriven = self.redrive(None, correlation_id, announced=set(published) | set(finished))
         return {
             "undelivered": len(rows),
+            "finished": sorted(finished),
+            "not_finished": sorted(not_finished),
             "announced": sorted(published),
             "not_announced": sorted({record["invoice_number"] for record in records} - set(published)),
             "dead_letters_redriven": redriven.announced,
@@ -152,6 +171,23 @@ class Redelivery:
             self.dead_letters.release(letters)
 
     # ------------------------------------------------------------ internals
+    def _finish(self, records: list[dict], correlation_id: str | None) -> tuple[list[str], list[str]]:
+        """Finish each stuck document (archived, issued, announced: each once); the numbers finished, and those
+        that failed (left for the next sweep, which finds them still ``numbered``)."""
+        finished, failed = [], []
+        for record in records:
+            if self.finish is None:
+                failed.append(record["invoice_number"])
+                continue
+            try:
+                self.finish(record, correlation_id)
+            except Exception:  # one document's failure must not keep the others, or the announcements, waiting
+                logger.exception("could not finish a document", extra={"invoice_number": record["invoice_number"]})
+                failed.append(record["invoice_number"])
+            else:
+                finished.append(record["invoice_number"])
+        return finished, failed
+
     def _announce(self, records: list[dict], correlation_id: str | None) -> list[str]:
         """Publish ``InvoiceIssued`` for each record, from the record itself; the numbers published."""
         details = [issued_event(Invoice.from_record(record), record, correlation_id) for record in records]

@@ -81,6 +81,13 @@ def pdf_key(invoice: Invoice) -> str:
     return f"invoices/{invoice.month}/{invoice.account_id}/{invoice.invoice_number}.pdf"
 
 
+def announceable(record: dict) -> bool:
+    """Whether ``InvoiceIssued`` may go out (again) for this stored document: issued, and current. A replaced
+    original is not: its correction is announced and delivered instead, and a customer told again of a document
+    already replaced would only be confused. A ``numbered`` one is announced by ``finish`` once archived."""
+    return record.get("status") == "issued"
+
+
 def issued_event(invoice: Invoice, record: dict, correlation_id: str | None = None) -> dict:
     return InvoiceIssuedDetail(
         invoice_number=invoice.invoice_number,
@@ -135,6 +142,8 @@ class MonthCloser:
         if not shut.shut_now and (record := self.stores.invoices.get(account_id, number)):
             if record["status"] == "numbered":  # stored by a run from before invoices were stored issued
                 self.finish(record, correlation_id)
+                return Closed("issued")
+            if not announceable(record):  # corrected since: its correction is the one announced
                 return Closed("issued")
             return Closed("issued", issued_event(Invoice.from_record(record), record, correlation_id))
         usage = self.stores.usage.freeze(account_id, month, number, shut)
