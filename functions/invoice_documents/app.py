@@ -153,7 +153,7 @@ def credit_note(request: DocumentRequest, body: CreditNoteIn) -> dict:
     def build(number: str, returned: Returned) -> Invoice:
         return return_invoice(latest, number, today, body.amount, body.reason, returned=returned)
 
-    stored = documents().add(request, record, build, amount=body.amount)
+    stored = documents().add(request, record, build)
     logger.info("return invoice issued", extra={"original": request.original, "credit_note": stored["invoice_number"]})
     return stored
 

@@ -4,13 +4,15 @@ Each is one TransactWriteItems:
 
 1. the month's counter of the series moves from n to n+1 (on condition it is still n);
 2. the document is stored under number n+1 (on condition it is new);
-3. the document it names changes: a correction marks it ``replaced``, a return adds to its ``returned`` (on
-   condition it is still ``issued``: only the month's current document is acted on);
+3. the document it names: a correction marks it ``replaced``, a return only checks it (on condition it is
+   still ``issued``: only the month's current document is acted on, and a correction is its month's one);
 4. the request is recorded under its idempotency scope (on condition it is new);
 5. the month's chain (``CHAIN#<month>``) takes its new state: a return adds what it gave back, a correction
-   becomes the chain's latest document. Its condition is the chain as the document was built from it, so a
-   return's amount and tax, and a correction's check that it bills at least what the chain returned, can
-   never rest on a state another request has moved meanwhile (that request wins; this one is built again);
+   writes it as it stands (so a chain first read from the month's return invoices is stored). Its condition
+   is the chain as the document was built from it, so a return's amount and tax, and a correction's check
+   that it bills at least what the chain returned, can never rest on a state another request has moved
+   meanwhile (that request wins; this one is built again). Which document is current is the documents'
+   own ``status`` (step 3), not the chain's;
 6. for a correction, the month's usage names the correction as its invoice (late reports flag it next).
 
 So a number is used the moment it is taken (no gaps), a request makes its document once, and a document is
@@ -79,9 +81,7 @@ class DocumentStore:
         self.client = client or dynamodb()
         self.invoices = invoices or InvoiceStore(table, self.client)
 
-    def add(
-        self, request: DocumentRequest, latest: dict, build: Callable[[str, Returned], Invoice], amount: int = 0
-    ) -> dict:
+    def add(self, request: DocumentRequest, latest: dict, build: Callable[[str, Returned], Invoice]) -> dict:
         """The document ``request`` makes (``build(number, returned by the chain)``), stored once; its record.
 
         ``latest`` is the record of the month's current document, the one the request names. ``build`` raises
@@ -98,7 +98,6 @@ class DocumentStore:
             document = build(document_number(series, month, last + 1), chain.returned)
             after = chain.returned.plus(document) if request.kind == DocumentKind.CREDIT_NOTE else chain.returned
             record = document_record(document)
-            current = latest["invoice_number"] if request.kind == DocumentKind.CREDIT_NOTE else document.invoice_number
             items = [
                 self._counter_update(month, series, last),
                 {
@@ -108,9 +107,9 @@ class DocumentStore:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                self._latest_update(latest, request.kind, document.invoice_number, amount),
+                self._latest_update(latest, request.kind, document.invoice_number),
                 self._request_put(request, account_id, document.invoice_number),
-                self._chain_update(account_id, month, chain, after, current),
+                self._chain_update(account_id, month, chain, after),
             ]
             if request.kind == DocumentKind.CORRECTION:
                 items.append(self._usage_names(account_id, month, document.invoice_number, document.usage.peak))
@@ -167,31 +166,26 @@ class DocumentStore:
             }
         }
 
-    def _latest_update(self, latest: dict, kind: DocumentKind, number: str, amount: int) -> dict:
+    def _latest_update(self, latest: dict, kind: DocumentKind, number: str) -> dict:
         values = {":issued": "issued"}
-        if kind == DocumentKind.CORRECTION:
-            # its customer now awaits the correction instead: it leaves DocumentsUndelivered with this write
-            update = f"SET #status = :replaced, replaced_by = :number REMOVE {', '.join(MARKER)}"
-            values |= {":replaced": "replaced", ":number": number}
-        else:  # what was returned against this very document (the chain holds the month's sum)
-            update = "SET returned = if_not_exists(returned, :zero) + :amount"
-            values |= {":zero": 0, ":amount": amount}
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": document_key(latest["account_id"], latest["invoice_number"]),
-                "UpdateExpression": update,
-                "ConditionExpression": "#status = :issued",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": to_item(values),
-            }
+        check = {
+            "TableName": self.table,
+            "Key": document_key(latest["account_id"], latest["invoice_number"]),
+            "ConditionExpression": "#status = :issued",
+            "ExpressionAttributeNames": {"#status": "status"},
         }
+        if kind != DocumentKind.CORRECTION:  # a return writes nothing here: what it gave back is the chain's
+            return {"ConditionCheck": check | {"ExpressionAttributeValues": to_item(values)}}
+        # its customer now awaits the correction instead: it leaves DocumentsUndelivered with this write
+        update = f"SET #status = :replaced, replaced_by = :number REMOVE {', '.join(MARKER)}"
+        values |= {":replaced": "replaced", ":number": number}
+        return {"Update": check | {"UpdateExpression": update, "ExpressionAttributeValues": to_item(values)}}
 
-    def _chain_update(self, account_id: str, month: str, before: Chain, after: Returned, latest: str) -> dict:
+    def _chain_update(self, account_id: str, month: str, before: Chain, after: Returned) -> dict:
         """The chain's new state, on condition it is still the state the document was built from.
 
         ``returned`` only grows (every return gives back at least ¥1), so it identifies the chain's state."""
-        values = {**after.as_record(), "latest": latest}
+        values = after.as_record()
         names = {f"#{name}": name for name in values}
         update = "SET " + ", ".join(f"#{name} = :{name}" for name in values)
         condition = "#returned = :before" if before.stored else "attribute_not_exists(pk)"

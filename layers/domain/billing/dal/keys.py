@@ -14,10 +14,10 @@ ACCOUNT#<id>           CHURN_STATE              洗い替え detection's state (
 ACCOUNT#<id>           INVOICE#<YYYY-MM>#<no.>  one document of the month (invoice, correction or
                                                 return invoice): content, kind, status, PDF key
                                                 and sha256
-ACCOUNT#<id>           CHAIN#<YYYY-MM>          the month's chain of documents: ``latest`` (its current
-                                                invoice or correction) and what its return invoices
-                                                gave back (``returned``, ``returned_tax``, per rate);
-                                                each correction and return conditions on it
+ACCOUNT#<id>           CHAIN#<YYYY-MM>          the month's chain of documents: what its return
+                                                invoices gave back (``returned``, ``returned_tax``,
+                                                per rate); each correction and return conditions
+                                                on it
 LETTERS#<YYYY-MM-DD>   <account>#<document no.> a letter waiting for (or claimed by) a print
                                                 batch, by posting date; ``batch_id`` once claimed
 PRINT#<YYYY-MM-DD>     RUN                      a print day's run: batches recorded, letters, the
