@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.errors import CorrectionBelowReturned, CreditExceedsInvoice
+from billing.errors import CorrectionBelowReturned, CreditExceedsInvoice, ReturnsExceedDocument
 from billing.invoicing.invoice import Invoice, InvoiceLine, summarise_tax
 from billing.invoicing.numbers import document_number, invoice_number
 from billing.invoicing.returns import (
@@ -123,6 +123,32 @@ def test_a_correction_below_what_was_returned_is_refused_naming_the_amounts():
     other_rate = replace(cheaper, lines=(), tax_summary=summarise_tax((InvoiceLine("x", "x", "x", 9_000, 8),), "down"))
     with pytest.raises(CorrectionBelowReturned):
         check_covers_returns(other_rate, returned)
+
+
+def test_a_return_against_a_document_short_of_its_months_returns_is_refused_as_a_return():
+    # Given ¥7,000 returned against a ¥7,700 invoice, and a correction billing ¥4,400 made before returns
+    # belonged to the month's chain (nothing refused it then)
+    original = invoice_of((7_000, 10))
+    _, returned = give_back(original, [7_000])
+    cheaper = replace(
+        invoice_of((4_000, 10), number=invoice_number("2026-10", 2)),
+        kind=DocumentKind.CORRECTION,
+        replaces=original.invoice_number,
+    )
+    # When ¥100 is returned against it, then it is 409 credit_exceeds_invoice, worded for a return
+    with pytest.raises(ReturnsExceedDocument) as refused:
+        give_back(cheaper, [100], returned)
+    assert refused.value.code == "credit_exceeds_invoice" and refused.value.status == 409
+    message = refused.value.message
+    assert message.startswith("returning ¥100 against INV-202610-0000002 is more than is left of it"), message
+    assert "¥7,000 already returned in its month, more than the ¥4,400 it bills" in message
+    assert "correction of" not in message
+    # And a document short at one rate only names that rate, though its total covers the returns
+    two_rates = invoice_of((4_000, 10), (1_000, 8))
+    _, at_8 = give_back(two_rates, [1_080])  # spread over both rates: ¥213 of it at 8%
+    only_10 = replace(cheaper, lines=(), tax_summary=summarise_tax((InvoiceLine("x", "x", "x", 9_000, 10),), "down"))
+    with pytest.raises(ReturnsExceedDocument, match=r"gave back more than it bills at 8%"):
+        give_back(only_10, [1], at_8)
 
 
 def test_the_chain_is_stored_as_it_is_read_and_a_damaged_record_is_refused():

@@ -195,6 +195,24 @@ class CorrectionBelowReturned(CreditExceedsInvoice):
         )
 
 
+class ReturnsExceedDocument(CreditExceedsInvoice):
+    """A return against a document that bills less than its month's returns already gave back (a month whose
+    returns were made before they belonged to its chain): nothing is left of it to return."""
+
+    def __init__(self, number: str, amount: int, total: int, returned: int, short_rates: tuple[int, ...] = ()):
+        where = (
+            f"¥{returned:,} already returned in its month, more than the ¥{total:,} it bills"
+            if returned > total
+            else f"its month's returns (¥{returned:,}) gave back more than it bills at "
+            + ", ".join(f"{rate}%" for rate in short_rates)
+        )
+        BillingError.__init__(
+            self,
+            f"returning ¥{amount:,} against {number} is more than is left of it: {where}; correct it to bill at least"
+            " what the month's returns gave back before returning more",
+        )
+
+
 class InvoiceReplaced(BillingError):
     code = "invoice_replaced"
     status = 409

@@ -30,7 +30,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from billing.errors import CorrectionBelowReturned, CreditExceedsInvoice, InvalidRequest, InvoiceReplaced
+from billing.errors import (
+    CorrectionBelowReturned,
+    CreditExceedsInvoice,
+    InvalidRequest,
+    InvoiceReplaced,
+    ReturnsExceedDocument,
+)
 from billing.invoicing.invoice import Invoice, InvoiceLine, TaxSummary, consumption_tax
 from billing.invoicing.numbers import CREDIT_NOTE_SERIES, parse_document_number
 from billing.vocabulary import DocumentKind
@@ -156,7 +162,8 @@ def return_invoice(
         raise InvalidRequest("a return needs its reason")
     if issued_on < latest.issued_on:
         raise InvalidRequest(f"a return cannot be issued before its invoice ({latest.issued_on})")
-    check_covers_returns(latest, returned)
+    if short := short_of_returns(latest, returned):  # only a month whose returns predate its chain
+        raise ReturnsExceedDocument(latest.invoice_number, amount, latest.total, returned.total, short)
     if amount > latest.total - returned.total:
         raise CreditExceedsInvoice(latest.invoice_number, amount, latest.total, returned.total)
     rooms = [rate.subtotal + rate.tax - returned.at(rate.rate_percent).amount for rate in latest.tax_summary]
@@ -196,15 +203,21 @@ def return_invoice(
     )
 
 
-def check_covers_returns(document: Invoice, returned: Returned) -> None:
+def short_of_returns(document: Invoice, returned: Returned) -> tuple[int, ...]:
+    """The tax rates at which ``document`` bills less than its chain ``returned``; empty when it covers them (so
+    it bills at least the whole of it too)."""
+    totals = {rate.rate_percent: rate.subtotal + rate.tax for rate in document.tax_summary}
+    return tuple(rate.rate_percent for rate in returned.rates if rate.amount > totals.get(rate.rate_percent, 0))
+
+
+def check_covers_returns(correction: Invoice, returned: Returned) -> None:
     """A month's current document must cover what its chain has returned, at every tax rate.
 
     A correction below it would leave yen returned that were never billed: 409, naming the amounts.
     """
-    totals = {rate.rate_percent: rate.subtotal + rate.tax for rate in document.tax_summary}
-    short = [rate for rate in returned.rates if rate.amount > totals.get(rate.rate_percent, 0)]
-    if document.total < returned.total or short:
-        raise CorrectionBelowReturned(document.replaces or document.invoice_number, document.total, returned.total)
+    if short_of_returns(correction, returned):
+        corrected = correction.replaces or correction.invoice_number
+        raise CorrectionBelowReturned(corrected, correction.total, returned.total)
 
 
 def check_correctable(original: Invoice, status: str) -> None:
