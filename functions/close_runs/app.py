@@ -25,7 +25,7 @@ from billing.dal.close_runs import CloseRunStore
 from billing.dal.dead_letters import DeadLetter, DeadLetterQueue
 from billing.dal.messaging import send_messages
 from billing.dal.redelivery import redelivery as wired
-from billing.delivery.redelivery import Redelivery
+from billing.delivery.redelivery import Redelivery, Redriven
 from billing.errors import NotFound
 from billing.http import create_resolver, documented, json_response
 from billing.invoicing.close_run import CloseRunProgress, close_run_view
@@ -76,6 +76,39 @@ def get_close_run(month: MonthPath):
 )
 def retry_close_run(month: MonthPath):
     _started(month)
+    run = logger.get_correlation_id()  # this request's id: the retried invoices are followed by it
+    failed = []  # what could not be done this time; each part is safe to repeat, so the next retry does it
+    # Each queue is re-driven on its own: one failing never stops the other, nor turns what was done into a 5xx.
+    try:
+        queued, dead_letters = _reissue(month, run)
+    except Exception:
+        logger.exception("could not re-issue the month's failed accounts", extra={"month": month})
+        queued, dead_letters = 0, 0
+        failed.append("reissue")
+    try:
+        redriven = redelivery().redrive(month, run)
+    except Exception:
+        logger.exception("could not re-drive the month's delivery dead letters", extra={"month": month})
+        redriven = Redriven()
+        failed.append("redeliver")
+    logger.info(
+        "close run retried",
+        extra={
+            "month": month,
+            "queued": queued,
+            "dead_letters": dead_letters,
+            "redelivered": redriven.announced,
+            "delivered_already": redriven.cleared,
+            "failed": failed,
+        },
+    )
+    body = {"month": month, "queued": queued, "redelivered": len(redriven.announced), "failed": failed}
+    return json_response(202, body)
+
+
+def _reissue(month: str, run: str | None) -> tuple[int, int]:
+    """Send every failed or dead-lettered account of ``month`` to be issued again under its reserved number,
+    then delete its issue dead letters; how many were sent, and how many dead letters they came from."""
     letters = dead_letter_queue().look()
     ours = _of_month(letters, month)
     taken = {dead.message_id for dead, _ in ours}
@@ -83,27 +116,18 @@ def retry_close_run(month: MonthPath):
         # An account's number is the one its page reserved; the failure record and the message both carry it.
         retries = {message.account_id: message.sequence for _, message in ours}
         retries |= {failure.account_id: failure.sequence for failure in runs().failures(month)}
-        run = logger.get_correlation_id()  # this request's id: the retried invoices are followed by it
         messages = [
             IssueInvoiceMessage(month=month, account_id=a, sequence=n, retry=True, correlation_id=run)
             for a, n in retries.items()
         ]
         send_messages(settings().issue_invoice_queue_url, [message.body() for message in messages])
         dead_letter_queue().delete([dead for dead, _ in ours])  # sent again: the DLQ must not hand them out twice
+    except BaseException:
+        taken = set()  # not all sent (or not deleted): every letter goes back, for the next retry to send again
+        raise
     finally:
         dead_letter_queue().release([letter for letter in letters if letter.message_id not in taken])
-    redriven = redelivery().redrive(month, run)
-    logger.info(
-        "close run retried",
-        extra={
-            "month": month,
-            "queued": len(messages),
-            "dead_letters": len(ours),
-            "redelivered": redriven.announced,
-            "delivered_already": redriven.cleared,
-        },
-    )
-    return json_response(202, {"month": month, "queued": len(messages), "redelivered": len(redriven.announced)})
+    return len(messages), len(ours)
 
 
 def _started(month: str) -> CloseRunProgress:

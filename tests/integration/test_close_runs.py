@@ -115,9 +115,12 @@ def test_an_account_that_dead_letters_needs_attention_and_a_retry_fills_its_numb
 
     # When the issuer works again and an operator retries (twice: an impatient operator)
     monkeypatch.setattr(month.issue.closer(), "render", real_render)
-    assert retry(operator) == (202, {"month": MONTH, "queued": 1, "redelivered": 0})
+    assert retry(operator) == (202, {"month": MONTH, "queued": 1, "redelivered": 0, "failed": []})
     assert dead_letters() == []  # the dead letter was re-sent, so it is gone from the DLQ
-    assert retry(operator) == (202, {"month": MONTH, "queued": 1, "redelivered": 0})  # failed until issued
+    assert retry(operator) == (
+        202,
+        {"month": MONTH, "queued": 1, "redelivered": 0, "failed": []},
+    )  # failed until issued
     month.drain("ISSUE_INVOICE_QUEUE_URL", month.issue)
 
     # Then the run is done, and the month's numbers are exactly 1..N: one invoice and one PDF per account
@@ -129,7 +132,7 @@ def test_an_account_that_dead_letters_needs_attention_and_a_retry_fills_its_numb
         f"INV-202610-{n:07d}" for n in range(1, len(ACCOUNTS) + 1)
     ]
     assert pdf_versions() == sorted(i["pdf_key"]["S"] for i in found.values())
-    assert retry(operator) == (202, {"month": MONTH, "queued": 0, "redelivered": 0})
+    assert retry(operator) == (202, {"month": MONTH, "queued": 0, "redelivered": 0, "failed": []})
 
 
 def test_a_healthy_close_is_done_with_its_numbers_and_a_retry_queues_nothing(month, operator):
@@ -137,7 +140,7 @@ def test_a_healthy_close_is_done_with_its_numbers_and_a_retry_queues_nothing(mon
     status, run = close_run(operator)
     assert (status, run["status"], run["total"], run["issued"]) == (200, "done", len(ACCOUNTS), len(ACCOUNTS))
     assert (run["first_number"], run["last_number"]) == ("INV-202610-0000001", f"INV-202610-{len(ACCOUNTS):07d}")
-    assert retry(operator) == (202, {"month": MONTH, "queued": 0, "redelivered": 0})
+    assert retry(operator) == (202, {"month": MONTH, "queued": 0, "redelivered": 0, "failed": []})
     assert month.sqs.receive_message(QueueUrl=os.environ["ISSUE_INVOICE_QUEUE_URL"]).get("Messages") is None
 
 

@@ -226,7 +226,7 @@ def test_a_delivery_dead_letter_is_counted_and_the_close_run_retry_delivers_it(c
     assert (run["status"], run["delivery_dead_letters"], run["undelivered"]) == ("attention", 1, len(ACCOUNTS))
     assert (run["issued"], run["failed"], run["dead_letters"]) == (len(ACCOUNTS), 0, 0)
     # When an operator retries the close run
-    assert retry(operator) == {"month": MONTH, "queued": 0, "redelivered": 1}
+    assert retry(operator) == {"month": MONTH, "queued": 0, "redelivered": 1, "failed": []}
     # Then its document is announced again, and the dead letter is gone (the other month's stays)
     events = bus.take()
     assert announced(events) == [account]
@@ -409,3 +409,56 @@ def test_the_sweeps_quota_counts_only_documents_it_can_act_on(aws):
     found = UndeliveredIndex(TABLE).older_than(at + timedelta(hours=1), 16)
     # Then the one it can act on is listed, not starved by the older ones
     assert [row["invoice_number"] for row in found] == [numbers[2]]
+
+
+def issue_dead_letter(account: str) -> None:
+    """The account's issue message in IssueInvoiceDeadLetterQueue (its tries ran out)."""
+    from billing.schema.messages import IssueInvoiceMessage
+
+    sequence = int(invoice_item(account)["invoice_number"]["S"].rsplit("-", 1)[1])
+    body = IssueInvoiceMessage(month=MONTH, account_id=account, sequence=sequence).body()
+    boto3.client("sqs").send_message(
+        QueueUrl=os.environ["ISSUE_INVOICE_DEAD_LETTER_QUEUE_URL"], MessageBody=json.dumps(body)
+    )
+
+
+def messages_in(env: str) -> int:
+    sqs = boto3.client("sqs")
+    found = sqs.receive_message(QueueUrl=os.environ[env], MaxNumberOfMessages=10, VisibilityTimeout=0)
+    return len(found.get("Messages", []))
+
+
+def test_a_retry_whose_reissue_fails_still_redelivers_and_says_what_failed(closed, bus, operator, monkeypatch):
+    # Given an issue dead letter and a delivery dead letter of the month, and SQS refusing to send now
+    issue_dead_letter(POSTAL[0])
+    dead_letter(WEB[0], "on_failure")
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("SQS refused the batch")
+
+    monkeypatch.setattr(operator.module, "send_messages", refused)
+    # When an operator retries the close run
+    # Then it answers 202 (the delivery part was done), naming the part that failed
+    assert retry(operator) == {"month": MONTH, "queued": 0, "redelivered": 1, "failed": ["reissue"]}
+    assert announced(bus.take()) == [WEB[0]] and dead_letters_left() == []
+    # And the issue dead letter is still there, for the next retry
+    assert messages_in("ISSUE_INVOICE_DEAD_LETTER_QUEUE_URL") == 1
+    assert messages_in("ISSUE_INVOICE_QUEUE_URL") == 0
+
+
+def test_a_retry_whose_redelivery_fails_still_reissues_and_says_what_failed(closed, bus, operator, monkeypatch):
+    # Given an issue dead letter and a delivery dead letter of the month, and the bus refusing events now
+    issue_dead_letter(POSTAL[0])
+    dead_letter(WEB[0], "on_failure")
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("EventBridge unavailable")
+
+    monkeypatch.setattr(operator.module.redelivery(), "announce_all", refused)
+    # When an operator retries the close run
+    # Then the account is sent to be issued again (and its dead letter gone), and the answer names what failed
+    assert retry(operator) == {"month": MONTH, "queued": 1, "redelivered": 0, "failed": ["redeliver"]}
+    assert messages_in("ISSUE_INVOICE_QUEUE_URL") == 1
+    assert messages_in("ISSUE_INVOICE_DEAD_LETTER_QUEUE_URL") == 0
+    # And the delivery dead letter is still there (released), for the next retry or sweep
+    assert bus.take() == [] and len(dead_letters_left()) == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from billing.schema.fields import Document
 
 
@@ -26,3 +28,9 @@ class CloseRunRetryOut(Document):
     month: str
     queued: int  # accounts sent to be issued again under their reserved numbers
     redelivered: int  # documents of delivery dead letters announced again (InvoiceIssued)
+    failed: list[Literal["reissue", "redeliver"]] = Field(
+        description="the parts of the retry that failed this time (each logged), the other done all the same:"
+        " reissue (the failed and dead-lettered accounts sent again, their issue dead letters deleted),"
+        " redeliver (the delivery dead letters re-driven). Both are safe to repeat: retry again. Empty when"
+        " everything was done"
+    )
