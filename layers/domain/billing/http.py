@@ -212,8 +212,10 @@ def documented(
         success["content"] = {media_type: {"model": ok}}
     elif media_type != content_types.APPLICATION_JSON:
         success["content"] = {media_type: {"schema": {"type": "string"}}}
-    for other, what in (alternatives or {}).items():
-        success["content"][other] = {"schema": {"type": "string", "description": what}}
+    if alternatives:  # without ``ok``, a JSON answer of no documented schema, as Powertools would document it
+        content = success.setdefault("content", {media_type: {}})
+        for other, what in alternatives.items():
+            content[other] = {"schema": {"type": "string", "description": what}}
     if headers:
         success["headers"] = {
             name: {"description": what, "required": True, "schema": {"type": "string"}}
