@@ -342,7 +342,7 @@ def create_rule_sources(
             invoke_config = (
                 resolver.resolve(resolver.template.function_properties(spec.logical_id)).get("EventInvokeConfig") or {}
             )
-            on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            on_failure = on_failure_destination(invoke_config, resolver)
             sources.append(
                 RuleSource(
                     function=spec.logical_id,
@@ -492,7 +492,7 @@ def stream_sources(functions: dict[str, FunctionSpec], resolver: Resolver) -> li
             patterns = tuple(
                 json.loads(entry["Pattern"]) for entry in (props.get("FilterCriteria") or {}).get("Filters", [])
             )
-            on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            on_failure = on_failure_destination(props, resolver)
             retries = int(props.get("MaximumRetryAttempts", -1))
             sources.append(
                 StreamSource(
@@ -515,6 +515,21 @@ def _table_by_stream_arn(physical: dict[str, Physical], arn: str) -> Physical:
         if item.type == TABLE and arn in (item.attributes.get("StreamArn"), item.attributes.get("Arn")):
             return item
     raise TemplateError(f"no table of this template has the stream {arn}")
+
+
+def on_failure_destination(config: dict | None, resolver: Resolver) -> str | None:
+    """The ARN an ``OnFailure`` destination names, resolved, when it is a queue; else None.
+
+    ``config`` holds a ``DestinationConfig``: a function's ``EventInvokeConfig`` (asynchronous invocations: its
+    ``Type`` is required, and only ``SQS`` is applied locally) or a stream event's properties (where ``Type`` is
+    optional: a queue unless it says otherwise). The one reading of it, for the rule poller, the stream poller
+    and the list of dead-letter queues alike.
+    """
+    on_failure = resolver.resolve(((config or {}).get("DestinationConfig") or {}).get("OnFailure") or {})
+    destination = on_failure.get("Destination")
+    if not destination or on_failure.get("Type", "SQS") != "SQS":
+        return None
+    return destination
 
 
 def _on_failure_queue(physical: dict[str, Physical], arn: str | None) -> str | None:
@@ -785,10 +800,11 @@ def dead_letter_queues(
             dead_letter = (event.properties.get("DeadLetterConfig") or {}).get("Arn")
             if dead_letter:
                 arns.add(resolver.resolve(dead_letter))
-        invoke_config = resolver.template.function_properties(spec.logical_id).get("EventInvokeConfig") or {}
-        on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-        if on_failure and (invoke_config["DestinationConfig"]["OnFailure"].get("Type") == "SQS"):
-            arns.add(resolver.resolve(on_failure))
+        on_failure = on_failure_destination(
+            resolver.template.function_properties(spec.logical_id).get("EventInvokeConfig"), resolver
+        )
+        if on_failure:
+            arns.add(on_failure)
     queues = [queue_by_arn(resolver.physical, arn) for arn in arns]
     return {queue.logical_id: queue.ref for queue in sorted(queues, key=lambda queue: queue.logical_id)}
 

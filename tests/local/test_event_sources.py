@@ -194,3 +194,31 @@ def test_a_failed_rule_event_is_retried_after_lambdas_delays_then_sent_to_on_fai
 def test_a_rule_event_is_retried_as_lambda_retries_an_asynchronous_invocation_by_default():
     source = event_sources.RuleSource("Fn", "Rule", "rule", "bus", "url", "arn", None)
     assert source.retry_delays_s == (60.0, 120.0) and source.attempts == 3
+
+
+def test_an_on_failure_destination_is_read_one_way_for_rules_streams_and_the_dead_letter_list():
+    from local.event_sources import on_failure_destination
+    from local.resources import plan
+    from local.stack import DEFAULT_TEMPLATE
+    from local.template import Pseudo, Resolver, Template
+
+    template = Template.load(DEFAULT_TEMPLATE)
+    pseudo = Pseudo("ap-northeast-1", "123456789012", "invoicing-local")
+    resolver = Resolver(template, pseudo, plan(template, pseudo, "http://127.0.0.1:1"))
+    queue = {"Fn::GetAtt": ["DeliverInvoiceDeadLetterQueue", "Arn"]}
+    arn = resolver.resolve(queue)
+    assert arn.startswith("arn:aws:sqs:") and arn.endswith("deliverinvoicedeadletterqueue")
+    # an asynchronous invocation's EventInvokeConfig names a queue: resolved
+    assert (
+        on_failure_destination({"DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": queue}}}, resolver)
+        == arn
+    )
+    # a stream event's DestinationConfig may leave its Type out: a queue
+    assert on_failure_destination({"DestinationConfig": {"OnFailure": {"Destination": arn}}}, resolver) == arn
+    # a destination that is not a queue, or none at all, is not applied locally
+    sns = {"DestinationConfig": {"OnFailure": {"Type": "SNS", "Destination": "arn:aws:sns:ap-northeast-1:1:t"}}}
+    assert on_failure_destination(sns, resolver) is None
+    assert on_failure_destination({}, resolver) is None and on_failure_destination(None, resolver) is None
+    # and the template's delivery dead-letter queue is both the rule's OnFailure queue and in the dead-letter list
+    functions = template.functions(resolver)
+    assert "DeliverInvoiceDeadLetterQueue" in event_sources.dead_letter_queues(functions, resolver, template.resources)
