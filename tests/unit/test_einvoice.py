@@ -12,7 +12,6 @@ from billing.errors import CreditExceedsInvoice, InvalidRequest
 from billing.invoicing.einvoice import (
     CUSTOMIZATION_ID,
     PROFILE_ID,
-    check_against_invoice,
     document_of_invoice,
     einvoice_key,
     render_einvoice,
@@ -25,6 +24,7 @@ from billing.invoicing.numbers import invoice_number
 from billing.invoicing.returns import RateReturned, Returned, return_invoice, split_tax_included
 from billing.vocabulary import DocumentKind
 from invoice_pdf import render_invoice_pdf
+from tests.einvoice_checks import check_against_invoice
 from tests.pint_jp import NO_BUYER_ENDPOINT, failed_asserts
 from tests.unit.test_invoice_pdf import make_invoice, text_of
 

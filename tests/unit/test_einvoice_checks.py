@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from billing.invoicing.einvoice import check_against_invoice, read_figures, render_einvoice
-from billing.invoicing.einvoice.checks import CHECKS, expected_figures
+from billing.invoicing.einvoice import render_einvoice
+from tests.einvoice_checks import CHECKS, check_against_invoice, expected_figures, read_figures
 from tests.pint_jp import failed_asserts
 from tests.unit.test_pint_jp import CORPORATE_NUMBER, DOCUMENTS, with_corporate_number
 

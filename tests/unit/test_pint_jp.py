@@ -16,13 +16,14 @@ from datetime import date
 
 import pytest
 
-from billing.invoicing.einvoice import check_against_invoice, render_einvoice
+from billing.invoicing.einvoice import render_einvoice
 from billing.invoicing.invoice import Invoice, InvoiceLine, build_invoice, summarise_tax
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number
 from billing.invoicing.returns import return_invoice
 from billing.invoicing.tariff import load_tariff
 from billing.schema.values import MAX_COUNT
+from tests.einvoice_checks import check_against_invoice
 from tests.pint_jp import BUNDLE, EXAMPLES, NO_BUYER_ENDPOINT, RULE_FILES, PintJp, failed_asserts, main
 from tests.unit.test_invoice import invoice as invoice_at_peak
 from tests.unit.test_invoice import profile, usage

@@ -14,7 +14,8 @@ they cannot know:
 * ``whole-yen``: that every amount is JPY in whole yen; PINT JP forbids decimals in tax amounts only.
 
 ``check_against_invoice(xml, invoice)`` lists what disagrees (empty when nothing does). Standard library only.
-These ids are the project's own: none borrows a Peppol rule id.
+These ids are the project's own: none borrows a Peppol rule id. Tests and the ``render_einvoice`` benchmark run
+them; nothing in the deployed code does (the XML is rendered from the invoice itself), so they live here.
 """
 
 from __future__ import annotations
