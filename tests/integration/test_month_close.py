@@ -335,3 +335,28 @@ def test_a_report_refused_between_the_gate_shutting_and_the_freeze_is_kept_late(
     status, usage = month.counts.replay("get_usage.json", path="/v1/accounts/debit-web/usage/2026-10")
     assert (usage["closed"], usage["peak"]) == (True, 25_000)
     assert usage["late_reports"] == {"count": 1, "peak": 99_000}
+    # And the invoice is stored flagged for correction, as 99,000 is in a higher bracket (only that one)
+    assert usage["correction_suggested"] is True
+    assert {account for account, item in invoices().items() if "correction_suggested" in item} == {"debit-web"}
+    assert invoices()["debit-web"]["correction_suggested"] == {"BOOL": True}
+
+
+def test_a_report_kept_late_between_the_freeze_and_the_invoice_being_stored_flags_the_invoice(month, monkeypatch):
+    # Given October's close between freezing debit-web's usage and storing its invoice
+    store = month.issue.closer().stores.invoices
+    real = store.store_issued
+
+    def late_report_first(invoice, *args, **kwargs):
+        if invoice.account_id == "debit-web" and not invoices().get("debit-web"):
+            # When a report for October arrives just then (its own flag cannot reach an invoice not yet stored)
+            status, body = month.report("debit-web", 99_000, "2026-10-30T12:00:00+09:00")
+            assert (status, body["error"]["code"]) == (409, "month_closed")
+        return real(invoice, *args, **kwargs)
+
+    monkeypatch.setattr(store, "store_issued", late_report_first)
+    month.run_close()
+    # Then the invoice is stored flagged for correction all the same, billing the frozen peak
+    found = invoices()
+    assert found["debit-web"]["correction_suggested"] == {"BOOL": True}
+    assert int(found["debit-web"]["usage"]["M"]["peak"]["N"]) == 25_000
+    assert {account for account, item in found.items() if "correction_suggested" in item} == {"debit-web"}

@@ -77,21 +77,24 @@ class InvoiceStore:
         created, existing = put_if_absent(self.client, self.table, record)
         return record if created else existing
 
-    def store_issued(self, invoice: Invoice, archived: Archived, also: list[dict] = ()) -> dict:
+    def store_issued(
+        self, invoice: Invoice, archived: Archived, also: list[dict] = (), correction_suggested: bool = False
+    ) -> dict | None:
         """Store a month close's invoice, already archived, as issued: once, with its count in the close run's
-        progress and the transaction writes ``also`` (the close's carry-over), all in one transaction.
+        progress and the transaction writes ``also`` (the close's carry-over and late flag), all in one
+        transaction; flagged ``correction_suggested`` when late reports already suggest it.
 
-        The stored record once it is stored: this one, or an earlier run's (which made every write with it).
+        The stored record once it is stored: this one, or an earlier run's (which made every write with it);
+        None when a condition of ``also`` refused it and it is not stored.
         """
         record = {**document_record(invoice), **issued_attributes(archived)}
         del record["announced"]  # announced on every run (consumers are idempotent): a kill between never loses it
+        if correction_suggested:
+            record["correction_suggested"] = True
         put = {"TableName": self.table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}
         if transact_if(self.client, [{"Put": put}, {"Update": self._count(invoice)}, *also]):
             return record
-        stored = self.get(invoice.account_id, invoice.invoice_number)
-        if stored is None:
-            raise RuntimeError(f"{invoice.invoice_number} was refused but is not stored")
-        return stored
+        return self.get(invoice.account_id, invoice.invoice_number)
 
     def mark_issued(self, invoice: Invoice, archived: Archived) -> bool:
         """numbered → issued once; a month close's invoice is counted in the close run's progress with it."""

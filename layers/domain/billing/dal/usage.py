@@ -126,7 +126,10 @@ class UsageStore:
         """Keep a report for a closed month on its usage; flag the invoice if it would change the bracket.
 
         Months close in order, so a month the gate calls closed is shut: kept even before the close has frozen
-        its usage (between the gate's shutting and the freeze), and never mixed into its day highs.
+        its usage (between the gate's shutting and the freeze), and never mixed into its day highs. Before the
+        freeze names the invoice there is nothing to flag: the freeze reads this report, and the close stores
+        the invoice flagged by it. After, the invoice may not be stored yet: the usage's flag then stops the
+        close's transaction, which stores the invoice flagged (``late_flag``).
         """
         response = self.client.update_item(  # a report again (a retry) writes the same attribute again
             TableName=self.table,
@@ -232,6 +235,20 @@ class UsageStore:
             ReturnValues="ALL_NEW",
         )
         return usage_from_items(account_id, month, from_item(response["Attributes"]))
+
+    def late_flag(self, account_id: str, month: str, suggested: bool) -> dict:
+        """For the transaction that stores the month's invoice: the usage's ``correction_suggested`` as the
+        invoice is stored with it. ``suggested`` (by the late reports the freeze read): set it. Not: on condition
+        no late report flagged it since the freeze, as one kept then could not flag an invoice not yet stored."""
+        key = keys.key(keys.account_pk(account_id), keys.usage_sk(month))
+        if suggested:
+            update = {
+                "UpdateExpression": "SET correction_suggested = :yes",
+                "ExpressionAttributeValues": to_item({":yes": True}),
+            }
+            return {"Update": {"TableName": self.table, "Key": key, **update}}
+        condition = "attribute_not_exists(correction_suggested)"
+        return {"ConditionCheck": {"TableName": self.table, "Key": key, "ConditionExpression": condition}}
 
     def carry_over(self, account_id: str, month: str, usage: MonthUsage) -> list[dict]:
         """The writes that finish a close (for the transaction that stores the invoice): seed the next month's

@@ -13,7 +13,9 @@ simply running again (SQS redelivers the message):
    absent (deterministic: a re-run makes the same bytes, and the archive
    checks them);
 4. store the invoice as issued, once, in one transaction with its count in
-   the close run and the close's carry-over (the next month's opening count);
+   the close run and the close's carry-over (the next month's opening count),
+   flagged ``correction_suggested`` when the late reports kept since the gate
+   shut put the month in a higher bracket (``UsageStore.late_flag``);
    a re-run finds the gate shut and the record stored, and stops there;
 5. announce ``InvoiceIssued`` (every run that gets this far: consumers are
    idempotent, so a repeat after a crash is harmless). The close hands the
@@ -157,8 +159,12 @@ class MonthCloser:
         invoice = build_invoice(number, shut.contract.terms_for(month), usage, self.tariff, self.issuer)
         archived = self.archive(invoice)
         carry_over = self.stores.usage.carry_over(account_id, month, usage)
-        record = self.stores.invoices.store_issued(invoice, archived, carry_over)
-        return Closed("issued", issued_event(invoice, record, correlation_id))
+        for suggested in (usage.correction_suggested(self.tariff), True):  # by the late reports the freeze read
+            also = [*carry_over, self.stores.usage.late_flag(account_id, month, suggested)]
+            if record := self.stores.invoices.store_issued(invoice, archived, also, suggested):
+                return Closed("issued", issued_event(invoice, record, correlation_id))
+            # refused and not stored: a late report kept since the freeze flagged the month; store it flagged
+        raise RuntimeError(f"{number} was refused but is not stored")
 
     def archive(self, invoice: Invoice) -> Archived:
         """Render the document's PDF and e-invoice and archive each where absent (same bytes on a re-run)."""
