@@ -297,8 +297,9 @@ def check_invariants(expected_documents: dict[str, str], faults: Faults) -> dict
         returns = [d for d in mine if d["kind"]["S"] == "credit_note"]
         returned = (int(chain["returned"]["N"]), int(chain["returned_tax"]["N"]))
         assert returned == (sum(int(d["total"]["N"]) for d in returns), sum(int(d["tax"]["N"]) for d in returns))
+        # the current document is the one issued and not replaced (the chain keeps no latest since 40a6ae9)
         (current,) = [d for d in mine if d["kind"]["S"] != "credit_note" and d["status"]["S"] == "issued"]
-        assert current["invoice_number"]["S"] == chain["latest"]["S"] and int(current["total"]["N"]) >= returned[0]
+        assert int(current["total"]["N"]) >= returned[0]
     # one PDF (and one e-invoice) version per document, nothing else archived twice
     archived = Counter(now["versions"])
     assert all(n == 1 for n in archived.values()), f"archived twice: {[k for k, n in archived.items() if n > 1]}"
