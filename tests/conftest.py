@@ -6,6 +6,7 @@ import copy
 import functools
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -15,6 +16,12 @@ import pytest
 from local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Powertools reads its settings once, when billing.observability is first imported, and pytest imports every
+# test module before it runs one: whichever module happens to import it first must find the Globals of
+# template.yaml already set, or the whole session's metrics have no namespace.
+for _name, _value in {"POWERTOOLS_SERVICE_NAME": "invoicing", "POWERTOOLS_METRICS_NAMESPACE": "Invoicing"}.items():
+    os.environ.setdefault(_name, _value)
 
 
 def load_template() -> dict:
