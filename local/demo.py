@@ -78,6 +78,9 @@ class DemoAccount:
     spike: int = 0  # extra records registered at SPIKE_AT and deleted an hour later
     cleanup_at_day: int | None = None  # from this day on, records are cleaned down to end_count
     rewash_at: datetime | None = None  # 洗い替え: every record deleted here, registered again REWASH_HOURS later
+    corporate_number: str | None = (
+        None  # 法人番号 (fictional, with a right check digit): the e-invoice's Peppol address
+    )
 
 
 SPIKE_AT = datetime(2026, 10, 15, 14, 0, tzinfo=TOKYO)
@@ -89,11 +92,30 @@ ACCOUNTS = (
     DemoAccount(
         "sakura-shoji", "株式会社さくら商事", "山田 太郎", "bank_transfer", "postal", 8_200, 9_400, rewash_at=REWASH_AT
     ),
-    DemoAccount("aozora-books", "青空書房株式会社", None, "bank_transfer", "web", 18_000, 23_500),
+    DemoAccount(
+        "aozora-books",
+        "青空書房株式会社",
+        None,
+        "bank_transfer",
+        "web",
+        18_000,
+        23_500,
+        corporate_number="4010001234567",
+    ),
     DemoAccount(
         "minato-foods", "みなと食品株式会社", "佐藤 花子", "direct_debit", "postal", 42_000, 38_000, cleanup_at_day=20
     ),
-    DemoAccount("hikari-travel", "ひかりトラベル株式会社", None, "direct_debit", "web", 12_000, 13_000, spike=18_000),
+    DemoAccount(
+        "hikari-travel",
+        "ひかりトラベル株式会社",
+        None,
+        "direct_debit",
+        "web",
+        12_000,
+        13_000,
+        spike=18_000,
+        corporate_number="1011001234568",
+    ),
 )
 
 
@@ -118,6 +140,8 @@ def profile(account: DemoAccount) -> dict:
     }
     if account.person_name:
         contact["person_name"] = account.person_name
+    if account.corporate_number:
+        contact["corporate_number"] = account.corporate_number
     return {
         "plan": "standard",
         "options": ["bridge"] if account.delivery_method == "postal" else [],
