@@ -35,8 +35,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -49,7 +47,7 @@ from billing.bank_calendar import posting_date
 from local.client import SignedSession
 from local.mailbox import sent_emails
 from tests.conftest import load_template
-from tests.local.conftest import ROOT, RunningStack, start_local_up, stop_local_up
+from tests.local.conftest import RunningStack, start_local_up, stop_local_up
 from tests.local.support import new_account_id, profile
 from tests.local.test_close_month import previous_month
 from tests.local.test_restart import (  # noqa: F401 (moto_endpoint is a fixture)
@@ -57,6 +55,7 @@ from tests.local.test_restart import (  # noqa: F401 (moto_endpoint is a fixture
     kill_group,
     moto_endpoint,
     pdf_versions,
+    run_cli,
     wait_until_serving,
 )
 
@@ -110,18 +109,6 @@ class Moto:
         url = self.resource(logical_id)
         attributes = self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
         return sum(int(attributes.get(name, 0)) for name in names)
-
-
-def run_cli(stack: RunningStack, endpoint: str, *args: str, timeout_s: float = 600) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "local", *args, "--endpoint", endpoint, "--state", str(stack.state_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-    )
-    assert result.stdout, f"{args}: {result.stderr[-3000:]}\n{stack.log()[-3000:]}"
-    return json.loads(result.stdout)
 
 
 def wait_for(condition, timeout_s: float, what: str, every_s: float = 0.2) -> None:
