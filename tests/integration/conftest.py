@@ -142,3 +142,23 @@ def accounts_api(aws) -> Api:
 @pytest.fixture
 def counts_api(aws) -> Api:
     return Api("record_counts")
+
+
+@pytest.fixture
+def closed(aws):
+    """acme (standard + bridge, ¥7,700) peaked at 9,000 in October (the first bracket), and October is closed.
+
+    Modules whose month needs more (another bus, other accounts) define their own ``closed``."""
+    from tests.integration.billing_month import Month  # it imports this module
+
+    month = Month()
+    assert month.accounts.replay("put_account.json")[0] == 201
+    month.report("acme", 9_000, "2026-10-10T12:00:00+09:00")
+    month.run_close("2026-10")
+    return month
+
+
+@pytest.fixture
+def desk(aws) -> Api:
+    """The invoice documents function (corrections and return invoices)."""
+    return Api("invoice_documents")

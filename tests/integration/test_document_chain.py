@@ -8,7 +8,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
-import pytest
 
 from billing.dal import clients
 from billing.dal.documents import DocumentRequest
@@ -21,21 +20,6 @@ from tests.integration.conftest import TABLE, Api
 
 ORIGINAL = "INV-202610-0000001"
 NO_OPTIONS = {"options": []}  # standard alone: ¥4,000 + ¥400 tax, where the original billed ¥7,700
-
-
-@pytest.fixture
-def closed(aws):
-    """acme (standard + bridge, ¥7,700) peaked at 9,000 in October, and October is closed."""
-    month = Month()
-    assert month.accounts.replay("put_account.json")[0] == 201
-    month.report("acme", 9_000, "2026-10-10T12:00:00+09:00")
-    month.run_close("2026-10")
-    return month
-
-
-@pytest.fixture
-def desk(aws) -> Api:
-    return Api("invoice_documents")
 
 
 def correct(desk: Api, number: str = ORIGINAL, key: str = "fix", changes: dict | None = None):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import boto3
-import pytest
 
 from tests.conftest import load_event
 from tests.integration.billing_month import (
@@ -20,21 +19,6 @@ from tests.integration.conftest import BUCKET, TABLE, Api
 from tests.pint_jp import NO_BUYER_ENDPOINT, failed_asserts
 
 ORIGINAL = "INV-202610-0000001"
-
-
-@pytest.fixture
-def closed(aws):
-    """acme (standard + bridge) peaked at 9,000 in October (the first bracket), and October is closed."""
-    month = Month()
-    assert month.accounts.replay("put_account.json")[0] == 201
-    month.report("acme", 9_000, "2026-10-10T12:00:00+09:00")
-    month.run_close("2026-10")
-    return month
-
-
-@pytest.fixture
-def desk(aws) -> Api:
-    return Api("invoice_documents")
 
 
 def usage(month: Month) -> dict:
