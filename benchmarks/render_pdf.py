@@ -65,7 +65,7 @@ def sample_invoice():
     from billing.invoicing.invoice import build_invoice
     from billing.invoicing.issuer import load_issuer
     from billing.invoicing.numbers import invoice_number
-    from billing.invoicing.tariff import load_tariff
+    from billing.tariff import load_tariff
     from billing.usage.counts import MonthUsage, Reading
 
     contact = BillingContact(

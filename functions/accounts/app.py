@@ -33,11 +33,11 @@ from billing.errors import (
     MonthClosed,
 )
 from billing.http import create_resolver, documented, json_response
-from billing.invoicing.tariff import load_tariff
 from billing.observability import logger, tracer
 from billing.schema.params import AccountIdPath, OptionalMonthQuery
 from billing.schema.platform import AccountIn, AccountOut, CancellationIn, CancellationOut
 from billing.settings import settings
+from billing.tariff import load_tariff
 
 app = create_resolver()
 

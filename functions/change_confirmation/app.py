@@ -32,11 +32,11 @@ from billing.dal.accounts import AccountStore
 from billing.dal.change_requests import ChangeRequestStore
 from billing.errors import BillingError, InvalidRequest
 from billing.http import create_page_resolver, form_value, query_value
-from billing.invoicing.tariff import load_tariff
 from billing.observability import logger, tracer
 from billing.schema.fields import CHANGE_REQUEST_ID_PATTERN
 from billing.schema.params import ChangeRequestIdPath
 from billing.settings import settings
+from billing.tariff import load_tariff
 
 CHANGE_REQUEST_ID = re.compile(CHANGE_REQUEST_ID_PATTERN)
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")  # what secrets.token_urlsafe makes, with room to spare

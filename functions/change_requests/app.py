@@ -45,11 +45,11 @@ from billing.errors import (
     TokenExpired,
 )
 from billing.http import create_resolver, documented, json_response
-from billing.invoicing.tariff import load_tariff
 from billing.observability import logger, tracer
 from billing.schema.params import AccountIdPath, ChangeRequestIdPath
 from billing.schema.platform import ApproveIn, ChangeRequestIn, ChangeRequestOut, ConfirmIn
 from billing.settings import settings
+from billing.tariff import load_tariff
 
 app = create_resolver()
 

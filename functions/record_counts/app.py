@@ -63,10 +63,10 @@ def typed_app():
 
     from billing.errors import AccountCancelled, AccountNotFound, ContractNotStarted, MonthClosed
     from billing.http import create_resolver, documented
-    from billing.invoicing.tariff import load_tariff
     from billing.schema.params import AccountIdPath, MonthPath, MonthQuery
     from billing.schema.parsing import invalid
     from billing.schema.platform import BatchIn, BatchOut, BatchReportIn, ChurnEventsOut, CountIn, CountOut, UsageOut
+    from billing.tariff import load_tariff
 
     app = create_resolver()
 

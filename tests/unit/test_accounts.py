@@ -8,8 +8,8 @@ import pytest
 
 from billing.contracts.accounts import AccountProfile
 from billing.errors import InvalidRequest
-from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import AccountIn
+from billing.tariff import load_tariff
 from tests.unit.edge import typed
 
 PROFILE = {

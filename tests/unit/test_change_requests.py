@@ -32,9 +32,9 @@ from billing.errors import (
     InvalidToken,
     TokenExpired,
 )
-from billing.invoicing.tariff import load_tariff
 from billing.schema.fields import CHANGE_REQUEST_ID_PATTERN
 from billing.schema.platform import AccountIn, ApproveIn, ChangeRequestIn, ChangesIn, ConfirmIn
+from billing.tariff import load_tariff
 from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
 

@@ -27,8 +27,8 @@ from billing.errors import (
     InvalidToken,
     TokenExpired,
 )
-from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import AccountIn
+from billing.tariff import load_tariff
 from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
 from tests.unit.test_change_requests import NOW, request

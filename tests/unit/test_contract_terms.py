@@ -10,8 +10,8 @@ from billing.contracts.cancellation import Cancellation
 from billing.contracts.change_requests import ChangeRequest, Changes
 from billing.contracts.terms import Contract, TermsChange
 from billing.errors import InvalidRequest, MonthClosed
-from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import ChangeRequestIn
+from billing.tariff import load_tariff
 from tests.unit.edge import typed
 from tests.unit.test_accounts import parse
 

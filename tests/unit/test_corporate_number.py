@@ -13,8 +13,8 @@ from billing.contracts.change_requests import Changes, change_rows
 from billing.errors import InvalidRequest
 from billing.invoicing.invoice import Invoice
 from billing.invoicing.issuer import corporate_check_digit, is_corporate_number
-from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import AccountIn, ChangeRequestIn
+from billing.tariff import load_tariff
 from tests.unit.edge import typed
 from tests.unit.test_accounts import PROFILE
 from tests.unit.test_invoice_pdf import make_invoice

@@ -12,8 +12,8 @@ from billing.delivery.channels import manifest_csv, pack_letters, plan_delivery,
 from billing.invoicing.invoice import build_invoice
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number
-from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import AccountIn
+from billing.tariff import load_tariff
 from billing.usage.counts import MonthUsage
 from tests.unit.test_accounts import PROFILE
 

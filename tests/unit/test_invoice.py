@@ -13,7 +13,7 @@ from billing.contracts.accounts import AccountProfile, BillingContact
 from billing.invoicing.invoice import Invoice, InvoiceLine, build_invoice, consumption_tax, summarise_tax
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number, parse_invoice_number
-from billing.invoicing.tariff import DEFAULT_PATH, load_tariff, parse_tariff
+from billing.tariff import DEFAULT_PATH, load_tariff, parse_tariff
 from billing.usage.counts import MonthUsage, Reading
 
 COMPANY = {

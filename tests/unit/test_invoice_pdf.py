@@ -20,8 +20,8 @@ from billing.contracts.accounts import AccountProfile, BillingContact
 from billing.invoicing.invoice import Invoice, build_invoice
 from billing.invoicing.issuer import load_issuer, parse_issuer
 from billing.invoicing.numbers import invoice_number
-from billing.invoicing.tariff import load_tariff
 from billing.schema.platform import CONTACT_LIMITS
+from billing.tariff import load_tariff
 from billing.usage.counts import MonthUsage, Reading
 from invoice_pdf import render_invoice_pdf, render_statement_sheets
 from invoice_pdf.render import (

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing import months
-from billing.invoicing.tariff import load_tariff
+from billing.tariff import load_tariff
 from billing.usage.counts import CountReport, MonthUsage
 
 START = datetime(2026, 11, 1, tzinfo=months.TOKYO)

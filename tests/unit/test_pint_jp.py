@@ -21,8 +21,8 @@ from billing.invoicing.invoice import Invoice, InvoiceLine, build_invoice, summa
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number
 from billing.invoicing.returns import return_invoice
-from billing.invoicing.tariff import load_tariff
 from billing.schema.values import MAX_COUNT
+from billing.tariff import load_tariff
 from tests.einvoice_checks import check_against_invoice
 from tests.pint_jp import BUNDLE, EXAMPLES, NO_BUYER_ENDPOINT, RULE_FILES, PintJp, failed_asserts, main
 from tests.unit.test_invoice import invoice as invoice_at_peak

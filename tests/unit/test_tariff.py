@@ -6,7 +6,7 @@ import tomllib
 import pytest
 
 from billing.errors import InvalidRequest
-from billing.invoicing.tariff import DEFAULT_PATH, TariffError, load_tariff, parse_tariff
+from billing.tariff import DEFAULT_PATH, TariffError, load_tariff, parse_tariff
 
 
 def raw():

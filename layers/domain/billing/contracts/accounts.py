@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from billing.invoicing.tariff import Tariff
+from billing.tariff import Tariff
 from billing.vocabulary import DeliveryMethod, PaymentMethod
 
 if TYPE_CHECKING:  # the edge's types only: the domain never imports pydantic (the count function's cold start)

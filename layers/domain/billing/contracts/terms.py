@@ -21,7 +21,7 @@ from billing.contracts.accounts import AccountProfile, contract_covers
 from billing.contracts.cancellation import Cancellation
 from billing.contracts.change_requests import ChangeRequest, Changes
 from billing.errors import MonthClosed
-from billing.invoicing.tariff import Tariff
+from billing.tariff import Tariff
 
 
 @dataclass(frozen=True)

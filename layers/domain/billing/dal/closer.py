@@ -14,8 +14,8 @@ from billing.dal.usage import UsageStore
 from billing.invoicing.closing import MonthCloser
 from billing.invoicing.invoice import Invoice
 from billing.invoicing.issuer import load_issuer
-from billing.invoicing.tariff import load_tariff
 from billing.settings import settings
+from billing.tariff import load_tariff
 
 
 def month_closer(render: Callable[[Invoice], bytes]) -> MonthCloser:

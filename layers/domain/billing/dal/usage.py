@@ -33,7 +33,7 @@ from billing.errors import AccountCancelled, AccountNotFound, ContractNotStarted
 from billing.usage.counts import CountReport, MonthUsage, Reading
 
 if TYPE_CHECKING:
-    from billing.invoicing.tariff import Tariff
+    from billing.tariff import Tariff
 
 _GATE_CONDITION = (
     "attribute_exists(pk)"
@@ -68,7 +68,7 @@ class UsageStore:
     @functools.cached_property
     def tariff(self) -> Tariff:
         """Brackets decide whether a late report suggests a correction: read when one first arrives, not at start."""
-        from billing.invoicing.tariff import load_tariff
+        from billing.tariff import load_tariff
 
         return load_tariff()
 

@@ -40,8 +40,8 @@ from billing.invoicing.einvoice import einvoice_key, render_einvoice
 from billing.invoicing.invoice import Invoice, build_invoice
 from billing.invoicing.issuer import Issuer
 from billing.invoicing.numbers import invoice_number
-from billing.invoicing.tariff import Tariff
 from billing.schema.messages import InvoiceIssuedDetail
+from billing.tariff import Tariff
 
 INVOICE_ISSUED = "InvoiceIssued"
 

@@ -24,7 +24,7 @@ from billing import bank_calendar, months
 from billing.contracts.accounts import AccountProfile, BillingContact
 from billing.invoicing.issuer import Issuer
 from billing.invoicing.numbers import parse_invoice_number
-from billing.invoicing.tariff import Tariff, TariffError
+from billing.tariff import Tariff, TariffError
 from billing.usage.counts import MonthUsage
 from billing.vocabulary import DocumentKind
 

@@ -26,7 +26,7 @@ from billing.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from billing.contracts.churn import ChurnEpisode
-    from billing.invoicing.tariff import Tariff
+    from billing.tariff import Tariff
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 

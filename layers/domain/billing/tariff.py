@@ -16,7 +16,7 @@ from pathlib import Path
 from billing import months
 from billing.errors import InvalidRequest
 
-DEFAULT_PATH = Path(__file__).parents[1] / "config" / "tariff.toml"
+DEFAULT_PATH = Path(__file__).parent / "config" / "tariff.toml"
 ROUNDING_MODES = ("down", "half_up", "up")
 
 
