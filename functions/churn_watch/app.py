@@ -19,11 +19,11 @@ import functools
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from billing.contracts.churn import ChurnWatch, load_thresholds
 from billing.dal.churn import ChurnStore, readings_changed
 from billing.dal.messaging import publish
 from billing.observability import logger, metrics, tracer
 from billing.settings import settings
+from billing.usage.churn import ChurnWatch, load_thresholds
 
 
 @functools.cache

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing import months
-from billing.contracts.churn import (
+from billing.usage.churn import (
     ChurnConfigError,
     ChurnThresholds,
     episodes_in,

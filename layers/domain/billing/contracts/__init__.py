@@ -1,1 +1,1 @@
-"""An account's contract over time: its terms by month, changes to them, cancellation and churn flags."""
+"""An account's contract over time: its terms by month, changes to them and cancellation."""

@@ -17,10 +17,10 @@ from the BillingTable's stream and keeps:
 from __future__ import annotations
 
 from billing import months
-from billing.contracts.churn import ChurnEpisode, ChurnState
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import put_if_absent, update_if
+from billing.usage.churn import ChurnEpisode, ChurnState
 from billing.usage.counts import Reading
 
 

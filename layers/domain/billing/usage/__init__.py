@@ -1,1 +1,1 @@
-"""Usage: record counts folded into each month's peak, as the fee needs them."""
+"""Usage: record counts folded into each month's peak, as the fee needs them, and the 洗い替え (churn) they show."""

@@ -19,16 +19,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from billing import months
 from billing.errors import InvalidRequest
 
-if TYPE_CHECKING:
-    from billing.contracts.churn import ChurnEpisode
+if TYPE_CHECKING:  # the count path never loads the tariff
     from billing.tariff import Tariff
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class Flagged(Protocol):
+    """A suspected 洗い替え as the usage body lists it (``billing.usage.churn.ChurnEpisode``, which reads counts)."""
+
+    def as_json(self) -> dict: ...
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ class MonthUsage:
         """The record-count response: the month's peak and whether this report raised it."""
         return {**self._peak_json(), "raised": stored and self.raised_by(report)}
 
-    def as_json(self, tariff: Tariff, churn_events: Iterable[ChurnEpisode] = ()) -> dict:
+    def as_json(self, tariff: Tariff, churn_events: Iterable[Flagged] = ()) -> dict:
         """The usage API's body: with the bracket the peak falls in and the month's suspected 洗い替え."""
         bracket = tariff.bracket_of(self.peak.count)
         low, high = tariff.bracket_range(bracket)
