@@ -126,7 +126,7 @@ def bench_reportlab(invoice, runs: int) -> dict:
 
 def invoice_html(invoice) -> str:
     """The same invoice as a print-ready HTML page (what an HTML-template renderer would make)."""
-    from billing.invoicing.invoice import jp_date, yen
+    from billing.japanese import jp_date, yen
     from billing.vocabulary import PAYMENT_LABELS
 
     font = (ROOT / "layers" / "pdf" / "invoice_pdf" / "fonts" / "ipaexg.ttf").as_uri()

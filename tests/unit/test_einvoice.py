@@ -18,10 +18,11 @@ from billing.invoicing.einvoice import (
     render_ubl,
     return_against,
 )
-from billing.invoicing.invoice import InvoiceLine, consumption_tax, summarise_tax, yen
+from billing.invoicing.invoice import InvoiceLine, consumption_tax, summarise_tax
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number
 from billing.invoicing.returns import RateReturned, Returned, return_invoice, split_tax_included
+from billing.japanese import yen
 from billing.vocabulary import DocumentKind
 from invoice_pdf import render_invoice_pdf
 from tests.einvoice_checks import check_against_invoice

@@ -33,8 +33,9 @@ from datetime import date, datetime
 
 from reportlab.pdfgen.canvas import Canvas
 
-from billing.invoicing.invoice import ROUNDING_LABELS, Invoice, jp_date, yen
+from billing.invoicing.invoice import ROUNDING_LABELS, Invoice
 from billing.invoicing.issuer import Issuer
+from billing.japanese import jp_date, yen
 from billing.vocabulary import DELIVERY_LABELS, PAYMENT_LABELS, DocumentKind
 from invoice_pdf.sheet import Sheet, new_canvas, text_width, wrap, wrap_chars
 

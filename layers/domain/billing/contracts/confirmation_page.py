@@ -21,7 +21,7 @@ from html import escape
 from billing import months
 from billing.contracts.change_requests import ChangeRequest
 from billing.errors import BillingError
-from billing.invoicing.invoice import jp_month
+from billing.japanese import jp_month
 
 Rows = list[tuple[str, str | None, str | None]]  # (label, before, after), as change_rows gives them
 

@@ -23,7 +23,8 @@ from datetime import date
 
 from billing import bank_calendar
 from billing.emails import Email
-from billing.invoicing.invoice import Invoice, jp_date, jp_month, yen
+from billing.invoicing.invoice import Invoice
+from billing.japanese import jp_date, jp_month, yen
 from billing.spreadsheet import csv_cell
 from billing.vocabulary import DocumentKind
 

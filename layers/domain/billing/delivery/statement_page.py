@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from billing.invoicing.invoice import jp_date, jp_month, yen
+from billing.japanese import jp_date, jp_month, yen
 
 STATUS_LABELS = {"pending": "準備中", "published": "WEB公開済", "batched": "印刷待ち", "posted": "郵送済"}
 PAYMENT_LABELS = {"bank_transfer": "お振込期限", "direct_debit": "口座振替日"}

@@ -24,6 +24,7 @@ from billing import bank_calendar, months
 from billing.contracts.accounts import AccountProfile, BillingContact
 from billing.invoicing.issuer import Issuer
 from billing.invoicing.numbers import parse_invoice_number
+from billing.japanese import jp_date, jp_month, yen  # noqa: F401  (re-exported: moved to billing.japanese)
 from billing.tariff import Tariff, TariffError
 from billing.usage.counts import MonthUsage
 from billing.vocabulary import DocumentKind
@@ -49,22 +50,6 @@ def consumption_tax(amount: int, rate_percent: int, rounding: str = "down") -> i
     else:
         raise ValueError(f"unknown tax rounding {rounding!r}")
     return tax if amount >= 0 else -tax
-
-
-def jp_date(d: date) -> str:
-    """2026年10月1日: how dates read on a Japanese invoice."""
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def jp_month(month: str) -> str:
-    """2026年9月: how a billing month reads."""
-    first = months.first_day(month)
-    return f"{first.year}年{first.month}月"
-
-
-def yen(amount: int) -> str:
-    """¥12,345 (negative: -¥1,000)."""
-    return f"-¥{-amount:,}" if amount < 0 else f"¥{amount:,}"
 
 
 @dataclass(frozen=True)
