@@ -22,7 +22,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
-from billing.contracts.accounts import AccountProfile
 from billing.contracts.cancellation import Cancellation
 from billing.dal.accounts import AccountStore
 from billing.errors import (
@@ -61,7 +60,7 @@ def account_store() -> AccountStore:
     },
 )
 def put_account(account_id: AccountIdPath, body: Annotated[AccountIn, Body()]):
-    profile = AccountProfile.create(account_id, body, load_tariff())
+    profile = body.as_profile(account_id, load_tariff())
     created, contract = account_store().create(profile)
     if not created and contract.first != profile:
         raise ChangeRequestRequired(account_id)

@@ -26,7 +26,6 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
 from billing.contracts.change_requests import (
-    ChangeRequest,
     approval_notice_email,
     check_effective_month,
     confirmation_email,
@@ -77,7 +76,7 @@ def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, B
     contract = accounts.get(account_id)
     check_effective_month(body.effective_month, contract.start_month)
     profile = contract.terms_for_change(month)
-    request, token = ChangeRequest.open(profile, body, moment)
+    request, token = body.as_request(profile, moment)
     changed = request.changes.apply_to(profile)
     load_tariff().check_terms(month, changed.plan, changed.options)
     requests.create(request)

@@ -27,7 +27,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
-from billing.contracts.change_requests import Changes
 from billing.dal.closer import month_closer
 from billing.dal.documents import DocumentRequest, DocumentStore
 from billing.errors import CreditExceedsInvoice, InvalidRequest, InvoiceReplaced, NotFound
@@ -115,7 +114,7 @@ def correction(request: DocumentRequest, body: CorrectionIn) -> dict:
     month, today = original.month, months.day_of(now())
     terms = stores.accounts.get(original.account_id).terms_for(month)
     if body.changes is not None:
-        terms = Changes.of(body.changes).apply_to(terms)
+        terms = body.changes.as_changes().apply_to(terms)
         tariff.check_terms(month, terms.plan, terms.options)
     usage = stores.usage.month_usage(original.account_id, month).with_late_reports()
 

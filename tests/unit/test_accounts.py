@@ -31,7 +31,7 @@ PROFILE = {
 
 
 def parse(body):
-    return AccountProfile.create("acme", typed(AccountIn, body), load_tariff())
+    return typed(AccountIn, body).as_profile("acme", load_tariff())
 
 
 def changed(path, value):

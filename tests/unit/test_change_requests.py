@@ -18,7 +18,6 @@ from billing.contracts.change_requests import (
     PENDING_CONFIRMATION,
     TOKEN_LIFETIME,
     ChangeRequest,
-    Changes,
     approval_notice_email,
     confirmation_email,
     hash_token,
@@ -44,11 +43,11 @@ PAGE_URL = "https://customer.example.test"
 
 @pytest.fixture
 def profile() -> AccountProfile:
-    return AccountProfile.create("acme", typed(AccountIn, PROFILE), load_tariff())
+    return typed(AccountIn, PROFILE).as_profile("acme", load_tariff())
 
 
 def open_request(profile, body) -> tuple[ChangeRequest, str | None]:
-    return ChangeRequest.open(profile, typed(ChangeRequestIn, body), NOW)
+    return typed(ChangeRequestIn, body).as_request(profile, NOW)
 
 
 def request(profile, **changes) -> tuple[ChangeRequest, str | None]:
@@ -163,7 +162,7 @@ def test_sending_the_same_company_name_is_no_legal_name_change(profile):
     ],
 )
 def test_only_a_legal_name_change_needs_an_operator(changes, needs_approval):
-    assert Changes.of(typed(ChangesIn, changes)).needs_approval is needs_approval
+    assert typed(ChangesIn, changes).as_changes().needs_approval is needs_approval
 
 
 def test_an_operator_cannot_approve_what_the_customer_confirms(profile):
@@ -291,8 +290,8 @@ def test_a_stored_request_reads_back_the_same(profile):
 
 
 def test_the_api_view_shows_times_in_japan_time(profile):
-    made, _ = ChangeRequest.open(
-        profile, typed(ChangeRequestIn, {"changes": {"delivery_method": "web"}}), NOW.replace(microsecond=123)
+    made, _ = typed(ChangeRequestIn, {"changes": {"delivery_method": "web"}}).as_request(
+        profile, NOW.replace(microsecond=123)
     )
     body = made.as_json()
     assert (body["requested_at"], body["expires_at"]) == ("2026-11-25T10:00:00+09:00", "2026-12-02T10:00:00+09:00")

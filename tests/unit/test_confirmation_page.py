@@ -38,7 +38,7 @@ from tests.unit.test_statement_page import RAW as STATEMENT_PAGE_RAW
 
 @pytest.fixture
 def profile() -> AccountProfile:
-    return AccountProfile.create("acme", typed(AccountIn, PROFILE), load_tariff())
+    return typed(AccountIn, PROFILE).as_profile("acme", load_tariff())
 
 
 HOSTILE = '<script>alert("x")</script> & \'株式会社"><img src=x>'
@@ -91,7 +91,7 @@ def test_hostile_customer_text_is_escaped_everywhere(profile):
 def test_markup_in_any_contact_field_stays_text_before_and_after(text):
     # Given a profile whose stored contact is already markup, and a change to more markup in each field
     contact = {**PROFILE["billing_contact"], "company_name": text, "person_name": text[:30], "address": text}
-    before = AccountProfile.create("acme", typed(AccountIn, {**PROFILE, "billing_contact": contact}), load_tariff())
+    before = typed(AccountIn, {**PROFILE, "billing_contact": contact}).as_profile("acme", load_tariff())
     changes = {"department": text, "person_name": text[:29] + "2", "address": text + "3"}
     made, token = request(before, billing_contact=changes)
     rows = change_rows(made.changes, before)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.contracts.cancellation import Cancellation
-from billing.contracts.change_requests import ChangeRequest, Changes
+from billing.contracts.change_requests import Changes
 from billing.contracts.terms import Contract, TermsChange
 from billing.errors import InvalidRequest, MonthClosed
 from billing.schema.platform import ChangeRequestIn
@@ -84,10 +84,8 @@ def test_a_closed_month_cannot_change_and_a_waiting_change_moves_to_the_first_op
     closed = contract(closed_through="2026-11")
     with pytest.raises(MonthClosed):
         closed.terms_for_change("2026-11")
-    request, _ = ChangeRequest.open(
-        closed.terms_for("2026-11"),
-        typed(ChangeRequestIn, {"changes": {"plan": "premium"}, "effective_month": "2026-11"}),
-        NOW,
+    request, _ = typed(ChangeRequestIn, {"changes": {"plan": "premium"}, "effective_month": "2026-11"}).as_request(
+        closed.terms_for("2026-11"), NOW
     )
     applied = closed.settle(request, NOW, load_tariff())
     assert applied.effective_month == "2026-12"
@@ -95,14 +93,14 @@ def test_a_closed_month_cannot_change_and_a_waiting_change_moves_to_the_first_op
 
 
 def test_a_request_without_a_month_takes_effect_from_the_tokyo_month_it_is_applied_in():
-    request, _ = ChangeRequest.open(parse_first(), typed(ChangeRequestIn, {"changes": {"delivery_method": "web"}}), NOW)
+    request, _ = typed(ChangeRequestIn, {"changes": {"delivery_method": "web"}}).as_request(parse_first(), NOW)
     assert request.effective_month is None
     late_evening = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)  # 2026-12-01 00:30 in Tokyo
     assert contract().settle(request, late_evening, load_tariff()).effective_month == "2026-12"
 
 
 def test_settling_refuses_a_plan_the_tariff_of_that_month_does_not_sell():
-    request, _ = ChangeRequest.open(parse_first(), typed(ChangeRequestIn, {"changes": {"plan": "enterprise"}}), NOW)
+    request, _ = typed(ChangeRequestIn, {"changes": {"plan": "enterprise"}}).as_request(parse_first(), NOW)
     with pytest.raises(InvalidRequest, match="enterprise"):
         contract().settle(request, NOW, load_tariff())
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.contracts.accounts import AccountProfile
-from billing.contracts.change_requests import Changes, change_rows
+from billing.contracts.change_requests import change_rows
 from billing.errors import InvalidRequest
 from billing.invoicing.invoice import Invoice
 from billing.invoicing.issuer import corporate_check_digit, is_corporate_number
@@ -72,11 +72,11 @@ def test_a_put_body_with_a_bad_corporate_number_is_400_naming_the_field(number, 
 
 
 def test_a_valid_corporate_number_is_kept_and_none_is_as_before():
-    profile = AccountProfile.create("acme", typed(AccountIn, body_with("7000012050002")), load_tariff())
+    profile = typed(AccountIn, body_with("7000012050002")).as_profile("acme", load_tariff())
     assert profile.billing_contact.corporate_number == "7000012050002"
     assert profile.as_json()["billing_contact"]["corporate_number"] == "7000012050002"
     assert AccountProfile.from_json("acme", profile.as_json()) == profile
-    plain = AccountProfile.create("acme", typed(AccountIn, PROFILE), load_tariff())
+    plain = typed(AccountIn, PROFILE).as_profile("acme", load_tariff())
     assert plain.billing_contact.corporate_number is None
     assert "corporate_number" not in plain.as_json()["billing_contact"]
     # a JSON null is "none given", as for the other optional contact fields
@@ -84,10 +84,10 @@ def test_a_valid_corporate_number_is_kept_and_none_is_as_before():
 
 
 def test_a_change_request_sets_and_removes_it_like_other_contact_fields():
-    profile = AccountProfile.create("acme", typed(AccountIn, PROFILE), load_tariff())
+    profile = typed(AccountIn, PROFILE).as_profile("acme", load_tariff())
     # Given a request that gives the account a 法人番号
     request = typed(ChangeRequestIn, {"changes": {"billing_contact": {"corporate_number": "7000012050002"}}})
-    changes = Changes.of(request.changes).relative_to(profile)
+    changes = request.changes.as_changes().relative_to(profile)
     # Then the email shows it under its Japanese name, and applying it keeps it
     assert change_rows(changes, profile) == [("法人番号", None, "7000012050002")]
     numbered = changes.apply_to(profile)
@@ -95,7 +95,7 @@ def test_a_change_request_sets_and_removes_it_like_other_contact_fields():
     # And null removes it again
     removal = typed(ChangeRequestIn, {"changes": {"billing_contact": {"corporate_number": None}}})
     assert (
-        Changes.of(removal.changes).relative_to(numbered).apply_to(numbered).billing_contact == profile.billing_contact
+        removal.changes.as_changes().relative_to(numbered).apply_to(numbered).billing_contact == profile.billing_contact
     )
     # While a bad one is refused before anything is stored
     for bad in ("7000012050001", "７000012050002", "700001205000"):

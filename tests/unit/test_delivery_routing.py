@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from billing.contracts.accounts import AccountProfile
 from billing.delivery.channels import manifest_csv, pack_letters, plan_delivery, statement_notification
 from billing.invoicing.invoice import build_invoice
 from billing.invoicing.issuer import load_issuer
@@ -20,7 +19,7 @@ from tests.unit.test_accounts import PROFILE
 
 def invoice(month, payment, delivery, account="acme", sequence=1):
     body = {**PROFILE, "payment_method": payment, "delivery_method": delivery, "contract_start": "2024-01-01"}
-    profile = AccountProfile.create(account, AccountIn.model_validate(body), load_tariff())
+    profile = AccountIn.model_validate(body).as_profile(account, load_tariff())
     usage = MonthUsage(account, month, opening_count=12_000)
     return build_invoice(invoice_number(month, sequence), profile, usage, load_tariff(), load_issuer())
 

@@ -8,15 +8,12 @@ invoice.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from billing.tariff import Tariff
 from billing.vocabulary import DeliveryMethod, PaymentMethod
-
-if TYPE_CHECKING:  # the edge's types only: the domain never imports pydantic (the count function's cold start)
-    from billing.schema.platform import AccountIn, BillingContactIn
 
 
 @dataclass(frozen=True)
@@ -30,10 +27,6 @@ class BillingContact:
     person_name: str | None = None
     # 法人番号 (13 digits, check digit first): the buyer's Peppol address and legal id on the e-invoice.
     corporate_number: str | None = None
-
-    @classmethod
-    def of(cls, contact: BillingContactIn) -> BillingContact:
-        return cls(**contact.model_dump(exclude_none=True))
 
     @property
     def recipient(self) -> str:
@@ -59,17 +52,29 @@ class AccountProfile:
     contract_end: date | None = None  # the last day billed; counts after it are refused
 
     @classmethod
-    def create(cls, account_id: str, body: AccountIn, tariff: Tariff) -> AccountProfile:
-        """A new profile from a typed PUT body; the tariff must know its plan and options."""
-        tariff.check_terms(body.contract_start.isoformat()[:7], body.plan, body.options)
+    def create(
+        cls,
+        account_id: str,
+        *,
+        plan: str,
+        options: Iterable[str],
+        payment_method: PaymentMethod,
+        delivery_method: DeliveryMethod,
+        contract_start: date,
+        billing_contact: BillingContact,
+        tariff: Tariff,
+    ) -> AccountProfile:
+        """A new profile (typed by the edge: ``AccountIn.as_profile``); the tariff must know its plan and options."""
+        options = tuple(options)
+        tariff.check_terms(contract_start.isoformat()[:7], plan, options)
         return cls(
             account_id=account_id,
-            plan=body.plan,
-            options=tuple(body.options),
-            payment_method=body.payment_method,
-            delivery_method=body.delivery_method,
-            contract_start=body.contract_start,
-            billing_contact=BillingContact.of(body.billing_contact),
+            plan=plan,
+            options=options,
+            payment_method=payment_method,
+            delivery_method=delivery_method,
+            contract_start=contract_start,
+            billing_contact=billing_contact,
         )
 
     @classmethod

@@ -24,7 +24,6 @@ import hmac
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from billing import months
@@ -39,9 +38,6 @@ from billing.errors import (
     TokenExpired,
 )
 from billing.vocabulary import DELIVERY_LABELS, PAYMENT_LABELS, ChangeRequestStatus, DeliveryMethod, PaymentMethod
-
-if TYPE_CHECKING:  # the edge's types only: the domain never imports pydantic
-    from billing.schema.platform import ChangeRequestIn, ChangesIn
 
 TOKEN_LIFETIME = timedelta(days=7)
 
@@ -77,17 +73,6 @@ class Changes:
     delivery_method: DeliveryMethod | None = None
     plan: str | None = None
     options: tuple[str, ...] | None = None  # the whole new list
-
-    @classmethod
-    def of(cls, body: ChangesIn) -> Changes:
-        """The typed ``changes`` of a request body."""
-        return cls(
-            billing_contact=body.billing_contact.as_changes() if body.billing_contact else {},
-            payment_method=body.payment_method,
-            delivery_method=body.delivery_method,
-            plan=body.plan,
-            options=None if body.options is None else tuple(body.options),
-        )
 
     @classmethod
     def from_json(cls, body: dict) -> Changes:
@@ -165,17 +150,21 @@ class ChangeRequest:
     effective_month: str | None = None
 
     @classmethod
-    def open(cls, profile: AccountProfile, body: ChangeRequestIn, now: datetime) -> tuple[ChangeRequest, str | None]:
-        """A new request against ``profile``, and the token to email (None when an operator approves).
+    def open(
+        cls, profile: AccountProfile, changes: Changes, now: datetime, effective_month: str | None = None
+    ) -> tuple[ChangeRequest, str | None]:
+        """A new request for ``changes`` (typed by the edge: ``ChangeRequestIn.as_request``) against ``profile``
+        from ``effective_month`` (None: the month it is applied in), and the token to email (None when an operator
+        approves).
 
         Refuses a request that would change nothing.
         """
         now = now.replace(microsecond=0)  # stored to the second
-        changes = Changes.of(body.changes).relative_to(profile)
+        changes = changes.relative_to(profile)
         if changes.is_empty:
             raise InvalidRequest("changes would change nothing: the terms already have these values for that month")
         request_id = new_request_id()
-        month = body.effective_month
+        month = effective_month
         if changes.needs_approval:
             request = cls(request_id, profile.account_id, changes, PENDING_APPROVAL, now, None, effective_month=month)
             return request, None

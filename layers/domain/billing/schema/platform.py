@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, SkipValidation, StringConstraints, model_validator
 
+from billing.contracts.accounts import AccountProfile, BillingContact
+from billing.contracts.change_requests import ChangeRequest, Changes
 from billing.invoicing.issuer import is_corporate_number
 from billing.schema.fields import (
     AccountId,
@@ -19,6 +22,7 @@ from billing.schema.fields import (
     text,
 )
 from billing.schema.values import MAX_BATCH
+from billing.tariff import Tariff
 from billing.vocabulary import ChangeRequestStatus, DeliveryMethod, PaymentMethod
 
 # A request body is checked strictly (no coercion), but an enum arrives as its JSON string.
@@ -77,6 +81,9 @@ class BillingContactIn(Payload):
     phone: Phone
     corporate_number: CorporateNumber | None = None
 
+    def as_contact(self) -> BillingContact:
+        return BillingContact(**self.model_dump(exclude_none=True))
+
 
 class AccountIn(Payload):
     """``PUT /v1/accounts/{account_id}``: a new billing profile. ``contract_end`` is set only by a cancellation."""
@@ -87,6 +94,19 @@ class AccountIn(Payload):
     delivery_method: Delivery
     contract_start: IsoDate
     billing_contact: BillingContactIn
+
+    def as_profile(self, account_id: str, tariff: Tariff) -> AccountProfile:
+        """The new profile this body asks for; ``AccountProfile.create`` checks it against the tariff."""
+        return AccountProfile.create(
+            account_id,
+            plan=self.plan,
+            options=self.options,
+            payment_method=self.payment_method,
+            delivery_method=self.delivery_method,
+            contract_start=self.contract_start,
+            billing_contact=self.billing_contact.as_contact(),
+            tariff=tariff,
+        )
 
 
 class ScheduledChangeOut(Document):
@@ -259,6 +279,15 @@ class ChangesIn(Payload):
             )
         return self
 
+    def as_changes(self) -> Changes:
+        return Changes(
+            billing_contact=self.billing_contact.as_changes() if self.billing_contact else {},
+            payment_method=self.payment_method,
+            delivery_method=self.delivery_method,
+            plan=self.plan,
+            options=None if self.options is None else tuple(self.options),
+        )
+
 
 class ChangeRequestIn(Payload):
     """``POST /v1/accounts/{account_id}/change-requests``."""
@@ -267,6 +296,10 @@ class ChangeRequestIn(Payload):
     effective_month: Annotated[
         Month | None, Field(description="the first month billed with the change; by default the month it is applied")
     ] = None
+
+    def as_request(self, profile: AccountProfile, now: datetime) -> tuple[ChangeRequest, str | None]:
+        """The request this body opens against ``profile``, and its token (``ChangeRequest.open``)."""
+        return ChangeRequest.open(profile, self.changes.as_changes(), now, self.effective_month)
 
 
 class ConfirmIn(Payload):
