@@ -17,6 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
+from benchmarks import _reporting as reporting
 from benchmarks import _support as support
 
 # The order they run in: the in-process ones first, the ones that start servers last (the month close is longest).
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  warning: {warning}")
         if "error" in entry:
             print(f"  {entry['error']}")
-    path = support.write_result("summary", {"benchmarks": summary})
+    path = reporting.write_result("summary", {"benchmarks": summary})
     print(f"\n(results in {path.parent.relative_to(support.ROOT)}/; summary {json.dumps(path.name)})")
     return 0 if all(entry["status"] == "ok" for entry in summary.values()) else 1
 

@@ -1,4 +1,6 @@
-"""What the benchmarks share: paths, the template, handler loading, events and results.
+"""What the benchmarks share for measuring: paths, the template, handler loading, events, the machine.
+
+How they report (tables, checks, result files) is in ``_reporting``.
 
 Kept free of pytest so ``python -m benchmarks`` needs only the dev venv.
 """
@@ -11,7 +13,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -44,6 +46,14 @@ def use_project_paths() -> None:
     for path in (ROOT / "layers" / "domain", ROOT):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
+
+
+def use_pdf_layer() -> None:
+    """Also make ``invoice_pdf`` (the PDF layer) importable, for the benchmarks that render."""
+    path = ROOT / "layers" / "pdf"
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+    use_project_paths()
 
 
 def create_tables(client, table: str = TABLE) -> None:
@@ -138,6 +148,16 @@ def speed_reference_ms() -> float:
     return round(best * 1000, 1)
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
     """What the figures depend on: CPUs, how busy and how fast the machine was when the benchmark started."""
     return {
@@ -149,32 +169,13 @@ def machine() -> dict:
     }
 
 
-def print_machine(result: dict) -> None:
-    info = result["machine"]
-    speed = f", speed reference {info['speed_reference_ms']} ms" if "speed_reference_ms" in info else ""
-    print(
-        f"  machine: {info['machine']}, {info['cpus']} CPUs, load average {info['load_average_1m']} at the start{speed}"
-    )
-
-
-def write_result(name: str, result: dict) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
-def print_table(title: str, rows: Iterable[Sequence[object]]) -> None:
-    rows = [[str(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows)))]
-    print(f"\n{title}")
-    print("-" * len(title))
-    for row in rows:
-        print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
-
-
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def p95(values: Sequence[float]) -> float:
+    """The 95th percentile, the lower of the two values it falls between."""
+    return sorted(values)[int(0.95 * (len(values) - 1))]
 
 
 def set_env(values: dict[str, str]) -> dict[str, str | None]:

@@ -72,6 +72,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from benchmarks import _reporting as reporting
 from benchmarks import _support as support
 
 NAME = "cold_start"
@@ -472,7 +473,7 @@ def run(runs: int = 5, pairs: int = 15) -> dict:
     warnings = []
     return {
         "name": NAME,
-        "method": __doc__.split("Method\n------\n", 1)[1].strip(),
+        "method": reporting.method(__doc__),
         "machine": machine,
         "python": f"{python} ({version})",
         "artefacts": source,
@@ -516,7 +517,7 @@ def summary(result: dict) -> list[str]:
 def print_result(result: dict) -> None:
     modes, ratio = result["modes"], result["ratio_to_floor"]
     runs = {key: " ".join(f"{ms:.0f}" for ms in ratio[f"{key}_cpu_runs_ms"]) for key in ("app", "floor")}
-    support.print_table(
+    reporting.print_table(
         f"Cold start over the botocore floor: whole-process CPU, {ratio['pairs']} alternating pairs"
         f" ({result['python']}; {result['artefacts']})",
         [
@@ -533,7 +534,7 @@ def print_result(result: dict) -> None:
         "without_bytecode": "without bytecode (source only)",
         "outside_lambda": "outside Lambda env",
     }
-    support.print_table(
+    reporting.print_table(
         "Information: python -S -X importtime -c 'import app' (the import alone)",
         [
             [
@@ -566,27 +567,26 @@ def print_result(result: dict) -> None:
             f"  not in the import: the first request builds the DynamoDB client (app.usage_store()),"
             f" {result['first_request_client_ms']:.0f} ms (median, with bytecode)"
         )
-    support.print_table(
+    reporting.print_table(
         f"Where the time goes in `{APP_CODE}` (self time by origin, with bytecode)",
         [["origin", "ms"]] + [[name, f"{ms:.1f}"] for name, ms in result["self_ms_by_origin"].items()],
     )
-    support.print_table(
+    reporting.print_table(
         "Heaviest packages (sum of their modules' self time, with bytecode)",
         [["package", "ms", "modules"]]
         + [[p["package"], f"{p['self_ms']:.1f}", p["modules"]] for p in result["heaviest_packages"]],
     )
-    support.print_table(
+    reporting.print_table(
         "Heaviest imports (cumulative, one per package, with bytecode)",
         [["module", "cumulative ms", "imported via"]]
         + [[m["module"], f"{m['cumulative_ms']:.1f}", m["imported_via"]] for m in result["heaviest_modules"]],
     )
-    support.print_machine(result)
+    reporting.print_machine(result)
     print(
         f"  PDF modules imported: {result['pdf_modules_imported'] or 'none'};"
         f" PDF packages in the layer: {result['pdf_packages_in_layer'] or 'none'}"
     )
-    for check, ok in result["checks"].items():
-        print(f"  [{'ok' if ok else 'FAIL'}] {check}")
+    reporting.print_checks(result["checks"])
     for warning in result["warnings"]:
         print(f"  [warn] {warning}")
 
@@ -597,9 +597,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--pairs", type=int, default=15, help="alternating app/floor pairs for the ratio (default 15)")
     args = parser.parse_args(argv)
     result = run(args.runs, args.pairs)
-    print_result(result)
-    print(f"  written to {support.write_result(NAME, result)}")
-    return result
+    return reporting.finish(NAME, result, print_result)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from benchmarks import _reporting as reporting
 from benchmarks import _support as support
 
 NAME = "count_handler"
@@ -95,6 +96,21 @@ def writes_reads(operations: list[str]) -> tuple[int, int]:
         sum(op in support.WRITE_OPERATIONS for op in operations),
         sum(op in support.READ_OPERATIONS for op in operations),
     )
+
+
+def per_report(reports: int, cpu: float, wall: float, moto_s: float, operations: list[str]) -> dict:
+    """Per report: CPU (with and without moto's), wall time, and DynamoDB operations, writes and reads."""
+    writes, reads = writes_reads(operations)
+    return {
+        "cpu_us_per_report": cpu / reports * 1e6,
+        "wall_us_per_report": wall / reports * 1e6,
+        "moto_cpu_us_per_report": moto_s / reports * 1e6,
+        "moto_share": moto_s / cpu,
+        "cpu_without_moto_us_per_report": (cpu - moto_s) / reports * 1e6,
+        "operations": dict(Counter(operations)),
+        "writes_per_report": writes / reports,
+        "reads_per_report": reads / reports,
+    }
 
 
 def report_stream(count: int, seed: int = 42) -> list[dict]:
@@ -184,39 +200,34 @@ def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
         if warm_failures:
             raise RuntimeError(f"{len(warm_failures)} warm-up reports failed, e.g. {warm_failures[0]}")
 
+        def timed(events: list[dict]) -> tuple[list[dict], list[tuple[int, int]], float, float, float]:
+            """The handler on each event: its responses, (writes, reads) of each, CPU, wall and moto's CPU seconds."""
+            responses, per_invocation = [], []
+            with contextlib.redirect_stdout(devnull), support.MotoTimer() as moto:
+                wall, cpu = time.perf_counter(), time.process_time()
+                for event in events:
+                    mark = len(recorder.operations)
+                    responses.append(counts_module.lambda_handler(event, support.LambdaContext()))
+                    per_invocation.append(writes_reads(recorder.operations[mark:]))
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            return responses, per_invocation, cpu, wall, moto.seconds
+
         # ---- single reports
         events = [single_event(single_account, body) for body in report_stream(n_reports)]
         recorder.reset()
         recorder.captured = []
-        per_invocation: list[tuple[int, int]] = []
-        results = []
-        with contextlib.redirect_stdout(devnull), support.MotoTimer() as moto:
-            wall = time.perf_counter()
-            cpu = time.process_time()
-            for event in events:
-                mark = len(recorder.operations)
-                results.append(counts_module.lambda_handler(event, support.LambdaContext()))
-                per_invocation.append(writes_reads(recorder.operations[mark:]))
-            cpu = time.process_time() - cpu
-            wall = time.perf_counter() - wall
+        results, per_invocation, cpu, wall, moto_s = timed(events)
         bad = [r for r in results if r["statusCode"] != 200]
         if bad:
             raise RuntimeError(f"{len(bad)} single reports failed, e.g. {bad[0]}")
         captured, recorder.captured = recorder.captured, None
-        single_ops = Counter(recorder.operations)
         single_refused = recorder.refused
         raised = sum(json.loads(r["body"]).get("raised", False) for r in results)
-        writes, reads = writes_reads(recorder.operations)
         single = {
             "reports": n_reports,
             "cpu_s": cpu,
             "wall_s": wall,
-            "cpu_us_per_report": cpu / n_reports * 1e6,
-            "wall_us_per_report": wall / n_reports * 1e6,
-            "moto_cpu_us_per_report": moto.seconds / n_reports * 1e6,
-            "operations": dict(single_ops),
-            "writes_per_report": writes / n_reports,
-            "reads_per_report": reads / n_reports,
+            **per_report(n_reports, cpu, wall, moto_s, recorder.operations),
             "max_writes_in_one_report": max(w for w, _ in per_invocation),
             "max_reads_in_one_report": max(r for _, r in per_invocation),
             "conditional_refusals": single_refused,
@@ -248,11 +259,9 @@ def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
             "moto_cpu_us_per_report": replay_moto.seconds / n_reports * 1e6,
             "botocore_cpu_us_per_report": (replay_cpu - replay_moto.seconds) / n_reports * 1e6,
         }
-        single["cpu_without_moto_us_per_report"] = (cpu - moto.seconds) / n_reports * 1e6
         single["handler_only_cpu_us_per_report"] = (
             single["cpu_without_moto_us_per_report"] - replay["botocore_cpu_us_per_report"]
         )
-        single["moto_share"] = moto.seconds / cpu
 
         # ---- batches of batch_size over several accounts
         batch_template = support.load_event("record_counts_batch.json")
@@ -268,17 +277,7 @@ def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
             }
             batch_events.append(support.api_event(batch_template, "/v1/record-counts", body))
         recorder.reset()
-        per_batch: list[tuple[int, int]] = []
-        batch_results = []
-        with contextlib.redirect_stdout(devnull), support.MotoTimer() as batch_moto:
-            wall = time.perf_counter()
-            cpu = time.process_time()
-            for event in batch_events:
-                mark = len(recorder.operations)
-                batch_results.append(counts_module.lambda_handler(event, support.LambdaContext()))
-                per_batch.append(writes_reads(recorder.operations[mark:]))
-            cpu = time.process_time() - cpu
-            wall = time.perf_counter() - wall
+        batch_results, per_batch, cpu, wall, batch_moto_s = timed(batch_events)
         sent = n_batches * batch_size
         failed_items = [
             item
@@ -288,19 +287,11 @@ def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
         ]
         if failed_items:
             raise RuntimeError(f"{len(failed_items)} batch reports failed, e.g. {failed_items[0]}")
-        writes, reads = writes_reads(recorder.operations)
         batch = {
             "batches": n_batches,
             "batch_size": batch_size,
             "reports": sent,
-            "cpu_us_per_report": cpu / sent * 1e6,
-            "wall_us_per_report": wall / sent * 1e6,
-            "moto_cpu_us_per_report": batch_moto.seconds / sent * 1e6,
-            "moto_share": batch_moto.seconds / cpu,
-            "cpu_without_moto_us_per_report": (cpu - batch_moto.seconds) / sent * 1e6,
-            "operations": dict(Counter(recorder.operations)),
-            "writes_per_report": writes / sent,
-            "reads_per_report": reads / sent,
+            **per_report(sent, cpu, wall, batch_moto_s, recorder.operations),
             "max_writes_per_report_in_one_batch": max(w for w, _ in per_batch) / batch_size,
             "max_reads_in_one_batch": max(r for _, r in per_batch),
             "conditional_refusals": recorder.refused,
@@ -314,7 +305,7 @@ def _run(n_reports: int, n_batches: int, batch_size: int, warmup: int) -> dict:
     }
     return {
         "name": NAME,
-        "method": __doc__.split("Method\n------\n", 1)[1].strip(),
+        "method": reporting.method(__doc__),
         "machine": machine,
         "single": single,
         "replay": replay,
@@ -344,7 +335,7 @@ def summary(result: dict) -> list[str]:
 def print_result(result: dict) -> None:
     single, replay, batch = result["single"], result["replay"], result["batch"]
     us = "{:.0f}".format
-    support.print_table(
+    reporting.print_table(
         f"Count handler, warm, in-process under moto ({single['reports']} single reports,"
         f" {batch['batches']} batches of {batch['batch_size']})",
         [
@@ -375,10 +366,9 @@ def print_result(result: dict) -> None:
             ["conditional writes refused (total)", single["conditional_refusals"], batch["conditional_refusals"]],
         ],
     )
-    support.print_machine(result)
+    reporting.print_machine(result)
     print(f"  operations (single): {single['operations']}; (batch): {batch['operations']}")
-    for check, ok in result["checks"].items():
-        print(f"  [{'ok' if ok else 'FAIL'}] {check}")
+    reporting.print_checks(result["checks"])
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -388,9 +378,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch-size", type=int, default=100, help="reports per batch (default 100)")
     args = parser.parse_args(argv)
     result = run(args.reports, args.batches, args.batch_size)
-    print_result(result)
-    print(f"  written to {support.write_result(NAME, result)}")
-    return result
+    return reporting.finish(NAME, result, print_result)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from benchmarks import _reporting as reporting
 from benchmarks import _support as support
 
 NAME = "issue_invoice"
@@ -287,7 +288,7 @@ def _run(url: str, machine: dict, n: int, warmup: int, profiled: int) -> dict:
     cpu_ms = support.median(per_invoice_ms)
     return {
         "name": NAME,
-        "method": __doc__.split("Method\n------\n", 1)[1],
+        "method": reporting.method(__doc__),
         "machine": machine,
         "invoices": len(timed),
         "batch_size": BATCH,
@@ -320,9 +321,9 @@ def summary(result: dict) -> list[str]:
 
 
 def print_result(result: dict) -> None:
-    support.print_machine(result)
+    reporting.print_machine(result)
     cpu = result["cpu_ms_per_invoice"]
-    support.print_table(
+    reporting.print_table(
         "issue function, CPU per invoice (this process; moto in another)",
         [
             ("invoices timed", result["invoices"]),
@@ -333,22 +334,21 @@ def print_result(result: dict) -> None:
         ],
     )
     profile = result["profile"]
-    support.print_table(
+    reporting.print_table(
         f"where it goes (cProfile over {profile['invoices']} other invoices, own time by area)",
         [
             (area, f"{share:.1%}  ~{profile['ms_per_invoice_by_area_at_the_median'][area]:.1f} ms")
             for area, share in profile["share_by_area"].items()
         ],
     )
-    support.print_table(
+    reporting.print_table(
         "top functions by cumulative time (profiled)",
         [
             (row["function"], f"{row['area']}  {row['cumulative_s']:.3f} s  ({row['calls']} calls)")
             for row in profile["top_cumulative"]
         ],
     )
-    for check, ok in result["checks"].items():
-        print(f"  {'PASS' if ok else 'FAIL'}: {check}")
+    reporting.print_checks(result["checks"])
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -358,9 +358,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--profiled", type=int, default=100, help="invoices issued under cProfile (default 100)")
     args = parser.parse_args(argv)
     result = run(args.invoices, args.warmup, args.profiled)
-    print_result(result)
-    print(f"  written to {support.write_result(NAME, result)}")
-    return result
+    return reporting.finish(NAME, result, print_result)
 
 
 if __name__ == "__main__":

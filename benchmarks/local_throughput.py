@@ -49,6 +49,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from benchmarks import _reporting as reporting
 from benchmarks import _support as support
 
 NAME = "local_throughput"
@@ -65,14 +66,22 @@ class LocalStackProcess:
         self.process: subprocess.Popen | None = None
         self.config: dict = {}
         self.stderr_path = workdir / "local-up.log"
+        self.state = workdir / "stack.json"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "local", "up", "--port", "0", "--state", str(self.state)]
+
+    def environment(self) -> dict[str, str]:
+        """This process's environment without its ``AWS_`` variables: the stack chooses its own."""
+        return {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
 
     def __enter__(self) -> LocalStackProcess:
         from local.processes import first_line
 
-        command = [sys.executable, "-m", "local", "up", "--port", "0", "--state", str(self.workdir / "stack.json")]
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         with open(self.stderr_path, "w") as log:
-            self.process = subprocess.Popen(command, cwd=support.ROOT, env=env, stdout=subprocess.PIPE, stderr=log)
+            self.process = subprocess.Popen(
+                self.command(), cwd=support.ROOT, env=self.environment(), stdout=subprocess.PIPE, stderr=log
+            )
         line = first_line(self.process, START_TIMEOUT_S)
         if line is None:
             self.__exit__()
@@ -306,7 +315,7 @@ def run(threads: int = 4, seconds: float = 30.0, accounts: int = 50, batch_size:
     }
     return {
         "name": NAME,
-        "method": __doc__.split("Method\n------\n", 1)[1].strip(),
+        "method": reporting.method(__doc__),
         "machine": machine,
         "accounts": accounts,
         "endpoint": ours,
@@ -330,7 +339,7 @@ def summary(result: dict) -> list[str]:
 
 def print_result(result: dict) -> None:
     ours, before, after = result["endpoint"], result["moto_ceiling_before"], result["moto_ceiling_after"]
-    support.print_table(
+    reporting.print_table(
         f"Local throughput: POST /v1/record-counts, {ours['threads']} threads, batches of {ours['batch_size']},"
         f" {result['accounts']} accounts",
         [
@@ -349,9 +358,8 @@ def print_result(result: dict) -> None:
             ["ratio: ours / moto's ceiling", f"{result['ratio_to_moto_ceiling']:.2f}"],
         ],
     )
-    support.print_machine(result)
-    for check, ok in result["checks"].items():
-        print(f"  [{'ok' if ok else 'FAIL'}] {check}")
+    reporting.print_machine(result)
+    reporting.print_checks(result["checks"])
     for error in ours["errors"]:
         print(f"  error: {error}")
 
@@ -364,9 +372,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch-size", type=int, default=100, help="reports per batch (default 100)")
     args = parser.parse_args(argv)
     result = run(args.threads, args.seconds, args.accounts, args.batch_size)
-    print_result(result)
-    print(f"  written to {support.write_result(NAME, result)}")
-    return result
+    return reporting.finish(NAME, result, print_result)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,10 @@ Method
   Powertools and botocore, without the emulator.
 * **Projection** (a model, not a measurement): 100,000 letters in a day =
   200 batches. Each part costs its measured calls at the same assumed AWS
-  latencies as ``benchmarks.close_month`` plus its measured CPU without moto,
-  scaled from this host to a Lambda of the template's memory (1,769 MB = 1
-  vCPU). The planner's calls are sequential; the printers run
-  ``MaximumConcurrency`` at once (the template's).
+  latencies as ``benchmarks.close_month`` (both in ``benchmarks._projection``)
+  plus its measured CPU without moto, scaled from this host to a Lambda of the
+  template's memory (1,769 MB = 1 vCPU). The planner's calls are sequential;
+  the printers run ``MaximumConcurrency`` at once (the template's).
 
 Results print as a table and go to ``benchmarks/results/print_run.json``.
 """
@@ -40,24 +40,12 @@ from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime
 
+from benchmarks import _reporting as reporting
 from benchmarks import _support as support
+from benchmarks._projection import AWS_LATENCY_DEFAULT_MS, AWS_LATENCY_MS, LAMBDA_FULL_VCPU_MB, priced
 
 DAY = "2026-11-02"  # October's letters are posted on Monday 11/2
 PROJECTED_LETTERS = 100_000
-LAMBDA_FULL_VCPU_MB = 1769
-# The same assumed latencies as benchmarks.close_month (ms, same region, warm connections).
-AWS_LATENCY_MS = {
-    "dynamodb.GetItem": 5.0,
-    "dynamodb.UpdateItem": 5.0,
-    "dynamodb.PutItem": 5.0,
-    "dynamodb.Query": 10.0,
-    "dynamodb.BatchGetItem": 10.0,
-    "dynamodb.TransactWriteItems": 10.0,
-    "s3.HeadObject": 15.0,
-    "s3.PutObject": 30.0,
-    "sqs.SendMessageBatch": 10.0,
-}
-AWS_LATENCY_DEFAULT_MS = 10.0
 
 
 class Calls(Counter):
@@ -65,7 +53,7 @@ class Calls(Counter):
         self[f"{model.service_model.endpoint_prefix}.{model.name}"] += 1
 
     def priced_ms(self) -> float:
-        return sum(count * AWS_LATENCY_MS.get(name, AWS_LATENCY_DEFAULT_MS) for name, count in self.items())
+        return priced(self)
 
 
 @contextlib.contextmanager
@@ -257,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "print_run",
         "measured_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": support.machine(),
-        "method": __doc__.split("Method\n------\n", 1)[1].split("\nResults", 1)[0],
+        "method": reporting.method(__doc__),
         **{k: v for k, v in measured_run.items() if not k.startswith("_")},
         "per_letter_ms": {
             "planning_wall": round(per(plan["wall_s"], plan["letters"]), 3),
@@ -290,8 +278,8 @@ def main(argv: list[str] | None = None) -> dict:
         ],
         ["  of which the PDF render", result["per_letter_ms"]["render"], "", ""],
     ]
-    support.print_table("print run under moto (in-process)", rows)
-    support.print_table(
+    reporting.print_table("print run under moto (in-process)", rows)
+    reporting.print_table(
         f"projection: {PROJECTED_LETTERS:,} letters in a day on AWS (not measured)",
         [
             ["batches", projection["batches"]],
@@ -308,7 +296,7 @@ def main(argv: list[str] | None = None) -> dict:
             ["total", f"{projection['total_s']} s"],
         ],
     )
-    path = support.write_result("print_run", result)
+    path = reporting.write_result("print_run", result)
     print(f"\n(results in {path.relative_to(support.ROOT)})")
     return result
 

@@ -24,31 +24,21 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 from datetime import datetime
 
-from benchmarks._support import ROOT, print_table, write_result
-from benchmarks.render_pdf import _cpu, sample_invoice
+from benchmarks._reporting import print_table, write_result
+from benchmarks._sample_invoice import sample_invoice
+from benchmarks._support import ROOT, cpu_model, p95, use_pdf_layer
 
 TARGET_RATIO = 0.1
-
-
-def _use_layers() -> None:
-    for path in (ROOT / "layers" / "pdf", ROOT / "layers" / "domain"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-
-
-def _p95(timings: list[float]) -> float:
-    return sorted(timings)[int(0.95 * (len(timings) - 1))]
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=500, help="timed renders of each")
     args = parser.parse_args(argv)
-    _use_layers()
+    use_pdf_layer()
 
     from billing.invoicing.einvoice import render_einvoice
     from invoice_pdf import render_invoice_pdf
@@ -72,14 +62,14 @@ def main(argv: list[str] | None = None) -> dict:
         "measured_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": {
             "python": platform.python_version(),
-            "cpu": _cpu(),
+            "cpu": cpu_model(),
             "cpus": os.cpu_count(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
         },
         "invoice": invoice.invoice_number,
         "runs": args.runs,
-        "xml": {"median_ms": round(xml_median, 4), "p95_ms": round(_p95(xml_ms), 4), "bytes": len(xml)},
-        "pdf": {"median_ms": round(pdf_median, 3), "p95_ms": round(_p95(pdf_ms), 3), "bytes": len(pdf)},
+        "xml": {"median_ms": round(xml_median, 4), "p95_ms": round(p95(xml_ms), 4), "bytes": len(xml)},
+        "pdf": {"median_ms": round(pdf_median, 3), "p95_ms": round(p95(pdf_ms), 3), "bytes": len(pdf)},
         "xml_over_pdf": round(ratio, 4),
         "targets": {"xml_over_pdf_at_most": TARGET_RATIO},
         "checks": {
@@ -89,8 +79,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     rows = [
         ["renderer", "median ms", "p95 ms", "bytes"],
-        ["JP PINT XML (render_einvoice)", f"{xml_median:.3f}", f"{_p95(xml_ms):.3f}", len(xml)],
-        ["PDF (render_invoice_pdf)", f"{pdf_median:.2f}", f"{_p95(pdf_ms):.2f}", len(pdf)],
+        ["JP PINT XML (render_einvoice)", f"{xml_median:.3f}", f"{p95(xml_ms):.3f}", len(xml)],
+        ["PDF (render_invoice_pdf)", f"{pdf_median:.2f}", f"{p95(pdf_ms):.2f}", len(pdf)],
         ["XML / PDF", f"{ratio:.4f}", "", f"target <= {TARGET_RATIO}"],
     ]
     print_table(f"E-invoice vs PDF rendering ({result['machine']['cpu']}, Python {result['machine']['python']})", rows)

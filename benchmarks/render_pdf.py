@@ -40,51 +40,18 @@ import platform
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from benchmarks._support import ROOT, print_table, write_result
+from benchmarks._reporting import print_table, write_result
+from benchmarks._sample_invoice import sample_invoice
+from benchmarks._support import ROOT, cpu_model, p95, use_pdf_layer
 
 TARGET_MS = 10.0
 TARGET_RATIO = 100.0
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _use_layers() -> None:
-    for path in (ROOT / "layers" / "pdf", ROOT / "layers" / "domain"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-
-
-def sample_invoice():
-    from billing import months
-    from billing.contracts.accounts import AccountProfile, BillingContact
-    from billing.invoicing.invoice import build_invoice
-    from billing.invoicing.issuer import load_issuer
-    from billing.invoicing.numbers import invoice_number
-    from billing.tariff import load_tariff
-    from billing.usage.counts import MonthUsage, Reading
-
-    contact = BillingContact(
-        company_name="株式会社サンプル商事",
-        postal_code="100-0005",
-        address="東京都千代田区丸の内1-1-1 サンプルタワー12階",
-        email="billing@example.co.jp",
-        phone="03-1234-5678",
-        department="経理部",
-        person_name="山田 太郎",
-    )
-    profile = AccountProfile("acme", "standard", ("bridge",), "bank_transfer", "web", date(2026, 4, 1), contact)
-    days = {}
-    for n in range(31):
-        day = date(2026, 10, 1) + timedelta(days=n)
-        at = months.to_micros(datetime(2026, 10, day.day, 10, 0, tzinfo=months.TOKYO))
-        days[day] = Reading(12_345 if n == 24 else 9_000 + 90 * n, at)
-    usage = MonthUsage("acme", "2026-10", 9_000, days)
-    return build_invoice(invoice_number("2026-10", 1), profile, usage, load_tariff(), load_issuer())
 
 
 # -- reportlab -----------------------------------------------------------------------------------
@@ -114,7 +81,7 @@ def bench_reportlab(invoice, runs: int) -> dict:
         "runs": runs,
         "first_render_ms_including_font_load": round(first_ms, 2),
         "median_ms": round(statistics.median(timings), 3),
-        "p95_ms": round(sorted(timings)[int(0.95 * (len(timings) - 1))], 3),
+        "p95_ms": round(p95(timings), 3),
         "pdf_bytes": len(pdf),
         "batch_100_ms_per_invoice": round(batch_ms / len(batch), 3),
         "batch_100_pdf_bytes": len(batch_pdf),
@@ -293,29 +260,19 @@ def _version(package: str) -> str:
     return version(package)
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=200, help="warm reportlab renders to time")
     parser.add_argument("--html-runs", type=int, default=5, help="Chromium prints to time (each way)")
     args = parser.parse_args(argv)
-    _use_layers()
+    use_pdf_layer()
 
     invoice = sample_invoice()
     ours = bench_reportlab(invoice, args.runs)
     result = {
         "benchmark": "render_pdf",
         "measured_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpu": _cpu(), "cpus": os.cpu_count()},
+        "machine": {"python": platform.python_version(), "cpu": cpu_model(), "cpus": os.cpu_count()},
         "invoice": invoice.invoice_number,
         "reportlab": ours,
         "targets": {"median_ms_at_most": TARGET_MS, "times_faster_at_least": TARGET_RATIO},

@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
+from benchmarks._sample_invoice import sample_invoice as make_invoice
 from billing import months
 from billing.contracts.accounts import AccountProfile, BillingContact
 from billing.invoicing.invoice import Invoice, build_invoice
@@ -39,27 +40,6 @@ from invoice_pdf.sheet import Sheet, new_canvas, register_font, text_width, wrap
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "pdf"
 MM = 72 / 25.4
-
-
-def make_invoice(payment="bank_transfer", delivery="web", person="山田 太郎", month="2026-10", sequence=1) -> Invoice:
-    contact = BillingContact(
-        company_name="株式会社サンプル商事",
-        postal_code="100-0005",
-        address="東京都千代田区丸の内1-1-1 サンプルタワー12階",
-        email="billing@example.co.jp",
-        phone="03-1234-5678",
-        department="経理部",
-        person_name=person,
-    )
-    profile = AccountProfile("acme", "standard", ("bridge",), payment, delivery, date(2026, 4, 1), contact)
-    first = months.first_day(month)
-    days = {}
-    for n in range((months.last_day(month) - first).days + 1):
-        day = first + timedelta(days=n)
-        count = 12_345 if n == 24 else 9_000 + 90 * n
-        days[day] = Reading(count, months.to_micros(datetime(day.year, day.month, day.day, 10, 0, tzinfo=months.TOKYO)))
-    usage = MonthUsage("acme", month, 9_000, days)
-    return build_invoice(invoice_number(month, sequence), profile, usage, load_tariff(), load_issuer())
 
 
 @pytest.fixture(scope="module")
