@@ -18,6 +18,17 @@ class DeliveryMethod(StrEnum):
 class InvoiceStatus(StrEnum):
     NUMBERED = "numbered"  # its number is reserved and its record written; the PDF is not archived yet
     ISSUED = "issued"
+    REPLACED = "replaced"  # issued, then replaced by a correction: still a document its customer was given
+
+    @staticmethod
+    def counts_as_issued(status: str | None) -> bool:
+        """Whether a document with this ``status`` was issued: issued, or issued and since replaced by a
+        correction. Such a document is kept, shown and delivered; a ``numbered`` one (or none) is not yet."""
+        return status in AS_ISSUED
+
+
+# The statuses ``InvoiceStatus.counts_as_issued`` accepts, in this order (conditions on the stored status use it).
+AS_ISSUED = (InvoiceStatus.ISSUED, InvoiceStatus.REPLACED)
 
 
 # How the documents and pages name them, in Japanese.

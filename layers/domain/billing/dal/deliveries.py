@@ -19,17 +19,18 @@ from billing.dal.undelivered import MARKER
 from billing.delivery.channels import DeliveryPlan
 from billing.delivery.deliverer import NotIssuedYet
 from billing.invoicing.invoice import Invoice
+from billing.vocabulary import AS_ISSUED, InvoiceStatus
 
 # The deliver function runs at most 15 s (template.yaml) and a failed InvoiceIssued is retried after 1 and
 # 2 minutes: a lease of 45 s never lapses under a live sender, and has lapsed by the first retry.
 NOTICE = Work("notice", done_attribute="notified_at", ttl=timedelta(seconds=45))
 # Delivery writes only on a document that is issued (a correction's original may be replaced since).
-_ISSUED = "#status IN (:issued, :replaced)"
-_ISSUED_VALUES = {":issued": "issued", ":replaced": "replaced"}
+_ISSUED_VALUES = {f":{status}": str(status) for status in AS_ISSUED}
+_ISSUED = f"#status IN ({', '.join(_ISSUED_VALUES)})"  # #status IN (:issued, :replaced)
 
 
 def _issued(item: dict) -> bool:
-    return item.get("status") in ("issued", "replaced")
+    return InvoiceStatus.counts_as_issued(item.get("status"))
 
 
 class DeliveryStore:

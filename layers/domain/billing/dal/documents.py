@@ -39,7 +39,7 @@ from billing.errors import InvalidRequest, InvoiceReplaced
 from billing.invoicing.invoice import Invoice
 from billing.invoicing.numbers import document_number
 from billing.invoicing.returns import Returned
-from billing.vocabulary import DocumentKind
+from billing.vocabulary import DocumentKind, InvoiceStatus
 
 MAX_ATTEMPTS = 20
 
@@ -118,7 +118,7 @@ class DocumentStore:
                 return record
             if reasons[2] == "ConditionalCheckFailed" and reasons[3] != "ConditionalCheckFailed":
                 latest = self.invoices.get(account_id, latest["invoice_number"]) or latest
-                if latest.get("status") == "replaced":
+                if latest.get("status") == InvoiceStatus.REPLACED:
                     raise InvoiceReplaced(latest["invoice_number"])
             # otherwise another document took the number, the chain moved (a return or a correction meanwhile)
             # or the request was done meanwhile: look again, and build again from what stands
@@ -167,7 +167,7 @@ class DocumentStore:
         }
 
     def _latest_update(self, latest: dict, kind: DocumentKind, number: str) -> dict:
-        values = {":issued": "issued"}
+        values = {":issued": str(InvoiceStatus.ISSUED)}
         check = {
             "TableName": self.table,
             "Key": document_key(latest["account_id"], latest["invoice_number"]),
@@ -178,7 +178,7 @@ class DocumentStore:
             return {"ConditionCheck": check | {"ExpressionAttributeValues": to_item(values)}}
         # its customer now awaits the correction instead: it leaves DocumentsUndelivered with this write
         update = f"SET #status = :replaced, replaced_by = :number REMOVE {', '.join(MARKER)}"
-        values |= {":replaced": "replaced", ":number": number}
+        values |= {":replaced": str(InvoiceStatus.REPLACED), ":number": number}
         return {"Update": check | {"UpdateExpression": update, "ExpressionAttributeValues": to_item(values)}}
 
     def _chain_update(self, account_id: str, month: str, before: Chain, after: Returned) -> dict:

@@ -23,13 +23,12 @@ from itertools import islice
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.invoice_search import DOCUMENT_SHARDS, document_shard
-from billing.vocabulary import DocumentKind
+from billing.vocabulary import DocumentKind, InvoiceStatus
 
 SHARD = "undelivered_shard"
 SINCE = "undelivered_since"
 MARKER = (SHARD, SINCE)  # what the delivery's own write removes
 PREFIX = "UNDELIVERED#"
-ISSUED, NUMBERED = "issued", "numbered"
 
 
 def stamp(at: datetime) -> str:
@@ -75,7 +74,7 @@ class UndeliveredIndex:
                 "Select": "COUNT",
             }
             query["ExpressionAttributeNames"] = {"#month": "month", "#status": "status"}
-            values = {":shard": shard_key(shard), ":month": month, ":replaced": "replaced"}
+            values = {":shard": shard_key(shard), ":month": month, ":replaced": str(InvoiceStatus.REPLACED)}
             query["ExpressionAttributeValues"] = to_item(values)
             while True:
                 response = self.client.query(**query)
@@ -102,7 +101,8 @@ class UndeliveredIndex:
             "Limit": 100,
         }
         values = {":shard": shard_key(shard), ":cutoff": stamp(cutoff)}
-        values |= {":issued": ISSUED, ":numbered": NUMBERED, ":invoice": str(DocumentKind.INVOICE)}
+        values |= {":issued": str(InvoiceStatus.ISSUED), ":numbered": str(InvoiceStatus.NUMBERED)}
+        values |= {":invoice": str(DocumentKind.INVOICE)}
         query["ExpressionAttributeValues"] = to_item(values)
         while True:
             response = self.client.query(**query)

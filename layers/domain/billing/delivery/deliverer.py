@@ -19,8 +19,9 @@ from billing.delivery.channels import (
     statement_notification,
 )
 from billing.emails import Email
+from billing.invoicing.announcements import InvoiceIssued
 from billing.invoicing.invoice import Invoice
-from billing.schema.messages import InvoiceIssuedDetail
+from billing.vocabulary import InvoiceStatus
 
 
 class NotIssuedYet(RuntimeError):
@@ -34,7 +35,7 @@ class Deliverer:
     send_email: Callable[[Email, str], str]  # (email, the notice's stable id) -> the provider's message id
     statements_url: str
 
-    def deliver_issued(self, issued: InvoiceIssuedDetail, correlation_id: str | None = None) -> str:
+    def deliver_issued(self, issued: InvoiceIssued, correlation_id: str | None = None) -> str:
         """Deliver what the ``InvoiceIssued`` event says, reading nothing: postal, the letter then the plan;
         web, the notice's lease with the plan, the email, the notice recorded. Each write checks the record is
         issued. An event from before the detail carried the notice reads the record (``deliver``).
@@ -65,7 +66,7 @@ class Deliverer:
     def deliver(self, account_id: str, number: str, correlation_id: str | None = None) -> str:
         """Deliver the stored document: read it, then as ``deliver_issued``."""
         record = self.invoices.get(account_id, number)
-        if not record or record.get("status") not in ("issued", "replaced"):
+        if not record or not InvoiceStatus.counts_as_issued(record.get("status")):
             raise NotIssuedYet(f"{number} of {account_id} is not issued yet")
         invoice = Invoice.from_record(record)
         plan = plan_delivery(invoice)

@@ -28,24 +28,22 @@ boto3.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from billing.invoicing.closing import INVOICE_ISSUED, announceable, issued_event
 from billing.invoicing.invoice import Invoice
-from billing.observability import logger
-from billing.vocabulary import DocumentKind
+from billing.vocabulary import DocumentKind, InvoiceStatus
+
+# The standard library's: billing.observability sends the billing.* loggers through the functions' JSON log lines.
+logger = logging.getLogger(__name__)
 
 # Longer than a delivery's own retries (about 1 and 2 minutes after a failure, template.yaml's
 # EventInvokeConfig) and the function's run: a document waiting longer is not merely in flight.
 GRACE = timedelta(minutes=15)
 MAX_PER_SWEEP = 2_000  # documents announced by one run; the next run takes the rest (oldest first)
-ISSUED = "issued"
-NUMBERED = "numbered"
-# A replaced original that never reached its customer is not announced again: its correction has a delivery of
-# its own, and telling the customer about a document already replaced would only confuse them.
-REPLACED = "replaced"
 
 
 def delivered(record: dict) -> bool:
@@ -83,7 +81,7 @@ def _waiting(record: dict) -> bool:
 def stuck(record: dict) -> bool:
     """A correction or return invoice stored ``numbered`` and never finished: its request stopped after its
     transaction. (A month close's invoice is stored issued; an old ``numbered`` one is its close's to finish.)"""
-    return record.get("status") == NUMBERED and record.get("kind") != DocumentKind.INVOICE
+    return record.get("status") == InvoiceStatus.NUMBERED and record.get("kind") != DocumentKind.INVOICE
 
 
 @dataclass
@@ -140,7 +138,9 @@ class Redelivery:
                 number = detail["invoice_number"]
                 if number not in pending:
                     record = self.invoices.get(detail["account_id"], number)
-                    if record is None or record.get("status") not in (ISSUED, REPLACED):
+                    # A replaced original's letters are cleared, never announced again: its correction has a
+                    # delivery of its own, and telling the customer about a replaced document would only confuse.
+                    if record is None or not InvoiceStatus.counts_as_issued(record.get("status")):
                         outcome.left += 1
                         continue
                     pending[number] = (record, [])

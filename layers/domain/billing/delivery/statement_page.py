@@ -12,6 +12,7 @@ from datetime import date
 from html import escape
 
 from billing.japanese import jp_date, jp_month, yen
+from billing.vocabulary import InvoiceStatus
 
 STATUS_LABELS = {"pending": "準備中", "published": "WEB公開済", "batched": "印刷待ち", "posted": "郵送済"}
 PAYMENT_LABELS = {"bank_transfer": "お振込期限", "direct_debit": "口座振替日"}
@@ -78,7 +79,7 @@ def _card(s: dict, pdf_href: str | None, einvoice_href: str | None = None) -> st
 
 def _documents(s: dict) -> str:
     """The month's other documents: the invoices a correction replaced, and the return invoices."""
-    replaced = [h for h in s.get("history", []) if h["status"] == "replaced"]
+    replaced = [h for h in s.get("history", []) if h["status"] == InvoiceStatus.REPLACED]
     rows = [
         f'<li class="replaced">{escape(h["invoice_number"])}（{jp_date_iso(h["issued_on"])}発行）は'
         f"{escape(s['invoice_number'])}に訂正されました</li>"

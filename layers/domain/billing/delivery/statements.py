@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from billing.errors import NotFound
+from billing.vocabulary import InvoiceStatus
 
 CURRENCY = "JPY"
 
@@ -16,7 +17,7 @@ CURRENCY = "JPY"
 def visible(record: dict, today: date) -> bool:
     """Issued (or issued and since replaced by a correction) and available by ``today``."""
     available = record.get("available_on") or record["issued_on"]
-    return record.get("status") in ("issued", "replaced") and available <= today.isoformat()
+    return InvoiceStatus.counts_as_issued(record.get("status")) and available <= today.isoformat()
 
 
 def is_credit_note(record: dict) -> bool:
@@ -27,7 +28,7 @@ def latest_by_month(records: list[dict], today: date) -> dict[str, dict]:
     """Each month's statement: its latest visible invoice (a correction, once one exists)."""
     latest: dict[str, dict] = {}
     for record in sorted(records, key=lambda r: r["invoice_number"]):
-        if visible(record, today) and not is_credit_note(record) and record["status"] == "issued":
+        if visible(record, today) and not is_credit_note(record) and record["status"] == InvoiceStatus.ISSUED:
             latest[record["month"]] = record
     return latest
 

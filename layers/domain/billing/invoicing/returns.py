@@ -39,7 +39,7 @@ from billing.errors import (
 )
 from billing.invoicing.invoice import Invoice, InvoiceLine, TaxSummary, consumption_tax
 from billing.invoicing.numbers import CREDIT_NOTE_SERIES, parse_document_number
-from billing.vocabulary import DocumentKind
+from billing.vocabulary import DocumentKind, InvoiceStatus
 
 
 def split_tax_included(amount: int, rate_percent: int, rounding: str = "down") -> tuple[int, int]:
@@ -222,9 +222,9 @@ def check_covers_returns(correction: Invoice, returned: Returned) -> None:
 
 def check_correctable(original: Invoice, status: str) -> None:
     """Only the month's current invoice may be corrected or returned against."""
-    if status == "replaced":
+    if status == InvoiceStatus.REPLACED:
         raise InvoiceReplaced(original.invoice_number)
     if original.kind == DocumentKind.CREDIT_NOTE:
         raise InvalidRequest(f"{original.invoice_number} is a return invoice; act on the invoice it names")
-    if status != "issued":
+    if status != InvoiceStatus.ISSUED:
         raise InvalidRequest(f"{original.invoice_number} is not issued yet")
