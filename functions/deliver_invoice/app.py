@@ -47,6 +47,6 @@ def lambda_handler(event: InvoiceIssuedEvent, context):
         month=detail.month,
         invoice_number=detail.invoice_number,
     )
-    channel = deliverer().deliver_issued(detail, correlation_id=run)
+    channel = deliverer().deliver_issued(detail.as_issued(), correlation_id=run)
     logger.info("document delivered", extra={"channel": channel})
     return {"account_id": detail.account_id, "month": detail.month, "channel": channel}

@@ -15,6 +15,7 @@ Its own calls (receiving, deleting) are not counted and never fail.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import json
 import os
@@ -26,6 +27,10 @@ from datetime import date, timedelta
 import boto3
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.client import BaseClient
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+from moto.s3.models import s3_backends
+from moto.ses.models import ses_backends
 
 from billing import bank_calendar
 from billing.dal import leases
@@ -48,6 +53,61 @@ class InjectedFault(RuntimeError):
 
 class Killed(BaseException):
     """The step's process died right after the k-th AWS call succeeded."""
+
+
+@dataclass
+class Snapshot:
+    """The mock AWS as it stood at one point, put back before each run: the world is built once per test.
+
+    It keeps what the flows change, and nothing else: the table (moto copies its tables the same way to roll a
+    failed transaction back), the bucket's object versions (the flows only add versions, never change one), the
+    emails SES accepted and the notices they carried. The queues hold nothing at a snapshot, and a run that ends
+    well leaves nothing in them (both are checked), so they need no restoring.
+    """
+
+    tables: dict
+    versions: dict[str, list]
+    emails: list
+    notices: list[str]
+
+    @classmethod
+    def take(cls, notices: list[str]) -> Snapshot:
+        _assert_drained()
+        return cls(
+            tables=copy.deepcopy(_dynamodb().tables),
+            versions={key: list(versions) for key, versions in _bucket_versions().lists()},
+            emails=list(_ses().sent_messages),
+            notices=list(notices),
+        )
+
+    def restore(self) -> None:
+        _dynamodb().tables = copy.deepcopy(self.tables)
+        store = _bucket_versions()
+        for key in set(store) - set(self.versions):
+            store.pop(key)
+        for key, versions in self.versions.items():
+            store.setlist(key, list(versions))
+        _ses().sent_messages[:] = self.emails
+        _assert_drained()
+
+
+def _dynamodb():
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-1"]
+
+
+def _bucket_versions():
+    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[BUCKET].keys
+
+
+def _ses():
+    return ses_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-1"]
+
+
+def _assert_drained() -> None:
+    names = [f"ApproximateNumberOfMessages{state}" for state in ("", "NotVisible", "Delayed")]
+    for url in aws_client("sqs").list_queues().get("QueueUrls", []):
+        counts = aws_client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        assert not any(int(counts[name]) for name in names), f"{url} still holds messages: {counts}"
 
 
 @dataclass
@@ -261,7 +321,7 @@ def sqs_event(messages: list[dict]) -> dict:
     return event
 
 
-# --- the invariants of DESIGN §6 -------------------------------------------------------------------------
+# --- the invariants (docs/architecture.md, "Invariants") ----------------------------------------------------
 def state() -> dict:
     """Everything the invariants look at, read without faults."""
     items = []
@@ -272,10 +332,7 @@ def state() -> dict:
 
 
 def sent_emails() -> list:
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    return list(ses_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-1"].sent_messages)
+    return list(_ses().sent_messages)
 
 
 def check_invariants(expected_documents: dict[str, str], faults: Faults) -> dict:

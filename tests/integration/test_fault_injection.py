@@ -5,9 +5,13 @@ one run fails call k and, when call k changes something, another kills the
 step right after it succeeded (a kill after a read leaves the state a kill
 after the write before it left, so those are not tried twice). The platform
 retries as SQS, EventBridge, the scheduler and an operator's client do.
-After each run the invariants of DESIGN §6 must hold: one document per
-request, one number each, one PDF version, at most one letter and one email
-(and none lost), nothing left leased, counters that agree.
+After each run the invariants of docs/architecture.md ("Invariants") must
+hold: one document per request, one number each, one PDF version, at most one
+letter and one email (and none lost), nothing left leased, counters that agree.
+
+The world (moto, the template's resources, the accounts and, for the
+documents flow, the clean close before it) is built once per flow; each run
+starts from a snapshot of it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from billing.dal import keys
 from tests.conftest import load_event
 from tests.integration.billing_month import profile
 from tests.integration.conftest import create_resources
-from tests.integration.faults import Faults, Functions, Platform, changes, check_invariants
+from tests.integration.faults import Faults, Functions, Platform, Snapshot, changes, check_invariants
 
 MONTH = "2026-10"
 # account: (payment, delivery, contact person, October's peak)
@@ -64,13 +68,14 @@ def month_flow(platform: Platform, functions: Functions) -> dict[str, str]:
     return {"INV-202610-0000001": "invoice", "INV-202610-0000002": "invoice"}
 
 
+def closed_october(platform: Platform, functions: Functions) -> None:
+    """What the documents flow starts from: October closed, delivered and printed cleanly, then a late report."""
+    month_flow(platform, functions)
+    report(functions, "post-co", 25_000, "2026-10-20T12:00:00+09:00")  # late: the third bracket
+
+
 def documents_flow(platform: Platform, functions: Functions) -> dict[str, str]:
     """After a clean close: a late report, its correction, a return invoice, each delivered and printed."""
-    with platform.faults.pause():
-        platform.close_month(MONTH)
-        platform.deliver_announced()
-        platform.print_waiting_letters()
-        report(functions, "post-co", 25_000, "2026-10-20T12:00:00+09:00")  # late: the third bracket
     post, web = (f"INV-202610-000000{n}" for n in (1, 2))
     correction = platform.request(
         "correct_invoice.json",
@@ -92,8 +97,23 @@ def documents_flow(platform: Platform, functions: Functions) -> dict[str, str]:
     }
 
 
-def run(flow, faults: Faults, functions: Functions) -> dict:
-    with world(functions), faults.installed():
+PREPARED = {month_flow: None, documents_flow: closed_october}
+
+
+def starting_point(flow, functions: Functions) -> Snapshot:
+    """The world a flow's runs start from, made once without faults."""
+    faults = Faults()
+    with faults.installed(), faults.pause():
+        platform = Platform(faults, functions)
+        if PREPARED[flow]:
+            PREPARED[flow](platform, functions)
+    return Snapshot.take(faults.notices)
+
+
+def run(flow, faults: Faults, functions: Functions, start: Snapshot) -> dict:
+    start.restore()
+    faults.notices = list(start.notices)
+    with faults.installed():
         expected = flow(Platform(faults, functions), functions)
         with faults.pause():
             counted = check_invariants(expected, faults)
@@ -107,20 +127,22 @@ def run(flow, faults: Faults, functions: Functions) -> dict:
 @pytest.mark.parametrize("flow", [month_flow, documents_flow], ids=["close-deliver-print", "correct-return"])
 def test_every_aws_call_failed_or_killed_in_turn_loses_and_doubles_nothing(aws_env, flow, capsys):
     functions = Functions()
-    clean = Faults()
-    run(flow, clean, functions)
-    calls = len(clean.calls)
-    assert calls > 20, clean.calls  # the flow really ran through its AWS calls
-    tried = 0
-    for k, call in enumerate(clean.calls, start=1):
-        for mode in ("fail", "kill") if changes(call) else ("fail",):
-            faults = Faults(at=k, mode=mode)
-            try:
-                run(flow, faults, functions)
-            except AssertionError as broken:
-                raise AssertionError(f"{mode} at call {k} ({faults.injected}): {broken}") from broken
-            assert faults.injected == call, f"call {k} was {faults.injected}, not {call}, with {mode}"
-            tried += 1
+    with world(functions):
+        start = starting_point(flow, functions)
+        clean = Faults()
+        run(flow, clean, functions, start)
+        calls = len(clean.calls)
+        assert calls > 20, clean.calls  # the flow really ran through its AWS calls
+        tried = 0
+        for k, call in enumerate(clean.calls, start=1):
+            for mode in ("fail", "kill") if changes(call) else ("fail",):
+                faults = Faults(at=k, mode=mode)
+                try:
+                    run(flow, faults, functions, start)
+                except AssertionError as broken:
+                    raise AssertionError(f"{mode} at call {k} ({faults.injected}): {broken}") from broken
+                assert faults.injected == call, f"call {k} was {faults.injected}, not {call}, with {mode}"
+                tried += 1
     with capsys.disabled():
         print(
             f"\n{flow.__name__}: {tried} injected faults ({calls} calls failed, the {tried - calls} that change"

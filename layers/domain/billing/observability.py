@@ -11,12 +11,25 @@ by a queue or an event takes the one its message carries (see
 The Tracer is made when a function first imports it: making it loads the
 X-Ray SDK (and asyncio with it), about an eighth of a cold start, and the count
 function does not trace (see its docstring).
+
+The domain (``billing.usage`` up to ``billing.delivery``) does not import
+this module; it logs with the standard library, and its lines come out here.
 """
+
+import logging
 
 from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
 metrics = Metrics()
+
+# The domain logs with the standard library (``logging.getLogger(__name__)``: it imports nothing of this edge).
+# Its loggers, billing.*, write through this logger's handler: the same JSON lines, with the same keys
+# (correlation_id and what ``follow`` appended), at the same level.
+_domain = logging.getLogger("billing")
+_domain.addHandler(logger.registered_handler)
+_domain.setLevel(logger.log_level)
+_domain.propagate = False
 
 
 def follow(correlation_id: str, **keys: object) -> str:

@@ -35,12 +35,12 @@ from typing import Protocol
 from billing import months
 from billing.contracts.accounts import contract_covers
 from billing.errors import AccountNotFound, InvalidRequest
+from billing.invoicing.announcements import issued_event
 from billing.invoicing.einvoice import CONTENT_TYPE as EINVOICE_CONTENT_TYPE
 from billing.invoicing.einvoice import einvoice_key, render_einvoice
 from billing.invoicing.invoice import Invoice, build_invoice
 from billing.invoicing.issuer import Issuer
 from billing.invoicing.numbers import invoice_number
-from billing.schema.messages import InvoiceIssuedDetail
 from billing.tariff import Tariff
 
 INVOICE_ISSUED = "InvoiceIssued"
@@ -88,29 +88,6 @@ def announceable(record: dict) -> bool:
     original is not: its correction is announced and delivered instead, and a customer told again of a document
     already replaced would only be confused. A ``numbered`` one is announced by ``finish`` once archived."""
     return record.get("status") == "issued"
-
-
-def issued_event(invoice: Invoice, record: dict, correlation_id: str | None = None) -> dict:
-    return InvoiceIssuedDetail(
-        invoice_number=invoice.invoice_number,
-        account_id=invoice.account_id,
-        month=invoice.month,
-        issued_on=invoice.issued_on.isoformat(),
-        payment_method=invoice.payment_method,
-        delivery_method=invoice.delivery_method,
-        due_on=record.get("due_on"),
-        debit_on=record.get("debit_on"),
-        total=invoice.total,
-        tax=invoice.tax,
-        kind=invoice.kind,
-        replaces=invoice.replaces,
-        pdf_key=record["pdf_key"],
-        pdf_sha256=record["pdf_sha256"],
-        correlation_id=correlation_id,
-        recipient_line=invoice.recipient_line,
-        email=invoice.recipient.email,
-        issuer_name=invoice.issuer.name,
-    ).body()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.invoicing.announcements import InvoiceIssued
 from billing.schema.fields import AccountId, IsoDate, Month
 from billing.vocabulary import DeliveryMethod, DocumentKind, PaymentMethod
 
@@ -63,7 +64,10 @@ class IssueInvoiceMessage(Message):
 
 
 class InvoiceIssuedDetail(Message):
-    """``InvoiceIssued`` on the invoicing bus: what was issued, for delivery and for anyone listening."""
+    """``InvoiceIssued`` on the invoicing bus: what was issued, for delivery and for anyone listening.
+
+    The published form of ``billing.invoicing.announcements.InvoiceIssued``, which builds it.
+    """
 
     invoice_number: str
     account_id: AccountId
@@ -85,6 +89,10 @@ class InvoiceIssuedDetail(Message):
     recipient_line: str | None = None  # 宛名
     email: str | None = None  # the billing contact's address, as it stood at issue
     issuer_name: str | None = None
+
+    def as_issued(self) -> InvoiceIssued:
+        """The domain's announcement (``billing.invoicing.announcements``): the same fields, as parsed."""
+        return InvoiceIssued(**dict(self))
 
 
 class PrintRunInput(Message):
