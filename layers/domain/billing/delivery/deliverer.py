@@ -20,7 +20,6 @@ from billing.delivery.channels import (
 )
 from billing.emails import Email
 from billing.invoicing.announcements import InvoiceIssued
-from billing.invoicing.announcements import InvoiceIssued
 from billing.invoicing.invoice import Invoice
 from billing.vocabulary import InvoiceStatus
 

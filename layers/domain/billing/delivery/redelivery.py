@@ -29,7 +29,6 @@ boto3.
 from __future__ import annotations
 
 import logging
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,9 +36,6 @@ from datetime import datetime, timedelta
 from billing.invoicing.closing import INVOICE_ISSUED, announceable, issued_event
 from billing.invoicing.invoice import Invoice
 from billing.vocabulary import DocumentKind, InvoiceStatus
-
-# The standard library's: billing.observability sends the billing.* loggers through the functions' JSON log lines.
-logger = logging.getLogger(__name__)
 
 # The standard library's: billing.observability sends the billing.* loggers through the functions' JSON log lines.
 logger = logging.getLogger(__name__)
