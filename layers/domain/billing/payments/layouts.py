@@ -1,0 +1,62 @@
+"""The Zengin layouts this system writes and reads, as field lists (see ``zengin`` for what a field is)."""
+
+from __future__ import annotations
+
+from billing.payments.zengin import Layout, Record, blank, c, n
+
+# 口座振替依頼データ (種別コード 91, コード区分 0): the request a debit run sends, and the result the bank returns
+# in the same layout with each data record's 振替結果コード and the trailer's 振替済/振替不能 filled in.
+DIRECT_DEBIT = Layout(
+    name="口座振替 (91)",
+    length=120,
+    records=(
+        Record(
+            (
+                n("record_kind", "データ区分", 1, fixed="1"),
+                n("type_code", "種別コード", 2, fixed="91"),
+                n("code_division", "コード区分", 1, fixed="0"),
+                n("consignor_code", "委託者コード", 10),
+                c("consignor_name", "委託者名", 40),
+                n("debit_date", "引落日", 4),
+                n("bank_code", "取引銀行番号", 4),
+                c("bank_name", "取引銀行名", 15),
+                n("branch_code", "取引支店番号", 3),
+                c("branch_name", "取引支店名", 15),
+                n("account_type", "預金種目(委託者)", 1),
+                n("account_number", "口座番号(委託者)", 7),
+                blank(17),
+            )
+        ),
+        Record(
+            (
+                n("record_kind", "データ区分", 1, fixed="2"),
+                n("bank_code", "引落銀行番号", 4),
+                c("bank_name", "引落銀行名", 15),
+                n("branch_code", "引落支店番号", 3),
+                c("branch_name", "引落支店名", 15),
+                blank(4),
+                n("account_type", "預金種目", 1),
+                n("account_number", "口座番号", 7),
+                c("holder", "預金者名", 30),
+                n("amount", "引落金額", 10),
+                n("new_code", "新規コード", 1),
+                n("customer_number", "顧客番号", 20),
+                n("result_code", "振替結果コード", 1),
+                blank(8),
+            )
+        ),
+        Record(
+            (
+                n("record_kind", "データ区分", 1, fixed="8"),
+                n("count", "合計件数", 6),
+                n("total", "合計金額", 12),
+                n("paid_count", "振替済件数", 6),
+                n("paid_total", "振替済金額", 12),
+                n("failed_count", "振替不能件数", 6),
+                n("failed_total", "振替不能金額", 12),
+                blank(65),
+            )
+        ),
+        Record((n("record_kind", "データ区分", 1, fixed="9"), blank(119))),
+    ),
+)
