@@ -1,20 +1,24 @@
 """Record counts kept as DynamoDB conditional maxima: no read-then-write.
 
-A report costs exactly two conditional UpdateItem requests and no read:
+The rules are the domain's (``billing.usage``); this module keeps them in
+DynamoDB. A report costs exactly two conditional UpdateItem requests and no
+read:
 
-1. **the gate** on the account's profile item. Its condition admits the
-   report only if the account exists, its contract has started by the
-   report's month and not ended, and the month is not closed, and it keeps the month's last count
-   (``last#<month>``): the reading with the latest ``observed_at``.
-2. **the day high** on the month's usage item (``day#<date>``): the largest
-   count of that Tokyo day, earliest first on ties. The month's peak is the
-   largest day high (or the opening count), so it needs no write of its own.
+1. **the gate** (``billing.usage.gate``) on the account's profile item, whose
+   condition is the gate's rule; it keeps the month's last count as
+   ``last#<month>``.
+2. **the day high** on the month's usage item (``day#<date>``), on condition
+   it beats the day's high (``Reading.beats_as_high``). The month's peak is
+   computed from the day highs and the opening count (``MonthUsage.peak``), so
+   it needs no write of its own.
 
 Each condition only lets a write through when it improves its maximum, so
 concurrent, repeated and out-of-order reports converge on the same state. A
 failed condition returns the item as it stands
-(``ReturnValuesOnConditionCheckFailure``), which tells apart "nothing to
-improve" from "unknown account", "cancelled" and "closed" without a read.
+(``ReturnValuesOnConditionCheckFailure``), from which ``Gate.refusal`` tells
+apart "nothing to improve" from "unknown account", "cancelled" and "closed"
+without a read. A late report (``billing.usage.late``) is kept on its month's
+usage item as ``late#<observed at>``.
 """
 
 from __future__ import annotations
@@ -29,12 +33,15 @@ from billing.dal import keys
 from billing.dal.accounts import contract_of
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import update_if
-from billing.errors import AccountCancelled, AccountNotFound, ContractNotStarted, MonthClosed
-from billing.usage.counts import CountReport, MonthUsage, Reading
+from billing.errors import AccountNotFound, BillingError, MonthClosed
+from billing.usage import late
+from billing.usage.counts import CountReport, MonthUsage, Reading, known_opening, opening_after, opening_of_open_months
+from billing.usage.gate import Account, Gate
 
 if TYPE_CHECKING:
     from billing.tariff import Tariff
 
+# Gate.refusal's rules, and Reading.beats_as_last, as one condition.
 _GATE_CONDITION = (
     "attribute_exists(pk)"
     " AND (attribute_not_exists(closed_through) OR closed_through < :month)"
@@ -42,6 +49,7 @@ _GATE_CONDITION = (
     " AND contract_start < :month_after"
     " AND (attribute_not_exists(#last) OR #last.#at < :at OR (#last.#at = :at AND #last.#count < :count))"
 )
+# Reading.beats_as_high, on a month not frozen by its close.
 _DAY_HIGH_CONDITION = (
     "attribute_not_exists(closed_at)"
     " AND (attribute_not_exists(#day) OR #day.#count < :count OR (#day.#count = :count AND #day.#at > :at))"
@@ -80,56 +88,45 @@ class UsageStore:
         write (and a second, to flag the invoice, only when it would have changed the bracket). A report that
         is accepted costs its two writes, as ever.
         """
-        try:
-            self._pass_gate(report)
-        except MonthClosed:
-            self._keep_late(report)
-            raise
+        refusal = self._pass_gate(report)
+        if refusal is not None:
+            if late.refused_late(refusal):
+                self._keep_late(report)
+            raise refusal
         stored, item = self._raise_day_high(report)
         usage = usage_from_items(report.account_id, report.month, item)
-        if usage.closed:  # the month closed between the two writes: the report is late all the same
+        if late.closed_meanwhile(usage):
             self._keep_late(report)
             raise MonthClosed(report.month)
         return usage.report_result(report, stored)
 
-    def _pass_gate(self, report: CountReport) -> None:
-        month, day = report.month, report.day.isoformat()
+    def _pass_gate(self, report: CountReport) -> BillingError | None:
+        """The gate's write; what refused the report, or None (passed, or nothing to keep)."""
+        gate = Gate.of(report)
         stored, old = self._update(
             keys.key(keys.account_pk(report.account_id), keys.PROFILE),
             "SET #last = :reading",
             _GATE_CONDITION,
-            {"#last": keys.last_attr(month), **_READING_NAMES},
+            {"#last": keys.last_attr(gate.month), **_READING_NAMES},
             {
                 ":reading": _reading(report),
-                ":month": month,
-                ":day": day,
-                ":month_after": months.first_day(months.next_month(month)).isoformat(),
+                ":month": gate.month,
+                ":day": gate.day,
+                ":month_after": gate.month_after,
                 ":count": report.count,
                 ":at": report.at,
             },
             returns="NONE",
         )
         if stored:
-            return
-        if not old:
-            raise AccountNotFound(report.account_id)
-        # Outside the contract first: such a report changes nothing, while one for a closed month is kept late.
-        if old["contract_start"][:7] > month:
-            raise ContractNotStarted(report.account_id, old["contract_start"])
-        if old.get("contract_end", "9999-12-31") < day:
-            raise AccountCancelled(report.account_id, old["contract_end"])
-        if old.get("closed_through", "") >= month:
-            raise MonthClosed(month)
-        # Otherwise a later reading is already the month's last count: nothing to do.
+            return None
+        return gate.refusal(_gate_account(old) if old else None)
 
     def _keep_late(self, report: CountReport) -> None:
-        """Keep a report for a closed month on its usage; flag the invoice if it would change the bracket.
+        """Keep a late report on its month's usage; flag the invoice if it would change the bracket.
 
-        Months close in order, so a month the gate calls closed is shut: kept even before the close has frozen
-        its usage (between the gate's shutting and the freeze), and never mixed into its day highs. Before the
-        freeze names the invoice there is nothing to flag: the freeze reads this report, and the close stores
-        the invoice flagged by it. After, the invoice may not be stored yet: the usage's flag then stops the
-        close's transaction, which stores the invoice flagged (``late_flag``).
+        When the invoice is named but may not be stored yet, the usage's flag stops the close's transaction,
+        which then stores the invoice flagged (``late_flag``).
         """
         response = self.client.update_item(  # a report again (a retry) writes the same attribute again
             TableName=self.table,
@@ -140,7 +137,7 @@ class UsageStore:
             ReturnValues="ALL_NEW",
         )
         item = from_item(response["Attributes"])
-        if not item.get("invoice_number") or item.get("correction_suggested"):
+        if not late.may_flag(item.get("invoice_number"), bool(item.get("correction_suggested"))):
             return
         usage = usage_from_items(report.account_id, report.month, item)
         if usage.correction_suggested(self.tariff):
@@ -207,7 +204,8 @@ class UsageStore:
         key = keys.key(keys.account_pk(account_id), keys.usage_sk(month))
         last = shut.profile.get(keys.last_attr(month))
         frozen = {":now": months.iso_now(), ":last": last, ":number": invoice_number}
-        opening = _known_opening(shut, month)
+        first_close = shut.shut_now and "closed_through" not in shut.profile
+        opening = known_opening(month, _open_lasts(shut.profile), first_close)
         update = (
             "SET closed_at = if_not_exists(closed_at, :now), #last = if_not_exists(#last, :last),"
             " invoice_number = if_not_exists(invoice_number, :number)"
@@ -296,9 +294,9 @@ class UsageStore:
 
     def _derived_opening(self, pk: str, month: str, profile: dict) -> int:
         """The last count standing before the month, until a close records it."""
-        open_lasts = [name for name in profile if name.startswith("last#") and name < keys.last_attr(month)]
-        if open_lasts:
-            return profile[max(open_lasts)]["count"]
+        opening = opening_of_open_months(month, _open_lasts(profile))
+        if opening is not None:
+            return opening
         response = self.client.query(
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :before",
@@ -311,26 +309,22 @@ class UsageStore:
         )
         earlier = [from_item(item) for item in response.get("Items", [])]
         if not earlier:
-            return 0
-        return usage_from_items(account_id="", month=earlier[0]["sk"][len("USAGE#") :], item=earlier[0]).last_count
+            return opening_after(None)
+        return opening_after(usage_from_items(account_id="", month=earlier[0]["sk"][len("USAGE#") :], item=earlier[0]))
 
     def _get(self, pk: str, sk: str) -> dict | None:
         response = self.client.get_item(TableName=self.table, Key=keys.key(pk, sk), ConsistentRead=True)
         return from_item(response["Item"]) if "Item" in response else None
 
 
-def _known_opening(shut: ShutMonth, month: str) -> int | None:
-    """The opening count when the profile alone tells it, else None (it is on the usage item, or needs a Query).
+def _open_lasts(profile: dict) -> dict[str, int]:
+    """The open months' last counts the gate keeps on the profile (``last#<month>``), by month."""
+    return {name[len("last#") :]: value["count"] for name, value in profile.items() if name.startswith("last#")}
 
-    An open month's last count stays on the profile until its close; so an earlier open month's copy is the
-    opening, and a profile that no close ever shut has no earlier usage but those copies: the opening is 0.
-    """
-    open_lasts = [name for name in shut.profile if name.startswith("last#") and name < keys.last_attr(month)]
-    if open_lasts:
-        return shut.profile[max(open_lasts)]["count"]
-    if shut.shut_now and "closed_through" not in shut.profile:
-        return 0
-    return None
+
+def _gate_account(profile: dict) -> Account:
+    """What the gate reads of the profile item."""
+    return Account(profile["contract_start"], profile.get("contract_end"), profile.get("closed_through"))
 
 
 def usage_from_items(account_id: str, month: str, item: dict, profile: dict | None = None) -> MonthUsage:

@@ -16,7 +16,7 @@ reports gives the same month.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -168,3 +168,32 @@ class MonthUsage:
             "peak": self.peak.count,
             "peak_observed_at": months.iso_tokyo(self.peak_observed_at),
         }
+
+
+# ---------------------------------------------------------------- the opening count
+# A month's opening count is the last count standing before it: the peak's floor from 00:00 on the 1st. A close
+# carries it over (the next month's usage records it); until then it is told by the months before.
+
+
+def opening_of_open_months(month: str, open_lasts: Mapping[str, int]) -> int | None:
+    """The opening count the account's open months tell, else None.
+
+    ``open_lasts``: each open month's last count (the gate keeps it until the month's close carries it over).
+    The latest open month before ``month`` has the last count standing before it."""
+    earlier = [other for other in open_lasts if other < month]
+    return open_lasts[max(earlier)] if earlier else None
+
+
+def known_opening(month: str, open_lasts: Mapping[str, int], first_close: bool) -> int | None:
+    """The opening count when the open months alone tell it, else None (it was recorded, or the months before
+    must be read: ``opening_after``). An account closed for the first time (``first_close``) has no usage before
+    but its open months': with none before ``month``, nothing was ever reported, and the opening is 0."""
+    opening = opening_of_open_months(month, open_lasts)
+    if opening is None and first_close:
+        return 0
+    return opening
+
+
+def opening_after(earlier: MonthUsage | None) -> int:
+    """The opening count after the latest month before that has usage: its last count (0 if there is none)."""
+    return 0 if earlier is None else earlier.last_count
