@@ -9,6 +9,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 PIP_QUIET := --quiet --disable-pip-version-check
+# Both cores: pytest-xdist hands the tests out one by one, the slow ones first (tests/conftest.py).
+PYTEST := $(PY) -m pytest -n 2 --dist load
 # sam build for python3.13 needs python3.13 on PATH.
 SAM_PATH := $(if $(PYENV_313),$(PYENV_313):,)$(PATH)
 
@@ -51,13 +53,13 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 unit: venv
-	$(PY) -m pytest tests/unit
+	$(PYTEST) tests/unit
 
 integration: venv
-	$(PY) -m pytest tests/integration
+	$(PYTEST) tests/integration
 
 local: venv
-	$(PY) -m pytest tests/local
+	$(PYTEST) tests/local
 
 build-check: tools
 	$(TOOLS)/bin/cfn-lint template.yaml
@@ -66,7 +68,7 @@ build-check: tools
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --region ap-northeast-1
 
 test: venv tools system-deps lint
-	$(PY) -m pytest tests
+	$(PYTEST) tests
 	$(MAKE) build-check
 
 openapi: venv

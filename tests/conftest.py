@@ -99,3 +99,10 @@ def assert_answer_documented(route_key: str, response: dict) -> None:
     for name, header in documented.get("headers", {}).items():
         if header.get("required"):
             assert name.lower() in headers, f"{route_key} {status} lacks its documented {name} header"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked ``slow`` run first. ``make test`` spreads the suite over both cores (pytest-xdist hands
+    the first tests out one by one, in turn), so the long ones start at once, side by side, instead of leaving
+    one core alone with them at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -262,6 +262,7 @@ def test_a_batch_whose_messages_all_failed_is_finished_by_the_next_days_run(room
     assert posted_on == {next_day}  # posted when they were actually printed
 
 
+@pytest.mark.slow
 def test_a_run_killed_at_every_write_and_re_run_prints_every_letter_exactly_once(aws):
     # Given a clean run's count of writes (planner and printer, DynamoDB, S3 and SQS): 2 batches, 2 planner calls
     letters = {"a": 2, "b": 1, "c": 1}

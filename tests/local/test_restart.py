@@ -136,6 +136,7 @@ def pdf_versions(stack: RunningStack, month: str) -> Counter:
     return versions
 
 
+@pytest.mark.slow
 def test_up_restarts_against_the_same_endpoint_mid_close_and_the_close_finishes_once(tmp_path, moto_endpoint):
     # Given `up --endpoint` on a moto server of its own, and accounts that reported counts last month
     stack = start_local_up(tmp_path, "--endpoint", moto_endpoint, *FASTER_RETRIES)

@@ -68,6 +68,7 @@ def test_the_state_file_records_the_running_stack(local_stack: RunningStack):
     assert state["resources"]["BillingTable"]["type"] == "AWS::DynamoDB::Table"
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_stack_within_seconds(tmp_path):
     # Given a second stack of its own
     stack = start_local_up(tmp_path)
@@ -84,6 +85,7 @@ def test_sigterm_stops_the_stack_within_seconds(tmp_path):
             requests.get(url, timeout=5)
 
 
+@pytest.mark.slow
 def test_dynamodbs_moto_process_goes_when_up_is_killed_outright(tmp_path):
     # Given a stack of its own, whose DynamoDB is a second moto process
     stack = start_local_up(tmp_path)
@@ -107,6 +109,7 @@ def test_dynamodbs_moto_process_goes_when_up_is_killed_outright(tmp_path):
             os.killpg(stack.process.pid, signal.SIGKILL)  # the function containers of the killed `up`
 
 
+@pytest.mark.slow
 def test_up_stops_with_an_error_when_dynamodbs_moto_process_dies(tmp_path):
     # Given a stack of its own
     stack = start_local_up(tmp_path)
