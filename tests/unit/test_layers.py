@@ -26,7 +26,7 @@ BILLING = ROOT / "layers" / "domain" / "billing"
 # Lowest first. A package imports only packages of the layers below its own: none above it, none beside it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("months",),
-    ("bank_calendar", "errors", "vocabulary", "emails", "spreadsheet", "japanese"),
+    ("bank_calendar", "errors", "vocabulary", "emails", "spreadsheet", "japanese", "zengin"),
     ("tariff",),
     ("usage",),
     ("contracts",),
@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("payments",),
     ("delivery",),
     ("dal",),  # the adapters to AWS: the domain's types in, DynamoDB, S3, SQS, SES and EventBridge out
-    ("schema", "http", "settings", "observability", "snapstart", "__init__"),  # the edge: checked for cycles only
+    ("schema", "http", "plain_http", "settings", "observability", "snapstart", "__init__"),  # the edge: cycles only
 )
 DAL = "dal"
 EDGE = frozenset(LAYERS[-1])

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from billing.payments.kana import NotZenginText, payer_key, to_zengin
-from billing.payments.layouts import DIRECT_DEBIT
-from billing.payments.zengin import BankFileError
+from billing.zengin.kana import NotZenginText, payer_key, to_zengin
+from billing.zengin.layouts import DIRECT_DEBIT
+from billing.zengin.records import BankFileError
 
 HEADER = {
     "consignor_code": "1234567890",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from billing.payments.zengin import Layout, Record, blank, c, n
+from billing.zengin.records import Layout, Record, blank, c, n
 
 # 口座振替依頼データ (種別コード 91, コード区分 0): the request a debit run sends, and the result the bank returns
 # in the same layout with each data record's 振替結果コード and the trailer's 振替済/振替不能 filled in.
