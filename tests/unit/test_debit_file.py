@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from billing.contracts.payment_details import DebitAccount, customer_number
-from billing.payments.debit_file import Collector, DebitRecord, Outcome, read_results, request_file
+from billing.invoicing.issuer import Collector, load_collector
+from billing.payments.debit_file import DebitRecord, Outcome, read_results, request_file
 from billing.zengin.records import BankFileError
 
 COLLECTOR = Collector("1234567890", "ｶ)ｻﾝﾌﾟﾙﾒ-ﾙﾊｲｼﾝ", "0001", "ｻﾝﾌﾟﾙ", "100", "ﾎﾝﾃﾝ", "1", "1234567")
@@ -102,3 +103,26 @@ def test_a_trailer_whose_paid_figures_disagree_is_refused():
     )
     with pytest.raises(BankFileError, match="振替済件数"):
         read_results(body, COLLECTOR, DEBIT_DATE, RECORDS)
+
+
+def test_the_collector_comes_from_the_issuer_file_and_a_bad_one_is_named():
+    from billing.invoicing.issuer import IssuerError, parse_collector
+
+    collector = load_collector()
+    assert len(collector.consignor_code) == 10 and collector.account_type == "1"
+    good = {
+        "consignor_code": "1234567890",
+        "consignor_name": "ｻﾝﾌﾟﾙ",
+        "bank_code": "0001",
+        "bank_name": "ｻﾝﾌﾟﾙ",
+        "branch_code": "001",
+        "branch_name": "ﾎﾝﾃﾝ",
+        "account_type": "当座",
+        "account_number": "7654321",
+    }
+    assert parse_collector({"direct_debit": good}).account_type == "2"
+    for key, bad in [("consignor_code", "12345"), ("bank_name", "ｱ" * 16), ("consignor_name", "サンプル")]:
+        with pytest.raises(IssuerError, match=f"direct_debit.{key}"):
+            parse_collector({"direct_debit": {**good, key: bad}})
+    with pytest.raises(IssuerError, match="direct_debit is missing"):
+        parse_collector({})

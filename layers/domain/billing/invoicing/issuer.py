@@ -91,14 +91,37 @@ class Issuer:
         return cls(**{**record, "bank": BankAccount(**record["bank"])})
 
 
+@dataclass(frozen=True)
+class Collector:
+    """The issuer as a debit file's header names it (委託者): its code and name at the collecting bank, and the
+    account the debited money goes to. Kept apart from ``Issuer``, which every invoice record holds a copy of."""
+
+    consignor_code: str
+    consignor_name: str  # half-width kana, as the bank registered it
+    bank_code: str
+    bank_name: str
+    branch_code: str
+    branch_name: str
+    account_type: str  # the Zengin code: 1 普通, 2 当座
+    account_number: str
+
+
 @functools.cache
 def load_issuer(path: Path = DEFAULT_PATH) -> Issuer:
+    return parse_issuer(_read(path))
+
+
+@functools.cache
+def load_collector(path: Path = DEFAULT_PATH) -> Collector:
+    return parse_collector(_read(path))
+
+
+def _read(path: Path) -> dict:
     with open(path, "rb") as handle:
         try:
-            raw = tomllib.load(handle)
+            return tomllib.load(handle)
         except tomllib.TOMLDecodeError as error:
             raise IssuerError(f"{path.name} is not valid TOML: {error}") from error
-    return parse_issuer(raw)
 
 
 def parse_issuer(raw: dict) -> Issuer:
@@ -126,6 +149,34 @@ def parse_issuer(raw: dict) -> Issuer:
     )
 
 
+def parse_collector(raw: dict) -> Collector:
+    debit = raw.get("direct_debit")
+    if not isinstance(debit, dict):
+        raise IssuerError("direct_debit is missing (a [direct_debit] table with the bank's collection contract)")
+
+    def field(key: str, pattern: re.Pattern, hint: str) -> str:
+        return _text(debit, key, pattern, hint, "direct_debit.")
+
+    return Collector(
+        consignor_code=field("consignor_code", _digits(10), "10 digits"),
+        consignor_name=field("consignor_name", _zengin_kana(40), "at most 40 half-width kana (the bank's form)"),
+        bank_code=field("bank_code", _digits(4), "4 digits"),
+        bank_name=field("bank_name", _zengin_kana(15), "at most 15 half-width kana"),
+        branch_code=field("branch_code", _digits(3), "3 digits"),
+        branch_name=field("branch_name", _zengin_kana(15), "at most 15 half-width kana"),
+        account_type={"普通": "1", "当座": "2"}[_one_of(debit, "account_type", ACCOUNT_TYPES, "direct_debit.")],
+        account_number=field("account_number", ACCOUNT_NUMBER, "7 digits"),
+    )
+
+
+def _digits(width: int) -> re.Pattern:
+    return re.compile(rf"^[0-9]{{{width}}}\Z")
+
+
+def _zengin_kana(most: int) -> re.Pattern:
+    return re.compile(rf"^[0-9A-Z\uff66-\uff9f ().\-/]{{1,{most}}}\Z")
+
+
 def _text(raw: dict, key: str, pattern: re.Pattern | None = None, hint: str = "", where: str = "") -> str:
     if key not in raw:
         raise IssuerError(f"{where}{key} is missing")
@@ -137,8 +188,8 @@ def _text(raw: dict, key: str, pattern: re.Pattern | None = None, hint: str = ""
     return value
 
 
-def _one_of(raw: dict, key: str, allowed: tuple[str, ...]) -> str:
-    value = _text(raw, key, where="bank.")
+def _one_of(raw: dict, key: str, allowed: tuple[str, ...], where: str = "bank.") -> str:
+    value = _text(raw, key, where=where)
     if value not in allowed:
-        raise IssuerError(f"bank.{key} must be one of {', '.join(allowed)}, got {value!r}")
+        raise IssuerError(f"{where}{key} must be one of {', '.join(allowed)}, got {value!r}")
     return value

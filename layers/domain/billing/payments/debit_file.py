@@ -13,22 +13,9 @@ from datetime import date
 from enum import StrEnum
 
 from billing.contracts.payment_details import DebitAccount
+from billing.invoicing.issuer import Collector
 from billing.zengin.layouts import DIRECT_DEBIT
 from billing.zengin.records import BankFileError
-
-
-@dataclass(frozen=True)
-class Collector:
-    """The issuer as a debit file's header names it: the 委託者 and the account the money is collected into."""
-
-    consignor_code: str  # 委託者コード, 10 digits, given by the bank
-    consignor_name: str  # 委託者名, half-width kana
-    bank_code: str
-    bank_name: str
-    branch_code: str
-    branch_name: str
-    account_type: str  # the Zengin code: 1 普通, 2 当座
-    account_number: str
 
 
 @dataclass(frozen=True)
