@@ -116,3 +116,26 @@ def test_importing_the_calendar_does_not_load_the_holiday_tables():
 
 def _domain_layer() -> str:
     return str(Path(billing.__file__).parent.parent)
+
+
+def test_business_days_are_counted_past_weekends_holidays_and_the_year_end():
+    assert cal.business_days_after(date(2026, 12, 25), 3) == date(2026, 12, 30)  # Friday; Mon to Wed
+    assert cal.business_days_after(date(2026, 12, 25), 4) == date(2027, 1, 4)  # 12/31 to 1/3 closed
+    assert cal.business_days_after(date(2026, 12, 25), 10) == date(2027, 1, 13)  # 1/11 is 成人の日
+    assert cal.business_days_before(date(2026, 12, 28), 5) == date(2026, 12, 21)
+    assert cal.business_days_after(date(2026, 11, 20), 0) == date(2026, 11, 20)
+
+
+@given(st.dates(min_value=date(2025, 1, 1), max_value=date(2035, 12, 31)))
+def test_every_debit_date_has_exactly_one_request_day_lead_business_days_before_it(day):
+    debit = cal.debit_to_request(day, 5)
+    if debit is not None:
+        assert cal.is_business_day(day) and cal.is_debit_date(debit)
+        assert cal.business_days_before(debit, 5) == day
+    if cal.is_debit_date(day):
+        assert cal.debit_to_request(cal.business_days_before(day, 5), 5) == day
+
+
+def test_a_debit_moved_into_march_is_still_february_s():
+    assert cal.is_debit_date(date(2027, 3, 1)) and not cal.is_debit_date(date(2027, 2, 26))
+    assert cal.debit_to_request(date(2027, 2, 19), 5) == date(2027, 3, 1)

@@ -69,6 +69,20 @@ def next_business_day(d: date) -> date:
     return business_day_on_or_after(d + _ONE_DAY)
 
 
+def business_days_after(d: date, n: int) -> date:
+    """The ``n``-th bank business day after ``d`` (``d`` itself is not counted)."""
+    for _ in range(n):
+        d = next_business_day(d)
+    return d
+
+
+def business_days_before(d: date, n: int) -> date:
+    """The ``n``-th bank business day before ``d``."""
+    for _ in range(n):
+        d = business_day_on_or_before(d - _ONE_DAY)
+    return d
+
+
 def transfer_due_date(issue_date: date) -> date:
     """振込期限: the last day of the issue month, or the business day before it."""
     month_end = months.last_day(issue_date.strftime("%Y-%m"))
@@ -82,6 +96,21 @@ def debit_date(issue_date: date) -> date:
     debit to 1 March), as banks do it.
     """
     return business_day_on_or_after(issue_date.replace(day=DEBIT_DAY))
+
+
+def is_debit_date(d: date) -> bool:
+    """Whether ``d`` is some month's 口座振替日 (the 27th moved later can land in the next month)."""
+    previous_month = (d.replace(day=1) - _ONE_DAY).replace(day=1)
+    return d in (debit_date(d.replace(day=1)), debit_date(previous_month))
+
+
+def debit_to_request(today: date, lead_business_days: int) -> date | None:
+    """The debit date whose request file is due today: the one ``lead_business_days`` bank business days
+    ahead, when that day is a 口座振替日 and today is a business day; else ``None``."""
+    if is_bank_holiday(today):
+        return None
+    ahead = business_days_after(today, lead_business_days)
+    return ahead if is_debit_date(ahead) else None
 
 
 def is_delivery_day(d: date) -> bool:
