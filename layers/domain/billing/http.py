@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -31,20 +30,17 @@ from pydantic import BaseModel
 
 from billing.errors import BillingError, InvalidRequest, NotFound
 from billing.observability import logger
-from billing.schema.parsing import body_type, strict_json, validation_message
+from billing.plain_http import dumps, log_refusal
+from billing.schema.parsing import body_type, require_json, strict_json, validation_message
 from billing.schema.platform import ErrorOut
 
 
-def _dumps(body: object) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-
-
 def error_response(error: BillingError) -> Response:
-    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=_dumps(error.as_json()))
+    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=dumps(error.as_json()))
 
 
 def json_response(status: int, body: object) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=_dumps(body))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=dumps(body))
 
 
 class _WholePathResolver(APIGatewayHttpResolver):
@@ -56,11 +52,11 @@ class _WholePathResolver(APIGatewayHttpResolver):
 
 
 def create_resolver() -> APIGatewayHttpResolver:
-    app = _WholePathResolver(serializer=_dumps, enable_validation=True, json_body_deserializer=strict_json)
+    app = _WholePathResolver(serializer=dumps, enable_validation=True, json_body_deserializer=strict_json)
 
     @app.exception_handler(BillingError)
     def _billing_error(error: BillingError) -> Response:
-        logger.info("request refused", extra={"code": error.code, "reason": error.message})
+        log_refusal(error)
         return error_response(error)
 
     @app.exception_handler(ValidationException)
@@ -90,11 +86,8 @@ class _JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
     """
 
     def _get_body(self, app: APIGatewayHttpResolver) -> dict[str, Any]:
-        content_type = app.current_event.headers.get("content-type") or ""
-        if app.current_event.body and body_type(content_type) != "application/json":
-            # A body with no media type at all is refused too: it is not "JSON by default".
-            given = f"got {content_type!r}" if content_type.strip() else "it has none"
-            raise InvalidRequest(f"the request body must be JSON (Content-Type: application/json); {given}")
+        if app.current_event.body:
+            require_json(app.current_event.headers.get("content-type") or "")
         return self._parse_json_data(app)  # Powertools' own test of the type is case-sensitive
 
 
@@ -128,11 +121,11 @@ def create_page_resolver(error_page: Callable[[BillingError | None], Response]) 
     ``error_page(None)`` is the page for a failure of our own (logged with its traceback).
     Routes read their input with ``query_value`` and ``form_value``.
     """
-    app = _WholePathResolver(serializer=_dumps)
+    app = _WholePathResolver(serializer=dumps)
 
     @app.exception_handler(BillingError)
     def _billing_error(error: BillingError) -> Response:
-        logger.info("request refused", extra={"code": error.code, "reason": error.message})
+        log_refusal(error)
         return error_page(error)
 
     @app.exception_handler(Exception)

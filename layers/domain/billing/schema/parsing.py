@@ -27,6 +27,16 @@ def body_type(content_type: str) -> str:
     return media_type
 
 
+def require_json(content_type: str) -> None:
+    """``InvalidRequest`` unless a Content-Type header names JSON in UTF-8, the only body the API reads.
+
+    A body with no media type at all is refused too: it is not "JSON by default".
+    """
+    if body_type(content_type) != "application/json":
+        given = f"got {content_type!r}" if content_type.strip() else "it has none"
+        raise InvalidRequest(f"the request body must be JSON (Content-Type: application/json); {given}")
+
+
 def strict_json(text: str) -> Any:
     """The body as JSON, or ``InvalidRequest`` saying what is wrong with it."""
     if not text:
