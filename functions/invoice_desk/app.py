@@ -13,13 +13,11 @@ Writes and emits: nothing.
 from __future__ import annotations
 
 import functools
-from datetime import date
 from itertools import islice
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from billing import months
 from billing.dal.archive import InvoiceArchive
 from billing.dal.invoice_search import DocumentIndex
 from billing.dal.invoices import InvoiceStore
@@ -84,25 +82,23 @@ def list_invoices(
     max_total: MaxTotalQuery = None,
     counterparty: CounterpartyQuery = None,
     correction_suggested: CorrectionSuggestedQuery = None,
-    limit: LimitQuery = str(desk.DEFAULT_LIMIT),
+    *,
+    limit: LimitQuery,  # its default is the type's (billing.schema.desk)
     next_token: NextTokenQuery = None,
     format: FormatQuery = "json",
 ):
     search = desk.DocumentSearch(
-        issued_from=_day("issued_from", issued_from),
-        issued_to=_day("issued_to", issued_to),
-        min_total=None if min_total is None else int(min_total),
-        max_total=None if max_total is None else int(max_total),
+        issued_from=issued_from,
+        issued_to=issued_to,
+        min_total=min_total,
+        max_total=max_total,
         counterparty=counterparty,
-        correction_suggested=None if correction_suggested is None else correction_suggested == "true",
+        correction_suggested=correction_suggested,
     )
     if format == "csv":
         return _csv(search)
-    rows_per_page = int(limit)
-    if not 1 <= rows_per_page <= desk.MAX_LIMIT:
-        raise InvalidRequest(f"limit: must be 1-{desk.MAX_LIMIT}")
     after = desk.decode_token(search, next_token) if next_token is not None else None
-    rows, more = index().page(search, rows_per_page, after)
+    rows, more = index().page(search, limit, after)
     token = desk.encode_token(search, desk.position(rows[-1])) if more else None
     return {"invoices": [desk.row(r) for r in rows], "next_token": token}
 
@@ -129,16 +125,6 @@ def get_invoice(invoice_number: DocumentNumberPath):
         "history": [desk.row(r) for r in history],
     }
     return {name: detail.get(name) for name in InvoiceDetailOut.model_fields}  # what the contract lists, no more
-
-
-def _day(name: str, value: str) -> date:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequest(f"{name}: not a calendar date") from None
-    if not months.FIRST_YEAR <= day.year <= months.LAST_YEAR:
-        raise InvalidRequest(f"{name}: must fall between {months.FIRST_YEAR} and {months.LAST_YEAR}")
-    return day
 
 
 def _csv(search: desk.DocumentSearch) -> Response:

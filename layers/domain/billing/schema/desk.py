@@ -1,16 +1,52 @@
-"""The invoice desk's parameters and answers (operators; 電子帳簿保存法)."""
+"""The invoice desk's parameters and answers (operators; 電子帳簿保存法).
+
+The query parameters are typed here, once: a route receives each as the value it stands for (a ``date``, an
+``int``, a ``bool``), and a value that is not one is the route's 400 before it runs. Each is published as the
+string a query string carries, with the pattern it must match (docs/openapi.json).
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import AfterValidator, StringConstraints
 
-from billing.invoicing.desk import MAX_LIMIT
+from billing import months
+from billing.invoicing.desk import DEFAULT_LIMIT, MAX_LIMIT
 from billing.schema.fields import DATE_PATTERN, Document
 
 DOCUMENT_NUMBER_PATTERN = r"^(INV|CN)-[0-9]{6}-[0-9]{7}$"
 _YEN_PATTERN = r"^[0-9]{1,12}$"  # ASCII digits only: no sign, no exponent, no fullwidth digits
+
+
+def _issue_day(value: str) -> date:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a calendar date") from None
+    if not months.FIRST_YEAR <= day.year <= months.LAST_YEAR:
+        raise ValueError(f"must fall between {months.FIRST_YEAR} and {months.LAST_YEAR}")
+    return day
+
+
+def _rows_per_page(value: str) -> int:
+    rows = int(value)
+    if not 1 <= rows <= MAX_LIMIT:
+        raise ValueError(f"must be 1-{MAX_LIMIT}")
+    return rows
+
+
+# Each checked as the string it arrives as (the pattern, published), then turned into what it stands for.
+IssueDay = Annotated[str, StringConstraints(pattern=DATE_PATTERN), AfterValidator(_issue_day)]
+Yen = Annotated[str, StringConstraints(pattern=_YEN_PATTERN), AfterValidator(int)]
+RowsPerPage = Annotated[
+    str,  # ASCII digits only: as an int, the query would also take 1.0, +5, ５ and 1_0
+    StringConstraints(pattern=r"^[0-9]{1,3}$"),
+    AfterValidator(_rows_per_page),
+]
+Flag = Annotated[Literal["true", "false"], AfterValidator(lambda value: value == "true")]
 
 DocumentNumberPath = Annotated[
     str,
@@ -19,22 +55,13 @@ DocumentNumberPath = Annotated[
         description="INV-YYYYMM-NNNNNNN (invoice or correction) or CN-YYYYMM-NNNNNNN (return invoice)",
     ),
 ]
-IssuedFromQuery = Annotated[
-    str, Query(pattern=DATE_PATTERN, description="YYYY-MM-DD, first issue date (inclusive); required")
-]
+IssuedFromQuery = Annotated[IssueDay, Query(description="YYYY-MM-DD, first issue date (inclusive); required")]
 IssuedToQuery = Annotated[
-    str,
-    Query(
-        pattern=DATE_PATTERN,
-        description="YYYY-MM-DD, last issue date (inclusive); required; at most 366 days after issued_from",
-    ),
+    IssueDay,
+    Query(description="YYYY-MM-DD, last issue date (inclusive); required; at most 366 days after issued_from"),
 ]
-MinTotalQuery = Annotated[
-    str | None, Query(pattern=_YEN_PATTERN, description="yen, tax included, inclusive (a non-negative integer)")
-]
-MaxTotalQuery = Annotated[
-    str | None, Query(pattern=_YEN_PATTERN, description="yen, tax included, inclusive (a non-negative integer)")
-]
+MinTotalQuery = Annotated[Yen | None, Query(description="yen, tax included, inclusive (a non-negative integer)")]
+MaxTotalQuery = Annotated[Yen | None, Query(description="yen, tax included, inclusive (a non-negative integer)")]
 CounterpartyQuery = Annotated[
     str | None,
     Query(
@@ -45,14 +72,18 @@ CounterpartyQuery = Annotated[
     ),
 ]
 CorrectionSuggestedQuery = Annotated[
-    Literal["true", "false"] | None,
+    Flag | None,
     Query(description="true: only invoices a late report flagged for correction; false: only those not flagged"),
 ]
-
-
 LimitQuery = Annotated[
-    str,  # ASCII digits only: as an int, the query would also take 1.0, +5, ５ and 1_0
-    Query(pattern=r"^[0-9]{1,3}$", description=f"rows per page, 1-{MAX_LIMIT} (JSON only)"),
+    RowsPerPage,
+    Query(
+        description=f"rows per page, 1-{MAX_LIMIT} (JSON only)",
+        # Powertools hands a missing parameter its default as it is, unvalidated: the factory gives the route
+        # the number, and the document shows the default as the string a query string would carry.
+        default_factory=lambda: DEFAULT_LIMIT,
+        json_schema_extra={"default": str(DEFAULT_LIMIT)},
+    ),
 ]
 NextTokenQuery = Annotated[
     str | None,
