@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from benchmarks import _support as support
 from benchmarks._moto_counter import Counters, process_label
 from benchmarks.local_throughput import LocalStackProcess
+from tests import factories
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 REPORT_BATCH = 100
@@ -72,10 +72,8 @@ def default_month() -> str:
 
 
 def profile_body(index: int) -> dict:
-    body = json.loads(support.load_event("put_account.json")["body"])
-    body["payment_method"] = ("bank_transfer", "direct_debit")[index % 2]
-    body["delivery_method"] = ("web", "postal")[(index // 2) % 2]
-    return body
+    """Account ``index``'s body: the four payment × delivery combinations in turn."""
+    return factories.profile_body(("bank_transfer", "direct_debit")[index % 2], ("web", "postal")[(index // 2) % 2])
 
 
 def month_moments(month: str, count: int, seed: int) -> list[datetime]:

@@ -58,6 +58,7 @@ from zoneinfo import ZoneInfo
 
 from benchmarks import _reporting as reporting
 from benchmarks import _support as support
+from tests.factories import profile_body
 
 NAME = "count_handler"
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -138,7 +139,7 @@ def _invoke(module, event: dict) -> dict:
 
 def _create_accounts(accounts_module, ids: list[str]) -> None:
     template = support.load_event("put_account.json")
-    body = json.loads(template["body"])
+    body = profile_body()
     for account_id in ids:
         event = support.api_event(template, f"/v1/accounts/{account_id}", body, {"account_id": account_id})
         result = _invoke(accounts_module, event)

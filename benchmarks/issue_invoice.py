@@ -191,20 +191,18 @@ def seed(n: int) -> list[str]:
     """``n`` accounts with one report each in MONTH, stored with the domain's stores (not timed)."""
     from datetime import datetime, timedelta
 
-    from billing.contracts.accounts import AccountProfile
     from billing.dal.accounts import AccountStore
     from billing.dal.usage import UsageStore
     from billing.usage.counts import CountReport
+    from tests.factories import account_profile
 
     accounts, usage = AccountStore(support.TABLE), UsageStore(support.TABLE)
-    template = json.loads(support.load_event("put_account.json")["body"])
     start = datetime.fromisoformat(f"{MONTH}-01T00:00:00+09:00")
     ids = []
     for i in range(n):
         account_id = f"issue-{i:06d}"
-        body = {**template, "payment_method": ("bank_transfer", "direct_debit")[i % 2]}
-        body["delivery_method"] = ("web", "postal")[(i // 2) % 2]
-        accounts.create(AccountProfile.from_json(account_id, body))
+        payment, delivery = ("bank_transfer", "direct_debit")[i % 2], ("web", "postal")[(i // 2) % 2]
+        accounts.create(account_profile(payment, delivery, account_id=account_id))
         observed = start + timedelta(days=i % 28, hours=i % 24)
         usage.record(CountReport.received(account_id, 1_000 + 37 * i, observed, now=observed + timedelta(minutes=1)))
         ids.append(account_id)

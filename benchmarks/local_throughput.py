@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 
 from benchmarks import _reporting as reporting
 from benchmarks import _support as support
+from tests.factories import profile_body
 
 NAME = "local_throughput"
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -241,7 +242,7 @@ def ceiling_table(config: dict, accounts: list[str]) -> str:
     client = moto_client(config)
     support.create_tables(client, table)
     # Each profile with what the count path reads of it: the gate refuses a report before the contract's start.
-    contract_start = json.loads(support.load_event("put_account.json")["body"])["contract_start"]
+    contract_start = profile_body()["contract_start"]
     for account in accounts:
         profile = {"pk": {"S": f"ACCOUNT#{account}"}, "sk": {"S": "PROFILE"}, "contract_start": {"S": contract_start}}
         client.put_item(TableName=table, Item=profile)
@@ -293,7 +294,7 @@ def run(threads: int = 4, seconds: float = 30.0, accounts: int = 50, batch_size:
 
         config = stack.config
         api = SignedSession.from_config(config)
-        body = json.loads(support.load_event("put_account.json")["body"])
+        body = profile_body()
         for account in account_ids:
             response = api.put(f"/v1/accounts/{account}", json=body)
             if response.status_code not in (200, 201):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 
 import boto3
 from pypdf import PdfReader
 
 from tests.conftest import LambdaContext, load_event
+from tests.factories import profile_body
 from tests.integration.conftest import BUCKET, TABLE, Api
 
 MONTH = "2026-10"
@@ -20,16 +20,6 @@ ACCOUNTS = {
     "debit-web": ("direct_debit", "web", "佐藤 花子", 25_000),
     "debit-postal": ("direct_debit", "postal", None, 0),
 }
-
-
-def profile(payment, delivery, person, **changes):
-    body = json.loads(load_event("put_account.json")["body"])
-    body.update(payment_method=payment, delivery_method=delivery, **changes)
-    if person:
-        body["billing_contact"]["person_name"] = person
-    else:
-        body["billing_contact"].pop("person_name")
-    return body
 
 
 class Month:
@@ -45,7 +35,9 @@ class Month:
     def seed(self):
         for account, (payment, delivery, person, peak) in ACCOUNTS.items():
             status, _ = self.accounts.replay(
-                "put_account.json", path=f"/v1/accounts/{account}", body=profile(payment, delivery, person)
+                "put_account.json",
+                path=f"/v1/accounts/{account}",
+                body=profile_body(payment, delivery, person_name=person),
             )
             assert status == 201
             if peak:

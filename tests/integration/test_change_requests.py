@@ -13,6 +13,7 @@ from moto.ses.models import ses_backends
 
 from billing.errors import AlreadyApplied
 from tests.conftest import load_event
+from tests.factories import profile_body
 from tests.integration.billing_month import Month, invoice_item
 from tests.integration.conftest import TABLE, Api
 
@@ -168,8 +169,7 @@ class TestRequestAndConfirm:
 
     def test_a_put_cannot_change_the_profile_around_a_request(self, account, accounts_api, changes_api):
         change_id, token = requested(changes_api, {"delivery_method": "web"})
-        replaced = json.loads(load_event("put_account.json")["body"])
-        replaced["billing_contact"]["address"] = "東京都港区芝公園4-2-8"
+        replaced = profile_body(contact={"address": "東京都港区芝公園4-2-8"})
         status, body = accounts_api.replay("put_account.json", body=replaced)
         assert (status, body["error"]["code"]) == (409, "change_request_required")
         assert confirm(changes_api, change_id, token)[0] == 200

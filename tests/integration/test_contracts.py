@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from tests.conftest import load_event
+from tests.factories import profile_body
 from tests.integration.billing_month import Month, invoice_item, pdf_text
 from tests.integration.conftest import Api
 
-PUT_BODY = json.loads(load_event("put_account.json")["body"])  # standard + bridge from 2026-04 (6-month term)
+PUT_BODY = profile_body()  # put_account.json's body: standard + bridge from 2026-04 (6-month term)
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@ Peppol address on every document issued while it is set, as the official PINT JP
 
 from __future__ import annotations
 
-import json
 import re
 
 import boto3
 import pytest
 
-from tests.conftest import load_event
+from tests.factories import profile_body
 from tests.integration.billing_month import Month, invoice_item
 from tests.integration.conftest import BUCKET, TABLE, Api
 from tests.pint_jp import NO_BUYER_ENDPOINT, failed_asserts
@@ -25,15 +24,9 @@ BAD = {
 }
 
 
-def put_body(number=None) -> dict:
-    body = json.loads(load_event("put_account.json")["body"])
-    if number is not None:
-        body["billing_contact"]["corporate_number"] = number
-    return body
-
-
 def put(api: Api, account: str, number=None) -> tuple[int, dict]:
-    return api.replay("put_account.json", path=f"/v1/accounts/{account}", body=put_body(number))
+    body = profile_body(contact=None if number is None else {"corporate_number": number})
+    return api.replay("put_account.json", path=f"/v1/accounts/{account}", body=body)
 
 
 def get(api: Api, account: str) -> tuple[int, dict]:

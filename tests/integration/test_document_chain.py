@@ -15,7 +15,8 @@ from billing.errors import BillingError
 from billing.invoicing.returns import split_tax_included
 from billing.schema.documents import CorrectionIn, CreditNoteIn
 from billing.vocabulary import DocumentKind
-from tests.integration.billing_month import Month, profile
+from tests.factories import profile_body
+from tests.integration.billing_month import Month
 from tests.integration.conftest import TABLE, Api
 
 ORIGINAL = "INV-202610-0000001"
@@ -152,7 +153,7 @@ def test_one_correction_and_two_returns_at_once_never_return_more_than_the_chain
     # Given 16 accounts each billed ¥7,700 for October
     month, accounts = Month(), [f"race-{n:02d}" for n in range(16)]
     for account in accounts:
-        body = profile("bank_transfer", "web", None)
+        body = profile_body("bank_transfer", "web", person_name=None)
         assert month.accounts.replay("put_account.json", path=f"/v1/accounts/{account}", body=body)[0] == 201
         month.report(account, 9_000, "2026-10-10T12:00:00+09:00")
     month.run_close("2026-10")

@@ -7,6 +7,7 @@ import json
 import boto3
 
 from tests.conftest import load_event
+from tests.factories import profile_body
 from tests.integration.billing_month import (
     Month,
     archived_versions,
@@ -208,10 +209,7 @@ def test_corrections_and_returns_are_delivered_through_the_accounts_channel(clos
     # Given a web account's invoice, corrected, and a return against the correction
     enable_delivery(monkeypatch)
     # (October closed before webco existed: its contract starts in November, the first open month)
-    web = json.loads(load_event("put_account.json")["body"]) | {
-        "delivery_method": "web",
-        "contract_start": "2026-11-01",
-    }
+    web = profile_body(delivery_method="web", contract_start="2026-11-01")
     assert closed.accounts.replay("put_account.json", path="/v1/accounts/webco", body=web)[0] == 201
     closed.report("webco", 5_000, "2026-11-10T12:00:00+09:00")
     closed.run_close("2026-11")

@@ -24,7 +24,7 @@ from moto import mock_aws
 
 from billing.dal import keys
 from tests.conftest import load_event
-from tests.integration.billing_month import profile
+from tests.factories import profile_body
 from tests.integration.conftest import create_resources
 from tests.integration.faults import Faults, Functions, Platform, Snapshot, changes, check_invariants
 
@@ -45,7 +45,7 @@ def world(functions: Functions):
         create_resources(monkeypatch)
         monkeypatch.setenv("STATEMENTS_URL", "https://statements.example.test/statements")
         for account, (payment, delivery, person, peak) in ACCOUNTS.items():
-            body = profile(payment, delivery, person)
+            body = profile_body(payment, delivery, person_name=person)
             assert functions.accounts.replay("put_account.json", path=f"/v1/accounts/{account}", body=body)[0] == 201
             report(functions, account, peak, "2026-10-10T12:00:00+09:00")
         yield
@@ -124,6 +124,7 @@ def run(flow, faults: Faults, functions: Functions, start: Snapshot) -> dict:
         return counted
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flow", [month_flow, documents_flow], ids=["close-deliver-print", "correct-return"])
 def test_every_aws_call_failed_or_killed_in_turn_loses_and_doubles_nothing(aws_env, flow, capsys):
     functions = Functions()

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from billing.dal import keys
 from billing.errors import CloseOutOfOrder
 from tests.conftest import LambdaContext, load_event
+from tests.factories import profile_body
 from tests.integration.billing_month import (
     ACCOUNTS,
     MONTH,
@@ -21,7 +22,6 @@ from tests.integration.billing_month import (
     invoices,
     pdf_text,
     pdf_versions,
-    profile,
 )
 from tests.integration.conftest import BUCKET, Api
 from tests.pint_jp import NO_BUYER_ENDPOINT, failed_asserts
@@ -88,7 +88,7 @@ def test_a_new_contract_cannot_start_in_or_before_a_month_whose_close_has_run(mo
     total = len(invoices())
 
     def create(account, start):
-        body = profile("bank_transfer", "web", "山田 太郎", contract_start=start)
+        body = profile_body("bank_transfer", "web", contract_start=start)
         return month.accounts.replay("put_account.json", path=f"/v1/accounts/{account}", body=body)
 
     # When the platform creates accounts whose contracts start in October, or before it
@@ -106,14 +106,14 @@ def test_a_new_contract_cannot_start_in_or_before_a_month_whose_close_has_run(mo
     # An existing account's same body stays a safe retry after the close too
     account, (payment, delivery, person, _) = next(iter(ACCOUNTS.items()))
     replay = month.accounts.replay(
-        "put_account.json", path=f"/v1/accounts/{account}", body=profile(payment, delivery, person)
+        "put_account.json", path=f"/v1/accounts/{account}", body=profile_body(payment, delivery, person_name=person)
     )
     assert replay[0] == 200
 
 
 def test_a_report_from_before_the_contract_is_refused_as_such_and_kept_nowhere_even_after_closes(month):
     # Given an account whose contract starts in November, and October and November both closed
-    body = profile("bank_transfer", "web", "山田 太郎", contract_start="2026-11-01")
+    body = profile_body("bank_transfer", "web", contract_start="2026-11-01")
     assert month.accounts.replay("put_account.json", path="/v1/accounts/starts-nov", body=body)[0] == 201
     assert month.report("starts-nov", 7_000, "2026-11-05T12:00:00+09:00")[0] == 200
     month.run_close("2026-10")
@@ -224,7 +224,7 @@ def test_an_invoice_that_fails_its_last_try_counts_as_failed(month, monkeypatch)
 
 def test_an_account_whose_contract_ended_before_the_month_is_not_billed(month):
     for account, end_month in (("ended", "2026-09"), ("last-month", "2026-10")):
-        body = profile("bank_transfer", "web", None, contract_start="2026-01-01")
+        body = profile_body("bank_transfer", "web", person_name=None, contract_start="2026-01-01")
         month.accounts.replay("put_account.json", path=f"/v1/accounts/{account}", body=body)
         cancellation = {"received_on": "2026-08-15", "end_month": end_month}
         status, _ = month.accounts.replay(
@@ -301,7 +301,7 @@ def test_a_close_waits_for_the_month_before_to_finish(month):
 
 def test_closing_out_of_order_never_refuses_an_open_months_count_nor_drops_a_closed_ones(month):
     # Given an account (standard + bridge) that reported 5,000 in October and in November, September closed
-    body = profile("bank_transfer", "web", None)
+    body = profile_body("bank_transfer", "web", person_name=None)
     assert month.accounts.replay("put_account.json", path="/v1/accounts/ordered", body=body)[0] == 201
     month.run_close("2026-09")
     month.report("ordered", 5_000, "2026-10-15T12:00:00+09:00")

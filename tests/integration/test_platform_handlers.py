@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import assert_documented
+from tests.factories import profile_body
 from tests.integration.conftest import TABLE
 
 REPORT = {"count": 12345, "observed_at": "2026-11-25T10:00:00+09:00"}
@@ -133,7 +134,7 @@ class TestRecordCounts:
         assert report(counts_api, 1, "2026-11-01T00:00:00+09:00")[0] == 200
 
     def test_counts_after_the_contract_ended_are_refused(self, accounts_api, counts_api):
-        accounts_api.replay("put_account.json", body=_profile())
+        accounts_api.replay("put_account.json", body=profile_body())
         cancellation = {"received_on": "2026-09-01", "end_month": "2026-10"}
         assert accounts_api.replay("cancel_account.json", body=cancellation)[0] == 201
         assert report(counts_api, 5, "2026-10-31T23:59:00+09:00")[0] == 200
@@ -178,11 +179,3 @@ def close_month_gate(account_id: str, month: str) -> None:
         UpdateExpression="SET closed_through = :m",
         ExpressionAttributeValues={":m": {"S": month}},
     )
-
-
-def _profile(**changes) -> dict:
-    import json
-
-    from tests.conftest import load_event
-
-    return json.loads(load_event("put_account.json")["body"]) | changes

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from tests.factories import profile_body
+
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
@@ -13,26 +15,8 @@ def new_account_id(prefix: str = "acct") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def profile(payment_method: str = "bank_transfer", delivery_method: str = "postal", **overrides: object) -> dict:
-    """A billing profile as the contract (docs/openapi.json) shows it."""
-    body = {
-        "plan": "standard",
-        "options": ["bridge"],
-        "payment_method": payment_method,
-        "delivery_method": delivery_method,
-        "contract_start": "2026-04-01",
-        "billing_contact": {
-            "company_name": "株式会社サンプル商事",
-            "department": "経理部",
-            "person_name": "山田 太郎",
-            "postal_code": "100-0005",
-            "address": "東京都千代田区丸の内1-1-1",
-            "email": "billing@example.co.jp",
-            "phone": "03-1234-5678",
-        },
-    }
-    body.update(overrides)
-    return body
+# A billing profile as the contract (docs/openapi.json) shows it: profile(payment_method, delivery_method, ...).
+profile = profile_body
 
 
 def recent_times(count: int) -> list[datetime]:

@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from local.client import SignedSession
+from tests.factories import profile_body
 from tests.local.conftest import RunningStack, run_cli
 from tools.openapi import DOCUMENT
 
@@ -36,18 +37,12 @@ EXAMPLES_PER_OPERATION = 30
 def customer(local_stack: RunningStack) -> requests.Session:
     signed = SignedSession.from_config(local_stack.config)
     account = "fuzz-customer"
-    assert signed.put(f"/v1/accounts/{account}", json=_profile()).status_code in (200, 201)
+    assert signed.put(f"/v1/accounts/{account}", json=profile_body()).status_code in (200, 201)
     result = run_cli(local_stack, "token", account)
     assert result.returncode == 0, result.stderr
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {result.stdout.strip()}"
     return session
-
-
-def _profile() -> dict:
-    from tests.local.support import profile
-
-    return profile()
 
 
 @schema.parametrize()

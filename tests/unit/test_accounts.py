@@ -1,6 +1,7 @@
 """Billing profiles: every field is checked, and the recipient line follows 御中/様."""
 
 import copy
+import json
 from dataclasses import replace
 from datetime import date
 
@@ -10,24 +11,11 @@ from billing.contracts.accounts import AccountProfile
 from billing.errors import InvalidRequest
 from billing.schema.platform import AccountIn
 from billing.tariff import load_tariff
+from tests.conftest import load_event
+from tests.factories import profile_body
 from tests.unit.edge import typed
 
-PROFILE = {
-    "plan": "standard",
-    "options": ["bridge"],
-    "payment_method": "bank_transfer",
-    "delivery_method": "postal",
-    "contract_start": "2026-04-01",
-    "billing_contact": {
-        "company_name": "株式会社サンプル商事",
-        "department": "経理部",
-        "person_name": "山田 太郎",
-        "postal_code": "100-0005",
-        "address": "東京都千代田区丸の内1-1-1",
-        "email": "billing@example.co.jp",
-        "phone": "03-1234-5678",
-    },
-}
+PROFILE = profile_body()  # the design example: standard + bridge, bank transfer, postal, from 2026-04
 
 
 def parse(body):
@@ -45,6 +33,11 @@ def changed(path, value):
     else:
         target[leaf] = value
     return body
+
+
+def test_the_sample_event_sends_the_factorys_profile():
+    # A test that replays put_account.json as it is and one that PUTs profile_body() send the same account
+    assert json.loads(load_event("put_account.json")["body"]) == profile_body()
 
 
 def test_the_design_example_is_accepted_and_round_trips():

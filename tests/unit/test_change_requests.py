@@ -32,10 +32,9 @@ from billing.errors import (
     TokenExpired,
 )
 from billing.schema.fields import CHANGE_REQUEST_ID_PATTERN
-from billing.schema.platform import AccountIn, ApproveIn, ChangeRequestIn, ChangesIn, ConfirmIn
-from billing.tariff import load_tariff
+from billing.schema.platform import ApproveIn, ChangeRequestIn, ChangesIn, ConfirmIn
+from tests.factories import CONTACT, account_profile
 from tests.unit.edge import typed
-from tests.unit.test_accounts import PROFILE
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=months.TOKYO)
 PAGE_URL = "https://customer.example.test"
@@ -43,7 +42,7 @@ PAGE_URL = "https://customer.example.test"
 
 @pytest.fixture
 def profile() -> AccountProfile:
-    return typed(AccountIn, PROFILE).as_profile("acme", load_tariff())
+    return account_profile()  # bank transfer, postal, 山田 太郎 of 経理部
 
 
 def open_request(profile, body) -> tuple[ChangeRequest, str | None]:
@@ -127,7 +126,7 @@ def test_a_request_that_changes_nothing_is_refused(profile):
 
 
 def test_fields_sent_unchanged_are_left_out_of_the_request(profile):
-    full_contact = {**PROFILE["billing_contact"], "phone": "03-9999-0000"}
+    full_contact = {**CONTACT, "phone": "03-9999-0000"}
     made, _ = request(profile, billing_contact=full_contact, delivery_method="postal")
     assert made.changes.as_json() == {"billing_contact": {"phone": "03-9999-0000"}}
 
@@ -144,9 +143,7 @@ def test_a_company_name_change_waits_for_an_operator_and_sends_no_token(profile)
 
 
 def test_sending_the_same_company_name_is_no_legal_name_change(profile):
-    made, token = request(
-        profile, billing_contact={"company_name": PROFILE["billing_contact"]["company_name"], "phone": "03-1111-2222"}
-    )
+    made, token = request(profile, billing_contact={"company_name": CONTACT["company_name"], "phone": "03-1111-2222"})
     assert made.status == PENDING_CONFIRMATION and token
     assert not made.changes.needs_approval
 

@@ -27,10 +27,7 @@ from billing.errors import (
     InvalidToken,
     TokenExpired,
 )
-from billing.schema.platform import AccountIn
-from billing.tariff import load_tariff
-from tests.unit.edge import typed
-from tests.unit.test_accounts import PROFILE
+from tests.factories import account_profile
 from tests.unit.test_change_requests import NOW, request
 from tests.unit.test_statement_page import HOSTILE as STATEMENT_PAGE_HOSTILE
 from tests.unit.test_statement_page import RAW as STATEMENT_PAGE_RAW
@@ -38,7 +35,7 @@ from tests.unit.test_statement_page import RAW as STATEMENT_PAGE_RAW
 
 @pytest.fixture
 def profile() -> AccountProfile:
-    return typed(AccountIn, PROFILE).as_profile("acme", load_tariff())
+    return account_profile()  # bank transfer, postal, 山田 太郎 of 経理部, 03-1234-5678
 
 
 HOSTILE = '<script>alert("x")</script> & \'株式会社"><img src=x>'
@@ -90,8 +87,7 @@ def test_hostile_customer_text_is_escaped_everywhere(profile):
 @pytest.mark.parametrize("text", STATEMENT_PAGE_HOSTILE)
 def test_markup_in_any_contact_field_stays_text_before_and_after(text):
     # Given a profile whose stored contact is already markup, and a change to more markup in each field
-    contact = {**PROFILE["billing_contact"], "company_name": text, "person_name": text[:30], "address": text}
-    before = typed(AccountIn, {**PROFILE, "billing_contact": contact}).as_profile("acme", load_tariff())
+    before = account_profile(person_name=text[:30], contact={"company_name": text, "address": text})
     changes = {"department": text, "person_name": text[:29] + "2", "address": text + "3"}
     made, token = request(before, billing_contact=changes)
     rows = change_rows(made.changes, before)

@@ -12,8 +12,8 @@ from billing.contracts.terms import Contract, TermsChange
 from billing.errors import InvalidRequest, MonthClosed
 from billing.schema.platform import ChangeRequestIn
 from billing.tariff import load_tariff
+from tests.factories import account_profile
 from tests.unit.edge import typed
-from tests.unit.test_accounts import parse
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 2026-11-20 12:00 in Tokyo
 
@@ -23,9 +23,7 @@ def contract(*changes: TermsChange, closed_through: str | None = None, cancellat
 
 
 def parse_first():
-    from tests.unit.test_accounts import PROFILE
-
-    return parse(PROFILE)  # standard + bridge, bank transfer, postal, from 2026-04
+    return account_profile()  # standard + bridge, bank transfer, postal, from 2026-04
 
 
 def change(month: str, **fields) -> TermsChange:

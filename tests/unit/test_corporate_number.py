@@ -15,8 +15,8 @@ from billing.invoicing.invoice import Invoice
 from billing.invoicing.issuer import corporate_check_digit, is_corporate_number
 from billing.schema.platform import AccountIn, ChangeRequestIn
 from billing.tariff import load_tariff
+from tests.factories import account_profile, profile_body
 from tests.unit.edge import typed
-from tests.unit.test_accounts import PROFILE
 from tests.unit.test_invoice_pdf import make_invoice
 
 # Real corporate numbers, as the National Tax Agency publishes them: 国税庁 itself, and two companies whose numbers
@@ -25,7 +25,7 @@ REAL = ("7000012050002", "4011001098993", "2120901007402")
 
 
 def body_with(number) -> dict:
-    return {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "corporate_number": number}}
+    return profile_body(contact={"corporate_number": number})  # None: sent as JSON null
 
 
 @pytest.mark.parametrize("number", REAL)
@@ -76,7 +76,7 @@ def test_a_valid_corporate_number_is_kept_and_none_is_as_before():
     assert profile.billing_contact.corporate_number == "7000012050002"
     assert profile.as_json()["billing_contact"]["corporate_number"] == "7000012050002"
     assert AccountProfile.from_json("acme", profile.as_json()) == profile
-    plain = typed(AccountIn, PROFILE).as_profile("acme", load_tariff())
+    plain = account_profile()
     assert plain.billing_contact.corporate_number is None
     assert "corporate_number" not in plain.as_json()["billing_contact"]
     # a JSON null is "none given", as for the other optional contact fields
@@ -84,7 +84,7 @@ def test_a_valid_corporate_number_is_kept_and_none_is_as_before():
 
 
 def test_a_change_request_sets_and_removes_it_like_other_contact_fields():
-    profile = typed(AccountIn, PROFILE).as_profile("acme", load_tariff())
+    profile = account_profile()
     # Given a request that gives the account a 法人番号
     request = typed(ChangeRequestIn, {"changes": {"billing_contact": {"corporate_number": "7000012050002"}}})
     changes = request.changes.as_changes().relative_to(profile)

@@ -11,15 +11,13 @@ from billing.delivery.channels import manifest_csv, pack_letters, plan_delivery,
 from billing.invoicing.invoice import build_invoice
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number
-from billing.schema.platform import AccountIn
 from billing.tariff import load_tariff
 from billing.usage.counts import MonthUsage
-from tests.unit.test_accounts import PROFILE
+from tests.factories import CONTACT, account_profile
 
 
 def invoice(month, payment, delivery, account="acme", sequence=1):
-    body = {**PROFILE, "payment_method": payment, "delivery_method": delivery, "contract_start": "2024-01-01"}
-    profile = AccountIn.model_validate(body).as_profile(account, load_tariff())
+    profile = account_profile(payment, delivery, account_id=account, contract_start="2024-01-01")
     usage = MonthUsage(account, month, opening_count=12_000)
     return build_invoice(invoice_number(month, sequence), profile, usage, load_tariff(), load_issuer())
 
@@ -52,7 +50,7 @@ def test_each_combination_ends_in_its_channel_with_its_dates(
 
 def test_the_web_notice_links_to_the_page_and_names_the_payment_date():
     email = statement_notification(invoice("2026-11", "direct_debit", "web"), "https://example.test/statements")
-    assert email.to == PROFILE["billing_contact"]["email"]
+    assert email.to == CONTACT["email"]
     assert "https://example.test/statements" in email.body
     assert "口座振替日: 2026年12月28日" in email.body
     assert "添付" not in email.body

@@ -9,35 +9,18 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from billing import months
-from billing.contracts.accounts import AccountProfile, BillingContact
 from billing.invoicing.invoice import Invoice, InvoiceLine, build_invoice, consumption_tax, summarise_tax
 from billing.invoicing.issuer import load_issuer
 from billing.invoicing.numbers import invoice_number, parse_invoice_number
 from billing.tariff import DEFAULT_PATH, load_tariff, parse_tariff
 from billing.usage.counts import MonthUsage, Reading
-
-COMPANY = {
-    "company_name": "株式会社サンプル商事",
-    "postal_code": "100-0005",
-    "address": "東京都千代田区丸の内1-1-1",
-    "email": "billing@example.co.jp",
-    "phone": "03-1234-5678",
-}
+from tests.factories import account_profile
 
 
-def contact(**overrides) -> BillingContact:
-    return BillingContact(**{**COMPANY, **overrides})
-
-
-def profile(options=("bridge",), payment="bank_transfer", delivery="web", plan="standard", **contact_fields):
-    return AccountProfile(
-        account_id="acme",
-        plan=plan,
-        options=tuple(options),
-        payment_method=payment,
-        delivery_method=delivery,
-        contract_start=date(2026, 4, 1),
-        billing_contact=contact(**contact_fields),
+def profile(options=("bridge",), payment="bank_transfer", delivery="web", plan="standard", person_name=None, **contact):
+    """Web delivery, and no department nor person by default (the recipient line is the company's, 御中)."""
+    return account_profile(
+        payment, delivery, person_name=person_name, plan=plan, options=options, contact={"department": None, **contact}
     )
 
 

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from pypdf import PdfReader
 
 from benchmarks._sample_invoice import sample_invoice as make_invoice
 from billing import months
-from billing.contracts.accounts import AccountProfile, BillingContact
+from billing.contracts.accounts import BillingContact
 from billing.invoicing.invoice import Invoice, build_invoice
 from billing.invoicing.issuer import load_issuer, parse_issuer
 from billing.invoicing.numbers import invoice_number
@@ -36,6 +37,7 @@ from invoice_pdf.render import (
     address_block,
 )
 from invoice_pdf.sheet import Sheet, new_canvas, register_font, text_width, wrap
+from tests.factories import account_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "pdf"
@@ -124,8 +126,8 @@ def test_the_postal_address_sits_inside_the_window_of_a_long_3_envelope(debit_po
 
 
 def test_a_very_long_address_and_name_still_fit_the_window_and_the_page():
-    # Given a recipient with a 60-character company name, a long address, department and person,
-    # and a peak of 123,456,789 records
+    # Given a recipient with a 60-character company name, a long address, department and person (longer than a PUT
+    # takes: set on the profile directly), and a peak of 123,456,789 records
     contact = BillingContact(
         company_name="株式会社ものすごく長い名前のサンプル商事ホールディングスアンドパートナーズ・ジャパン合同事業部門",
         postal_code="100-0005",
@@ -135,8 +137,9 @@ def test_a_very_long_address_and_name_still_fit_the_window_and_the_page():
         department="経理財務本部 請求書受付グループ 第二チーム",
         person_name="長谷川 左衛門三郎",
     )
-    profile = AccountProfile(
-        "acme", "premium", ("bridge", "dedicated_ip"), "direct_debit", "postal", date(2026, 4, 1), contact
+    profile = replace(
+        account_profile("direct_debit", "postal", plan="premium", options=("bridge", "dedicated_ip")),
+        billing_contact=contact,
     )
     at = months.to_micros(datetime(2027, 2, 14, 23, 59, tzinfo=months.TOKYO))
     usage = MonthUsage("acme", "2027-02", 0, {date(2027, 2, 14): Reading(123_456_789, at)})
@@ -284,7 +287,7 @@ def contact_invoice(company, address, department=None, person=None, account_id="
         department=department,
         person_name=person,
     )
-    profile = AccountProfile(account_id, "standard", ("bridge",), "direct_debit", delivery, date(2026, 4, 1), contact)
+    profile = replace(account_profile("direct_debit", delivery, account_id=account_id), billing_contact=contact)
     usage = MonthUsage(account_id, "2026-10", 9_000, {})
     return build_invoice(invoice_number("2026-10", 1), profile, usage, load_tariff(), load_issuer())
 

@@ -9,8 +9,8 @@ from billing.errors import InvalidRequest
 from billing.schema.fields import AccountId, IsoDate, Month, Timestamp
 from billing.schema.parsing import invalid, strict_json
 from billing.schema.platform import CONTACT_LIMITS, AccountIn, BatchReportIn, ChangeRequestIn, CountIn
+from tests.factories import profile_body
 from tests.unit.edge import typed
-from tests.unit.test_accounts import PROFILE
 
 REPORT = '{"account_id": "acme", "count": 7, "observed_at": "2026-11-25T10:00:00+09:00"}'
 
@@ -76,7 +76,7 @@ def test_a_report_field_that_only_looks_right_is_refused(field, value):
     ],
 )
 def test_a_profile_field_that_only_looks_right_is_refused(path, value):
-    body = {**PROFILE, "billing_contact": dict(PROFILE["billing_contact"])}
+    body = profile_body()
     parent, _, leaf = path.rpartition(".")
     (body[parent] if parent else body)[leaf] = value
     with pytest.raises(InvalidRequest, match=leaf):
@@ -84,14 +84,10 @@ def test_a_profile_field_that_only_looks_right_is_refused(path, value):
 
 
 def test_the_longest_accepted_contact_fields_are_accepted():
-    contact = {
-        **PROFILE["billing_contact"],
-        "company_name": "株" * 50,
-        "department": "部" * 40,
-        "person_name": "名" * 30,
-        "address": "住" * 80,
-    }
-    assert typed(AccountIn, {**PROFILE, "billing_contact": contact}).billing_contact.address == "住" * 80
+    body = profile_body(
+        person_name="名" * 30, contact={"company_name": "株" * 50, "department": "部" * 40, "address": "住" * 80}
+    )
+    assert typed(AccountIn, body).billing_contact.address == "住" * 80
 
 
 # ---------------------------------------------------------------- what the issue names, one by one
@@ -177,7 +173,7 @@ def test_a_scalar_that_only_looks_right_is_refused(kind, value, complaint):
 )
 def test_a_put_body_is_refused_naming_the_field(path, value, complaint):
     # Given the design example with one field wrong (or one field it must not have)
-    body = {**PROFILE, "billing_contact": dict(PROFILE["billing_contact"])}
+    body = profile_body()
     parent, _, leaf = path.rpartition(".")
     (body[parent] if parent else body)[leaf] = value
     # When it is typed as a PUT body
@@ -189,7 +185,7 @@ def test_a_put_body_is_refused_naming_the_field(path, value, complaint):
 
 def test_the_fields_that_are_refused_in_one_form_are_accepted_in_the_right_one():
     # Given the same values spelled as the contract says
-    body = {**PROFILE, "contract_start": "2028-02-29"}
+    body = profile_body(contract_start="2028-02-29")
     # When they are typed
     profile = typed(AccountIn, body)
     # Then they are taken as they are
@@ -226,7 +222,7 @@ def test_an_offset_that_is_no_clock_time_is_refused(offset):
 )
 def test_a_name_that_is_blank_or_holds_a_control_is_refused(value):
     # Given a company name that shows as nothing (spaces, invisible characters), or holds a C1 or bidi control
-    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "company_name": value}}
+    body = profile_body(contact={"company_name": value})
     # When it is typed
     # Then it is refused, as the hand-written parser refused a blank name (value.strip())
     with pytest.raises(InvalidRequest, match="company_name"):
@@ -237,14 +233,14 @@ def test_a_name_that_is_blank_or_holds_a_control_is_refused(value):
 def test_a_name_with_invisible_characters_among_visible_ones_is_kept_as_written(value):
     # Given a name with an ideographic variation selector (異体字), an emoji joined by ZWJs, or an invisible
     # character between visible ones
-    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "company_name": value}}
+    body = profile_body(contact={"company_name": value})
     # Then it is taken as written
     assert typed(AccountIn, body).billing_contact.company_name == value
 
 
 @pytest.mark.parametrize("email", ["bill\u200bing@example.co.jp", "billing@exam\u202eple.co.jp", "a b@example.co.jp"])
 def test_an_email_address_with_a_space_an_invisible_or_a_bidi_character_is_refused(email):
-    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "email": email}}
+    body = profile_body(contact={"email": email})
     with pytest.raises(InvalidRequest, match="email"):
         typed(AccountIn, body)
 
@@ -254,7 +250,7 @@ def test_an_email_address_with_a_space_an_invisible_or_a_bidi_character_is_refus
 )
 def test_an_email_address_that_is_not_ascii_is_refused_on_a_profile_and_a_change(email):
     # Given an address SES cannot send to as written (a non-ASCII domain needs its IDNA form, a local part ASCII)
-    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "email": email}}
+    body = profile_body(contact={"email": email})
     # Then a new profile and a change request both refuse it, saying how to write it
     with pytest.raises(InvalidRequest) as refused:
         typed(AccountIn, body)
@@ -266,7 +262,7 @@ def test_an_email_address_that_is_not_ascii_is_refused_on_a_profile_and_a_change
 
 
 def test_an_email_address_with_its_domain_in_idna_form_is_taken_as_written():
-    body = {**PROFILE, "billing_contact": {**PROFILE["billing_contact"], "email": "a@xn--r8jz45g.jp"}}
+    body = profile_body(contact={"email": "a@xn--r8jz45g.jp"})
     assert typed(AccountIn, body).billing_contact.email == "a@xn--r8jz45g.jp"
     change = typed(ChangeRequestIn, {"changes": {"billing_contact": {"email": "Billing+Dept@Example.CO.JP"}}})
     assert change.changes.billing_contact.email == "Billing+Dept@Example.CO.JP"
@@ -278,10 +274,10 @@ def test_an_email_address_with_its_domain_in_idna_form_is_taken_as_written():
 @pytest.mark.parametrize(("field", "limit"), sorted(CONTACT_LIMITS.items()))
 def test_a_contact_field_one_character_past_what_the_window_holds_is_refused(field, limit):
     # Given a profile and a change request whose contact field is one character longer than the PDF fits
-    contact = {**PROFILE["billing_contact"], field: "國" * (limit + 1)}
+    body = profile_body(contact={field: "國" * (limit + 1)})
     # Then both are refused at the edge as invalid_request (400), naming the field and the limit
     with pytest.raises(InvalidRequest) as refused:
-        typed(AccountIn, {**PROFILE, "billing_contact": contact})
+        typed(AccountIn, body)
     assert refused.value.as_json()["error"]["code"] == "invalid_request" and refused.value.status == 400
     assert f"billing_contact.{field}: String should have at most {limit} characters" in refused.value.message
     with pytest.raises(InvalidRequest) as refused:
@@ -294,6 +290,6 @@ def test_a_contact_field_one_character_past_what_the_window_holds_is_refused(fie
 @pytest.mark.parametrize("name", ["=HYPERLINK(1)", "+81 商事", "-株式会社-", "@marketing", '<script>"x"</script>'])
 def test_text_that_a_spreadsheet_or_a_browser_would_misread_is_kept_as_written(name):
     # Neutralised on output (CSV cells, HTML escaping), never refused: these are ordinary names too.
-    contact = {**PROFILE["billing_contact"], "company_name": name, "person_name": name, "address": name}
-    taken = typed(AccountIn, {**PROFILE, "billing_contact": contact}).billing_contact
+    body = profile_body(person_name=name, contact={"company_name": name, "address": name})
+    taken = typed(AccountIn, body).billing_contact
     assert (taken.company_name, taken.person_name, taken.address) == (name, name, name)
