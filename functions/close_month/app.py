@@ -30,7 +30,7 @@ from billing.dal.accounts import AccountStore
 from billing.dal.close_runs import CloseRunStore
 from billing.dal.messaging import send_messages
 from billing.errors import CloseOutOfOrder
-from billing.invoicing.closing import billable, month_to_close
+from billing.invoicing.close_run import billable, month_to_close
 from billing.observability import follow, logger, tracer
 from billing.schema.envelopes import AccountPageRecord
 from billing.schema.messages import AccountPageMessage, CloseMonthInput, IssueInvoiceMessage

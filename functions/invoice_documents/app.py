@@ -27,11 +27,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
-from billing.dal.closer import month_closer
+from billing.dal.close_runs import month_closer
 from billing.dal.documents import DocumentRequest, DocumentStore
 from billing.errors import CreditExceedsInvoice, InvalidRequest, InvoiceReplaced, NotFound
 from billing.http import create_resolver, documented, json_response
-from billing.invoicing.closing import MonthCloser
+from billing.invoicing.close_run import MonthCloser
 from billing.invoicing.invoice import Invoice, build_invoice
 from billing.invoicing.returns import Returned, check_correctable, check_covers_returns, return_invoice
 from billing.observability import logger, tracer

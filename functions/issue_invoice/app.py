@@ -20,9 +20,9 @@ import functools
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from billing.dal.closer import month_closer
+from billing.dal.close_runs import month_closer
 from billing.dal.messaging import publish_all
-from billing.invoicing.closing import INVOICE_ISSUED, MonthCloser
+from billing.invoicing.close_run import INVOICE_ISSUED, MonthCloser
 from billing.invoicing.numbers import invoice_number
 from billing.observability import follow, logger, metrics, tracer
 from billing.schema.envelopes import IssueInvoiceRecord

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime, timedelta
 
-from billing.dal.closer import month_closer
+from billing.dal.close_runs import month_closer
 from billing.dal.redelivery import redelivery as wired
 from billing.delivery.redelivery import GRACE, Redelivery
 from billing.observability import follow, logger, tracer

@@ -372,7 +372,7 @@ def test_a_correction_whose_request_died_after_its_transaction_is_finished_by_th
 
 
 def test_a_close_run_again_announces_nothing_for_an_invoice_corrected_since(closed, bus):
-    from billing.dal.closer import month_closer
+    from billing.dal.close_runs import month_closer
     from invoice_pdf.render import render_invoice_pdf
 
     # Given one invoice of the closed month corrected, and one not

@@ -1,6 +1,6 @@
 """The invoice archive in S3: write-once PDFs under Object Lock.
 
-Keys come from ``billing.invoicing.closing.pdf_key``. The bucket keeps
+Keys come from ``billing.invoicing.close_run.pdf_key``. The bucket keeps
 every version and locks it in compliance mode, so a second PUT would leave a
 second locked version forever: ``store`` therefore writes only when the key
 is absent, and refuses if an existing object's checksum differs.

@@ -22,6 +22,9 @@ contract) gets a failure record with its reserved number instead
 (``CLOSE_FAILED#<account>``); a retry re-issues it under that number and
 removes the record. ``failed`` is the number of those records, so once
 nothing is in flight ``issued + skipped + failed == total``.
+
+``month_closer`` wires the domain's ``MonthCloser`` (each account's close) to
+the stack's stores, for the functions that issue documents.
 """
 
 from __future__ import annotations
@@ -29,13 +32,19 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import put_if_absent, transact_if, update_if
-from billing.invoicing.close_run import CloseRunProgress, check_close_order
+from billing.invoicing.close_run import CloseRunProgress, MonthCloser, check_close_order
+
+if TYPE_CHECKING:
+    from billing.invoicing.invoice import Invoice
 
 TOTAL = "total"
 PROGRESS_COUNTERS = ("issued", "skipped")
@@ -137,7 +146,7 @@ class CloseRunStore:
         assert counter in PROGRESS_COUNTERS, counter
         self.client.update_item(
             TableName=self.table,
-            Key=progress_key(month, account_id),
+            Key=keys.account_progress_key(month, account_id),
             UpdateExpression="ADD #counter :n",
             ExpressionAttributeNames={"#counter": counter},
             ExpressionAttributeValues=to_item({":n": 1}),
@@ -279,5 +288,30 @@ class CloseRunStore:
         return keys.key(keys.month_pk(month), keys.close_page_sk(page_id))
 
 
-def progress_key(month: str, account_id: str) -> dict:
-    return keys.close_progress_key(month, keys.account_shard(account_id))
+def month_closer(render: Callable[[Invoice], bytes]) -> MonthCloser:
+    """A ``MonthCloser`` on the BillingTable, the InvoiceBucket and the invoicing bus, rendering with ``render``."""
+    # Imported here: the functions that only fan a month out or read its run load none of the stores a close writes.
+    from billing.dal.accounts import AccountStore
+    from billing.dal.archive import InvoiceArchive
+    from billing.dal.invoices import InvoiceStore
+    from billing.dal.messaging import publish
+    from billing.dal.usage import UsageStore
+    from billing.invoicing.issuer import load_issuer
+    from billing.settings import settings
+    from billing.tariff import load_tariff
+
+    table = settings().table_name
+    stores = SimpleNamespace(
+        accounts=AccountStore(table),
+        usage=UsageStore(table),
+        invoices=InvoiceStore(table),
+        archive=InvoiceArchive(settings().invoice_bucket),
+        runs=CloseRunStore(table),
+    )
+    return MonthCloser(
+        stores=stores,
+        tariff=load_tariff(),
+        issuer=load_issuer(),
+        render=render,
+        announce=lambda detail_type, detail: publish(settings().event_bus_name, detail_type, detail),
+    )

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
-from billing.dal.close_runs import progress_key
 from billing.dal.conditional import put_if_absent, transact_if, update_if
 from billing.dal.invoice_search import DocumentIndex, index_keys
 from billing.dal.undelivered import undelivered_attributes
-from billing.invoicing.closing import Archived
+from billing.invoicing.close_run import Archived
 from billing.invoicing.invoice import Invoice
 from billing.vocabulary import DocumentKind
 
@@ -140,7 +139,7 @@ class InvoiceStore:
         """The close run's progress: one more invoice issued, on the account's shard."""
         return {
             "TableName": self.table,
-            "Key": progress_key(invoice.month, invoice.account_id),
+            "Key": keys.account_progress_key(invoice.month, invoice.account_id),
             "UpdateExpression": "ADD issued :one",
             "ExpressionAttributeValues": to_item({":one": 1}),
         }

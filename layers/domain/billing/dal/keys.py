@@ -95,6 +95,11 @@ def close_progress_key(month: str, shard: str) -> dict:
     return key(f"{month_pk(month)}#{shard}", CLOSE_PROGRESS)
 
 
+def account_progress_key(month: str, account_id: str) -> dict:
+    """Where the close counts the account's outcome: its shard's progress item."""
+    return close_progress_key(month, account_shard(account_id))
+
+
 def close_failure_sk(account_id: str) -> str:
     return f"{CLOSE_FAILED}{account_id}"
 

@@ -7,7 +7,7 @@ from billing.dal.invoices import InvoiceStore
 from billing.dal.messaging import publish_all
 from billing.dal.undelivered import UndeliveredIndex
 from billing.delivery.redelivery import Redelivery
-from billing.invoicing.closing import MonthCloser
+from billing.invoicing.close_run import MonthCloser
 from billing.settings import settings
 
 

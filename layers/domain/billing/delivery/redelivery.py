@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from billing.invoicing.closing import INVOICE_ISSUED, announceable, issued_event
+from billing.invoicing.close_run import INVOICE_ISSUED, announceable, issued_event
 from billing.invoicing.invoice import Invoice
 from billing.vocabulary import DocumentKind, InvoiceStatus
 
