@@ -30,6 +30,16 @@ CONTACT = {
 }
 
 
+# The account a direct-debit profile draws on unless a test gives another (from a signed 口座振替依頼書).
+DEBIT_ACCOUNT = {
+    "bank_code": "0005",
+    "branch_code": "123",
+    "account_type": "ordinary",
+    "account_number": "1234567",
+    "holder_kana": "ｶ)ｻﾝﾌﾟﾙｼﾖｳｼﾞ",
+}
+
+
 def profile_body(
     payment_method: str = "bank_transfer",
     delivery_method: str = "postal",
@@ -58,6 +68,8 @@ def profile_body(
         "contract_start": "2026-04-01",
         "billing_contact": billing_contact,
     }
+    if payment_method == "direct_debit":
+        body["debit_account"] = dict(DEBIT_ACCOUNT)
     return body | overrides
 
 

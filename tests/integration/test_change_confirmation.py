@@ -130,16 +130,16 @@ class TestTheEmailedLink:
     @pytest.mark.parametrize("encoded", [True, False], ids=["base64-form", "text-form"])
     def test_the_confirm_button_applies_the_change(self, account, accounts_api, changes_api, page_api, encoded):
         before = profile(accounts_api)
-        change_id, token = emailed_link(changes_api, {"billing_contact": NEW_CONTACT, "payment_method": "direct_debit"})
+        change_id, token = emailed_link(changes_api, {"billing_contact": NEW_CONTACT, "delivery_method": "web"})
         # When the page's form is posted with the token
         status, html = confirm(page_api, change_id, token, encoded=encoded)
         # Then the page says it is done, and the profile has the change
         assert status == 200
         assert heading(html) == "変更を確定しました"
-        assert "鈴木 一郎" in html and "口座振替" in html
+        assert "鈴木 一郎" in html and "WEB明細" in html
         after = profile(accounts_api)
         assert after["billing_contact"] == {**before["billing_contact"], **NEW_CONTACT}
-        assert after["payment_method"] == "direct_debit"
+        assert after["delivery_method"] == "web"
         assert stored_request(change_id)["status"]["S"] == "applied"
 
     def test_a_form_that_says_utf_8_is_taken(self, account, changes_api, page_api):

@@ -13,7 +13,7 @@ from moto.ses.models import ses_backends
 
 from billing.errors import AlreadyApplied
 from tests.conftest import load_event
-from tests.factories import profile_body
+from tests.factories import DEBIT_ACCOUNT, profile_body
 from tests.integration.billing_month import Month, invoice_item
 from tests.integration.conftest import TABLE, Api
 
@@ -118,9 +118,7 @@ class TestRequestAndConfirm:
 
     def test_confirming_with_the_emailed_token_applies_the_change(self, account, accounts_api, changes_api):
         before = profile(accounts_api)
-        change_id, token = requested(
-            changes_api, {"billing_contact": NEW_CONTACT, "payment_method": "direct_debit", "delivery_method": "web"}
-        )
+        change_id, token = requested(changes_api, {"billing_contact": NEW_CONTACT, "delivery_method": "web"})
         assert profile(accounts_api) == before  # nothing applies until it is confirmed
 
         status, body = confirm(changes_api, change_id, token)
@@ -128,10 +126,10 @@ class TestRequestAndConfirm:
         assert (body["change_request_id"], body["status"]) == (change_id, "applied")
         after = profile(accounts_api)
         assert after["billing_contact"] == {**before["billing_contact"], **NEW_CONTACT}
-        assert (after["payment_method"], after["delivery_method"]) == ("direct_debit", "web")
-        assert {
-            k: v for k, v in after.items() if k not in ("billing_contact", "payment_method", "delivery_method")
-        } == {k: v for k, v in before.items() if k not in ("billing_contact", "payment_method", "delivery_method")}
+        assert (after["payment_method"], after["delivery_method"]) == ("bank_transfer", "web")
+        assert {k: v for k, v in after.items() if k not in ("billing_contact", "delivery_method")} == {
+            k: v for k, v in before.items() if k not in ("billing_contact", "delivery_method")
+        }
 
     def test_a_wrong_token_is_refused_and_changes_nothing(self, account, accounts_api, changes_api):
         before = profile(accounts_api)
@@ -312,11 +310,14 @@ class TestInvoices:
 
     def test_a_change_confirmed_before_the_close_is_on_that_months_invoice(self, month, changes_api):
         change_id, token = requested(
-            changes_api,
-            {"billing_contact": {**NEW_CONTACT, "department": None}, "payment_method": "direct_debit"},
-            effective_month="2026-10",
+            changes_api, {"billing_contact": {**NEW_CONTACT, "department": None}}, effective_month="2026-10"
         )
         assert confirm(changes_api, change_id, token)[0] == 200
+        # and a switch to direct debit, which an operator approves (a signed 口座振替依頼書 stands behind it)
+        debit = {"payment_method": "direct_debit", "debit_account": DEBIT_ACCOUNT}
+        _, body = request_change(changes_api, debit, effective_month="2026-10")
+        assert body["status"] == "pending_approval" and body["changes"]["debit_account"]["account_number"] == "****567"
+        assert approve(changes_api, body["change_request_id"])[0] == 200
         month.run_close("2026-10")
         invoice = self.invoice_item()
         recipient = invoice["recipient"]["M"]
@@ -334,7 +335,7 @@ class TestInvoices:
 class TestAtomicity:
     def test_two_racing_confirmations_apply_the_change_once(self, account, changes_api):
         change_id, _ = requested(changes_api, {"billing_contact": {"phone": "03-5555-0000"}})
-        store = changes_api.module.stores()[1]
+        store = changes_api.module.stores.change_requests()
         pending = store.get(change_id)  # both callers read the request while it was pending
         now = datetime.now(UTC)
         store.apply(pending, lambda contract: pending.applied(now, "2026-12"))
@@ -345,7 +346,7 @@ class TestAtomicity:
 
     def test_a_month_that_closes_during_the_confirmation_moves_the_change_on(self, account, changes_api, monkeypatch):
         change_id, token = requested(changes_api, {"delivery_method": "web"}, effective_month="2026-10")
-        accounts = changes_api.module.stores()[0]
+        accounts = changes_api.module.stores.accounts()
         read = accounts.get
 
         def read_then_close(account_id):

@@ -107,7 +107,7 @@ class TestTermsByMonth:
         assert (status, body["error"]["code"]) == (409, "month_closed")
 
     def test_a_change_waiting_across_the_close_takes_effect_in_the_first_open_month(self, month, changes_api):
-        body = {"changes": {"payment_method": "direct_debit"}, "effective_month": "2026-10"}
+        body = {"changes": {"delivery_method": "web"}, "effective_month": "2026-10"}
         status, requested = changes_api.replay("request_change.json", body=body)
         assert status == 201
         token = re.search(
@@ -120,8 +120,8 @@ class TestTermsByMonth:
             body={"token": token},
         )
         assert (status, applied["effective_month"]) == (200, "2026-11")
-        assert invoice("acme", "2026-10")["payment_method"]["S"] == "bank_transfer"
-        assert account(month, {"month": "2026-11"})["payment_method"] == "direct_debit"
+        assert invoice("acme", "2026-10")["delivery_method"]["S"] == "postal"
+        assert account(month, {"month": "2026-11"})["delivery_method"] == "web"
 
     def test_a_plan_the_tariff_does_not_sell_for_the_month_is_400(self, month, changes_api):
         status, body = change(changes_api, {"plan": "enterprise"}, "2026-11")

@@ -33,7 +33,7 @@ from billing.errors import (
 )
 from billing.schema.fields import CHANGE_REQUEST_ID_PATTERN
 from billing.schema.platform import ApproveIn, ChangeRequestIn, ChangesIn, ConfirmIn
-from tests.factories import CONTACT, account_profile
+from tests.factories import CONTACT, DEBIT_ACCOUNT, account_profile
 from tests.unit.edge import typed
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=months.TOKYO)
@@ -56,17 +56,19 @@ def request(profile, **changes) -> tuple[ChangeRequest, str | None]:
 # ---------------------------------------------------------------- parsing and validation
 
 
-def test_a_partial_contact_and_both_methods_make_a_request_awaiting_the_customer(profile):
+def test_a_partial_contact_and_both_methods_make_a_request_awaiting_the_customer():
+    profile = account_profile("direct_debit")
     made, token = request(
-        profile, billing_contact={"email": "keiri@example.co.jp"}, payment_method="direct_debit", delivery_method="web"
+        profile, billing_contact={"email": "keiri@example.co.jp"}, payment_method="bank_transfer", delivery_method="web"
     )
     assert made.status == PENDING_CONFIRMATION
     assert made.account_id == "acme"
     assert made.changes.as_json() == {
         "billing_contact": {"email": "keiri@example.co.jp"},
-        "payment_method": "direct_debit",
+        "payment_method": "bank_transfer",
         "delivery_method": "web",
     }
+    assert made.changes.apply_to(profile).debit_account is None  # leaving direct debit leaves its account
     assert token
     assert len(made.change_request_id) == 32
     assert re.fullmatch(CHANGE_REQUEST_ID_PATTERN, made.change_request_id)
@@ -155,11 +157,25 @@ def test_sending_the_same_company_name_is_no_legal_name_change(profile):
         ({"billing_contact": {"company_name": "新商号株式会社", "address": "大阪府"}}, True),
         ({"billing_contact": {"address": "大阪府大阪市北区1-1"}}, False),
         ({"billing_contact": {"person_name": None, "department": "総務部"}}, False),
-        ({"payment_method": "direct_debit", "delivery_method": "web"}, False),
+        ({"payment_method": "bank_transfer", "delivery_method": "web"}, False),
+        ({"payment_method": "direct_debit", "debit_account": DEBIT_ACCOUNT}, True),
+        ({"debit_account": DEBIT_ACCOUNT}, True),
+        ({"payer_name_kana": "ﾔﾏﾀﾞ ﾀﾛｳ"}, False),
     ],
 )
-def test_only_a_legal_name_change_needs_an_operator(changes, needs_approval):
+def test_a_legal_name_a_debit_account_or_a_switch_to_debit_needs_an_operator(changes, needs_approval):
     assert typed(ChangesIn, changes).as_changes().needs_approval is needs_approval
+
+
+def test_a_switch_to_direct_debit_names_the_account_to_debit(profile):
+    with pytest.raises(InvalidRequest, match="debit_account is required"):
+        request(profile, payment_method="direct_debit")
+    with pytest.raises(InvalidRequest, match="debit_account is only for"):
+        request(profile, debit_account=DEBIT_ACCOUNT)
+    made, token = request(profile, payment_method="direct_debit", debit_account=DEBIT_ACCOUNT)
+    assert made.status == PENDING_APPROVAL and token is None
+    assert made.as_json()["changes"]["debit_account"]["account_number"] == "****567"
+    assert made.as_record()["changes"]["debit_account"]["account_number"] == "1234567"
 
 
 def test_an_operator_cannot_approve_what_the_customer_confirms(profile):
@@ -251,6 +267,7 @@ def test_applying_lays_the_changes_over_the_profile_and_keeps_the_rest(profile):
         profile,
         billing_contact={"address": "大阪府大阪市北区梅田1-1-1", "postal_code": "530-0001"},
         payment_method="direct_debit",
+        debit_account=DEBIT_ACCOUNT,
     )
     changed = made.changes.apply_to(profile)
     assert changed.billing_contact.address == "大阪府大阪市北区梅田1-1-1"
@@ -259,6 +276,7 @@ def test_applying_lays_the_changes_over_the_profile_and_keeps_the_rest(profile):
     expected = profile.as_json()
     expected["billing_contact"].update(address="大阪府大阪市北区梅田1-1-1", postal_code="530-0001")
     expected["payment_method"] = "direct_debit"
+    expected["debit_account"] = DEBIT_ACCOUNT
     assert changed.as_json() == expected
 
 
@@ -280,7 +298,7 @@ def test_an_applied_request_records_when_and_who(profile):
 def test_a_stored_request_reads_back_the_same(profile):
     for changes in (
         {"billing_contact": {"person_name": None}, "delivery_method": "web"},
-        {"payment_method": "direct_debit"},
+        {"payment_method": "direct_debit", "debit_account": DEBIT_ACCOUNT},
     ):
         made, _ = request(profile, **changes)
         assert ChangeRequest.from_record(made.as_record()) == made
@@ -297,8 +315,9 @@ def test_the_api_view_shows_times_in_japan_time(profile):
 # ---------------------------------------------------------------- email
 
 
-def test_the_confirmation_email_goes_to_the_current_address_with_the_token(profile):
-    made, token = request(profile, billing_contact={"email": "keiri@example.co.jp"}, payment_method="direct_debit")
+def test_the_confirmation_email_goes_to_the_current_address_with_the_token():
+    profile = account_profile("direct_debit")
+    made, token = request(profile, billing_contact={"email": "keiri@example.co.jp"}, payment_method="bank_transfer")
     email = confirmation_email(made, profile, token, PAGE_URL)
     assert email.to == "billing@example.co.jp"
     assert "変更" in email.subject
@@ -306,7 +325,7 @@ def test_the_confirmation_email_goes_to_the_current_address_with_the_token(profi
     assert "株式会社サンプル商事 経理部 山田 太郎 様" in email.body
     assert "メールアドレス: billing@example.co.jp → keiri@example.co.jp" in email.body
     assert "新しいメールアドレス keiri@example.co.jp" in email.body
-    assert "お支払い方法: 銀行振込 → 口座振替" in email.body
+    assert "お支払い方法: 口座振替 → 銀行振込" in email.body
     assert "2026年12月2日 10:00" in email.body  # the token's expiry, Japan time
 
 

@@ -41,10 +41,11 @@ def profile() -> AccountProfile:
 HOSTILE = '<script>alert("x")</script> & \'株式会社"><img src=x>'
 
 
-def test_the_page_shows_each_change_before_and_after(profile):
-    # Given a request that changes a contact field and both methods
+def test_the_page_shows_each_change_before_and_after():
+    # Given a direct-debit account's request that changes a contact field and both methods
+    profile = account_profile("direct_debit")
     made, token = request(
-        profile, billing_contact={"phone": "03-5555-0000"}, payment_method="direct_debit", delivery_method="web"
+        profile, billing_contact={"phone": "03-5555-0000"}, payment_method="bank_transfer", delivery_method="web"
     )
     # When its confirmation page is drawn
     html = confirmation_page(made, change_rows(made.changes, profile), token)
@@ -57,7 +58,7 @@ def test_the_page_shows_each_change_before_and_after(profile):
     )
     assert changes == [
         ("電話番号", "03-1234-5678", "03-5555-0000"),
-        ("お支払い方法", "銀行振込", "口座振替"),
+        ("お支払い方法", "口座振替", "銀行振込"),
         ("請求書の受け取り方法", "郵送", "WEB明細"),
     ]
     assert "2026年12月2日 10:00（日本時間）" in html  # how long the link works

@@ -9,7 +9,7 @@ from billing.contracts.payment_details import (
     DebitAccount,
     customer_number,
     is_customer_number,
-    payer_name_kana,
+    payer_name_kana_of,
 )
 
 GIVEN = {
@@ -70,6 +70,6 @@ def test_a_single_mistyped_digit_is_never_another_customers_number():
 
 
 def test_the_payer_name_may_be_longer_than_a_holder_name():
-    assert payer_name_kana("ｱ" * 48) == "ｱ" * 48
+    assert payer_name_kana_of("ｱ" * 48) == "ｱ" * 48
     with pytest.raises(ValueError, match="at most 48"):
-        payer_name_kana("ｱ" * 49)
+        payer_name_kana_of("ｱ" * 49)

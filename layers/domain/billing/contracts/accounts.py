@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 
+from billing.contracts.payment_details import DebitAccount
+from billing.errors import InvalidRequest
 from billing.tariff import Tariff
 from billing.vocabulary import DeliveryMethod, PaymentMethod
 
@@ -50,6 +52,9 @@ class AccountProfile:
     contract_start: date
     billing_contact: BillingContact
     contract_end: date | None = None  # the last day billed; counts after it are refused
+    debit_account: DebitAccount | None = None  # the account a direct debit draws on; only with direct_debit
+    # The name a bank-transfer account's payments arrive under, in the bank's form (matching transfers).
+    payer_name_kana: str | None = None
 
     @classmethod
     def create(
@@ -63,10 +68,13 @@ class AccountProfile:
         contract_start: date,
         billing_contact: BillingContact,
         tariff: Tariff,
+        debit_account: DebitAccount | None = None,
+        payer_name_kana: str | None = None,
     ) -> AccountProfile:
         """A new profile (typed by the edge: ``AccountIn.as_profile``); the tariff must know its plan and options."""
         options = tuple(options)
         tariff.check_terms(contract_start.isoformat()[:7], plan, options)
+        check_payment_details(payment_method, debit_account)
         return cls(
             account_id=account_id,
             plan=plan,
@@ -75,6 +83,8 @@ class AccountProfile:
             delivery_method=delivery_method,
             contract_start=contract_start,
             billing_contact=billing_contact,
+            debit_account=debit_account,
+            payer_name_kana=payer_name_kana,
         )
 
     @classmethod
@@ -90,12 +100,15 @@ class AccountProfile:
             contract_start=date.fromisoformat(body["contract_start"]),
             billing_contact=BillingContact(**body["billing_contact"]),
             contract_end=date.fromisoformat(end) if end else None,
+            debit_account=DebitAccount.from_json(body["debit_account"]) if body.get("debit_account") else None,
+            payer_name_kana=body.get("payer_name_kana"),
         )
 
     def is_active_in(self, month: str) -> bool:
         return contract_covers(month, self.contract_start.isoformat(), _iso(self.contract_end))
 
     def as_json(self) -> dict:
+        """The profile as stored: the debit account whole (``shown`` masks it for every answer)."""
         body = {
             "account_id": self.account_id,
             "plan": self.plan,
@@ -107,7 +120,27 @@ class AccountProfile:
         }
         if self.contract_end:
             body["contract_end"] = self.contract_end.isoformat()
+        if self.debit_account:
+            body["debit_account"] = self.debit_account.as_json()
+        if self.payer_name_kana:
+            body["payer_name_kana"] = self.payer_name_kana
         return body
+
+    def shown(self) -> dict:
+        """The profile as an answer shows it: the debit account's number masked."""
+        body = self.as_json()
+        if self.debit_account:
+            body["debit_account"] = self.debit_account.shown()
+        return body
+
+
+def check_payment_details(payment_method: PaymentMethod, debit_account: DebitAccount | None) -> None:
+    """A new direct debit needs the account it draws on; a bank transfer has none. (An account stored before
+    debit accounts were kept may have none: its debit runs skip it as ``no_debit_account``.)"""
+    if payment_method == PaymentMethod.DIRECT_DEBIT and debit_account is None:
+        raise InvalidRequest("debit_account is required with payment_method direct_debit")
+    if payment_method == PaymentMethod.BANK_TRANSFER and debit_account is not None:
+        raise InvalidRequest("debit_account is only for payment_method direct_debit")
 
 
 def contract_covers(month: str, contract_start: str, contract_end: str | None) -> bool:

@@ -27,7 +27,8 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from billing import months
-from billing.contracts.accounts import AccountProfile, BillingContact
+from billing.contracts.accounts import AccountProfile, BillingContact, check_payment_details
+from billing.contracts.payment_details import DebitAccount
 from billing.emails import Email
 from billing.errors import (
     AlreadyApplied,
@@ -45,7 +46,8 @@ PENDING_CONFIRMATION = ChangeRequestStatus.PENDING_CONFIRMATION
 PENDING_APPROVAL = ChangeRequestStatus.PENDING_APPROVAL
 APPLIED = ChangeRequestStatus.APPLIED
 
-# A legal-name change needs documents: an operator approves it, the customer cannot confirm it alone.
+# A legal-name change needs documents: an operator approves it, the customer cannot confirm it alone. So does a
+# debit account (a signed 口座振替依頼書 stands behind it), and with it a switch to direct debit.
 APPROVAL_FIELDS = frozenset({"company_name"})
 
 _LABELS = {
@@ -61,6 +63,8 @@ _LABELS = {
     "delivery_method": "請求書の受け取り方法",
     "plan": "プラン",
     "options": "オプション",
+    "debit_account": "口座振替の口座",
+    "payer_name_kana": "振込依頼人名",
 }
 
 
@@ -73,29 +77,41 @@ class Changes:
     delivery_method: DeliveryMethod | None = None
     plan: str | None = None
     options: tuple[str, ...] | None = None  # the whole new list
+    debit_account: DebitAccount | None = None  # a new account to debit (operator-approved)
+    payer_name_kana: str | None = None
 
     @classmethod
     def from_json(cls, body: dict) -> Changes:
         options = body.get("options")
+        debit = body.get("debit_account")
         return cls(
             billing_contact=dict(body.get("billing_contact") or {}),
             payment_method=_or_none(PaymentMethod, body.get("payment_method")),
             delivery_method=_or_none(DeliveryMethod, body.get("delivery_method")),
             plan=body.get("plan"),
             options=None if options is None else tuple(options),
+            debit_account=DebitAccount.from_json(debit) if debit else None,
+            payer_name_kana=body.get("payer_name_kana"),
         )
 
     def apply_to(self, profile: AccountProfile) -> AccountProfile:
-        """The terms with these changes laid over them (each value was typed when the request came in)."""
+        """The terms with these changes laid over them (each value was typed when the request came in).
+
+        Leaving direct debit leaves its debit account behind.
+        """
         contact = {**profile.billing_contact.as_json(), **self.billing_contact}
         contact = {name: value for name, value in contact.items() if value is not None}
+        payment_method = self.payment_method or profile.payment_method
+        debit_account = self.debit_account or profile.debit_account
         return replace(
             profile,
             billing_contact=BillingContact(**contact),
-            payment_method=self.payment_method or profile.payment_method,
+            payment_method=payment_method,
             delivery_method=self.delivery_method or profile.delivery_method,
             plan=self.plan or profile.plan,
             options=profile.options if self.options is None else self.options,
+            debit_account=debit_account if payment_method == PaymentMethod.DIRECT_DEBIT else None,
+            payer_name_kana=self.payer_name_kana or profile.payer_name_kana,
         )
 
     def relative_to(self, profile: AccountProfile) -> Changes:
@@ -107,6 +123,8 @@ class Changes:
             delivery_method=self.delivery_method if self.delivery_method != profile.delivery_method else None,
             plan=self.plan if self.plan != profile.plan else None,
             options=self.options if self.options is not None and self.options != profile.options else None,
+            debit_account=self.debit_account if self.debit_account != profile.debit_account else None,
+            payer_name_kana=self.payer_name_kana if self.payer_name_kana != profile.payer_name_kana else None,
         )
 
     @property
@@ -115,8 +133,10 @@ class Changes:
 
     @property
     def needs_approval(self) -> bool:
-        """A change of company name (legal name) is approved by an operator, not confirmed by email."""
-        return bool(APPROVAL_FIELDS & self.billing_contact.keys())
+        """A change of company name (legal name), a debit account or a switch to direct debit is approved by an
+        operator, not confirmed by email."""
+        to_debit = self.payment_method == PaymentMethod.DIRECT_DEBIT or self.debit_account is not None
+        return to_debit or bool(APPROVAL_FIELDS & self.billing_contact.keys())
 
     def as_json(self) -> dict:
         body: dict = {}
@@ -130,6 +150,17 @@ class Changes:
             body["plan"] = self.plan
         if self.options is not None:
             body["options"] = list(self.options)
+        if self.debit_account is not None:
+            body["debit_account"] = self.debit_account.as_json()
+        if self.payer_name_kana is not None:
+            body["payer_name_kana"] = self.payer_name_kana
+        return body
+
+    def shown(self) -> dict:
+        """As an answer shows the changes: a debit account's number masked."""
+        body = self.as_json()
+        if self.debit_account is not None:
+            body["debit_account"] = self.debit_account.shown()
         return body
 
 
@@ -163,6 +194,9 @@ class ChangeRequest:
         changes = changes.relative_to(profile)
         if changes.is_empty:
             raise InvalidRequest("changes would change nothing: the terms already have these values for that month")
+        changed = changes.apply_to(profile)
+        if changes.payment_method or changes.debit_account:
+            check_payment_details(changed.payment_method, changes.debit_account or changed.debit_account)
         request_id = new_request_id()
         month = effective_month
         if changes.needs_approval:
@@ -216,12 +250,12 @@ class ChangeRequest:
         )
 
     def as_json(self) -> dict:
-        """The API's view: never the token nor its hash."""
+        """The API's view: never the token nor its hash, nor a debit account's whole number."""
         body = {
             "change_request_id": self.change_request_id,
             "account_id": self.account_id,
             "status": self.status,
-            "changes": self.changes.as_json(),
+            "changes": self.changes.shown(),
             "effective_month": self.effective_month,
             "requested_at": _iso(self.requested_at),
             "expires_at": _iso(self.expires_at),
@@ -234,7 +268,12 @@ class ChangeRequest:
 
     def as_record(self) -> dict:
         """A DynamoDB-ready dict (keys are the store's business)."""
-        return {**self.as_json(), "token_hash": self.token_hash, "approved_principal": self.approved_principal}
+        return {
+            **self.as_json(),
+            "changes": self.changes.as_json(),
+            "token_hash": self.token_hash,
+            "approved_principal": self.approved_principal,
+        }
 
     @classmethod
     def from_record(cls, record: dict) -> ChangeRequest:
@@ -371,7 +410,18 @@ def change_rows(changes: Changes, profile: AccountProfile) -> list[tuple[str, st
         rows.append(("plan", profile.plan, changes.plan))
     if changes.options is not None:
         rows.append(("options", "、".join(profile.options), "、".join(changes.options)))
+    if changes.debit_account is not None:
+        rows.append(("debit_account", _debit_text(profile.debit_account), _debit_text(changes.debit_account)))
+    if changes.payer_name_kana is not None:
+        rows.append(("payer_name_kana", profile.payer_name_kana, changes.payer_name_kana))
     return [(_LABELS[name], before, after) for name, before, after in rows]
+
+
+def _debit_text(account: DebitAccount | None) -> str | None:
+    """A debit account as a page or an email shows it: codes, type and the masked number, never whole."""
+    if account is None:
+        return None
+    return f"{account.bank_code}-{account.branch_code} {account.account_type.value} {account.masked_number}"
 
 
 def _change_lines(changes: Changes, profile: AccountProfile) -> list[str]:

@@ -59,7 +59,7 @@ class DebitAccount:
             branch_code=digits(branch_code, 3, 3, "branch_code"),
             account_type=AccountType(account_type),
             account_number=digits(account_number, 1, 7, "account_number").zfill(7),
-            holder_kana=to_zengin(holder_kana, HOLDER_KANA_MAX),
+            holder_kana=holder_kana_of(holder_kana),
         )
 
     @property
@@ -105,6 +105,11 @@ def luhn_digit(body: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def payer_name_kana(name: str) -> str:
+def holder_kana_of(name: str) -> str:
+    """A debit account holder's name, in the bank's form."""
+    return to_zengin(name, HOLDER_KANA_MAX)
+
+
+def payer_name_kana_of(name: str) -> str:
     """The name a bank-transfer account's payments arrive under, in the bank's form."""
     return to_zengin(name, PAYER_NAME_KANA_MAX)

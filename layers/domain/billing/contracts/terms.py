@@ -20,6 +20,7 @@ from billing import months
 from billing.contracts.accounts import AccountProfile, contract_covers
 from billing.contracts.cancellation import Cancellation
 from billing.contracts.change_requests import ChangeRequest, Changes
+from billing.contracts.payment_details import MandateStatus
 from billing.errors import MonthClosed
 from billing.tariff import Tariff
 
@@ -52,6 +53,9 @@ class Contract:
     history: tuple[TermsChange, ...] = ()  # in the order applied
     cancellation: Cancellation | None = None
     closed_through: str | None = None  # the account's latest closed month
+    customer_number: str | None = None  # お客様番号, given at creation (or by the migration, for older accounts)
+    mandate_status: MandateStatus | None = None  # the direct-debit mandate's state, while there is a debit account
+    credit_balance: int = 0  # money received and not yet applied to a document
 
     @property
     def account_id(self) -> str:
@@ -121,10 +125,15 @@ class Contract:
 
     def as_json(self, month: str) -> dict:
         """The API's view for ``month``: its terms, the cancellation's end, and what is scheduled after it."""
-        body = self.terms_for(month).as_json()
+        terms = self.terms_for(month)
+        body = terms.shown()
         body["scheduled_changes"] = [
-            {"effective_month": c.effective_month, "changes": c.changes.as_json()} for c in self.scheduled_after(month)
+            {"effective_month": c.effective_month, "changes": c.changes.shown()} for c in self.scheduled_after(month)
         ]
+        body["customer_number"] = self.customer_number
+        body["credit_balance"] = self.credit_balance
+        if terms.debit_account is not None:
+            body["mandate_status"] = self.mandate_status or MandateStatus.PENDING
         return body
 
 

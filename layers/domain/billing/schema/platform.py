@@ -9,6 +9,13 @@ from pydantic import AfterValidator, Field, SkipValidation, StringConstraints, m
 
 from billing.contracts.accounts import AccountProfile, BillingContact
 from billing.contracts.change_requests import ChangeRequest, Changes
+from billing.contracts.payment_details import (
+    AccountType,
+    DebitAccount,
+    MandateStatus,
+    holder_kana_of,
+    payer_name_kana_of,
+)
 from billing.invoicing.issuer import is_corporate_number
 from billing.schema.fields import (
     AccountId,
@@ -85,6 +92,49 @@ class BillingContactIn(Payload):
         return BillingContact(**self.model_dump(exclude_none=True))
 
 
+Digits4 = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+Digits3 = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
+AccountNumber = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{1,7}$"), Field(description="1 to 7 digits, stored zero-padded to 7")
+]
+Kana = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100),
+    Field(
+        description="full- or half-width katakana, ASCII digits, upper-case Latin letters, space and ( ) . - /; "
+        "stored in the bank's form: half-width, small kana written large, ー as -",
+        examples=["ｶ)ｻﾝﾌﾟﾙｼｮｳｼﾞ"],
+    ),
+]
+PayerNameKana = Annotated[Kana, AfterValidator(payer_name_kana_of), Field(description="at most 48 in the bank's form")]
+HolderKana = Annotated[Kana, AfterValidator(holder_kana_of), Field(description="at most 30 in the bank's form")]
+
+
+class DebitAccountIn(Payload):
+    """The account a direct debit draws on, as written on the customer's 口座振替依頼書."""
+
+    bank_code: Digits4
+    branch_code: Digits3
+    account_type: Annotated[
+        AccountType, Field(strict=False, description="普通 (ordinary), 当座 (current), 貯蓄 (savings)")
+    ]
+    account_number: AccountNumber
+    holder_kana: HolderKana
+
+    def as_account(self) -> DebitAccount:
+        return DebitAccount.of(**self.model_dump(mode="json"))
+
+
+class DebitAccountOut(Document):
+    """The debit account as every answer shows it: the number masked (``****567``)."""
+
+    bank_code: str
+    branch_code: str
+    account_type: AccountType
+    account_number: Annotated[str, Field(examples=["****567"])]
+    holder_kana: str
+
+
 class AccountIn(Payload):
     """``PUT /v1/accounts/{account_id}``: a new billing profile. ``contract_end`` is set only by a cancellation."""
 
@@ -94,6 +144,20 @@ class AccountIn(Payload):
     delivery_method: Delivery
     contract_start: IsoDate
     billing_contact: BillingContactIn
+    debit_account: Annotated[
+        DebitAccountIn | None, Field(description="required with direct_debit, refused with bank_transfer")
+    ] = None
+    payer_name_kana: Annotated[
+        PayerNameKana | None, Field(description="optional: the name this account's bank transfers arrive under")
+    ] = None
+
+    @model_validator(mode="after")
+    def _debit_account_with_direct_debit(self) -> AccountIn:
+        if self.payment_method == PaymentMethod.DIRECT_DEBIT and self.debit_account is None:
+            raise ValueError("debit_account is required with payment_method direct_debit")
+        if self.payment_method == PaymentMethod.BANK_TRANSFER and self.debit_account is not None:
+            raise ValueError("debit_account is only for payment_method direct_debit")
+        return self
 
     def as_profile(self, account_id: str, tariff: Tariff) -> AccountProfile:
         """The new profile this body asks for; ``AccountProfile.create`` checks it against the tariff."""
@@ -106,6 +170,8 @@ class AccountIn(Payload):
             contract_start=self.contract_start,
             billing_contact=self.billing_contact.as_contact(),
             tariff=tariff,
+            debit_account=self.debit_account.as_account() if self.debit_account else None,
+            payer_name_kana=self.payer_name_kana,
         )
 
 
@@ -126,6 +192,24 @@ class AccountOut(Document):
     billing_contact: BillingContactIn  # as it was given: every stored value passed these checks
     contract_end: str | None = None
     scheduled_changes: list[ScheduledChangeOut]
+    customer_number: Annotated[
+        str | None,
+        Field(
+            description="お客様番号: 10 digits (9 and a check digit), given at creation, never changed; "
+            "transfer payers put it before their name",
+            examples=["0000000018"],
+        ),
+    ] = None
+    debit_account: DebitAccountOut | None = None
+    mandate_status: Annotated[
+        MandateStatus | None,
+        Field(
+            description="direct debit only: pending until a debit succeeds, then active; rejected after a "
+            "result that says the account cannot be debited (its invoices then go out as transfers)"
+        ),
+    ] = None
+    payer_name_kana: str | None = None
+    credit_balance: Annotated[int, Field(description="unapplied money (yen), applied to the next documents")] = 0
 
 
 class CountIn(Payload):
@@ -270,12 +354,18 @@ class ChangesIn(Payload):
     delivery_method: Delivery | None = None
     plan: PlanName | None = None
     options: Annotated[Options | None, Field(description="the whole new list of options")] = None
+    debit_account: Annotated[
+        DebitAccountIn | None,
+        Field(description="a new account to debit; with it, or with a switch to direct_debit, an operator approves"),
+    ] = None
+    payer_name_kana: PayerNameKana | None = None
 
     @model_validator(mode="after")
     def _names_a_change(self):
         if not {name for name in self.model_fields_set if getattr(self, name) is not None}:
             raise ValueError(
-                "changes must name at least one of billing_contact, payment_method, delivery_method, plan, options"
+                "changes must name at least one of billing_contact, payment_method, delivery_method, plan, options,"
+                " debit_account, payer_name_kana"
             )
         return self
 
@@ -286,6 +376,8 @@ class ChangesIn(Payload):
             delivery_method=self.delivery_method,
             plan=self.plan,
             options=None if self.options is None else tuple(self.options),
+            debit_account=self.debit_account.as_account() if self.debit_account else None,
+            payer_name_kana=self.payer_name_kana,
         )
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import re
 
-import jaconv
-
 SMALL_TO_LARGE = str.maketrans("ｧｨｩｪｫｯｬｭｮ", "ｱｲｳｴｵﾂﾔﾕﾖ")
 PROLONGED = str.maketrans({"ｰ": "-", "‐": "-", "−": "-"})
 ZENGIN_CHARACTERS = re.compile(r"[0-9A-Z\uFF66-\uFF9F ().\-/]*")
@@ -27,11 +25,16 @@ class NotZenginText(ValueError):
     """A name that a bank file cannot carry."""
 
 
+def half_width(text: str) -> str:
+    """Full-width katakana, letters and digits as their half-width forms (jaconv), small kana written large."""
+    import jaconv  # lazily: the profile module imports this one, and the count path must not load it
+
+    return jaconv.z2h(text, kana=True, ascii=True, digit=True).translate(SMALL_TO_LARGE).translate(PROLONGED)
+
+
 def to_zengin(text: str, max_length: int) -> str:
     """``text`` as a bank file writes it, or ``NotZenginText`` saying why not."""
-    half = jaconv.z2h(text.strip(), kana=True, ascii=True, digit=True)
-    zengin = half.translate(SMALL_TO_LARGE).translate(PROLONGED)
-    zengin = re.sub(" +", " ", zengin)
+    zengin = re.sub(" +", " ", half_width(text.strip()))
     if not zengin:
         raise NotZenginText("must not be empty")
     if not ZENGIN_CHARACTERS.fullmatch(zengin):
@@ -49,5 +52,4 @@ def payer_key(name: str) -> str:
 
     ``ｶ)ｻﾝﾌﾟﾙ ｼｮｳｼﾞ``, ``ｻﾝﾌﾟﾙｼｮｳｼﾞ(ｶ`` and ``サンプルショウジ`` all have the key ``ｻﾝﾌﾟﾙｼﾖｳｼﾞ``.
     """
-    half = jaconv.z2h(name, kana=True, ascii=True, digit=True).translate(SMALL_TO_LARGE).translate(PROLONGED)
-    return LEGAL_FORM.sub("", half.replace(" ", ""))
+    return LEGAL_FORM.sub("", half_width(name).replace(" ", ""))
