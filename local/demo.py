@@ -40,6 +40,7 @@ import re
 import shutil
 import sys
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -81,6 +82,7 @@ class DemoAccount:
     corporate_number: str | None = (
         None  # 法人番号 (fictional, with a right check digit): the e-invoice's Peppol address
     )
+    holder_kana: str | None = None  # a direct debit's account holder, as on the 口座振替依頼書
 
 
 SPIKE_AT = datetime(2026, 10, 15, 14, 0, tzinfo=TOKYO)
@@ -103,7 +105,15 @@ ACCOUNTS = (
         corporate_number="4010001234567",
     ),
     DemoAccount(
-        "minato-foods", "みなと食品株式会社", "佐藤 花子", "direct_debit", "postal", 42_000, 38_000, cleanup_at_day=20
+        "minato-foods",
+        "みなと食品株式会社",
+        "佐藤 花子",
+        "direct_debit",
+        "postal",
+        42_000,
+        38_000,
+        cleanup_at_day=20,
+        holder_kana="ミナトショクヒン（カ",
     ),
     DemoAccount(
         "hikari-travel",
@@ -115,6 +125,7 @@ ACCOUNTS = (
         13_000,
         spike=18_000,
         corporate_number="1011001234568",
+        holder_kana="ヒカリトラベル（カ",
     ),
 )
 
@@ -142,7 +153,7 @@ def profile(account: DemoAccount) -> dict:
         contact["person_name"] = account.person_name
     if account.corporate_number:
         contact["corporate_number"] = account.corporate_number
-    return {
+    body = {
         "plan": "standard",
         "options": ["bridge"] if account.delivery_method == "postal" else [],
         "payment_method": account.payment_method,
@@ -150,6 +161,16 @@ def profile(account: DemoAccount) -> dict:
         "contract_start": "2026-04-01",
         "billing_contact": contact,
     }
+    if account.holder_kana:  # fictional accounts at a fictional bank (0009), as on the signed form
+        number = f"{zlib.crc32(account.account_id.encode()) % 10_000_000:07d}"
+        body["debit_account"] = {
+            "bank_code": "0009",
+            "branch_code": "015",
+            "account_type": "ordinary",
+            "account_number": number,
+            "holder_kana": account.holder_kana,
+        }
+    return body
 
 
 # ------------------------------------------------------------------ the month's counts
