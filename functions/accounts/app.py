@@ -14,7 +14,6 @@ Emits: nothing.
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -23,7 +22,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
 from billing.contracts.cancellation import Cancellation
-from billing.dal.accounts import AccountStore
+from billing.dal import stores
 from billing.errors import (
     AccountNotFound,
     AlreadyCancelled,
@@ -35,7 +34,6 @@ from billing.http import create_resolver, documented, json_response
 from billing.observability import logger, tracer
 from billing.schema.params import AccountIdPath, OptionalMonthQuery
 from billing.schema.platform import AccountIn, AccountOut, CancellationIn, CancellationOut
-from billing.settings import settings
 from billing.tariff import load_tariff
 
 app = create_resolver()
@@ -44,11 +42,6 @@ app = create_resolver()
 def now() -> datetime:
     """The clock; tests move it."""
     return datetime.now(UTC)
-
-
-@functools.cache
-def account_store() -> AccountStore:
-    return AccountStore(settings().table_name)
 
 
 @app.put(
@@ -61,7 +54,7 @@ def account_store() -> AccountStore:
 )
 def put_account(account_id: AccountIdPath, body: Annotated[AccountIn, Body()]):
     profile = body.as_profile(account_id, load_tariff())
-    created, contract = account_store().create(profile)
+    created, contract = stores.accounts().create(profile)
     if not created and contract.first != profile:
         raise ChangeRequestRequired(account_id)
     return json_response(201 if created else 200, contract.as_json(months.month_of(now())))
@@ -73,7 +66,7 @@ def put_account(account_id: AccountIdPath, body: Annotated[AccountIn, Body()]):
     responses=documented(AccountOut, AccountNotFound),
 )
 def get_account(account_id: AccountIdPath, month: OptionalMonthQuery = None):
-    return account_store().get(account_id).as_json(month or months.month_of(now()))
+    return stores.accounts().get(account_id).as_json(month or months.month_of(now()))
 
 
 @app.post(
@@ -93,7 +86,7 @@ def get_account(account_id: AccountIdPath, month: OptionalMonthQuery = None):
     },
 )
 def cancel(account_id: AccountIdPath, body: Annotated[CancellationIn, Body()]):
-    store = account_store()
+    store = stores.accounts()
     contract = store.get(account_id)
     moment = now()
     plan = load_tariff().for_month(contract.start_month).plans.get(contract.first.plan)
@@ -115,7 +108,7 @@ def cancel(account_id: AccountIdPath, body: Annotated[CancellationIn, Body()]):
     responses=documented(CancellationOut, AccountNotFound, MonthClosed, description="withdrawn"),
 )
 def withdraw(account_id: AccountIdPath):
-    cancellation = account_store().withdraw_cancellation(account_id)
+    cancellation = stores.accounts().withdraw_cancellation(account_id)
     logger.info("cancellation withdrawn", extra={"account_id": account_id, "end_month": cancellation.end_month})
     return cancellation.as_json(account_id)
 

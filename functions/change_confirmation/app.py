@@ -16,7 +16,6 @@ Emits: nothing.
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import UTC, datetime
 
@@ -28,14 +27,12 @@ from billing import months
 from billing.contracts.accounts import AccountProfile
 from billing.contracts.change_requests import ChangeRequest, change_rows
 from billing.contracts.confirmation_page import HEADERS, applied_page, confirmation_page, error_page
-from billing.dal.accounts import AccountStore
-from billing.dal.change_requests import ChangeRequestStore
+from billing.dal import stores
 from billing.errors import BillingError, InvalidRequest
 from billing.http import create_page_resolver, form_value, query_value
 from billing.observability import logger, tracer
 from billing.schema.fields import CHANGE_REQUEST_ID_PATTERN
 from billing.schema.params import ChangeRequestIdPath
-from billing.settings import settings
 from billing.tariff import load_tariff
 
 CHANGE_REQUEST_ID = re.compile(CHANGE_REQUEST_ID_PATTERN)
@@ -74,19 +71,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@functools.cache
-def stores() -> tuple[AccountStore, ChangeRequestStore]:
-    accounts = AccountStore(settings().table_name)
-    return accounts, ChangeRequestStore(settings().table_name, accounts=accounts)
-
-
 def confirmable(change_request_id: str, token: str, moment: datetime) -> tuple[ChangeRequest, AccountProfile]:
     """The request that ``token`` may apply at ``moment``, and the terms it changes; refused otherwise."""
     if not CHANGE_REQUEST_ID.fullmatch(change_request_id):
         raise InvalidRequest("a change request id is 32 lowercase hex digits")
     if not TOKEN.fullmatch(token):
         raise InvalidRequest("the token is malformed")
-    accounts, requests = stores()
+    accounts, requests = stores.accounts(), stores.change_requests()
     request = requests.get(change_request_id)
     request.check_confirmation(token, moment)
     contract = accounts.get(request.account_id)
@@ -113,7 +104,7 @@ def confirm_from_page(change_request_id: ChangeRequestIdPath, token: str = TOKEN
     token = form_value(app, "token")
     moment = now()
     request, profile = confirmable(change_request_id, token, moment)
-    _, requests = stores()
+    requests = stores.change_requests()
     applied = requests.apply(request, lambda contract: contract.settle(request, moment, load_tariff()))
     logger.info("change confirmed from the page", extra={"change_request_id": change_request_id})
     return page(200, applied_page(applied, change_rows(request.changes, profile)))

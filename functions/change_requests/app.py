@@ -17,7 +17,6 @@ customer's confirmation page under CONFIRMATION_PAGE_URL (ChangeConfirmationFunc
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -30,8 +29,7 @@ from billing.contracts.change_requests import (
     check_effective_month,
     confirmation_email,
 )
-from billing.dal.accounts import AccountStore
-from billing.dal.change_requests import ChangeRequestStore
+from billing.dal import stores
 from billing.dal.mail import send_email
 from billing.errors import (
     AccountNotFound,
@@ -58,19 +56,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@functools.cache
-def stores() -> tuple[AccountStore, ChangeRequestStore]:
-    accounts = AccountStore(settings().table_name)
-    return accounts, ChangeRequestStore(settings().table_name, accounts=accounts)
-
-
 @app.post(
     "/v1/accounts/<account_id>/change-requests",
     summary="Request a change of the terms from a month on; the billing contact confirms it from an email",
     responses=documented(ChangeRequestOut, AccountNotFound, MonthClosed, status=201, description="requested"),
 )
 def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, Body()]):
-    accounts, requests = stores()
+    accounts, requests = stores.accounts(), stores.change_requests()
     moment = now()
     month = body.effective_month or months.month_of(moment)
     contract = accounts.get(account_id)
@@ -97,7 +89,7 @@ def request_change(account_id: AccountIdPath, body: Annotated[ChangeRequestIn, B
     ),
 )
 def confirm_change(change_request_id: ChangeRequestIdPath, body: Annotated[ConfirmIn, Body()]):
-    _, requests = stores()
+    requests = stores.change_requests()
     request = requests.get(change_request_id)
     moment = now()
     request.check_confirmation(body.token, moment)
@@ -110,7 +102,7 @@ def confirm_change(change_request_id: ChangeRequestIdPath, body: Annotated[Confi
     responses=documented(ChangeRequestOut, ChangeRequestNotFound, AlreadyApplied, ConfirmationRequired),
 )
 def approve_change(change_request_id: ChangeRequestIdPath, body: Annotated[ApproveIn, Body()]):
-    _, requests = stores()
+    requests = stores.change_requests()
     request = requests.get(change_request_id)
     request.check_approval()
     moment, principal = now(), _principal()

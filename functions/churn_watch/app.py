@@ -19,7 +19,8 @@ import functools
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from billing.dal.churn import ChurnStore, readings_changed
+from billing.dal import stores
+from billing.dal.churn import readings_changed
 from billing.dal.messaging import publish
 from billing.observability import logger, metrics, tracer
 from billing.settings import settings
@@ -29,7 +30,7 @@ from billing.usage.churn import ChurnWatch, load_thresholds
 @functools.cache
 def watch() -> ChurnWatch:
     return ChurnWatch(
-        ChurnStore(settings().table_name),
+        stores.churn(),
         announce=lambda detail_type, detail: publish(settings().event_bus_name, detail_type, detail),
         thresholds=load_thresholds(),
     )

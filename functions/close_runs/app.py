@@ -21,8 +21,8 @@ import functools
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import ValidationError
 
-from billing.dal.close_runs import CloseRunStore
-from billing.dal.dead_letters import DeadLetter, DeadLetterQueue
+from billing.dal import stores
+from billing.dal.dead_letters import DeadLetter
 from billing.dal.messaging import send_messages
 from billing.dal.redelivery import redelivery as wired
 from billing.delivery.redelivery import Redelivery, Redriven
@@ -39,16 +39,6 @@ app = create_resolver()
 
 
 @functools.cache
-def runs() -> CloseRunStore:
-    return CloseRunStore(settings().table_name)
-
-
-@functools.cache
-def dead_letter_queue() -> DeadLetterQueue:
-    return DeadLetterQueue(settings().issue_invoice_dead_letter_queue_url)
-
-
-@functools.cache
 def redelivery() -> Redelivery:
     return wired()
 
@@ -61,9 +51,9 @@ def redelivery() -> Redelivery:
 )
 def get_close_run(month: MonthPath):
     progress = _started(month)
-    letters = dead_letter_queue().look()
+    letters = stores.issue_dead_letters().look()
     dead_letters = len(_of_month(letters, month))
-    dead_letter_queue().release(letters)
+    stores.issue_dead_letters().release(letters)
     undelivered = redelivery().undelivered.count_of_month(month)
     return close_run_view(progress, dead_letters, undelivered, redelivery().dead_letters_of(month))
 
@@ -109,29 +99,30 @@ def retry_close_run(month: MonthPath):
 def _reissue(month: str, run: str | None) -> tuple[int, int]:
     """Send every failed or dead-lettered account of ``month`` to be issued again under its reserved number,
     then delete its issue dead letters; how many were sent, and how many dead letters they came from."""
-    letters = dead_letter_queue().look()
+    letters = stores.issue_dead_letters().look()
     ours = _of_month(letters, month)
     taken = {dead.message_id for dead, _ in ours}
     try:
         # An account's number is the one its page reserved; the failure record and the message both carry it.
         retries = {message.account_id: message.sequence for _, message in ours}
-        retries |= {failure.account_id: failure.sequence for failure in runs().failures(month)}
+        retries |= {failure.account_id: failure.sequence for failure in stores.close_runs().failures(month)}
         messages = [
             IssueInvoiceMessage(month=month, account_id=a, sequence=n, retry=True, correlation_id=run)
             for a, n in retries.items()
         ]
         send_messages(settings().issue_invoice_queue_url, [message.body() for message in messages])
-        dead_letter_queue().delete([dead for dead, _ in ours])  # sent again: the DLQ must not hand them out twice
+        # Sent again: the DLQ must not hand them out twice.
+        stores.issue_dead_letters().delete([dead for dead, _ in ours])
     except BaseException:
         taken = set()  # not all sent (or not deleted): every letter goes back, for the next retry to send again
         raise
     finally:
-        dead_letter_queue().release([letter for letter in letters if letter.message_id not in taken])
+        stores.issue_dead_letters().release([letter for letter in letters if letter.message_id not in taken])
     return len(messages), len(ours)
 
 
 def _started(month: str) -> CloseRunProgress:
-    progress = runs().progress(month)
+    progress = stores.close_runs().progress(month)
     if progress is None:
         raise NotFound(f"the close of {month} has not started")
     return progress

@@ -16,8 +16,7 @@ import functools
 
 from aws_lambda_powertools.utilities.parser import event_parser
 
-from billing.dal.deliveries import DeliveryStore
-from billing.dal.invoices import InvoiceStore
+from billing.dal import stores
 from billing.dal.mail import send_email
 from billing.delivery.deliverer import Deliverer
 from billing.observability import follow, logger, tracer
@@ -27,10 +26,9 @@ from billing.settings import settings
 
 @functools.cache
 def deliverer() -> Deliverer:
-    table = settings().table_name
     return Deliverer(
-        invoices=InvoiceStore(table),
-        deliveries=DeliveryStore(table),
+        invoices=stores.invoices(),
+        deliveries=stores.deliveries(),
         send_email=lambda email, notice_id: send_email(settings().notification_sender, email, notice_id),
         statements_url=settings().statements_url,
     )

@@ -12,15 +12,12 @@ Writes and emits: nothing.
 
 from __future__ import annotations
 
-import functools
 from itertools import islice
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from billing.dal.archive import InvoiceArchive
-from billing.dal.invoice_search import DocumentIndex
-from billing.dal.invoices import InvoiceStore
+from billing.dal import stores
 from billing.errors import InvalidRequest, NotFound
 from billing.http import create_resolver, documented
 from billing.invoicing import desk
@@ -40,25 +37,9 @@ from billing.schema.desk import (
     MinTotalQuery,
     NextTokenQuery,
 )
-from billing.settings import settings
 
 app = create_resolver()
 # Item attributes that only place the document in the table and its indexes.
-
-
-@functools.cache
-def index() -> DocumentIndex:
-    return DocumentIndex(settings().table_name)
-
-
-@functools.cache
-def invoice_store() -> InvoiceStore:
-    return InvoiceStore(settings().table_name)
-
-
-@functools.cache
-def archive() -> InvoiceArchive:
-    return InvoiceArchive(settings().invoice_bucket)
 
 
 @app.get(
@@ -98,7 +79,7 @@ def list_invoices(
     if format == "csv":
         return _csv(search)
     after = desk.decode_token(search, next_token) if next_token is not None else None
-    rows, more = index().page(search, limit, after)
+    rows, more = stores.document_index().page(search, limit, after)
     token = desk.encode_token(search, desk.position(rows[-1])) if more else None
     return {"invoices": [desk.row(r) for r in rows], "next_token": token}
 
@@ -113,15 +94,15 @@ def get_invoice(invoice_number: DocumentNumberPath):
         parse_document_number(invoice_number)
     except ValueError as error:
         raise InvalidRequest(str(error)) from None
-    account_id = index().account_of(invoice_number)
-    record = invoice_store().get(account_id, invoice_number) if account_id else None
+    account_id = stores.document_index().account_of(invoice_number)
+    record = stores.invoices().get(account_id, invoice_number) if account_id else None
     if record is None:
         raise NotFound(f"no document numbered {invoice_number}")
-    history = desk.history_order(invoice_store().for_month(account_id, document_month(invoice_number)))
+    history = desk.history_order(stores.invoices().for_month(account_id, document_month(invoice_number)))
     detail = {
         **record,
         "correction_suggested": bool(record.get("correction_suggested")),
-        "pdf_url": archive().presigned_url(record["pdf_key"]) if record.get("pdf_key") else None,
+        "pdf_url": stores.archive().presigned_url(record["pdf_key"]) if record.get("pdf_key") else None,
         "history": [desk.row(r) for r in history],
     }
     return {name: detail.get(name) for name in InvoiceDetailOut.model_fields}  # what the contract lists, no more
@@ -133,7 +114,7 @@ def _csv(search: desk.DocumentSearch) -> Response:
     paging = sorted({"limit", "next_token"} & set(query))
     if paging:
         raise InvalidRequest(f"format=csv returns every match at once; drop {', '.join(paging)}")
-    rows = list(islice(index().search(search), desk.CSV_MAX_ROWS + 1))
+    rows = list(islice(stores.document_index().search(search), desk.CSV_MAX_ROWS + 1))
     if len(rows) > desk.CSV_MAX_ROWS:
         raise InvalidRequest(
             f"more than {desk.CSV_MAX_ROWS:,} documents match; narrow the dates or add conditions, "

@@ -22,14 +22,10 @@ import functools
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from billing.dal.archive import InvoiceArchive
-from billing.dal.deliveries import DeliveryStore
-from billing.dal.invoices import InvoiceStore
-from billing.dal.print_runs import PrintRunStore
+from billing.dal import stores
 from billing.delivery.print_run import BatchToPrint, LetterRef, Printer, batch_id
 from billing.observability import follow, logger, tracer
 from billing.schema.envelopes import PrintBatchRecord
-from billing.settings import settings
 from invoice_pdf.render import render_statement_sheets
 
 processor = BatchProcessor(event_type=EventType.SQS, model=PrintBatchRecord)
@@ -37,12 +33,11 @@ processor = BatchProcessor(event_type=EventType.SQS, model=PrintBatchRecord)
 
 @functools.cache
 def printer() -> Printer:
-    table = settings().table_name
     return Printer(
-        runs=PrintRunStore(table),
-        invoices=InvoiceStore(table),
-        deliveries=DeliveryStore(table),
-        archive=InvoiceArchive(settings().invoice_bucket),
+        runs=stores.print_runs(),
+        invoices=stores.invoices(),
+        deliveries=stores.deliveries(),
+        archive=stores.archive(),
         render=render_statement_sheets,
         printed=log_letter,
     )

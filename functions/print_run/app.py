@@ -26,8 +26,8 @@ from datetime import date, datetime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from billing import months
+from billing.dal import stores
 from billing.dal.messaging import send_messages
-from billing.dal.print_runs import PrintRunStore
 from billing.delivery.print_run import PlanStep, PrintPlanner
 from billing.observability import follow, logger, tracer
 from billing.schema.envelopes import PrintRunRecord
@@ -39,7 +39,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=PrintRunRecord)
 
 @functools.cache
 def planner() -> PrintPlanner:
-    return PrintPlanner(PrintRunStore(settings().table_name))
+    return PrintPlanner(stores.print_runs())
 
 
 def plan(day: date, resend_unwritten: bool) -> dict:

@@ -46,11 +46,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from billing import plain_http
-from billing.dal.usage import UsageStore
+from billing.dal import stores
+from billing.dal.usage import UsageStore  # in the init phase (SnapStart's snapshot), not on the first report
 from billing.errors import BillingError
 from billing.observability import logger, metrics
 from billing.schema import count_reports
-from billing.settings import settings
 from billing.usage.counts import CountReport
 
 # The count routes, as both paths match them.
@@ -58,16 +58,9 @@ REPORT = "/v1/accounts/<account_id>/record-counts"
 BATCH = "/v1/record-counts"
 
 
-@functools.cache
 def usage_store() -> UsageStore:
-    return UsageStore(settings().table_name)
-
-
-@functools.cache
-def churn_store():
-    from billing.dal.churn import ChurnStore
-
-    return ChurnStore(settings().table_name)
+    """The store both paths record with, the process's one (tests give the module a fake)."""
+    return stores.usage()
 
 
 # ---------------------------------------------------------------- the typed resolver (every route)
@@ -119,7 +112,7 @@ def typed_app():
     )
     def get_usage(account_id: AccountIdPath, month: MonthPath):
         usage = usage_store().month_usage(account_id, month)
-        return usage.as_json(load_tariff(), churn_store().of_account(account_id, month))
+        return usage.as_json(load_tariff(), stores.churn().of_account(account_id, month))
 
     @app.get(
         "/v1/churn-events",
@@ -127,7 +120,7 @@ def typed_app():
         responses=documented(ChurnEventsOut),
     )
     def list_churn_events(month: MonthQuery):
-        episodes = churn_store().of_month(month)
+        episodes = stores.churn().of_month(month)
         return {"month": month, "churn_events": [{"account_id": e.account_id, **e.as_json()} for e in episodes]}
 
     return app

@@ -11,7 +11,6 @@ Writes and emits: nothing.
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime
 
@@ -19,8 +18,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
-from billing.dal.archive import InvoiceArchive
-from billing.dal.invoices import InvoiceStore
+from billing.dal import stores
 from billing.delivery import statements
 from billing.delivery.statement_page import render_page
 from billing.errors import NotFound
@@ -29,7 +27,6 @@ from billing.observability import logger, tracer
 from billing.schema.customer import StatementDetailOut, StatementsOut
 from billing.schema.fields import ACCOUNT_ID_PATTERN
 from billing.schema.params import MonthPath
-from billing.settings import settings
 
 # The page has no scripts and no external assets: forbid anything else.
 PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
@@ -38,23 +35,13 @@ app = create_resolver()
 ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
 
 
-@functools.cache
-def invoice_store() -> InvoiceStore:
-    return InvoiceStore(settings().table_name)
-
-
-@functools.cache
-def archive() -> InvoiceArchive:
-    return InvoiceArchive(settings().invoice_bucket)
-
-
 def caller_records() -> list[dict]:
     """The caller's invoices. The account is the token's (the resolver refuses query parameters)."""
     claims = app.current_event.request_context.authorizer.jwt_claim or {}
     account_id = claims.get("custom:account_id")
     if not isinstance(account_id, str) or not ACCOUNT_ID.fullmatch(account_id):
         raise NotFound("no statements for this sign-in")
-    return invoice_store().for_account(account_id)
+    return stores.invoices().for_account(account_id)
 
 
 def today():
@@ -114,7 +101,7 @@ def redirect_to_file(month: str, key_field: str, what: str) -> Response:
     record = statements.the_one(caller_records(), month, today())
     if not record.get(key_field):
         raise NotFound(f"the {what} for {month} is not ready")
-    url = archive().presigned_url(record[key_field])
+    url = stores.archive().presigned_url(record[key_field])
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 
@@ -128,8 +115,9 @@ def statements_page():
     records = statements.newest_first(everything, today())
     # A page opened in a browser sends no bearer header on a click, so each
     # PDF link is already a presigned URL (300 s); reloading the page renews them.
-    links = {r["month"]: archive().presigned_url(r["pdf_key"]) for r in records if r.get("pdf_key")}
-    xml_links = {r["month"]: archive().presigned_url(r["einvoice_key"]) for r in records if r.get("einvoice_key")}
+    archive = stores.archive()
+    links = {r["month"]: archive.presigned_url(r["pdf_key"]) for r in records if r.get("pdf_key")}
+    xml_links = {r["month"]: archive.presigned_url(r["einvoice_key"]) for r in records if r.get("einvoice_key")}
     return Response(
         status_code=200,
         content_type=content_types.TEXT_HTML + "; charset=utf-8",

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from billing.dal import clients
+from billing.dal import clients, stores
 from billing.settings import settings
 from tests.conftest import LambdaContext, assert_documented, load_event, load_function, load_template
 
@@ -44,12 +44,15 @@ def aws_env(monkeypatch):
     from billing.observability import metrics  # imported only now: it reads POWERTOOLS_* once
 
     metrics.clear_metrics()  # Powertools keeps metrics per process: start each test empty
-    caches = (clients.dynamodb, clients.s3, clients.sqs, clients.events, clients.sesv2, settings)
-    for cached in caches:
-        cached.cache_clear()
+
+    def forget() -> None:
+        for cached in (clients.dynamodb, clients.s3, clients.sqs, clients.events, clients.sesv2, settings):
+            cached.cache_clear()
+        stores.clear()  # each store keeps the client and the names it was built with
+
+    forget()
     yield
-    for cached in caches:
-        cached.cache_clear()
+    forget()
 
 
 @pytest.fixture
@@ -109,7 +112,9 @@ class Api:
 
     def __init__(self, folder: str):
         self.module = load_function(folder)
-        for name in dir(self.module):  # each loaded module has its own cached store
+        # What a module caches of its own (its resolver, a deliverer, a closer); the stores are billing.dal.stores',
+        # shared by every module loaded in the test and forgotten after each test (aws_env).
+        for name in dir(self.module):
             attr = getattr(self.module, name)
             if isinstance(attr, functools._lru_cache_wrapper):
                 attr.cache_clear()
