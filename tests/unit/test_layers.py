@@ -34,7 +34,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("payments",),
     ("delivery",),
     ("dal",),  # the adapters to AWS: the domain's types in, DynamoDB, S3, SQS, SES and EventBridge out
-    ("schema", "http", "plain_http", "settings", "observability", "snapstart", "__init__"),  # the edge: cycles only
+    # the edge: checked for cycles only
+    ("schema", "http", "plain_http", "powertools_overrides", "settings", "observability", "snapstart", "__init__"),
 )
 DAL = "dal"
 EDGE = frozenset(LAYERS[-1])

@@ -9,6 +9,8 @@
   a ``BillingError`` and this module alone turns it into a response.
 * A body that is not JSON, and a query parameter the route does not
   declare, are refused, not guessed at.
+* Routes match the whole path. This and the JSON-only body need Powertools'
+  private names: ``billing.powertools_overrides`` holds them, and says why.
 
 Routes that answer HTML pages (the change confirmation page) use
 ``create_page_resolver`` instead: their body is a form, read strictly by
@@ -20,18 +22,17 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import ValidationException
 from pydantic import BaseModel
 
 from billing.errors import BillingError, InvalidRequest, NotFound
 from billing.observability import logger
 from billing.plain_http import dumps, log_refusal
-from billing.schema.parsing import body_type, require_json, strict_json, validation_message
+from billing.powertools_overrides import WholePathResolver, use_json_bodies_only
+from billing.schema.parsing import body_type, strict_json, validation_message
 from billing.schema.platform import ErrorOut
 
 
@@ -43,16 +44,8 @@ def json_response(status: int, body: object) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=dumps(body))
 
 
-class _WholePathResolver(APIGatewayHttpResolver):
-    """Routes match the whole path: Powertools' ``^...$`` lets ``/v1/accounts/acme\n`` reach ``acme``."""
-
-    @staticmethod
-    def _compile_regex(rule: str, base_regex: str = r"^{}\Z"):
-        return APIGatewayHttpResolver._compile_regex(rule, r"^{}\Z")
-
-
 def create_resolver() -> APIGatewayHttpResolver:
-    app = _WholePathResolver(serializer=dumps, enable_validation=True, json_body_deserializer=strict_json)
+    app = WholePathResolver(serializer=dumps, enable_validation=True, json_body_deserializer=strict_json)
 
     @app.exception_handler(BillingError)
     def _billing_error(error: BillingError) -> Response:
@@ -73,22 +66,9 @@ def create_resolver() -> APIGatewayHttpResolver:
     def _no_route(_: Exception) -> Response:
         return error_response(NotFound("no such resource"))
 
-    app._request_validation_middleware = _JsonBodiesOnly()  # Powertools runs it first, before any other middleware
+    use_json_bodies_only(app)  # a body must be JSON, refused before Powertools would parse a form or multipart
     app.use(middlewares=[_refuse_what_the_route_does_not_take])
     return app
-
-
-class _JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, except that a body must be JSON.
-
-    Powertools would also parse form and multipart bodies (and fail with a
-    500 on a multipart header without a boundary); no route here takes them.
-    """
-
-    def _get_body(self, app: APIGatewayHttpResolver) -> dict[str, Any]:
-        if app.current_event.body:
-            require_json(app.current_event.headers.get("content-type") or "")
-        return self._parse_json_data(app)  # Powertools' own test of the type is case-sensitive
 
 
 def _refuse_what_the_route_does_not_take(app: APIGatewayHttpResolver, next_middleware: Callable) -> Response:
@@ -121,7 +101,7 @@ def create_page_resolver(error_page: Callable[[BillingError | None], Response]) 
     ``error_page(None)`` is the page for a failure of our own (logged with its traceback).
     Routes read their input with ``query_value`` and ``form_value``.
     """
-    app = _WholePathResolver(serializer=dumps)
+    app = WholePathResolver(serializer=dumps)
 
     @app.exception_handler(BillingError)
     def _billing_error(error: BillingError) -> Response:
