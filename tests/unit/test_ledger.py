@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.payments.ledger import Collection, Payment, PaymentStatus, Receivable, allocate
+from billing.payments.ledger import (
+    Collection,
+    Payment,
+    PaymentStatus,
+    Receivable,
+    allocate,
+    carried_over,
+    lowered_by_return,
+)
 
 DUE = date(2026, 11, 30)
 
@@ -100,3 +108,20 @@ def test_allocation_never_over_allocates_nor_loses_a_yen(amount, rows):
     assert sum(a.amount for a in allocations) + left == amount
     assert all(0 < a.amount <= by_number[a.number].balance for a in allocations)
     assert left == 0 or sum(a.amount for a in allocations) == sum(d.balance for d in documents)
+
+
+def test_a_correction_takes_over_what_was_paid_and_the_excess_becomes_credit():
+    paid = document(paid=12_100)
+    correction, excess = carried_over(paid, "INV-202610-0000009", 13_200, date(2026, 12, 30))
+    assert (correction.amount_due, correction.paid_amount, correction.balance, excess) == (13_200, 12_100, 1_100, 0)
+    lower, excess = carried_over(paid, "INV-202610-0000009", 11_000, date(2026, 12, 30))
+    assert (lower.paid_amount, lower.balance, lower.status, excess) == (11_000, 0, PaymentStatus.PAID, 1_100)
+
+
+def test_a_return_lowers_the_amount_due_and_money_paid_beyond_it_becomes_credit():
+    lowered, excess = lowered_by_return(document(paid=5_000), 1_100)
+    assert (lowered.amount_due, lowered.paid_amount, lowered.balance, excess) == (11_000, 5_000, 6_000, 0)
+    lowered, excess = lowered_by_return(document(paid=12_100), 1_100)
+    assert (lowered.amount_due, lowered.paid_amount, lowered.balance, excess) == (11_000, 11_000, 0, 1_100)
+    with pytest.raises(ValueError):
+        lowered_by_return(document(), 12_101)

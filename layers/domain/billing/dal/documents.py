@@ -34,11 +34,13 @@ from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.invoices import InvoiceStore, document_key, document_record
+from billing.dal.ledger import credit_update, receivable_of
 from billing.dal.undelivered import MARKER
 from billing.errors import InvalidRequest, InvoiceReplaced
 from billing.invoicing.invoice import Invoice
 from billing.invoicing.numbers import document_number
 from billing.invoicing.returns import Returned
+from billing.payments.ledger import carried_over, lowered_by_return
 from billing.vocabulary import DocumentKind, InvoiceStatus
 
 MAX_ATTEMPTS = 20
@@ -98,6 +100,8 @@ class DocumentStore:
             document = build(document_number(series, month, last + 1), chain.returned)
             after = chain.returned.plus(document) if request.kind == DocumentKind.CREDIT_NOTE else chain.returned
             record = document_record(document)
+            moved = ledger_moves(latest, document, chain.returned.total)
+            record |= moved.document
             items = [
                 self._counter_update(month, series, last),
                 {
@@ -107,12 +111,14 @@ class DocumentStore:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                self._latest_update(latest, request.kind, document.invoice_number),
+                self._latest_update(latest, request.kind, document.invoice_number, moved),
                 self._request_put(request, account_id, document.invoice_number),
                 self._chain_update(account_id, month, chain, after),
             ]
             if request.kind == DocumentKind.CORRECTION:
                 items.append(self._usage_names(account_id, month, document.invoice_number, document.usage.peak))
+            if moved.credit:
+                items.append(credit_update(self.table, account_id, moved.credit))
             reasons = self._transact(items)
             if reasons is None:
                 return record
@@ -166,19 +172,26 @@ class DocumentStore:
             }
         }
 
-    def _latest_update(self, latest: dict, kind: DocumentKind, number: str) -> dict:
-        values = {":issued": str(InvoiceStatus.ISSUED)}
+    def _latest_update(self, latest: dict, kind: DocumentKind, number: str, moved: LedgerMoves) -> dict:
+        """The document the request names: still ``issued``, with the payment state the move was computed from."""
+        values = {":issued": str(InvoiceStatus.ISSUED)} | moved.seen_values
         check = {
             "TableName": self.table,
             "Key": document_key(latest["account_id"], latest["invoice_number"]),
-            "ConditionExpression": "#status = :issued",
+            "ConditionExpression": "#status = :issued" + moved.seen_condition,
             "ExpressionAttributeNames": {"#status": "status"},
         }
-        if kind != DocumentKind.CORRECTION:  # a return writes nothing here: what it gave back is the chain's
+        sets = [f"{name} = :set_{name}" for name in moved.latest]
+        values |= {f":set_{name}": value for name, value in moved.latest.items()}
+        removes = ""
+        if kind == DocumentKind.CORRECTION:
+            # its customer now awaits the correction instead: it leaves DocumentsUndelivered with this write
+            sets += ["#status = :replaced", "replaced_by = :number"]
+            values |= {":replaced": str(InvoiceStatus.REPLACED), ":number": number}
+            removes = f" REMOVE {', '.join(MARKER)}"
+        if not sets:  # a return against a document with no payment state: what it gave back is the chain's
             return {"ConditionCheck": check | {"ExpressionAttributeValues": to_item(values)}}
-        # its customer now awaits the correction instead: it leaves DocumentsUndelivered with this write
-        update = f"SET #status = :replaced, replaced_by = :number REMOVE {', '.join(MARKER)}"
-        values |= {":replaced": str(InvoiceStatus.REPLACED), ":number": number}
+        update = "SET " + ", ".join(sets) + removes
         return {"Update": check | {"UpdateExpression": update, "ExpressionAttributeValues": to_item(values)}}
 
     def _chain_update(self, account_id: str, month: str, before: Chain, after: Returned) -> dict:
@@ -236,6 +249,46 @@ class DocumentStore:
             reasons = error.response.get("CancellationReasons") or []
             return [reason.get("Code") for reason in reasons] + [None] * (len(items) - len(reasons))
         return None
+
+
+@dataclass(frozen=True)
+class LedgerMoves:
+    """What a correction or a return does to the payment state: on the new document, on the one it names (and
+    the state that one must still be in), and the money that leaves both for the account's credit balance."""
+
+    document: dict
+    latest: dict
+    seen: dict
+    credit: int = 0
+
+    @property
+    def seen_condition(self) -> str:
+        return "".join(f" AND {name} = :seen_{name}" for name in self.seen)
+
+    @property
+    def seen_values(self) -> dict:
+        return {f":seen_{name}": value for name, value in self.seen.items()}
+
+
+def ledger_moves(latest: dict, document: Invoice, returned: int) -> LedgerMoves:
+    """A correction asks for its total less what the month's returns gave back (``returned``) and takes over
+    what was paid on the invoice it replaces, which then asks for nothing; a return lowers what its document
+    asks for. A document from before the ledger (no ``amount_due``) has nothing to move.
+    """
+    if "amount_due" not in latest:
+        return LedgerMoves({}, {}, {})
+    current = receivable_of(latest)
+    seen = {"amount_due": current.amount_due, "paid_amount": current.paid_amount}
+    if document.kind == DocumentKind.CORRECTION:
+        state, excess = carried_over(current, document.invoice_number, document.total - returned, document.pay_by)
+        carried = {
+            "amount_due": state.amount_due,
+            "paid_amount": state.paid_amount,
+            "payments": [p.as_json() for p in state.payments],
+        }
+        return LedgerMoves(carried, {"amount_due": 0, "paid_amount": 0}, seen, excess)
+    lowered, excess = lowered_by_return(current, document.total)
+    return LedgerMoves({}, {"amount_due": lowered.amount_due, "paid_amount": lowered.paid_amount}, seen, excess)
 
 
 def _sha256(text: str) -> str:

@@ -12,6 +12,7 @@ from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import put_if_absent, transact_if, update_if
 from billing.dal.invoice_search import DocumentIndex, index_keys
+from billing.dal.ledger import ledger_fields
 from billing.dal.undelivered import undelivered_attributes
 from billing.invoicing.close_run import Archived
 from billing.invoicing.invoice import Invoice
@@ -162,8 +163,11 @@ def issued_attributes(archived: Archived) -> dict:
 
 
 def document_record(invoice: Invoice) -> dict:
-    """The stored item of a new document (status ``numbered`` until its PDF is archived)."""
+    """The stored item of a new document (status ``numbered`` until its PDF is archived). An invoice or a
+    correction starts its payment state: its total due by its due date (or debited on its debit date)."""
     body = invoice.as_record()
+    if invoice.kind != DocumentKind.CREDIT_NOTE:
+        body |= ledger_fields(invoice.total, invoice.pay_by)
     return {
         "pk": keys.account_pk(invoice.account_id),
         "sk": keys.document_sk(invoice.invoice_number),

@@ -94,7 +94,7 @@ class LedgerStore:
             writes = [self._record(account_id, payment, allocations, left)]
             writes += [self._allocate(account_id, by_number[a.number], a, payment) for a in allocations]
             if left:
-                writes.append(self._credit(account_id, left))
+                writes.append(credit_update(self.table, account_id, left))
             if transact_if(self.client, writes, retry_conflicts=True):
                 return Applied(payment.payment_id, tuple(allocations), left, first_time=True)
         raise LedgerBusy(f"{account_id}: payment {payment.payment_id} lost {MAX_ATTEMPTS} races in a row")
@@ -140,16 +140,18 @@ class LedgerStore:
             }
         }
 
-    def _credit(self, account_id: str, amount: int) -> dict:
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": keys.key(keys.account_pk(account_id), keys.PROFILE),
-                "UpdateExpression": "ADD credit_balance :amount",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeValues": to_item({":amount": amount}),
-            }
+
+def credit_update(table: str, account_id: str, amount: int) -> dict:
+    """The write (for a transaction) that adds ``amount`` to the account's credit balance."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": keys.key(keys.account_pk(account_id), keys.PROFILE),
+            "UpdateExpression": "ADD credit_balance :amount",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": to_item({":amount": amount}),
         }
+    }
 
 
 def _payment_key(payment_id: str) -> dict:

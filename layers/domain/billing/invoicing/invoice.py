@@ -134,6 +134,11 @@ class Invoice:
         return sum(rate.tax for rate in self.tax_summary)
 
     @property
+    def pay_by(self) -> date | None:
+        """When the money is due: the transfer's due date, or the debit date (a return invoice has neither)."""
+        return self.due_on or self.debit_on
+
+    @property
     def total(self) -> int:
         """合計 (税込)."""
         return self.subtotal + self.tax

@@ -147,3 +147,25 @@ def allocate(amount: int, open_documents: list[Receivable]) -> tuple[list[Alloca
             allocations.append(Allocation(document.number, share))
             left -= share
     return allocations, left
+
+
+def carried_over(replaced: Receivable, correction: str, total: int, pay_by: date) -> tuple[Receivable, int]:
+    """A correction takes over what was paid on the invoice it replaces: (its payment state, the excess).
+
+    What was paid beyond the correction's total is returned as the excess, for the account's credit balance.
+    """
+    kept = min(replaced.paid_amount, total)
+    state = Receivable(correction, amount_due=total, pay_by=pay_by, paid_amount=kept, payments=replaced.payments)
+    return state, replaced.paid_amount - kept
+
+
+def lowered_by_return(current: Receivable, returned: int) -> tuple[Receivable, int]:
+    """A return invoice lowers what its document asks for: (the document's new state, the excess paid).
+
+    Money already paid beyond the new amount due leaves the document, for the account's credit balance.
+    """
+    if not 0 < returned <= current.amount_due:
+        raise ValueError(f"{current.number}: a return of {returned} yen against {current.amount_due} due")
+    due = current.amount_due - returned
+    paid = min(current.paid_amount, due)
+    return replace(current, amount_due=due, paid_amount=paid), current.paid_amount - paid
