@@ -54,7 +54,7 @@ def today():
     responses=documented(StatementsOut),
 )
 def list_statements():
-    return {"statements": [statements.summary(r) for r in statements.newest_first(caller_records(), today())]}
+    return {"statements": [statements.summary(r, today()) for r in statements.newest_first(caller_records(), today())]}
 
 
 @app.get(

@@ -67,3 +67,17 @@ def test_hostile_text_on_the_statements_page_is_escaped(text):
     )
     # and the only markup is the page's own: one style element and no script at all
     assert html.count("<style>") == 1 and "<script" not in html.lower()
+
+
+def test_the_card_says_what_is_owed_in_japanese_and_marks_an_overdue_one():
+    from datetime import date
+
+    from billing.delivery.statement_page import _payment
+    from billing.delivery.statements import payment_state
+
+    record = {"invoice_number": "INV-202610-0000001", "amount_due": 7_700, "paid_amount": 1_000, "pay_by": "2026-11-30"}
+    late = _payment(payment_state(record, date(2026, 12, 1)))
+    assert "お支払期限超過" in late and 'class="payment overdue"' in late and "¥6,700" in late
+    paid = _payment(payment_state({**record, "paid_amount": 7_700}, date(2026, 12, 1)))
+    assert "入金済" in paid and "ご請求残高" not in paid and "overdue" not in paid
+    assert _payment({}) == ""  # a statement from before the payment ledger

@@ -32,6 +32,8 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;margin:0 0 10
 dt{color:#667}dd{margin:0}
 .amount{font-size:1.25rem;font-weight:bold}
 .status{display:inline-block;padding:1px 8px;border-radius:10px;background:#e8f0fe;font-size:.85rem}
+.payment{display:inline-block;padding:1px 8px;border-radius:10px;background:#eef7ee;font-size:.85rem}
+.payment.overdue{background:#fde8e8;color:#b00}
 a.pdf{display:inline-block;margin-top:6px;padding:8px 14px;background:#1a56db;color:#fff;
   border-radius:6px;text-decoration:none}
 svg{width:100%;height:auto;max-width:640px;display:block}
@@ -68,13 +70,22 @@ def _card(s: dict, pdf_href: str | None, einvoice_href: str | None = None) -> st
 <dt>ご請求金額 (税込)</dt><dd class="amount">{yen(s["total"])}</dd>
 <dt>{pay_label}</dt><dd class="pay-date">{jp_date_iso(pay_date)}</dd>
 <dt>状態</dt><dd><span class="status">{STATUS_LABELS.get(s["status"], escape(s["status"]))}</span></dd>
-<dt>ピーク件数</dt><dd class="peak">{usage["peak"]:,}件</dd>
+{_payment(s)}<dt>ピーク件数</dt><dd class="peak">{usage["peak"]:,}件</dd>
 </dl>
 {_documents(s)}
 {chart(usage)}
 {f'<a class="pdf" href="{escape(pdf_href)}">請求書PDFを開く</a>' if pdf_href else ""}
 {f'<a class="einvoice" href="{escape(einvoice_href)}">電子インボイス (XML)</a>' if einvoice_href else ""}
 </section>"""
+
+
+def _payment(s: dict) -> str:
+    """お支払い状況, and what is still owed (a statement from before the payment ledger shows neither)."""
+    if "payment_label" not in s:
+        return ""
+    owed = f'<dt>ご請求残高</dt><dd class="balance">{yen(s["balance"])}</dd>\n' if s["balance"] else ""
+    overdue = " overdue" if s.get("overdue") else ""
+    return f'<dt>お支払い状況</dt><dd><span class="payment{overdue}">{escape(s["payment_label"])}</span></dd>\n{owed}'
 
 
 def _documents(s: dict) -> str:

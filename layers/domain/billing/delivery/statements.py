@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from billing.errors import NotFound
+from billing.payments.ledger import Collection, Receivable
 from billing.vocabulary import InvoiceStatus
 
 CURRENCY = "JPY"
@@ -33,7 +34,28 @@ def latest_by_month(records: list[dict], today: date) -> dict[str, dict]:
     return latest
 
 
-def summary(record: dict) -> dict:
+def payment_state(record: dict, today: date) -> dict:
+    """What the customer owes on the statement: the state in English and Japanese, the balance and pay_by. A
+    document from before the payment ledger says nothing of money."""
+    if "amount_due" not in record:
+        return {}
+    owed = Receivable(
+        number=record["invoice_number"],
+        amount_due=record["amount_due"],
+        pay_by=date.fromisoformat(record["pay_by"]),
+        paid_amount=record.get("paid_amount", 0),
+        collection=Collection(record["collection"]) if record.get("collection") else None,
+    )
+    return {
+        "payment_status": owed.status.value,
+        "overdue": owed.overdue(today),
+        "payment_label": owed.label(today),
+        "balance": owed.balance,
+        "pay_by": owed.pay_by.isoformat(),
+    }
+
+
+def summary(record: dict, today: date) -> dict:
     body = {
         "month": record["month"],
         "invoice_number": record["invoice_number"],
@@ -56,7 +78,7 @@ def summary(record: dict) -> dict:
     if record.get("posting_on"):
         body["posting_on"] = record["posting_on"]
         body["estimated_arrival"] = record["estimated_arrival"]
-    return body
+    return body | payment_state(record, today)
 
 
 def detail(record: dict, records: list[dict], today: date) -> dict:
@@ -66,7 +88,7 @@ def detail(record: dict, records: list[dict], today: date) -> dict:
         (r for r in records if r["month"] == record["month"] and visible(r, today)), key=lambda r: r["invoice_number"]
     )
     return {
-        **summary(record),
+        **summary(record, today),
         "history": [
             {"invoice_number": r["invoice_number"], "issued_on": r["issued_on"], "status": r["status"]}
             for r in month

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from pydantic import Field
+
 from billing.schema.fields import Document
 from billing.schema.platform import DailyHigh
 from billing.vocabulary import DeliveryMethod, DeliveryStatus, PaymentMethod
@@ -26,6 +30,16 @@ class StatementOut(Document):
     debit_on: str | None = None
     posting_on: str | None = None
     estimated_arrival: str | None = None
+    payment_status: Annotated[
+        Literal["unpaid", "collecting", "partially_paid", "paid", "debit_failed"] | None,
+        Field(description="what is owed on it"),
+    ] = None
+    overdue: Annotated[bool | None, Field(description="a balance is left and pay_by has passed (Tokyo)")] = None
+    payment_label: Annotated[
+        str | None, Field(description="the same in Japanese: 未入金, 一部入金, 入金済, お支払期限超過 or 口座振替不能")
+    ] = None
+    balance: Annotated[int | None, Field(description="yen still owed")] = None
+    pay_by: Annotated[str | None, Field(description="the transfer deadline or the debit date")] = None
 
 
 class StatementsOut(Document):
