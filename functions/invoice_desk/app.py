@@ -12,17 +12,20 @@ Writes and emits: nothing.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from itertools import islice
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
+from billing import months
 from billing.dal import stores
 from billing.errors import InvalidRequest, NotFound
 from billing.http import create_resolver, documented
 from billing.invoicing import desk
 from billing.invoicing.numbers import document_month, parse_document_number
 from billing.observability import logger, tracer
+from billing.payments.ledger import receivable_of
 from billing.schema.desk import (
     CorrectionSuggestedQuery,
     CounterpartyQuery,
@@ -105,6 +108,8 @@ def get_invoice(invoice_number: DocumentNumberPath):
         "pdf_url": stores.archive().presigned_url(record["pdf_key"]) if record.get("pdf_key") else None,
         "history": [desk.row(r) for r in history],
     }
+    if "amount_due" in record:  # an invoice or correction issued with the payment ledger
+        detail |= receivable_of(record).as_json(months.day_of(datetime.now(UTC)))
     return {name: detail.get(name) for name in InvoiceDetailOut.model_fields}  # what the contract lists, no more
 
 

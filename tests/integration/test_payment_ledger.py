@@ -58,3 +58,19 @@ def test_a_correction_takes_over_what_was_paid_and_the_replaced_invoice_asks_for
     assert (correction["total"], correction["amount_due"]) == (4_400, 4_400 - 1_100)  # less the month's returns
     assert correction["paid_amount"] == 3_300 and [p["amount"] for p in correction["payments"]] == [5_000]
     assert credit_balance() == 5_000 - 3_300  # what was paid beyond it
+
+
+def test_the_desk_shows_a_documents_payment_state_and_a_return_invoice_has_none(closed, desk):
+    from tests.conftest import assert_documented
+    from tests.integration.conftest import Api
+
+    pay(2_000)
+    assert credit(desk, 1_100)[0] == 201
+    status, body = Api("invoice_desk").replay("get_invoice.json", path=f"/v1/invoices/{ORIGINAL}")
+    assert status == 200, body
+    assert_documented("GET /v1/invoices/{invoice_number}", status, body)
+    assert (body["amount_due"], body["paid_amount"], body["balance"]) == (6_600, 2_000, 4_600)
+    assert (body["payment_status"], body["pay_by"]) == ("partially_paid", "2026-11-30")
+    assert [p["amount"] for p in body["payments"]] == [2_000] and body["reminders"] == []
+    status, note = Api("invoice_desk").replay("get_invoice.json", path="/v1/invoices/CN-202610-0000001")
+    assert status == 200 and note["payment_status"] is None and note["amount_due"] is None

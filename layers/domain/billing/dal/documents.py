@@ -34,13 +34,13 @@ from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.invoices import InvoiceStore, document_key, document_record
-from billing.dal.ledger import credit_update, receivable_of
+from billing.dal.ledger import credit_update
 from billing.dal.undelivered import MARKER
 from billing.errors import InvalidRequest, InvoiceReplaced
 from billing.invoicing.invoice import Invoice
 from billing.invoicing.numbers import document_number
 from billing.invoicing.returns import Returned
-from billing.payments.ledger import carried_over, lowered_by_return
+from billing.payments.ledger import carried_over, lowered_by_return, receivable_of
 from billing.vocabulary import DocumentKind, InvoiceStatus
 
 MAX_ATTEMPTS = 20

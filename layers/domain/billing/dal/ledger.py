@@ -20,7 +20,7 @@ from datetime import date
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import transact_if
-from billing.payments.ledger import Allocation, Collection, Payment, Receivable, Reminder, allocate
+from billing.payments.ledger import Allocation, Payment, Receivable, allocate, receivable_of
 
 MAX_ATTEMPTS = 40  # each attempt that loses a race lets another writer's payment through
 
@@ -35,24 +35,6 @@ class Applied:
     allocations: tuple[Allocation, ...]
     credited: int  # what went to the account's credit balance
     first_time: bool  # False: the payment had been applied before, and nothing changed now
-
-
-def receivable_of(item: dict) -> Receivable:
-    """A document item's payment state."""
-    return Receivable(
-        number=item["invoice_number"],
-        amount_due=item["amount_due"],
-        pay_by=date.fromisoformat(item["pay_by"]),
-        paid_amount=item.get("paid_amount", 0),
-        collection=Collection(item["collection"]) if item.get("collection") else None,
-        payments=tuple(
-            Payment(p["payment_id"], date.fromisoformat(p["received_on"]), p["amount"], p["method"])
-            for p in item.get("payments", [])
-        ),
-        reminders=tuple(
-            Reminder(r["level"], date.fromisoformat(r["sent_on"]), r["channel"]) for r in item.get("reminders", [])
-        ),
-    )
 
 
 def ledger_fields(amount_due: int, pay_by: date) -> dict:

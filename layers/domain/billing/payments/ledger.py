@@ -169,3 +169,21 @@ def lowered_by_return(current: Receivable, returned: int) -> tuple[Receivable, i
     due = current.amount_due - returned
     paid = min(current.paid_amount, due)
     return replace(current, amount_due=due, paid_amount=paid), current.paid_amount - paid
+
+
+def receivable_of(item: dict) -> Receivable:
+    """A stored document's payment state (its item as plain values)."""
+    return Receivable(
+        number=item["invoice_number"],
+        amount_due=item["amount_due"],
+        pay_by=date.fromisoformat(item["pay_by"]),
+        paid_amount=item.get("paid_amount", 0),
+        collection=Collection(item["collection"]) if item.get("collection") else None,
+        payments=tuple(
+            Payment(p["payment_id"], date.fromisoformat(p["received_on"]), p["amount"], p["method"])
+            for p in item.get("payments", [])
+        ),
+        reminders=tuple(
+            Reminder(r["level"], date.fromisoformat(r["sent_on"]), r["channel"]) for r in item.get("reminders", [])
+        ),
+    )

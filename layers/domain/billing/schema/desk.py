@@ -115,8 +115,33 @@ class InvoicesOut(Document):
     next_token: str | None
 
 
+class PaymentOut(Document):
+    payment_id: str
+    received_on: str
+    amount: int
+    method: Literal["direct_debit", "bank_transfer", "credit_balance"]
+
+
+class ReminderOut(Document):
+    level: Literal[1, 2, 3]
+    sent_on: str
+    channel: Literal["email", "letter"]
+
+
 class InvoiceDetailOut(InvoiceRowOut):
-    """The whole document as issued, a short-lived link to its PDF, and its account's chain for the month."""
+    """The whole document as issued, a short-lived link to its PDF, and its account's chain for the month.
+
+    An invoice or correction adds its payment state (a return invoice, and a document issued before the payment
+    ledger, have none: those fields are null)."""
+
+    amount_due: int | None = None
+    paid_amount: int | None = None
+    balance: int | None = None
+    payment_status: Literal["unpaid", "collecting", "partially_paid", "paid", "debit_failed"] | None = None
+    pay_by: str | None = None
+    overdue: bool | None = None
+    payments: list[PaymentOut] | None = None
+    reminders: list[ReminderOut] | None = None
 
     period_start: str
     period_end: str
