@@ -17,7 +17,6 @@ whole month. Every message carries the run's correlation id,
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from datetime import datetime
@@ -25,9 +24,7 @@ from datetime import datetime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from billing import months
-from billing.dal import keys
-from billing.dal.accounts import AccountStore
-from billing.dal.close_runs import CloseRunStore
+from billing.dal import keys, stores
 from billing.dal.messaging import send_messages
 from billing.errors import CloseOutOfOrder
 from billing.invoicing.close_run import billable, month_to_close
@@ -40,17 +37,12 @@ PAGE_SIZE = 500
 processor = BatchProcessor(event_type=EventType.SQS, model=AccountPageRecord)
 
 
-@functools.cache
-def stores() -> tuple[AccountStore, CloseRunStore]:
-    return AccountStore(settings().table_name), CloseRunStore(settings().table_name)
-
-
 def start_close(requested_month: str | None, request_id: str) -> dict:
     """Record the run and queue the first page of every shard."""
     month = month_to_close(requested_month, months.month_of(datetime.now(months.TOKYO)))
     run = follow(f"close/{month}/{request_id}", month=month)
     try:
-        started = stores()[1].start(month)
+        started = stores.close_runs().start(month)
     except CloseOutOfOrder as refused:
         logger.error("month close refused", extra={"month": month, "open_month": refused.open_month})
         raise
@@ -64,7 +56,7 @@ def fan_out_page(record: AccountPageRecord) -> None:
     message = record.body
     month, shard, cursor = message.month, message.shard, message.cursor
     run = follow(message.correlation_id or f"close/{month}/{record.messageId}", month=month, shard=shard)
-    accounts, runs = stores()
+    accounts, runs = stores.accounts(), stores.close_runs()
     page_id = f"{shard}:{hashlib.sha256(json.dumps(cursor, sort_keys=True).encode()).hexdigest()[:16]}"
     # A redelivered page re-sends what it recorded the first time: the same accounts with the same numbers.
     page = runs.page(month, page_id)

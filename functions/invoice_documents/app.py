@@ -27,8 +27,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
+from billing.dal import stores
 from billing.dal.close_runs import month_closer
-from billing.dal.documents import DocumentRequest, DocumentStore
+from billing.dal.documents import DocumentRequest
 from billing.errors import CreditExceedsInvoice, InvalidRequest, InvoiceReplaced, NotFound
 from billing.http import create_resolver, documented, json_response
 from billing.invoicing.close_run import MonthCloser
@@ -37,7 +38,6 @@ from billing.invoicing.returns import Returned, check_correctable, check_covers_
 from billing.observability import logger, tracer
 from billing.schema.documents import CorrectionIn, CreditNoteIn, DocumentOut
 from billing.schema.params import DocumentNumberPath
-from billing.settings import settings
 from billing.vocabulary import DocumentKind
 from invoice_pdf.render import render_invoice_pdf
 
@@ -53,11 +53,6 @@ def now() -> datetime:
 @functools.cache
 def closer() -> MonthCloser:
     return month_closer(render_invoice_pdf)
-
-
-@functools.cache
-def documents() -> DocumentStore:
-    return DocumentStore(settings().table_name, invoices=closer().stores.invoices)
 
 
 def original_of(number: str) -> tuple[dict, Invoice]:
@@ -107,16 +102,16 @@ def correct(invoice_number: DocumentNumberPath, body: Annotated[CorrectionIn, Bo
 
 def correction(request: DocumentRequest, body: CorrectionIn) -> dict:
     """The stored correction ``request`` asks for: made now, or found made by an earlier try."""
-    if done := documents().done(request):
+    if done := stores.documents().done(request):
         return done
     record, original = original_of(request.original)
-    stores, tariff = closer().stores, closer().tariff
+    closing, tariff = closer().stores, closer().tariff
     month, today = original.month, months.day_of(now())
-    terms = stores.accounts.get(original.account_id).terms_for(month)
+    terms = closing.accounts.get(original.account_id).terms_for(month)
     if body.changes is not None:
         terms = body.changes.as_changes().apply_to(terms)
         tariff.check_terms(month, terms.plan, terms.options)
-    usage = stores.usage.month_usage(original.account_id, month).with_late_reports()
+    usage = closing.usage.month_usage(original.account_id, month).with_late_reports()
 
     def build(number: str, returned: Returned) -> Invoice:
         corrected = build_invoice(
@@ -125,7 +120,7 @@ def correction(request: DocumentRequest, body: CorrectionIn) -> dict:
         check_covers_returns(corrected, returned)  # what the month's returns gave back stays given back
         return corrected
 
-    stored = documents().add(request, record, build)
+    stored = stores.documents().add(request, record, build)
     logger.info("invoice corrected", extra={"original": request.original, "correction": stored["invoice_number"]})
     return stored
 
@@ -144,7 +139,7 @@ def credit(invoice_number: DocumentNumberPath, body: Annotated[CreditNoteIn, Bod
 
 def credit_note(request: DocumentRequest, body: CreditNoteIn) -> dict:
     """The stored return invoice ``request`` asks for: made now, or found made by an earlier try."""
-    if done := documents().done(request):
+    if done := stores.documents().done(request):
         return done
     record, latest = original_of(request.original)
     today = months.day_of(now())
@@ -152,7 +147,7 @@ def credit_note(request: DocumentRequest, body: CreditNoteIn) -> dict:
     def build(number: str, returned: Returned) -> Invoice:
         return return_invoice(latest, number, today, body.amount, body.reason, returned=returned)
 
-    stored = documents().add(request, record, build)
+    stored = stores.documents().add(request, record, build)
     logger.info("return invoice issued", extra={"original": request.original, "credit_note": stored["invoice_number"]})
     return stored
 

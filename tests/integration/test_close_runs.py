@@ -170,7 +170,7 @@ def test_a_number_whose_contract_no_longer_covers_the_month_needs_attention(mont
     # Then its number is not a silent hole: it is a failure with its reason, and the run needs attention
     run = close_run(operator)[1]
     assert (run["status"], run["issued"], run["failed"], run["dead_letters"]) == ("attention", 3, 1, 0)
-    [failure] = month.close.stores()[1].failures(MONTH)
+    [failure] = month.close.stores.close_runs().failures(MONTH)
     assert (failure.account_id, "does not cover 2026-10" in failure.error) == (STUCK, True)
     assert STUCK not in invoices()
 
@@ -181,7 +181,7 @@ def test_the_last_failed_try_is_recorded_once_with_its_number(month, operator, m
     last_try = int(os.environ["ISSUE_MAX_RECEIVE_COUNT"])
     handle(month.issue, messages, last_try)
     handle(month.issue, messages, last_try)  # the same last try delivered twice
-    [failure] = month.close.stores()[1].failures(MONTH)
+    [failure] = month.close.stores.close_runs().failures(MONTH)
     assert (failure.account_id, failure.sequence) == (STUCK, json.loads(messages[0]["Body"])["sequence"])
     assert "renderer chokes" in failure.error
     item = boto3.client("dynamodb").get_item(

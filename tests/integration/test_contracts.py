@@ -177,7 +177,7 @@ class TestCancellation:
         assert (status, body["error"]["code"]) == (409, "account_cancelled")
         month.run_close("2026-11")
         assert invoice("acme", "2026-11") is None
-        assert month.close.stores()[1].get("2026-11")["total"] == 0  # no number was reserved for it
+        assert month.close.stores.close_runs().get("2026-11")["total"] == 0  # no number was reserved for it
 
     def test_withdrawn_while_open_bills_on_and_withdrawn_too_late_is_409(self, month):
         assert cancel(month, received_on="2026-09-15", end_month="2026-10")[0] == 201

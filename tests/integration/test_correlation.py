@@ -124,7 +124,7 @@ def test_a_message_sent_before_correlation_ids_is_followed_by_its_message_id(mon
 def test_an_operators_retry_is_followed_by_its_request_id(month, log_lines):
     # Given a closed month with one account recorded as failed
     month.run_close()
-    month.close.stores()[1].record_failure(MONTH, "debit-web", 3, "RuntimeError: boom")
+    month.close.stores.close_runs().record_failure(MONTH, "debit-web", 3, "RuntimeError: boom")
     # When an operator retries the close
     operator = Api("close_runs")
     status, _ = operator.replay("retry_close_run.json", path=f"/v1/close-runs/{MONTH}/retry", params={"month": MONTH})

@@ -68,7 +68,7 @@ def test_the_pdf_shows_the_qualified_invoice_fields(month):
 
 def test_the_close_run_shows_progress(month):
     month.run_close()
-    run = month.close.stores()[1].get(MONTH)
+    run = month.close.stores.close_runs().get(MONTH)
     assert (run["total"], run["issued"], run["failed"]) == (len(ACCOUNTS), len(ACCOUNTS), 0)
 
 
@@ -160,12 +160,12 @@ def test_a_redelivered_page_sends_the_same_numbers_again(month):
     assert sorted(i["invoice_number"]["S"] for i in found.values()) == [
         f"INV-202610-{n:07d}" for n in range(1, len(ACCOUNTS) + 1)
     ]
-    run = month.close.stores()[1].get(MONTH)
+    run = month.close.stores.close_runs().get(MONTH)
     assert (run["total"], run["issued"]) == (len(ACCOUNTS), len(ACCOUNTS))
 
 
 def test_pages_that_race_for_the_counter_get_blocks_that_do_not_overlap(month, monkeypatch):
-    runs = month.close.stores()[1]
+    runs = month.close.stores.close_runs()
     first = runs.record_page(MONTH, "SHARD#00:a", ["a1", "a2", "a3"], None)
     real_counter, stale_reads = runs._counter, [0]  # its first read missed the first page's block
     monkeypatch.setattr(runs, "_counter", lambda m: stale_reads.pop() if stale_reads else real_counter(m))
@@ -207,7 +207,7 @@ def test_a_crash_after_the_pdf_is_stored_is_repaired_by_a_rerun(month, monkeypat
     assert len(pdf_versions()) == len(ACCOUNTS)  # no second locked version
     for key, body in first_bytes.items():
         assert boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read() == body
-    run = month.close.stores()[1].get(MONTH)
+    run = month.close.stores.close_runs().get(MONTH)
     assert (run["issued"], run["failed"]) == (len(ACCOUNTS), 0)  # a try that a retry repaired is no failure
 
 
@@ -219,7 +219,7 @@ def test_an_invoice_that_fails_its_last_try_counts_as_failed(month, monkeypatch)
         with pytest.raises(BatchProcessingError):
             month.deliver(month.issue, messages, receive_count=receive_count)
         expected_failed = len(ACCOUNTS) if receive_count == last_try else 0
-        assert month.close.stores()[1].get(MONTH)["failed"] == expected_failed
+        assert month.close.stores.close_runs().get(MONTH)["failed"] == expected_failed
 
 
 def test_an_account_whose_contract_ended_before_the_month_is_not_billed(month):
@@ -274,7 +274,7 @@ def test_months_close_in_order_and_a_refusal_names_the_month_to_close_first(mont
     # Then it is refused, naming October, and nothing of November's close is recorded
     assert (refused.status, refused.code, refused.open_month) == (409, "close_out_of_order", "2026-10")
     assert "2026-10" in refused.message and "close 2026-10 first" in refused.message
-    assert month.close.stores()[1].progress("2026-11") is None
+    assert month.close.stores.close_runs().progress("2026-11") is None
     # And a month before the latest close can no longer be closed
     assert "2026-09 has been closed already" in refused_close(month, "2026-08").message
     # While October, then November, close in turn, and September's re-run changes nothing
@@ -283,7 +283,7 @@ def test_months_close_in_order_and_a_refusal_names_the_month_to_close_first(mont
     assert invoices() == before
     month.run_close("2026-10")
     month.run_close("2026-11")
-    assert month.close.stores()[1].progress("2026-11").every_account_closed
+    assert month.close.stores.close_runs().progress("2026-11").every_account_closed
 
 
 def test_a_close_waits_for_the_month_before_to_finish(month):
@@ -296,7 +296,7 @@ def test_a_close_waits_for_the_month_before_to_finish(month):
     # Until every account of October is issued
     month.deliver(month.issue, messages)
     month.run_close("2026-11")
-    assert month.close.stores()[1].progress("2026-11").every_account_closed
+    assert month.close.stores.close_runs().progress("2026-11").every_account_closed
 
 
 def test_closing_out_of_order_never_refuses_an_open_months_count_nor_drops_a_closed_ones(month):

@@ -291,25 +291,21 @@ class CloseRunStore:
 def month_closer(render: Callable[[Invoice], bytes]) -> MonthCloser:
     """A ``MonthCloser`` on the BillingTable, the InvoiceBucket and the invoicing bus, rendering with ``render``."""
     # Imported here: the functions that only fan a month out or read its run load none of the stores a close writes.
-    from billing.dal.accounts import AccountStore
-    from billing.dal.archive import InvoiceArchive
-    from billing.dal.invoices import InvoiceStore
+    from billing.dal import stores
     from billing.dal.messaging import publish
-    from billing.dal.usage import UsageStore
     from billing.invoicing.issuer import load_issuer
     from billing.settings import settings
     from billing.tariff import load_tariff
 
-    table = settings().table_name
-    stores = SimpleNamespace(
-        accounts=AccountStore(table),
-        usage=UsageStore(table),
-        invoices=InvoiceStore(table),
-        archive=InvoiceArchive(settings().invoice_bucket),
-        runs=CloseRunStore(table),
+    closing = SimpleNamespace(
+        accounts=stores.accounts(),
+        usage=stores.usage(),
+        invoices=stores.invoices(),
+        archive=stores.archive(),
+        runs=stores.close_runs(),
     )
     return MonthCloser(
-        stores=stores,
+        stores=closing,
         tariff=load_tariff(),
         issuer=load_issuer(),
         render=render,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from billing.dal.dead_letters import DeadLetterQueue
-from billing.dal.invoices import InvoiceStore
+from billing.dal import stores
 from billing.dal.messaging import publish_all
-from billing.dal.undelivered import UndeliveredIndex
 from billing.delivery.redelivery import Redelivery
 from billing.invoicing.close_run import MonthCloser
 from billing.settings import settings
@@ -14,11 +12,10 @@ from billing.settings import settings
 def redelivery(closer: MonthCloser | None = None) -> Redelivery:
     """A ``Redelivery`` on the BillingTable, the delivery dead-letter queue and the invoicing bus. With
     ``closer``, its sweep also finishes the corrections and return invoices their requests left ``numbered``."""
-    table = settings().table_name
     return Redelivery(
-        invoices=InvoiceStore(table),
-        undelivered=UndeliveredIndex(table),
-        dead_letters=DeadLetterQueue(settings().deliver_invoice_dead_letter_queue_url),
+        invoices=stores.invoices(),
+        undelivered=stores.undelivered(),
+        dead_letters=stores.delivery_dead_letters(),
         announce_all=lambda detail_type, details: publish_all(settings().event_bus_name, detail_type, details),
         finish=None if closer is None else closer.finish,
     )

@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from billing.dal.close_runs import CloseRunStore
     from billing.dal.dead_letters import DeadLetterQueue
     from billing.dal.deliveries import DeliveryStore
+    from billing.dal.documents import DocumentStore
     from billing.dal.invoice_search import DocumentIndex
     from billing.dal.invoices import InvoiceStore
     from billing.dal.print_runs import PrintRunStore
+    from billing.dal.undelivered import UndeliveredIndex
     from billing.dal.usage import UsageStore
 
 T = TypeVar("T")
@@ -87,10 +89,24 @@ def invoices() -> InvoiceStore:
 
 
 @_once
+def documents() -> DocumentStore:
+    from billing.dal.documents import DocumentStore
+
+    return DocumentStore(settings().table_name, invoices=invoices())
+
+
+@_once
 def document_index() -> DocumentIndex:
     from billing.dal.invoice_search import DocumentIndex
 
     return DocumentIndex(settings().table_name)
+
+
+@_once
+def undelivered() -> UndeliveredIndex:
+    from billing.dal.undelivered import UndeliveredIndex
+
+    return UndeliveredIndex(settings().table_name)
 
 
 @_once
@@ -127,3 +143,10 @@ def issue_dead_letters() -> DeadLetterQueue:
     from billing.dal.dead_letters import DeadLetterQueue
 
     return DeadLetterQueue(settings().issue_invoice_dead_letter_queue_url)
+
+
+@_once
+def delivery_dead_letters() -> DeadLetterQueue:
+    from billing.dal.dead_letters import DeadLetterQueue
+
+    return DeadLetterQueue(settings().deliver_invoice_dead_letter_queue_url)
