@@ -13,12 +13,15 @@ Emits: one IssueInvoiceQueue message per billable account, with its number,
 and the next page's AccountPagesQueue message, so no invocation walks the
 whole month. Every message carries the run's correlation id,
 ``close/<month>/<request id of the scheduled invocation>``.
+Decides nothing itself: it parses its event, calls the domain's fan-out
+(``billing.invoicing.close_run.MonthFanOut``, wired to the stack's stores and
+queues) and logs what it did.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import functools
+from dataclasses import asdict
 from datetime import datetime
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -27,50 +30,57 @@ from billing import months
 from billing.dal import keys, stores
 from billing.dal.messaging import send_messages
 from billing.errors import CloseOutOfOrder
-from billing.invoicing.close_run import billable, month_to_close
+from billing.invoicing.close_run import AccountPage, IssueOrder, MonthFanOut, month_to_close
 from billing.observability import follow, logger, tracer
 from billing.schema.envelopes import AccountPageRecord
 from billing.schema.messages import AccountPageMessage, CloseMonthInput, IssueInvoiceMessage
 from billing.settings import settings
 
-PAGE_SIZE = 500
 processor = BatchProcessor(event_type=EventType.SQS, model=AccountPageRecord)
 
 
+@functools.cache
+def fan_out() -> MonthFanOut:
+    """The domain's fan-out, on the stack's accounts, close-run records, shards and queues."""
+    return MonthFanOut(
+        accounts=stores.accounts(),
+        runs=stores.close_runs(),
+        shards=keys.all_shards(),
+        queue_pages=queue_pages,
+        queue_issues=queue_issues,
+    )
+
+
+def queue_pages(pages: list[AccountPage]) -> None:
+    send_messages(settings().account_pages_queue_url, [AccountPageMessage(**asdict(page)).body() for page in pages])
+
+
+def queue_issues(orders: list[IssueOrder]) -> None:
+    send_messages(settings().issue_invoice_queue_url, [IssueInvoiceMessage(**asdict(o)).body() for o in orders])
+
+
 def start_close(requested_month: str | None, request_id: str) -> dict:
-    """Record the run and queue the first page of every shard."""
     month = month_to_close(requested_month, months.month_of(datetime.now(months.TOKYO)))
     run = follow(f"close/{month}/{request_id}", month=month)
     try:
-        started = stores.close_runs().start(month)
+        started = fan_out().start(month, correlation_id=run)
     except CloseOutOfOrder as refused:
         logger.error("month close refused", extra={"month": month, "open_month": refused.open_month})
         raise
-    pages = [AccountPageMessage(month=month, shard=shard, correlation_id=run) for shard in keys.all_shards()]
-    send_messages(settings().account_pages_queue_url, [page.body() for page in pages])
-    logger.info("month close started", extra={"month": month, "shards": len(pages), "first_start": started})
-    return {"month": month, "shards": len(pages), "started": started, "correlation_id": run}
+    logger.info(
+        "month close started", extra={"month": month, "shards": started["shards"], "first_start": started["started"]}
+    )
+    return started
 
 
 def fan_out_page(record: AccountPageRecord) -> None:
     message = record.body
-    month, shard, cursor = message.month, message.shard, message.cursor
-    run = follow(message.correlation_id or f"close/{month}/{record.messageId}", month=month, shard=shard)
-    accounts, runs = stores.accounts(), stores.close_runs()
-    page_id = f"{shard}:{hashlib.sha256(json.dumps(cursor, sort_keys=True).encode()).hexdigest()[:16]}"
-    # A redelivered page re-sends what it recorded the first time: the same accounts with the same numbers.
-    page = runs.page(month, page_id)
-    if page is None:
-        found, next_cursor = accounts.page(shard, cursor, PAGE_SIZE)
-        billable_ids = [account["account_id"] for account in found if billable(month, account)]
-        page = runs.record_page(month, page_id, billable_ids, next_cursor)
-    numbered = page.numbered()
-    issues = [IssueInvoiceMessage(month=month, account_id=a, sequence=n, correlation_id=run) for a, n in numbered]
-    send_messages(settings().issue_invoice_queue_url, [issue.body() for issue in issues])
-    logger.info("close page queued", extra={"accounts": [a for a, _ in numbered], "more": bool(page.next_cursor)})
-    if page.next_cursor:
-        next_page = AccountPageMessage(month=month, shard=shard, cursor=page.next_cursor, correlation_id=run)
-        send_messages(settings().account_pages_queue_url, [next_page.body()])
+    run = follow(
+        message.correlation_id or f"close/{message.month}/{record.messageId}", month=message.month, shard=message.shard
+    )
+    queued = fan_out().fan_out(AccountPage(message.month, message.shard, message.cursor, correlation_id=run))
+    accounts = [order.account_id for order in queued.issues]
+    logger.info("close page queued", extra={"accounts": accounts, "more": queued.next_page is not None})
 
 
 @logger.inject_lambda_context(clear_state=True)

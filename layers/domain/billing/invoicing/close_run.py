@@ -1,9 +1,14 @@
 """A month's close run: the month it closes, each account's close, and the run as an operator watches it.
 
 **Which month.** A run closes one ended month (``month_to_close``), and months
-close in order (``check_close_order``). The close fans the month's billable
-accounts out a page at a time, reserving each one's invoice number
-(``billing.dal.close_runs``).
+close in order (``check_close_order``).
+
+**The fan-out** (``MonthFanOut``): the run starts by queuing the first page of
+every shard of the accounts; each page, one call each, lists its accounts,
+keeps the billable ones and reserves their invoice numbers in one record
+(``billing.dal.close_runs``), queues one issue order per account and the
+shard's next page. A page delivered twice re-sends what its record holds: the
+same accounts under the same numbers.
 
 **One account's close**: shut, freeze, render, archive, store, announce. The
 steps are ordered so that a crash between any two of them is repaired by
@@ -44,7 +49,9 @@ gapless. Until then the run is ``running``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -61,6 +68,7 @@ from billing.invoicing.numbers import invoice_number
 from billing.tariff import Tariff
 
 INVOICE_ISSUED = "InvoiceIssued"
+PAGE_SIZE = 500  # accounts one fan-out call reads, records and queues at most
 
 
 # ---------------------------------------------------------------- the run: its month, its order, its progress
@@ -171,6 +179,107 @@ def check_close_order(month: str, latest: str | None, latest_run: CloseRunProgre
             f"the close of {latest} has not finished ({progress}); finish it first (GET /v1/close-runs/{latest},"
             " and POST …/retry for what failed): months close in order",
         )
+
+
+# ---------------------------------------------------------------- the fan-out: the month's accounts, a page at a time
+@dataclass(frozen=True)
+class AccountPage:
+    """One page of one shard of the month's accounts to close: the shard's first, or where the last one stopped."""
+
+    month: str
+    shard: str
+    cursor: dict | None = None
+    correlation_id: str | None = None  # the run's, carried from page to page
+
+    @property
+    def page_id(self) -> str:
+        """The page's name in the run's records: the same page delivered twice is recorded once."""
+        digest = hashlib.sha256(json.dumps(self.cursor, sort_keys=True).encode()).hexdigest()[:16]
+        return f"{self.shard}:{digest}"
+
+
+@dataclass(frozen=True)
+class IssueOrder:
+    """One account to invoice, under the number the close reserved for it."""
+
+    month: str
+    account_id: str
+    sequence: int
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FannedOut:
+    """What one page queued: an order for each of its billable accounts, and the shard's next page if any."""
+
+    issues: list[IssueOrder]
+    next_page: AccountPage | None
+
+
+class RecordedPage(Protocol):
+    next_cursor: dict | None
+
+    def numbered(self) -> list[tuple[str, int]]: ...
+
+
+class AccountPages(Protocol):
+    def page(self, shard: str, cursor: dict | None, limit: int) -> tuple[list[dict], dict | None]: ...
+
+
+class RunRecords(Protocol):
+    def start(self, month: str) -> bool: ...
+
+    def page(self, month: str, page_id: str) -> RecordedPage | None: ...
+
+    def record_page(
+        self, month: str, page_id: str, account_ids: list[str], next_cursor: dict | None
+    ) -> RecordedPage: ...
+
+
+class MonthFanOut:
+    """Starts a month's close run and fans its billable accounts out, one page a call.
+
+    It decides; what it reads and writes it is given: the accounts by shard (``accounts.page``), the run's
+    records (``runs``), the shards to walk, and two queues, ``queue_pages`` (each page a later call) and
+    ``queue_issues`` (each order an account's invoice).
+    """
+
+    def __init__(
+        self,
+        accounts: AccountPages,
+        runs: RunRecords,
+        shards: Sequence[str],
+        queue_pages: Callable[[list[AccountPage]], None],
+        queue_issues: Callable[[list[IssueOrder]], None],
+        page_size: int = PAGE_SIZE,
+    ):
+        self.accounts, self.runs, self.shards, self.page_size = accounts, runs, shards, page_size
+        self.queue_pages, self.queue_issues = queue_pages, queue_issues
+
+    def start(self, month: str, correlation_id: str) -> dict:
+        """Record ``month``'s run (once: a re-run resumes it) and queue the first page of every shard.
+
+        ``CloseOutOfOrder`` while an earlier month is open, naming it; nothing is queued then.
+        """
+        started = self.runs.start(month)
+        pages = [AccountPage(month, shard, correlation_id=correlation_id) for shard in self.shards]
+        self.queue_pages(pages)
+        return {"month": month, "shards": len(pages), "started": started, "correlation_id": correlation_id}
+
+    def fan_out(self, page: AccountPage) -> FannedOut:
+        """Queue an issue order for each billable account of ``page``, then the shard's next page."""
+        recorded = self.runs.page(page.month, page.page_id)
+        if recorded is None:
+            found, next_cursor = self.accounts.page(page.shard, page.cursor, self.page_size)
+            billable_ids = [account["account_id"] for account in found if billable(page.month, account)]
+            recorded = self.runs.record_page(page.month, page.page_id, billable_ids, next_cursor)
+        issues = [IssueOrder(page.month, account_id, n, page.correlation_id) for account_id, n in recorded.numbered()]
+        self.queue_issues(issues)
+        next_page = None
+        if recorded.next_cursor:
+            next_page = AccountPage(page.month, page.shard, recorded.next_cursor, page.correlation_id)
+            self.queue_pages([next_page])
+        return FannedOut(issues, next_page)
 
 
 # ---------------------------------------------------------------- one account's close
