@@ -3,13 +3,16 @@
 Each factory is cached (the store, and the botocore client it holds, live as
 long as the execution environment) and imports its store's module when first
 called, so a function imports only the stores it uses: the count function's
-cold start has a bar (docs/architecture.md), and it uses one store.
-botocore itself, most of what any store costs to import, is imported with
-this module, in the init phase (SnapStart's snapshot). No store is built
-at import: a client made before a SnapStart restore would carry the
-snapshot's credentials and connections (``billing/snapstart.py``).
+cold start has a bar (docs/architecture.md), and a report needs one store
+(the count function imports its module itself, to keep it in the init
+phase). botocore, most of what any store costs to import, is imported with
+this module, in the init phase (SnapStart's snapshot). No store is built at
+import: a client made before a SnapStart restore would carry the snapshot's
+credentials and connections (``billing/snapstart.py``).
 
-``clear()`` forgets them all, for tests that point the next ones elsewhere.
+In a test process every function loaded shares them (on Lambda each function
+has its own process); ``clear()`` forgets them all, and the integration tests
+call it before and after each test.
 """
 
 from __future__ import annotations
