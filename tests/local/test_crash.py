@@ -59,7 +59,7 @@ from tests.local.test_restart import (  # noqa: F401 (moto_endpoint is a fixture
     wait_until_serving,
 )
 
-ACCOUNTS = int(os.environ.get("CRASH_ACCOUNTS", "10"))
+ACCOUNTS = int(os.environ.get("CRASH_ACCOUNTS", "20"))  # two issue batches: room for a kill mid-close on a busy host
 KILLS_AT_S = [float(s) for s in os.environ.get("CRASH_KILLS_AT_S", "").split(",") if s]
 SES_OUTAGE = os.environ.get("CRASH_SES_OUTAGE", "1") == "1"
 RETRY_SCALE = "0.5"  # Lambda's 60 + 120 s retry delays become 30 + 60 s, still longer than the 45 s lease

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing.errors import AccountNotFound, MonthClosed
+from billing.usage import counts as count_rules
 from tests.conftest import LambdaContext, load_event, load_function
 
 REPORT = {"count": 12345, "observed_at": "2026-11-25T10:00:00+09:00"}
@@ -49,10 +50,21 @@ def counts():
     return load_function("record_counts")
 
 
+class StoppedClock(datetime):
+    """Both paths read the same server time, so a report from the future is refused in the same words."""
+
+    STOPPED = datetime.now(UTC)
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.STOPPED.astimezone(tz)
+
+
 @pytest.fixture
 def usage(counts, monkeypatch):
     store = FakeUsage()
     monkeypatch.setattr(counts, "usage_store", lambda: store)
+    monkeypatch.setattr(count_rules, "datetime", StoppedClock)
     return store
 
 
