@@ -67,9 +67,17 @@ build-check: tools
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --region ap-northeast-1
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --region ap-northeast-1
 
-test: venv tools system-deps lint
-	$(PYTEST) tests
-	$(MAKE) build-check
+# The two virtual environments are installed side by side, and the build checks (cfn-lint, the IAM rules, sam
+# validate and build: mostly waiting on disk) run beside the tests, their output printed once the tests end.
+test: system-deps
+	$(MAKE) --no-print-directory -j2 venv tools
+	$(MAKE) --no-print-directory lint
+	@mkdir -p .local
+	@$(MAKE) --no-print-directory build-check > .local/build-check.log 2>&1 & checks=$$!; \
+	$(PYTEST) tests; tests=$$?; \
+	wait $$checks; built=$$?; \
+	echo "--- make build-check (ran beside the tests): exit $$built"; cat .local/build-check.log; \
+	exit $$(( tests != 0 || built != 0 ))
 
 openapi: venv
 	$(PY) -m tools.openapi
