@@ -107,6 +107,8 @@ def key_prefixes() -> set[str]:
         keys.churn_pk("x"),
         keys.change_request_pk("x"),
         keys.idempotency_key("x")["pk"]["S"],
+        keys.debit_run_pk("x"),
+        keys.payment_key("x")["pk"]["S"],
     ]
     return {pk[: pk.index("#") + 1] for pk in made} | {keys.LATEST_CLOSE["pk"]["S"]}
 

@@ -24,6 +24,8 @@ QUEUES = {
     "DeliverInvoiceDeadLetterQueue": "DELIVER_INVOICE_DEAD_LETTER_QUEUE_URL",
     "PrintRunQueue": "PRINT_RUN_QUEUE_URL",
     "PrintBatchQueue": "PRINT_BATCH_QUEUE_URL",
+    "DebitRunPagesQueue": "DEBIT_RUN_PAGES_QUEUE_URL",
+    "DebitResultsQueue": "DEBIT_RESULTS_QUEUE_URL",
 }
 
 
@@ -101,6 +103,7 @@ def create_resources(monkeypatch) -> None:
     monkeypatch.setenv("EVENT_BUS_NAME", bus.rsplit("/", 1)[1])
     parameters = load_template()["Parameters"]
     monkeypatch.setenv("ISSUE_MAX_RECEIVE_COUNT", str(parameters["IssueMaxReceiveCount"]["Default"]))
+    monkeypatch.setenv("DEBIT_LEAD_BUSINESS_DAYS", str(parameters["DebitLeadBusinessDays"]["Default"]))
     sender = parameters["NotificationSender"]["Default"]
     boto3.client("ses").verify_email_identity(EmailAddress=sender)  # SES sends only from a verified identity
     monkeypatch.setenv("NOTIFICATION_SENDER", sender)

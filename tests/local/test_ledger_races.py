@@ -41,7 +41,7 @@ def test_eight_writers_paying_one_invoice_never_over_allocate(local_stack: Runni
         "pk": keys.account_pk(account),
         "sk": keys.document_sk(number),
         "invoice_number": number,
-        **ledger_fields(DUE, date(2026, 11, 30)),
+        **ledger_fields(account, number, DUE, date(2026, 11, 30)),
     }
     seed.put_item(TableName=table, Item=to_item(document))
 

@@ -31,6 +31,9 @@ OPERATOR_ONLY = {
     "GET /v1/close-runs/{month}",
     "POST /v1/close-runs/{month}/retry",
     "GET /v1/churn-events",
+    "POST /v1/debit-runs",
+    "GET /v1/debit-runs/{debit_date}",
+    "POST /v1/debit-runs/{debit_date}/results",
 }
 INVOKE = "execute-api:Invoke"
 

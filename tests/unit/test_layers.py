@@ -35,7 +35,17 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("delivery",),
     ("dal",),  # the adapters to AWS: the domain's types in, DynamoDB, S3, SQS, SES and EventBridge out
     # the edge: checked for cycles only
-    ("schema", "http", "plain_http", "powertools_overrides", "settings", "observability", "snapstart", "__init__"),
+    (
+        "schema",
+        "http",
+        "plain_http",
+        "powertools_overrides",
+        "settings",
+        "observability",
+        "snapstart",
+        "debit_wiring",
+        "__init__",
+    ),
 )
 DAL = "dal"
 EDGE = frozenset(LAYERS[-1])

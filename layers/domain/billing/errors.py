@@ -219,3 +219,30 @@ class InvoiceReplaced(BillingError):
 
     def __init__(self, number: str):
         super().__init__(f"{number} has been replaced by a correction: act on the latest invoice of the month")
+
+
+class InvalidBankFile(BillingError):
+    """A bank's file that is not what its layout or its run says: the record (from 1) and field at fault."""
+
+    code = "invalid_bank_file"
+    status = 400
+
+    def __init__(self, record: int, field: str, reason: str):
+        super().__init__(f"record {record}, {field}: {reason}")
+        self.record, self.field = record, field
+
+
+class ResultsAlreadyImported(BillingError):
+    code = "results_already_imported"
+    status = 409
+
+    def __init__(self, debit_date: str):
+        super().__init__(f"another result file of the debit run of {debit_date} is already imported")
+
+
+class DebitRunNotRequested(BillingError):
+    code = "debit_run_not_requested"
+    status = 409
+
+    def __init__(self, debit_date: str):
+        super().__init__(f"the debit run of {debit_date} has no request file yet; results cannot be imported")

@@ -93,6 +93,7 @@ def _refuse_what_the_route_does_not_take(app: APIGatewayHttpResolver, next_middl
 # ------------------------------------------------------------ HTML pages
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+OCTET_STREAM = "application/octet-stream"
 
 
 def create_page_resolver(error_page: Callable[[BillingError | None], Response]) -> APIGatewayHttpResolver:
@@ -141,6 +142,25 @@ def form_value(app: APIGatewayHttpResolver, name: str) -> str:
     except (binascii.Error, UnicodeError):
         raise InvalidRequest("the form body is not valid UTF-8") from None
     return single_value(text, name, "form")
+
+
+def octet_body(app: APIGatewayHttpResolver, limit: int) -> bytes:
+    """The raw bytes of an ``application/octet-stream`` body (API Gateway may pass them base64-encoded), at most
+    ``limit`` of them."""
+    event = app.current_event
+    content_type = event.headers.get("content-type") or ""
+    if body_type(content_type) != OCTET_STREAM:
+        raise InvalidRequest(f"the request body must be a file ({OCTET_STREAM}), got {content_type!r}")
+    body = event.body or ""
+    try:
+        raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
+    except binascii.Error:
+        raise InvalidRequest("the request body is not valid base64") from None
+    if not raw:
+        raise InvalidRequest("the request body is empty")
+    if len(raw) > limit:
+        raise InvalidRequest(f"the request body is {len(raw)} bytes; at most {limit} are taken")
+    return raw
 
 
 def single_value(encoded: str, name: str, where: str) -> str:

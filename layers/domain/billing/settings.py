@@ -54,6 +54,18 @@ class Settings:
         return _required("PRINT_BATCH_QUEUE_URL")
 
     @cached_property
+    def debit_run_pages_queue_url(self) -> str:
+        return _required("DEBIT_RUN_PAGES_QUEUE_URL")
+
+    @cached_property
+    def debit_results_queue_url(self) -> str:
+        return _required("DEBIT_RESULTS_QUEUE_URL")
+
+    @cached_property
+    def debit_lead_business_days(self) -> int:
+        return int(_required("DEBIT_LEAD_BUSINESS_DAYS"))
+
+    @cached_property
     def notification_sender(self) -> str:
         return _required("NOTIFICATION_SENDER")
 

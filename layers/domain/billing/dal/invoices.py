@@ -167,7 +167,7 @@ def document_record(invoice: Invoice) -> dict:
     correction starts its payment state: its total due by its due date (or debited on its debit date)."""
     body = invoice.as_record()
     if invoice.kind != DocumentKind.CREDIT_NOTE:
-        body |= ledger_fields(invoice.total, invoice.pay_by)
+        body |= ledger_fields(invoice.account_id, invoice.invoice_number, invoice.total, invoice.pay_by)
     return {
         "pk": keys.account_pk(invoice.account_id),
         "sk": keys.document_sk(invoice.invoice_number),

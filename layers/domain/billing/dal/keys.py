@@ -46,6 +46,12 @@ CHURN#<YYYY-MM>        <account>#<drop micros>  one suspected 洗い替え episo
                                                 ``announced_at`` once ChurnSuspected is published
 CHANGE#<id>            REQUEST                  a contract change: ``account_id``, status,
                                                 changes, sha256 of its emailed token
+DEBITRUN#<YYYY-MM-DD>  RUN                      a debit date's run: status, shards planned, the
+                                                request file's key, sha256, records and total;
+                                                once imported, the result file's sha256 and summary
+DEBITRUN#<YYYY-MM-DD>  ACCOUNT#<account>        one account's part of the run: its debit record
+                                                (documents, amount) or why it was skipped
+PAYMENT#<payment id>   PAYMENT                  money applied once: its allocations and credit
 =====================  =======================  ==========================================
 
 Indexes: ``AccountsByShard`` (profiles only, spread over ACCOUNT_SHARDS),
@@ -53,7 +59,9 @@ Indexes: ``AccountsByShard`` (profiles only, spread over ACCOUNT_SHARDS),
 ``<issued_on>#<number>``) and ``DocumentsByNumber`` (documents only, by number);
 ``billing.dal.invoice_search`` writes and reads the last two. ``DocumentsUndelivered``
 (documents whose notice or letter is not recorded yet, by ``UNDELIVERED#<shard>`` then
-when written): ``billing.dal.undelivered``.
+when written): ``billing.dal.undelivered``. ``DocumentsByPayBy`` (documents with a
+payment state, by ``<pay_by>#<account shard>`` then ``<account>#<number>``): the
+debit runs, ``billing.dal.debit_runs``.
 """
 
 import zlib
@@ -72,6 +80,9 @@ ACCOUNTS_INDEX = "AccountsByShard"
 DOCUMENTS_BY_ISSUE_DATE = "DocumentsByIssueDate"
 DOCUMENTS_BY_NUMBER = "DocumentsByNumber"
 DOCUMENTS_UNDELIVERED = "DocumentsUndelivered"
+DOCUMENTS_BY_PAY_BY = "DocumentsByPayBy"
+DEBIT_RUN = "RUN"
+DEBIT_PART = "ACCOUNT#"
 
 
 def account_pk(account_id: str) -> str:
@@ -169,6 +180,19 @@ def churn_sk_prefix(account_id: str) -> str:
 
 def churn_sk(account_id: str, dropped_at_micros: int) -> str:
     return f"{churn_sk_prefix(account_id)}{dropped_at_micros:020d}"
+
+
+def debit_run_pk(debit_date: str) -> str:
+    return f"DEBITRUN#{debit_date}"
+
+
+def payment_key(payment_id: str) -> dict:
+    return key(f"PAYMENT#{payment_id}", "PAYMENT")
+
+
+def due_keys(account_id: str, number: str, pay_by: str) -> dict:
+    """A document's place in ``DocumentsByPayBy``: its due date's partition of its account's shard."""
+    return {"due_shard": f"{pay_by}#{account_shard(account_id)}", "due_key": f"{account_id}#{number}"}
 
 
 def key(pk: str, sk: str) -> dict:

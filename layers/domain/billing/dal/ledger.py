@@ -14,6 +14,7 @@ below zero, whatever runs at the same time, and a payment applied twice is appli
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,11 +36,19 @@ class Applied:
     allocations: tuple[Allocation, ...]
     credited: int  # what went to the account's credit balance
     first_time: bool  # False: the payment had been applied before, and nothing changed now
+    settled: tuple[str, ...] = ()  # the documents it paid off (balance 0)
 
 
-def ledger_fields(amount_due: int, pay_by: date) -> dict:
-    """What a newly issued document's item starts its payment state with."""
-    return {"amount_due": amount_due, "paid_amount": 0, "pay_by": pay_by.isoformat(), "payments": [], "reminders": []}
+def ledger_fields(account_id: str, number: str, amount_due: int, pay_by: date) -> dict:
+    """What a newly issued document's item starts its payment state with, and its place in ``DocumentsByPayBy``."""
+    return {
+        "amount_due": amount_due,
+        "paid_amount": 0,
+        "pay_by": pay_by.isoformat(),
+        "payments": [],
+        "reminders": [],
+        **keys.due_keys(account_id, number, pay_by.isoformat()),
+    }
 
 
 class LedgerStore:
@@ -64,40 +73,50 @@ class LedgerStore:
             if not start:
                 return [receivable_of(item) for item in items]
 
-    def pay(self, account_id: str, payment: Payment) -> Applied:
-        """Apply ``payment`` to the account: its open documents oldest ``pay_by`` first, the rest as credit."""
+    def pay(self, account_id: str, payment: Payment, only: Sequence[str] | None = None) -> Applied:
+        """Apply ``payment`` to the account: its open documents (``only`` those, when named) oldest ``pay_by``
+        first, the rest as credit."""
         for _ in range(MAX_ATTEMPTS):
             applied = self.applied(payment.payment_id)
             if applied is not None:
                 return applied
-            documents = self.open_documents(account_id)
+            documents = [d for d in self.open_documents(account_id) if only is None or d.number in only]
             allocations, left = allocate(payment.amount, documents)
             by_number = {d.number: d for d in documents}
-            writes = [self._record(account_id, payment, allocations, left)]
+            settled = tuple(a.number for a in allocations if a.amount == by_number[a.number].balance)
+            writes = [self._record(account_id, payment, allocations, left, settled)]
             writes += [self._allocate(account_id, by_number[a.number], a, payment) for a in allocations]
             if left:
                 writes.append(credit_update(self.table, account_id, left))
             if transact_if(self.client, writes, retry_conflicts=True):
-                return Applied(payment.payment_id, tuple(allocations), left, first_time=True)
+                return Applied(payment.payment_id, tuple(allocations), left, first_time=True, settled=settled)
         raise LedgerBusy(f"{account_id}: payment {payment.payment_id} lost {MAX_ATTEMPTS} races in a row")
 
+    def pay_documents(self, account_id: str, payment: Payment, documents: Sequence[str]) -> list[str]:
+        """A debit: ``payment`` goes to the documents it collected (anything beyond them is credit); the
+        documents it paid off, the same on a repeat."""
+        return list(self.pay(account_id, payment, only=documents).settled)
+
     def applied(self, payment_id: str) -> Applied | None:
-        item = self.client.get_item(TableName=self.table, Key=_payment_key(payment_id), ConsistentRead=True)
+        item = self.client.get_item(TableName=self.table, Key=keys.payment_key(payment_id), ConsistentRead=True)
         record = from_item(item.get("Item"))
         if not record:
             return None
         allocations = tuple(Allocation(a["number"], a["amount"]) for a in record["allocations"])
-        return Applied(payment_id, allocations, record["credited"], first_time=False)
+        return Applied(payment_id, allocations, record["credited"], False, tuple(record.get("settled", ())))
 
-    def _record(self, account_id: str, payment: Payment, allocations: list[Allocation], left: int) -> dict:
+    def _record(
+        self, account_id: str, payment: Payment, allocations: list[Allocation], left: int, settled: tuple[str, ...]
+    ) -> dict:
         record = {
-            **_payment_key(payment.payment_id),
+            **keys.payment_key(payment.payment_id),
             **to_item(
                 {
                     "account_id": account_id,
                     **payment.as_json(),
                     "allocations": [{"number": a.number, "amount": a.amount} for a in allocations],
                     "credited": left,
+                    "settled": list(settled),
                 }
             ),
         }
@@ -105,11 +124,14 @@ class LedgerStore:
 
     def _allocate(self, account_id: str, document: Receivable, allocation: Allocation, payment: Payment) -> dict:
         share = Payment(payment.payment_id, payment.received_on, allocation.amount, payment.method)
+        paid_off = allocation.amount == document.balance  # a paid document is no longer collected or failed
         return {
             "Update": {
                 "TableName": self.table,
                 "Key": keys.key(keys.account_pk(account_id), keys.document_sk(document.number)),
-                "UpdateExpression": "SET paid_amount = :paid, payments = list_append(payments, :share)",
+                "UpdateExpression": "SET paid_amount = :paid, payments = list_append(payments, :share)"
+                + (" REMOVE #collection" if paid_off else ""),
+                **({"ExpressionAttributeNames": {"#collection": "collection"}} if paid_off else {}),
                 "ConditionExpression": "amount_due = :due AND paid_amount = :seen",
                 "ExpressionAttributeValues": to_item(
                     {
@@ -134,7 +156,3 @@ def credit_update(table: str, account_id: str, amount: int) -> dict:
             "ExpressionAttributeValues": to_item({":amount": amount}),
         }
     }
-
-
-def _payment_key(payment_id: str) -> dict:
-    return keys.key(f"PAYMENT#{payment_id}", "PAYMENT")

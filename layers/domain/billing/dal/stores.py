@@ -31,10 +31,12 @@ if TYPE_CHECKING:
     from billing.dal.churn import ChurnStore
     from billing.dal.close_runs import CloseRunStore
     from billing.dal.dead_letters import DeadLetterQueue
+    from billing.dal.debit_runs import DebitRunStore
     from billing.dal.deliveries import DeliveryStore
     from billing.dal.documents import DocumentStore
     from billing.dal.invoice_search import DocumentIndex
     from billing.dal.invoices import InvoiceStore
+    from billing.dal.ledger import LedgerStore
     from billing.dal.print_runs import PrintRunStore
     from billing.dal.undelivered import UndeliveredIndex
     from billing.dal.usage import UsageStore
@@ -131,6 +133,20 @@ def close_runs() -> CloseRunStore:
     from billing.dal.close_runs import CloseRunStore
 
     return CloseRunStore(settings().table_name)
+
+
+@_once
+def debit_runs() -> DebitRunStore:
+    from billing.dal.debit_runs import DebitRunStore
+
+    return DebitRunStore(settings().table_name)
+
+
+@_once
+def ledger() -> LedgerStore:
+    from billing.dal.ledger import LedgerStore
+
+    return LedgerStore(settings().table_name)
 
 
 # ---------------------------------------------------------------- the InvoiceBucket and the queues

@@ -11,6 +11,8 @@ from pydantic import Json
 
 from billing.schema.messages import (
     AccountPageMessage,
+    DebitResultMessage,
+    DebitRunPageMessage,
     InvoiceIssuedDetail,
     IssueInvoiceMessage,
     PrintBatchMessage,
@@ -32,6 +34,14 @@ class PrintRunRecord(SqsRecordModel):
 
 class PrintBatchRecord(SqsRecordModel):
     body: Json[PrintBatchMessage]
+
+
+class DebitRunPageRecord(SqsRecordModel):
+    body: Json[DebitRunPageMessage]
+
+
+class DebitResultRecord(SqsRecordModel):
+    body: Json[DebitResultMessage]
 
 
 class InvoiceIssuedEvent(EventBridgeModel):

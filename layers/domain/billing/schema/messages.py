@@ -113,3 +113,46 @@ class PrintBatchMessage(Message):
     date: IsoDate
     batch: Annotated[int, Field(ge=1, le=9999)]
     posting_on: IsoDate
+
+
+class DebitRunInput(Message):
+    """The debit-run schedule's input: empty makes the run due today (``DebitLeadBusinessDays`` before its date)."""
+
+    debit_date: IsoDate | None = None
+
+
+class DebitRunPageMessage(Message):
+    """One page of a debit run's documents: its date, the account shard, where the page starts."""
+
+    debit_date: IsoDate
+    shard: Annotated[str, Field(min_length=1, max_length=16)]
+    cursor: dict | None = None
+
+
+class DebitResultMessage(Message):
+    """The bank's result for one account of a debit run, to apply on its own."""
+
+    debit_date: IsoDate
+    account_id: AccountId
+    code: Annotated[str, Field(min_length=1, max_length=1)]
+    imported_on: IsoDate
+
+
+class InvoicePaidDetail(Message):
+    """``InvoicePaid``: a document's balance reached 0."""
+
+    account_id: AccountId
+    invoice_number: str
+    received_on: IsoDate
+    method: str
+
+
+class PaymentFailedDetail(Message):
+    """``PaymentFailed``: a debit did not go through; the customer was asked to transfer by ``pay_by``."""
+
+    account_id: AccountId
+    debit_date: IsoDate
+    result_code: str
+    invoice_numbers: list[str]
+    amount: int
+    pay_by: IsoDate

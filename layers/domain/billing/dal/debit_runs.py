@@ -1,0 +1,362 @@
+"""Debit runs in the BillingTable: the run, each account's part, and the documents a run holds.
+
+The run is ``DEBITRUN#<date>``/``RUN``; each account's part ``DEBITRUN#<date>``/``ACCOUNT#<id>``. A part is
+written in one transaction with its documents' hold (``collection``), each on condition its payment state is
+still what the plan read, so a document is never in two runs and a page delivered twice holds nothing twice.
+The documents of a date are read from ``DocumentsByPayBy``, one shard's page at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from botocore.exceptions import ClientError
+
+from billing.contracts.payment_details import DebitAccount, MandateStatus
+from billing.dal import keys
+from billing.dal.accounts import contract_of
+from billing.dal.clients import dynamodb, from_item, to_item
+from billing.payments.debit_file import DebitRecord
+from billing.payments.debit_run import AccountDebit, Debtor, SkipReason
+from billing.payments.debit_runs import DebitRun, DueDocument, Part, ResultSummary, RunPage, RunStatus
+from billing.payments.ledger import Collection, Payment, Receivable, receivable_of
+from billing.vocabulary import InvoiceStatus
+
+PAGE_SIZE = 100  # documents per page: a page's accounts fit one BatchGetItem
+
+
+class DebitRunStore:
+    def __init__(self, table: str, client=None):
+        self.table = table
+        self.client = client or dynamodb()
+
+    # ------------------------------------------------------------ the run
+    def start(self, debit_date: date) -> tuple[DebitRun, bool]:
+        item = {
+            **_run_key(debit_date),
+            **to_item({"status": RunStatus.PLANNING.value, "debit_date": debit_date.isoformat()}),
+        }
+        try:
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return self.get(debit_date), False
+        return DebitRun(debit_date, RunStatus.PLANNING), True
+
+    def get(self, debit_date: date) -> DebitRun | None:
+        item = from_item(
+            self.client.get_item(TableName=self.table, Key=_run_key(debit_date), ConsistentRead=True).get("Item")
+        )
+        if not item:
+            return None
+        results = item.get("results")
+        return DebitRun(
+            debit_date=debit_date,
+            status=RunStatus(item["status"]),
+            shards_done=len(item.get("shards_done", ())),
+            records=item.get("records", 0),
+            total=item.get("total", 0),
+            file_key=item.get("file_key"),
+            sha256=item.get("sha256"),
+            results=ResultSummary(**results) if results else None,
+        )
+
+    def shard_done(self, debit_date: date, shard: str) -> int:
+        answer = self.client.update_item(
+            TableName=self.table,
+            Key=_run_key(debit_date),
+            UpdateExpression="ADD shards_done :shard",
+            ExpressionAttributeValues={":shard": {"SS": [shard]}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return len(answer["Attributes"]["shards_done"]["SS"])
+
+    def requested(self, debit_date: date, file_key: str, sha256: str, records: int, total: int) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=_run_key(debit_date),
+                UpdateExpression=(
+                    "SET #status = :requested, file_key = :key, sha256 = :sha, records = :n, #total = :total"
+                ),
+                ConditionExpression="#status = :planning",
+                ExpressionAttributeNames={"#status": "status", "#total": "total"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":requested": RunStatus.REQUESTED.value,
+                        ":planning": RunStatus.PLANNING.value,
+                        ":key": file_key,
+                        ":sha": sha256,
+                        ":n": records,
+                        ":total": total,
+                    }
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise  # otherwise another delivery of the last page marked it first: the same file
+
+    def settle(self, debit_date: date, summary: ResultSummary) -> ResultSummary:
+        """Record the results once; the summary stored (this one, or the one recorded first)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=_run_key(debit_date),
+                UpdateExpression="SET #status = :settled, results = :results",
+                ConditionExpression="#status = :requested AND attribute_not_exists(results)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":settled": RunStatus.SETTLED.value,
+                        ":requested": RunStatus.REQUESTED.value,
+                        ":results": {**summary.as_json(), "sha256": summary.sha256},
+                    }
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return self.get(debit_date).results
+        return summary
+
+    # ------------------------------------------------------------ planning
+    def due_page(self, page: RunPage) -> tuple[list[DueDocument], dict | None]:
+        answer = self.client.query(
+            TableName=self.table,
+            IndexName=keys.DOCUMENTS_BY_PAY_BY,
+            KeyConditionExpression="due_shard = :partition",
+            ExpressionAttributeValues={":partition": {"S": f"{page.debit_date.isoformat()}#{page.shard}"}},
+            Limit=PAGE_SIZE,
+            **({"ExclusiveStartKey": page.cursor} if page.cursor else {}),
+        )
+        documents = [_due(from_item(item)) for item in answer.get("Items", [])]
+        return documents, answer.get("LastEvaluatedKey")
+
+    def debtors(self, account_ids: Sequence[str], debit_date: date) -> dict[str, Debtor]:
+        """Each account's debit details as they stand in the debit date's month."""
+        wanted = [keys.key(keys.account_pk(a), keys.PROFILE) for a in account_ids]
+        items = []
+        while wanted:
+            answer = self.client.batch_get_item(RequestItems={self.table: {"Keys": wanted, "ConsistentRead": True}})
+            items += [from_item(item) for item in answer.get("Responses", {}).get(self.table, [])]
+            wanted = answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+        return {item["account_id"]: _debtor(item, debit_date) for item in items}
+
+    def hold(self, debit_date: date, planned: AccountDebit, documents: Sequence[Receivable], pay_by: date) -> bool:
+        """Write the account's part and hold its documents, in one transaction; False when the part was there."""
+        credit = {a.number: a.amount for a in planned.credit_applied}
+        writes = [self._part_put(debit_date, planned)]
+        for document in documents:
+            if document.number in planned.documents or document.number in credit:
+                writes.append(self._hold_update(planned, document, credit.get(document.number, 0), debit_date, pay_by))
+        if credit:
+            writes.append(_credit_taken(self.table, planned.account_id, sum(credit.values())))
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            if error.response["CancellationReasons"][0].get("Code") == "ConditionalCheckFailed":
+                return False  # the part is there: this page was planned before
+            raise  # a document moved since the page was read: the page is planned again
+        return True
+
+    def _part_put(self, debit_date: date, planned: AccountDebit) -> dict:
+        part = {"account_id": planned.account_id, "documents": list(planned.documents)}
+        if planned.record is not None:
+            record = planned.record
+            part |= {
+                "customer_number": record.customer_number,
+                "debit_account": record.account.as_json(),
+                "amount": record.amount,
+                "first_debit": record.first_debit,
+            }
+        if planned.skipped is not None:
+            part["skipped"] = planned.skipped.value
+        item = {**_part_key(debit_date, planned.account_id), **to_item(part)}
+        return {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _hold_update(self, planned: AccountDebit, document: Receivable, credit: int, debit_date: date, pay_by: date):
+        sets, values = [], {":due": document.amount_due, ":seen": document.paid_amount}
+        if credit:
+            share = Payment(
+                f"credit-{debit_date.isoformat()}-{planned.account_id}", debit_date, credit, "credit_balance"
+            )
+            sets += ["paid_amount = :paid", "payments = list_append(payments, :share)"]
+            values |= {":paid": document.paid_amount + credit, ":share": [share.as_json()]}
+        if document.number in planned.documents:
+            if planned.record is not None:
+                sets.append("#collection = :collection")
+                values[":collection"] = Collection.COLLECTING.value
+            else:  # skipped: asked for by transfer, by a new deadline
+                sets += ["#collection = :collection", "pay_by = :pay_by", "due_shard = :due_shard"]
+                moved = keys.due_keys(planned.account_id, document.number, pay_by.isoformat())
+                values |= {
+                    ":collection": Collection.DEBIT_FAILED.value,
+                    ":pay_by": pay_by.isoformat(),
+                    ":due_shard": moved["due_shard"],
+                }
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": keys.key(keys.account_pk(planned.account_id), keys.document_sk(document.number)),
+                "UpdateExpression": "SET " + ", ".join(sets),
+                "ConditionExpression": (
+                    "amount_due = :due AND paid_amount = :seen AND attribute_not_exists(#collection)"
+                ),
+                "ExpressionAttributeNames": {"#collection": "collection"},
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+
+    def parts(self, debit_date: date) -> list[Part]:
+        parts, start = [], None
+        while True:
+            answer = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :parts)",
+                ExpressionAttributeValues=to_item(
+                    {":pk": keys.debit_run_pk(debit_date.isoformat()), ":parts": keys.DEBIT_PART}
+                ),
+                ConsistentRead=True,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            parts += [_part(from_item(item)) for item in answer.get("Items", [])]
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                return parts
+
+    def part(self, debit_date: date, account_id: str) -> Part | None:
+        answer = self.client.get_item(TableName=self.table, Key=_part_key(debit_date, account_id), ConsistentRead=True)
+        item = from_item(answer.get("Item"))
+        return _part(item) if item else None
+
+    # ------------------------------------------------------------ results
+    def release(self, account_id: str, documents: Sequence[str]) -> None:
+        """委託者都合: the documents leave the run and are unpaid again (a document already released stays so)."""
+        for number in documents:
+            self._update_if(
+                account_id,
+                number,
+                "REMOVE #collection",
+                "#collection = :collecting",
+                {":collecting": Collection.COLLECTING.value},
+            )
+
+    def fail(self, account_id: str, documents: Sequence[str], pay_by: date, mandate_rejected: bool) -> list[str]:
+        """The documents' debit failed: asked for by transfer by ``pay_by``. The numbers now in that state (again
+        on a repeat, so its notice is sent again rather than lost)."""
+        failed = []
+        for number in documents:
+            moved = keys.due_keys(account_id, number, pay_by.isoformat())
+            values = {
+                ":collecting": Collection.COLLECTING.value,
+                ":failed": Collection.DEBIT_FAILED.value,
+                ":pay_by": pay_by.isoformat(),
+                ":due_shard": moved["due_shard"],
+            }
+            if self._update_if(
+                account_id,
+                number,
+                "SET #collection = :failed, pay_by = :pay_by, due_shard = :due_shard",
+                "#collection = :collecting OR (#collection = :failed AND pay_by = :pay_by)",
+                values,
+            ):
+                failed.append(number)
+        if mandate_rejected:
+            self._set_mandate(account_id, MandateStatus.REJECTED, None)
+        return failed
+
+    def activate_mandate(self, account_id: str) -> None:
+        self._set_mandate(account_id, MandateStatus.ACTIVE, MandateStatus.PENDING)
+
+    def _set_mandate(self, account_id: str, status: MandateStatus, only_from: MandateStatus | None) -> None:
+        condition = "attribute_exists(pk)" + (" AND mandate_status = :from" if only_from else "")
+        values = {":status": status.value} | ({":from": only_from.value} if only_from else {})
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=keys.key(keys.account_pk(account_id), keys.PROFILE),
+                UpdateExpression="SET mandate_status = :status",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def _update_if(self, account_id: str, number: str, update: str, condition: str, values: dict) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=keys.key(keys.account_pk(account_id), keys.document_sk(number)),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#collection": "collection"},
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+
+def _run_key(debit_date: date) -> dict:
+    return keys.key(keys.debit_run_pk(debit_date.isoformat()), keys.DEBIT_RUN)
+
+
+def _part_key(debit_date: date, account_id: str) -> dict:
+    return keys.key(keys.debit_run_pk(debit_date.isoformat()), f"{keys.DEBIT_PART}{account_id}")
+
+
+def _due(item: dict) -> DueDocument:
+    return DueDocument(
+        account_id=item["account_id"],
+        month=item["month"],
+        payment_method=item.get("payment_method", ""),
+        counts=InvoiceStatus(item["status"]).counts_as_issued if item.get("status") else False,
+        receivable=receivable_of(item),
+    )
+
+
+def _debtor(item: dict, debit_date: date) -> Debtor:
+    contract = contract_of(item)
+    terms = contract.terms_for(debit_date.strftime("%Y-%m"))
+    return Debtor(
+        account_id=contract.account_id,
+        customer_number=contract.customer_number or "",
+        debit_account=terms.debit_account,
+        mandate=contract.mandate_status or MandateStatus.PENDING,
+        credit_balance=contract.credit_balance,
+    )
+
+
+def _part(item: dict) -> Part:
+    documents = tuple(item.get("documents", ()))
+    record = None
+    if "amount" in item:
+        record = DebitRecord(
+            account_id=item["account_id"],
+            customer_number=item["customer_number"],
+            account=DebitAccount.from_json(item["debit_account"]),
+            amount=item["amount"],
+            first_debit=item["first_debit"],
+            documents=documents,
+        )
+    skipped = item.get("skipped")
+    return Part(item["account_id"], documents, record, SkipReason(skipped) if skipped else None)
+
+
+def _credit_taken(table: str, account_id: str, amount: int) -> dict:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": keys.key(keys.account_pk(account_id), keys.PROFILE),
+            "UpdateExpression": "ADD credit_balance :taken",
+            "ConditionExpression": "credit_balance >= :amount",
+            "ExpressionAttributeValues": to_item({":taken": -amount, ":amount": amount}),
+        }
+    }

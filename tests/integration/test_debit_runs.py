@@ -1,0 +1,150 @@
+"""Debit runs under moto: a date's run made by an operator, fanned out, archived as a Zengin file; the bank's
+results checked whole and applied, once."""
+
+from __future__ import annotations
+
+import base64
+
+import boto3
+import pytest
+
+from billing.dal.clients import from_item
+from billing.zengin.layouts import DIRECT_DEBIT
+from tests.bank_files import debit_results
+from tests.integration.billing_month import Month, drain, invoice_item, sent_emails
+from tests.integration.conftest import BUCKET, TABLE, Api
+
+DEBIT_DATE = "2026-11-27"  # October's invoices (issued 2026-11-01) are debited on the 27th
+
+
+@pytest.fixture
+def month(aws, monkeypatch):
+    month = Month()
+    month.seed()
+    month.run_close("2026-10")
+    return month
+
+
+@pytest.fixture
+def runs(aws, monkeypatch) -> Api:
+    api = Api("debit_runs")
+    monkeypatch.setattr(api.module, "WAIT_FOR_FILE_S", 0)  # no queue consumer runs here: the test drains it
+    return api
+
+
+def make_run(runs: Api, debit_date: str = DEBIT_DATE) -> tuple[int, dict]:
+    return runs.replay("make_debit_run.json", body={"debit_date": debit_date})
+
+
+def get_run(runs: Api, debit_date: str = DEBIT_DATE) -> tuple[int, dict]:
+    return runs.replay("get_debit_run.json", path=f"/v1/debit-runs/{debit_date}", params={"debit_date": debit_date})
+
+
+def plan(runs: Api) -> dict:
+    """The run's pages handled, as DebitRunFunction would; the run as it then stands."""
+    drain("DEBIT_RUN_PAGES_QUEUE_URL", Api("debit_run").module)
+    status, body = get_run(runs)
+    assert status == 200, body
+    return body
+
+
+def request_file() -> bytes:
+    return boto3.client("s3").get_object(Bucket=BUCKET, Key=f"debit-runs/{DEBIT_DATE}/request.txt")["Body"].read()
+
+
+def send_results(runs: Api, body: bytes, debit_date: str = DEBIT_DATE) -> tuple[int, dict]:
+    return runs.replay(
+        "import_debit_results.json",
+        path=f"/v1/debit-runs/{debit_date}/results",
+        params={"debit_date": debit_date},
+        body=base64.b64encode(body).decode(),
+    )
+
+
+def customer_number(account: str) -> str:
+    item = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"pk": {"S": f"ACCOUNT#{account}"}, "sk": {"S": "PROFILE"}}
+    )
+    return from_item(item["Item"])["customer_number"]
+
+
+def ledger(account: str) -> dict:
+    item = from_item(invoice_item(account))
+    return {name: item.get(name) for name in ("amount_due", "paid_amount", "pay_by", "collection")}
+
+
+def test_a_run_collects_each_direct_debit_account_due_that_day_in_one_zengin_file(month, runs):
+    status, started = make_run(runs)
+    assert status == 201 and started["status"] == "planning" and started["file_url"] is None
+    run = plan(runs)
+    due = {a: from_item(invoice_item(a))["total"] for a in ("debit-web", "debit-postal")}
+    assert (run["status"], run["records"], run["total"], run["skipped"]) == ("requested", 2, sum(due.values()), [])
+    body = request_file()
+    rows = DIRECT_DEBIT.read(body)
+    assert [kind for kind, _ in rows] == ["1", "2", "2", "8", "9"]
+    assert all(len(line) == 120 for line in body.split(b"\r\n")[:-1]) and body.endswith(b"\r\n")
+    numbers = sorted(customer_number(a) for a in due)
+    assert [values["customer_number"][-10:] for kind, values in rows if kind == "2"] == numbers
+    assert {values["new_code"] for kind, values in rows if kind == "2"} == {"1"}  # both mandates still pending
+    assert run["sha256"] and run["file_url"].startswith("https://")
+    assert ledger("debit-web")["collection"] == "collecting" and ledger("transfer-web")["collection"] is None
+
+    # Asked again (by an operator or the schedule): the same run, the same bytes, nothing held twice
+    assert make_run(runs)[0] == 200
+    assert plan(runs) == {**run, "file_url": plan(runs)["file_url"]} and request_file() == body
+
+
+def test_results_pay_the_debited_invoices_and_ask_the_failed_account_to_transfer(month, runs, monkeypatch):
+    make_run(runs)
+    plan(runs)
+    failed_number = customer_number("debit-postal")
+    status, summary = send_results(runs, debit_results(request_file(), {failed_number: "1"}))
+    assert status == 200, summary
+    paid_total = from_item(invoice_item("debit-web"))["total"]
+    assert summary == {
+        "debit_date": DEBIT_DATE,
+        "paid": 1,
+        "failed": 1,
+        "by_code": {"0": 1, "1": 1},
+        "amount_paid": paid_total,
+    }
+    drain("DEBIT_RESULTS_QUEUE_URL", Api("debit_results").module)
+    assert ledger("debit-web") == {
+        "amount_due": paid_total,
+        "paid_amount": paid_total,
+        "pay_by": DEBIT_DATE,
+        "collection": None,
+    }
+    failed = ledger("debit-postal")
+    assert failed["collection"] == "debit_failed" and failed["paid_amount"] == 0
+    assert failed["pay_by"] > DEBIT_DATE  # ten bank business days after the import
+    (email,) = [e for e in sent_emails() if "お振込のお願い" in e.subject]
+    assert failed_number in email.body and "行き違いで" in email.body
+
+    # The same file again changes nothing; another is refused
+    assert send_results(runs, debit_results(request_file(), {failed_number: "1"})) == (200, summary)
+    status, refused = send_results(runs, debit_results(request_file()))
+    assert (status, refused["error"]["code"]) == (409, "results_already_imported")
+    assert get_run(runs)[1]["status"] == "settled"
+
+
+@pytest.mark.parametrize(
+    "damage, field",
+    [
+        (lambda b: b.replace(b"\r\n", b"\r\n", 1)[:-4] + b"\r\n", "レコード長"),
+        (lambda b: b[:4] + b"9999999999" + b[14:], "委託者コード"),
+    ],
+)
+def test_a_bad_result_file_is_refused_naming_the_record_and_field_and_changes_nothing(month, runs, damage, field):
+    make_run(runs)
+    plan(runs)
+    before = ledger("debit-web")
+    status, body = send_results(runs, damage(debit_results(request_file())))
+    assert (status, body["error"]["code"]) == (400, "invalid_bank_file"), body
+    assert field in body["error"]["message"]
+    assert ledger("debit-web") == before and get_run(runs)[1]["status"] == "requested"
+
+
+def test_a_date_that_is_not_a_bank_business_day_is_refused(month, runs):
+    status, body = make_run(runs, "2026-11-28")  # a Saturday
+    assert (status, body["error"]["code"]) == (400, "invalid_request") and "business day" in body["error"]["message"]
