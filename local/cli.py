@@ -14,6 +14,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from local import debits
+from local.client import SignedSession
 from local.stack import (
     DEFAULT_REGION,
     DEFAULT_STATE,
@@ -23,6 +25,7 @@ from local.stack import (
     close_month_on_running_stack,
     invoke_once,
     print_run_on_running_stack,
+    read_state,
     stop_signals,
     sweep_on_running_stack,
 )
@@ -110,6 +113,34 @@ def print_run(args: argparse.Namespace) -> int:
 def sweep(args: argparse.Namespace) -> int:
     given = {} if args.grace_seconds is None else {"grace_seconds": args.grace_seconds}
     return _on_running_stack(sweep_on_running_stack, args, given)
+
+
+def _operator(args: argparse.Namespace) -> SignedSession:
+    state = read_state(args.state)
+    if state is None:
+        raise SystemExit(f"no running local stack recorded in {args.state}; start `python -m local up` first")
+    return SignedSession.from_config(state, principal="operator")
+
+
+def _date(text: str, command: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise SystemExit(f"{command} wants a date YYYY-MM-DD, got {text!r}") from None
+
+
+def debit_run(args: argparse.Namespace) -> int:
+    progress = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    ok, run = debits.debit_run(_operator(args), _date(args.date, "debit-run"), Path(args.out), progress=progress)
+    print(json.dumps(run, ensure_ascii=False, indent=2))
+    return 0 if ok else 1
+
+
+def debit_results(args: argparse.Namespace) -> int:
+    body = Path(args.file).read_bytes()
+    ok, answer = debits.debit_results(_operator(args), _date(args.date, "debit-results"), body)
+    print(json.dumps(answer, ensure_ascii=False, indent=2))
+    return 0 if ok else 1
 
 
 def _on_running_stack(job, args: argparse.Namespace, when: object) -> int:
@@ -209,6 +240,20 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--endpoint", help="the AWS-compatible endpoint of the `up` whose consumers deliver")
     command.add_argument("--timeout", type=float, default=600, help="seconds to wait for the deliveries to finish")
     command.set_defaults(run=sweep)
+
+    command = with_state(
+        commands.add_parser("debit-run", help="make a debit date's run as the operator, and save its request file")
+    )
+    command.add_argument("date", help="YYYY-MM-DD, the debit date")
+    command.add_argument(
+        "--out", default="out", help="the request file goes under OUT/debit-runs/ (default: %(default)s)"
+    )
+    command.set_defaults(run=debit_run)
+
+    command = with_state(commands.add_parser("debit-results", help="upload the bank's result file of a debit run"))
+    command.add_argument("date", help="YYYY-MM-DD, the debit date")
+    command.add_argument("file", help="the bank's result file (Zengin 91), as it came")
+    command.set_defaults(run=debit_results)
 
     command = with_state(commands.add_parser("token", help="print a customer token for an account"))
     command.add_argument("account_id")

@@ -50,8 +50,9 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from local import bank, debits
 from local.client import SignedSession
-from local.mailbox import confirmation_token
+from local.mailbox import confirmation_token, sent_emails
 from local.resources import BUCKET
 from local.stack import DEFAULT_STATE, ROOT, LocalStack, stop_signals
 
@@ -373,6 +374,59 @@ def fix_what_was_issued(api: SignedSession, operator: SignedSession, month: str 
     return []
 
 
+DEBIT_FAILS = "hikari-travel"  # the bank answers 1 (資金不足) for it; every other debit goes through
+
+
+def collect_debits(stack: LocalStack, operator: SignedSession, statements: list[dict], out: Path) -> list[str]:
+    """The month's debit run as the operator works it: the request file, the bank's result (one debit paid, one
+    failed for 資金不足), each invoice's payment state, and the failed account's transfer request."""
+    debited = {row["account"]: row for row in statements if row.get("debit_on")}
+    (debit_date,) = {row["debit_on"] for row in debited.values()}
+    print(f"\ndebit run for {debit_date} (operator: POST /v1/debit-runs)")
+    ok, run = debits.debit_run(operator, debit_date, out, progress=lambda line: print(f"  {line}"))
+    if not ok:
+        return [f"debit run {debit_date}: {run}"]
+    request = Path(run["saved_to"])
+    failing = operator.get(f"/v1/accounts/{DEBIT_FAILS}").json()["customer_number"]
+    result = request.with_name("result.txt")
+    result.write_bytes(bank.debit_results(request.read_bytes(), {failing: "1"}))
+    ok, summary = debits.debit_results(operator, debit_date, result.read_bytes())
+    if not ok:
+        return [f"debit results {debit_date}: {summary}"]
+    print(
+        f"  the bank's result ({result}): {summary['paid']} paid, {summary['failed']} failed,"
+        f" by code {summary['by_code']}, ¥{summary['amount_paid']:,} collected"
+    )
+    states = {}
+    for account in debited:
+        states[account] = _settled_state(operator, account)
+    for account, state in states.items():
+        print(f"  {account}: {state['payment_status']}, balance ¥{state['balance']:,}, pay by {state['pay_by']}")
+    expected = {account: "debit_failed" if account == DEBIT_FAILS else "paid" for account in debited}
+    problems = [
+        f"{account}: {states[account]['payment_status']}, expected {status}"
+        for account, status in expected.items()
+        if states[account]["payment_status"] != status
+    ]
+    asked = [e for e in sent_emails(stack.endpoint) if "お振込のお願い" in e["subject"] and failing in e["body"]]
+    if len(asked) != 1:
+        return [*problems, f"{DEBIT_FAILS}: {len(asked)} transfer requests sent, expected 1"]
+    print(f"\ntransfer request to {DEBIT_FAILS} ({asked[0]['subject']}):")
+    print("\n".join(f"  | {line}" for line in asked[0]["body"].splitlines()))
+    return problems
+
+
+def _settled_state(operator: SignedSession, account_id: str, timeout_s: float = 60) -> dict:
+    """The payment state of the account's latest document once the debit result has been applied to it."""
+    (row,) = [row for row in _issued_invoices(operator, MONTH) if row["account_id"] == account_id]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = operator.get(f"/v1/invoices/{row['invoice_number']}").json()
+        if state["payment_status"] != "collecting" or time.monotonic() > deadline:
+            return state
+        time.sleep(0.5)
+
+
 def _issued_invoices(operator: SignedSession, month: str, **conditions: str) -> list[dict]:
     """The invoice desk's list of what the month's close issued (on the 1st of the next month)."""
     issued_on = f"{next_month(month)}-01"
@@ -619,6 +673,7 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
             statements = print_statements(stack)
             problems = contract_summary(api, statements) + churn_summary(operator)
             problems += fix_what_was_issued(api, operator)
+            problems += collect_debits(stack, operator, statements, out)
             if problems:
                 raise DemoFailed("; ".join(problems))
             documents = fetch_documents(stack, out)

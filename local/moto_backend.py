@@ -124,8 +124,9 @@ def patch_moto_transactions() -> None:
     The local tests' stacks live for the whole session, so each transaction would cost more than the one
     before: without this, 9 local test files on two workers took 88 s instead of 50 s, and the churn test's
     stream consumer no longer caught up in time (docs/local-moto.md). Here, in this process's moto only, the
-    backup is made of the items the transaction names, and restored if it is cancelled; the outcome of every
-    request is unchanged (DynamoDB requests are serial).
+    backup is made of the items the transaction names, and restored if it is cancelled, with the stream records
+    its applied steps had added removed; the outcome of every request is unchanged (DynamoDB requests are
+    serial). The integration tests' in-process moto uses it too (``tests/integration/conftest.py``).
     """
     from moto.dynamodb import models
 
@@ -135,7 +136,7 @@ def patch_moto_transactions() -> None:
     original = backend.transact_write_items
 
     def transact_write_items(self, transact_items):
-        backups = []
+        backups, streams = [], {}
         for entry in transact_items:
             try:
                 (op,) = entry.values()
@@ -144,6 +145,8 @@ def patch_moto_transactions() -> None:
                 key = op.get("Key") or {name: op["Item"][name] for name in names}
                 hash_key, range_key = self.get_keys_value(table, key)
                 backups.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+                if table.stream_shard is not None:  # a cancelled transaction leaves no stream record either
+                    streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
             except Exception:  # a malformed entry: the original reports it
                 continue
         try:
@@ -156,6 +159,8 @@ def patch_moto_transactions() -> None:
                     table.items[hash_key][range_key] = item
                 else:
                     table.items[hash_key] = item
+            for shard, count in streams.values():
+                del shard.items[count:]
             raise
 
     transact_write_items.per_item_backup = True

@@ -103,6 +103,10 @@ def read_figures(xml: bytes) -> dict:
             for ref in root.findall("cac:BillingReference/cac:InvoiceDocumentReference", NS)
         ],
         "payment_means": texts("cac:PaymentMeans/cbc:PaymentMeansCode"),
+        "mandate": (
+            text("cac:PaymentMeans/cac:PaymentMandate/cbc:ID"),
+            text("cac:PaymentMeans/cac:PaymentMandate/cac:PayerFinancialAccount/cbc:ID"),
+        ),
         "notes": texts("cbc:Note"),
     }
 
@@ -140,6 +144,10 @@ def expected_figures(invoice: Invoice) -> dict:
             (invoice.replaces, None if invoice.replaces_issued_on is None else invoice.replaces_issued_on.isoformat())
         ],
         "payment_means": [] if returning else [PAYMENT_MEANS[invoice.payment_method]],
+        # a direct debit names its mandate (aligned-ibrp-019): the customer number and the masked account
+        "mandate": (invoice.customer_number, invoice.debited_account)
+        if not returning and invoice.payment_method == "direct_debit"
+        else (None, None),
         "notes": ["\n".join(notes)] if notes else [],
     }
 

@@ -1,8 +1,8 @@
 """Debit runs: the daily schedule makes the run due, and each page of a run's documents is planned here.
 
 Triggered by: the EventBridge Scheduler at 09:00 Asia/Tokyo every day (input optional: ``DebitRunInput``,
-``{"debit_date": "YYYY-MM-DD"}``; empty makes the run of the debit date ``DebitLeadBusinessDays`` bank business
-days ahead, if today is that day), and by DebitRunPagesQueue messages (``DebitRunPageMessage``: date, shard,
+``{"debit_date": "YYYY-MM-DD"}`` names the run; ``{"date": "YYYY-MM-DD"}`` runs as on that day; empty makes the
+run of the debit date ``DebitLeadBusinessDays`` bank business days ahead, if today is that day), and by DebitRunPagesQueue messages (``DebitRunPageMessage``: date, shard,
 cursor) that the run sends itself.
 Reads: the run's record, one page of the DocumentsByPayBy index, the page's accounts' profiles.
 Writes: the run's record, each account's part of the run with its documents' hold (one transaction each), and
@@ -33,9 +33,10 @@ def plan_page(record: DebitRunPageRecord) -> None:
 
 
 def start(requested: DebitRunInput) -> dict:
-    debit_date = requested.debit_date or debit_to_request(tokyo_today(), settings().debit_lead_business_days)
+    today = requested.date or tokyo_today()
+    debit_date = requested.debit_date or debit_to_request(today, settings().debit_lead_business_days)
     if debit_date is None:
-        logger.info("no debit run is due today")
+        logger.info("no debit run is due today", extra={"today": today.isoformat()})
         return {"debit_date": None}
     run, created = debit_runs().start(debit_date)
     logger.info("debit run started", extra={"debit_date": debit_date.isoformat(), "new": created})

@@ -4,8 +4,9 @@ Triggered by: PlatformApi (HttpApi, AWS_IAM; operators only: OperatorPolicy gran
 it, PlatformCallerPolicy does not) GET /v1/invoices and
 GET /v1/invoices/{invoice_number}.
 Reads: the BillingTable's DocumentsByIssueDate index (one query per month and
-shard of the range, merged oldest first), DocumentsByNumber (a number's account),
-the document item and its account's month; presigns the PDF in the
+shard of the range, merged oldest first) and each listed document's payment
+state from its item (a BatchGetItem per 100 rows), DocumentsByNumber (a number's
+account), the document item and its account's month; presigns the PDF in the
 InvoiceBucket for 300 seconds.
 Writes and emits: nothing.
 """
@@ -20,6 +21,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from billing import months
 from billing.dal import stores
+from billing.dal.invoice_search import with_payment_state
 from billing.errors import InvalidRequest, NotFound
 from billing.http import create_resolver, documented
 from billing.invoicing import desk
@@ -39,9 +41,17 @@ from billing.schema.desk import (
     MaxTotalQuery,
     MinTotalQuery,
     NextTokenQuery,
+    OverdueQuery,
+    PaymentStatusQuery,
 )
 
 app = create_resolver()
+
+
+def tokyo_today():
+    return months.day_of(datetime.now(UTC))
+
+
 # Item attributes that only place the document in the table and its indexes.
 
 
@@ -66,6 +76,8 @@ def list_invoices(
     max_total: MaxTotalQuery = None,
     counterparty: CounterpartyQuery = None,
     correction_suggested: CorrectionSuggestedQuery = None,
+    payment_status: PaymentStatusQuery = None,
+    overdue: OverdueQuery = None,
     *,
     limit: LimitQuery,  # its default is the type's (billing.schema.desk)
     next_token: NextTokenQuery = None,
@@ -78,11 +90,13 @@ def list_invoices(
         max_total=max_total,
         counterparty=counterparty,
         correction_suggested=correction_suggested,
+        payment_status=payment_status,
+        overdue=overdue,
     )
     if format == "csv":
         return _csv(search)
     after = desk.decode_token(search, next_token) if next_token is not None else None
-    rows, more = stores.document_index().page(search, limit, after)
+    rows, more = stores.document_index().page(search, limit, after, tokyo_today())
     token = desk.encode_token(search, desk.position(rows[-1])) if more else None
     return {"invoices": [desk.row(r) for r in rows], "next_token": token}
 
@@ -106,10 +120,10 @@ def get_invoice(invoice_number: DocumentNumberPath):
         **record,
         "correction_suggested": bool(record.get("correction_suggested")),
         "pdf_url": stores.archive().presigned_url(record["pdf_key"]) if record.get("pdf_key") else None,
-        "history": [desk.row(r) for r in history],
+        "history": [desk.row(with_payment_state(r)) for r in history],
     }
     if "amount_due" in record:  # an invoice or correction issued with the payment ledger
-        detail |= receivable_of(record).as_json(months.day_of(datetime.now(UTC)))
+        detail |= receivable_of(record).as_json(tokyo_today())
     return {name: detail.get(name) for name in InvoiceDetailOut.model_fields}  # what the contract lists, no more
 
 
@@ -119,7 +133,7 @@ def _csv(search: desk.DocumentSearch) -> Response:
     paging = sorted({"limit", "next_token"} & set(query))
     if paging:
         raise InvalidRequest(f"format=csv returns every match at once; drop {', '.join(paging)}")
-    rows = list(islice(stores.document_index().search(search), desk.CSV_MAX_ROWS + 1))
+    rows = list(islice(stores.document_index().search(search, today=tokyo_today()), desk.CSV_MAX_ROWS + 1))
     if len(rows) > desk.CSV_MAX_ROWS:
         raise InvalidRequest(
             f"more than {desk.CSV_MAX_ROWS:,} documents match; narrow the dates or add conditions, "

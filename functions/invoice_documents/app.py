@@ -107,7 +107,8 @@ def correction(request: DocumentRequest, body: CorrectionIn) -> dict:
     record, original = original_of(request.original)
     closing, tariff = closer().stores, closer().tariff
     month, today = original.month, months.day_of(now())
-    terms = closing.accounts.get(original.account_id).terms_for(month)
+    contract = closing.accounts.get(original.account_id)
+    terms = contract.billed_terms(month)
     if body.changes is not None:
         terms = body.changes.as_changes().apply_to(terms)
         tariff.check_terms(month, terms.plan, terms.options)
@@ -115,7 +116,15 @@ def correction(request: DocumentRequest, body: CorrectionIn) -> dict:
 
     def build(number: str, returned: Returned) -> Invoice:
         corrected = build_invoice(
-            number, terms, usage, tariff, closer().issuer, replaces=original, issued_on=today, reason=body.reason
+            number,
+            terms,
+            usage,
+            tariff,
+            closer().issuer,
+            replaces=original,
+            issued_on=today,
+            reason=body.reason,
+            customer_number=contract.customer_number,
         )
         check_covers_returns(corrected, returned)  # what the month's returns gave back stays given back
         return corrected

@@ -10,7 +10,7 @@ import pytest
 
 from billing.dal.clients import from_item
 from billing.zengin.layouts import DIRECT_DEBIT
-from tests.bank_files import debit_results
+from local.bank import debit_results
 from tests.integration.billing_month import Month, drain, invoice_item, sent_emails
 from tests.integration.conftest import BUCKET, TABLE, Api
 
@@ -121,6 +121,23 @@ def test_results_pay_the_debited_invoices_and_ask_the_failed_account_to_transfer
     (email,) = [e for e in sent_emails() if "お振込のお願い" in e.subject]
     assert failed_number in email.body and "行き違いで" in email.body
 
+    # The invoice desk lists each by its state, and what is overdue (the transfer invoices were due 2026-11-30)
+    def listed(**conditions: str) -> list[str]:
+        query = {"issued_from": "2026-11-01", "issued_to": "2026-11-01", **conditions}
+        status, body = Api("invoice_desk").replay("list_invoices.json", query=query)
+        assert status == 200, body
+        return sorted(row["account_id"] for row in body["invoices"])
+
+    assert listed(payment_status="paid") == ["debit-web"]
+    assert listed(payment_status="debit_failed") == ["debit-postal"]
+    assert listed(overdue="true") == ["transfer-postal", "transfer-web"]
+    assert listed(overdue="false") == ["debit-postal", "debit-web"]
+    status, page = Api("invoice_desk").replay(
+        "list_invoices.json", query={"issued_from": "2026-11-01", "issued_to": "2026-11-01"}
+    )
+    shown = {row["account_id"]: (row["payment_status"], row["balance"]) for row in page["invoices"]}
+    assert shown["debit-web"] == ("paid", 0) and shown["transfer-web"][0] == "unpaid"
+
     # The same file again changes nothing; another is refused
     assert send_results(runs, debit_results(request_file(), {failed_number: "1"})) == (200, summary)
     status, refused = send_results(runs, debit_results(request_file()))
@@ -128,23 +145,80 @@ def test_results_pay_the_debited_invoices_and_ask_the_failed_account_to_transfer
     assert get_run(runs)[1]["status"] == "settled"
 
 
-@pytest.mark.parametrize(
-    "damage, field",
-    [
-        (lambda b: b.replace(b"\r\n", b"\r\n", 1)[:-4] + b"\r\n", "レコード長"),
-        (lambda b: b[:4] + b"9999999999" + b[14:], "委託者コード"),
-    ],
-)
-def test_a_bad_result_file_is_refused_naming_the_record_and_field_and_changes_nothing(month, runs, damage, field):
+def swap(body: bytes, record: int, start: int, new: bytes) -> bytes:
+    """``body`` with record ``record`` (from 1) overwritten at byte ``start`` (from 0) by ``new``."""
+    lines = body.split(b"\r\n")
+    line = lines[record - 1]
+    lines[record - 1] = line[:start] + new + line[start + len(new) :]
+    return b"\r\n".join(lines)
+
+
+# Each hostile file, and the field its 400 names (None: refused before it is read as a bank file)
+HOSTILE = {
+    "a short record": (lambda b: swap(b, 2, 0, b"")[:-4] + b"\r\n", "レコード長"),
+    "an unknown record kind": (lambda b: swap(b, 2, 0, b"7"), "データ区分"),
+    "bytes that are not CP932 JIS X 0201": (lambda b: swap(b, 2, 60, b"\xff\xfe"), "byte 61"),
+    "full-width kana in a half-width field": (lambda b: swap(b, 2, 60, "ア".encode("cp932")), "byte 61"),
+    "another consignor": (lambda b: swap(b, 1, 4, b"9999999999"), "委託者コード"),
+    "another debit date": (lambda b: swap(b, 1, 54, b"1130"), "引落日"),
+    "a customer number never sent": (lambda b: swap(b, 2, 91, b"0" * 19 + b"1"), "顧客番号"),
+    "a record given twice": (lambda b: b"\r\n".join([*b.split(b"\r\n")[:2], *b.split(b"\r\n")[1:]]), "顧客番号"),
+    "an amount that differs": (lambda b: swap(b, 2, 80, b"0000000001"), "引落金額"),
+    "a trailer that does not add up": (lambda b: swap(b, 4, 1, b"000009"), "合計件数"),
+    "1 MB of garbage": (lambda b: bytes(range(256)) * 4096, "レコード長"),
+    "more than 1 MB": (lambda b: b * (1024 * 1024 // len(b) + 1), None),
+    "an empty body": (lambda b: b"", None),
+}
+
+
+def test_every_hostile_result_file_is_a_400_naming_the_fault_and_changes_nothing(month, runs):
     make_run(runs)
     plan(runs)
-    before = ledger("debit-web")
-    status, body = send_results(runs, damage(debit_results(request_file())))
-    assert (status, body["error"]["code"]) == (400, "invalid_bank_file"), body
-    assert field in body["error"]["message"]
-    assert ledger("debit-web") == before and get_run(runs)[1]["status"] == "requested"
+    good = debit_results(request_file(), {customer_number("debit-postal"): "1"})
+    before = (ledger("debit-web"), ledger("debit-postal"))
+    for name, (damage, field) in HOSTILE.items():
+        status, body = send_results(runs, damage(good))
+        assert status == 400, (name, body)
+        if field is None:
+            assert body["error"]["code"] == "invalid_request", (name, body)
+        else:
+            assert body["error"]["code"] == "invalid_bank_file" and field in body["error"]["message"], (name, body)
+    assert (ledger("debit-web"), ledger("debit-postal")) == before and get_run(runs)[1]["status"] == "requested"
+    assert send_results(runs, good)[0] == 200  # and the true file is still taken
+
+
+def test_a_result_file_sent_as_json_is_refused(month, runs):
+    make_run(runs)
+    plan(runs)
+    status, body = runs.replay(
+        "import_debit_results.json",
+        path=f"/v1/debit-runs/{DEBIT_DATE}/results",
+        params={"debit_date": DEBIT_DATE},
+        headers={"content-type": "application/json"},
+        body="{}",
+    )
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
 
 
 def test_a_date_that_is_not_a_bank_business_day_is_refused(month, runs):
     status, body = make_run(runs, "2026-11-28")  # a Saturday
     assert (status, body["error"]["code"]) == (400, "invalid_request") and "business day" in body["error"]["message"]
+
+
+def test_a_rejected_mandate_bills_the_next_month_by_transfer_with_the_customer_number(month, runs):
+    # Given the bank answers 3 (預金者都合) for debit-postal: its mandate is rejected
+    make_run(runs)
+    plan(runs)
+    number = customer_number("debit-postal")
+    assert send_results(runs, debit_results(request_file(), {number: "3"}))[0] == 200
+    drain("DEBIT_RESULTS_QUEUE_URL", Api("debit_results").module)
+    assert ledger("debit-postal")["collection"] == "debit_failed"
+    # When November closes
+    month.run_close("2026-11")
+    # Then its November invoice asks for a transfer: the bank account, a due date and its customer number
+    november = from_item(invoice_item("debit-postal", "2026-11"))
+    assert (november["payment_method"], november["debit_on"]) == ("bank_transfer", None)
+    assert november["due_on"] and november["customer_number"] == number
+    # while an account whose debit went through is debited again, naming its mandate
+    debited = from_item(invoice_item("debit-web", "2026-11"))
+    assert debited["payment_method"] == "direct_debit" and debited["debited_account"].startswith("****")

@@ -96,8 +96,9 @@ def test_the_sample_event_lists_the_month_closes_invoices_oldest_first(desk):
     first = body["invoices"][0]
     assert set(first) == {
         "invoice_number", "kind", "account_id", "counterparty", "month", "issued_on", "total", "tax", "status",
-        "replaces",
+        "replaces", "payment_status", "balance",
     }  # fmt: skip
+    assert (first["payment_status"], first["balance"]) == ("unpaid", first["total"])
     assert first["status"] == "issued" and first["kind"] == "invoice" and first["month"] == "2026-10"
     assert first["counterparty"] == "株式会社サンプル商事"
 
@@ -165,7 +166,7 @@ def test_the_csv_export_has_a_bom_a_header_and_neutralised_cells(desk):
     rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
     assert rows[0] == [
         "invoice_number", "kind", "account_id", "counterparty", "month", "issued_on", "total", "tax", "status",
-        "replaces",
+        "replaces", "payment_status", "balance",
     ]  # fmt: skip
     assert [r[0] for r in rows[1:]] == numbers(listed(desk["api"], **AUTUMN)[1])
     credit = rows[-1]

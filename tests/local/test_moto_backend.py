@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from unittest import mock
 
+import boto3
 import moto
 import pytest
 import requests
@@ -260,3 +261,46 @@ def test_the_moto_process_refuses_another_moto_at_start_before_patching_it():
     assert f"patches moto {PINNED_MOTO}'s internals and found moto 5.3.0" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout.split() == ["moto.dynamodb.models", "list"]
+
+
+def test_a_cancelled_transaction_leaves_no_stream_record_as_on_aws():
+    """DynamoDB streams never show a cancelled transaction's writes; the per-item backup takes back the
+    records its applied steps added, as stock moto's whole-table restore does."""
+    from moto import mock_aws
+
+    from local.moto_backend import patch_moto_transactions
+
+    patch_moto_transactions()
+    with mock_aws():
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="ap-northeast-1"
+        )
+        dynamodb = session.client("dynamodb")
+        dynamodb.create_table(
+            TableName="s",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        dynamodb.put_item(TableName="s", Item={"pk": {"S": "kept"}})
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": "s", "Item": {"pk": {"S": "undone"}}}},
+                    {
+                        "ConditionCheck": {
+                            "TableName": "s",
+                            "Key": {"pk": {"S": "kept"}},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-1"].tables["s"].stream_shard
+        records = [record.to_json() for record in shard.items]
+        assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["kept"]
+        assert "undone" not in {i["pk"]["S"] for i in dynamodb.scan(TableName="s")["Items"]}

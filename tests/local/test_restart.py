@@ -204,7 +204,9 @@ def test_up_restarts_against_the_same_endpoint_mid_close_and_the_close_finishes_
         copies: dict[str, set] = {}
         for email in emails:
             number = re.search(rf"INV-{series}-\d{{7}}", email["body"]).group(0)
-            copies.setdefault(number, set()).add((email["subject"], email["body"], json.dumps(email["destinations"])))
+            # the restarted stack listens on another port, so its statements link differs; on AWS it is one URL
+            body = re.sub(r"http://127\.0\.0\.1:\d+/", "<statements>/", email["body"])
+            copies.setdefault(number, set()).add((email["subject"], body, json.dumps(email["destinations"])))
         web = {row["invoice_number"] for row in invoices if accounts[row["account_id"]] == "web"}
         assert set(copies) == web, sorted(set(copies) ^ web)
         assert all(len(distinct) == 1 for distinct in copies.values()), copies

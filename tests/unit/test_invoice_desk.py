@@ -105,7 +105,7 @@ def test_the_csv_has_a_bom_one_header_and_quoted_commas():
     text = desk.render_csv(rows)
     assert text.startswith("\ufeffinvoice_number,kind,")
     parsed = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert parsed[0] == list(desk.ROW_FIELDS) and len(parsed) == 2
+    assert parsed[0] == [*desk.ROW_FIELDS, *desk.PAYMENT_FIELDS] and len(parsed) == 2
     assert parsed[1][3] == '\'=HYPERLINK("x","y"),株式会社'
 
 

@@ -82,6 +82,9 @@ def test_a_transfer_invoice_shows_what_the_customer_needs_to_pay(transfer_web):
         issuer.bank.account_holder,
         "振込期限",
         "2026年11月30日",
+        # and the customer number, asked for before the payer name so the payment finds its invoice
+        f"お客様番号\n{transfer_web.customer_number}",
+        f"振込依頼人名の前にお客様番号をご入力ください (例: {transfer_web.customer_number}",
         # the peak that set the fee, and when it was reached
         "12,345件 (2026年10月25日 10:00 記録)",
         "10,001〜20,000件",
@@ -95,7 +98,8 @@ def test_a_debit_invoice_shows_the_debit_date_and_no_bank_account(debit_postal):
     assert "口座振替日" in text and "2026年11月27日" in text
     assert "株式会社サンプル商事 経理部 御中" in text
     assert load_issuer().bank.account_holder not in text
-    assert "振込期限" not in text and "振込先" not in text
+    assert "振込期限" not in text and "振込先" not in text and "お客様番号" not in text
+    assert "****567" not in text and "0005 123" not in text  # the debited account is not printed
 
 
 def placed_text(pdf: bytes) -> list[tuple[str, float, float, float]]:

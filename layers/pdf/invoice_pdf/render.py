@@ -298,13 +298,19 @@ class _InvoicePages:
                 ("口座名義", bank.account_holder),
                 ("振込期限", jp_date(inv.due_on) if inv.due_on else ""),
             ]
-            note = "振込期限までにお振り込みください。振込手数料はお客様のご負担でお願いいたします。"
+            notes = ["振込期限までにお振り込みください。振込手数料はお客様のご負担でお願いいたします。"]
+            if inv.customer_number:  # the payer gives it before their name, so the payment finds its invoice
+                rows.append(("お客様番号", inv.customer_number))
+                notes.insert(
+                    0,
+                    f"お振込の際は、振込依頼人名の前にお客様番号をご入力ください (例: {inv.customer_number} ﾔﾏﾀﾞ ﾀﾛｳ)。",
+                )
             heading = "お振込先"
         else:
             rows = [("口座振替日", jp_date(inv.debit_on) if inv.debit_on else "")]
-            note = "ご登録の口座から上記の日に引き落とします。前日までに残高のご確認をお願いいたします。"
+            notes = ["ご登録の口座から上記の日に引き落とします。前日までに残高のご確認をお願いいたします。"]
             heading = "口座振替のご案内"
-        height = 8 + 5.2 * len(rows) + 5
+        height = 8 + 5.2 * len(rows) + 5 * len(notes)
         self._need(height + 4)
         top = self.top
         s.box(LEFT, top, RIGHT - LEFT, height, stroke=0.6, line_width=0.4)
@@ -314,7 +320,9 @@ class _InvoicePages:
             s.text(LEFT + 6, row, label, 9, grey=0.3)
             s.text(LEFT + 30, row, value, 9.5, bold=label in ("振込期限", "口座振替日"))
             row += 5.2
-        s.text(LEFT + 6, row, note, 8, grey=0.35)
+        for note in notes:
+            s.text(LEFT + 6, row, note, 8, grey=0.35)
+            row += 5
         self.top = top + height + 5
 
     def _reference(self, heading: str, reason_label: str, footnote: str) -> None:

@@ -23,6 +23,7 @@ from billing.contracts.change_requests import ChangeRequest, Changes
 from billing.contracts.payment_details import MandateStatus
 from billing.errors import MonthClosed
 from billing.tariff import Tariff
+from billing.vocabulary import PaymentMethod
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,14 @@ class Contract:
             if change.effective_month <= month:
                 terms = change.changes.apply_to(terms)
         return replace(terms, contract_end=self.contract_end)
+
+    def billed_terms(self, month: str) -> AccountProfile:
+        """The terms ``month``'s invoice is issued on: while the direct-debit mandate is rejected the bank cannot
+        debit the account, so its invoices ask for a transfer (the bank account, a due date, the customer number)."""
+        terms = self.terms_for(month)
+        if terms.payment_method == PaymentMethod.DIRECT_DEBIT and self.mandate_status is MandateStatus.REJECTED:
+            return replace(terms, payment_method=PaymentMethod.BANK_TRANSFER, debit_account=None)
+        return terms
 
     def scheduled_after(self, month: str) -> list[TermsChange]:
         """Changes that take effect after ``month``, by effective month."""

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from datetime import date
 from itertools import chain, islice
 
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.invoicing.desk import ROW_FIELDS, DocumentSearch, merge_oldest_first
+from billing.payments.ledger import receivable_of
+
+PAYMENT_STATE = ("amount_due", "paid_amount", "pay_by", "collection")  # read from each listed document's item
 
 DOCUMENT_SHARDS = 16
 # What the list shows and filters on; template.yaml projects the same names into DocumentsByIssueDate.
@@ -51,10 +55,11 @@ class DocumentIndex:
         self.table = table
         self.client = client or dynamodb()
 
-    def search(self, search: DocumentSearch, after: str | None = None) -> Iterator[dict]:
-        """Every document the search matches, oldest first, strictly after ``after`` (a position), lazily."""
+    def search(self, search: DocumentSearch, after: str | None = None, today: date | None = None) -> Iterator[dict]:
+        """Every document the search matches, oldest first, strictly after ``after`` (a position), lazily, each
+        with its payment state (``today``, Tokyo's, decides what is overdue)."""
         filters, names, values = _filter(search)
-        return chain.from_iterable(
+        listed = chain.from_iterable(
             merge_oldest_first(
                 self._partition(issue_partition(month, shard), low, high, after, filters, names, values)
                 for shard in range(DOCUMENT_SHARDS)
@@ -63,11 +68,44 @@ class DocumentIndex:
             if after is None or month >= after[:7]
             for low, high in [search.day_range(month)]
         )
+        return self._with_payment(listed, search, today)
 
-    def page(self, search: DocumentSearch, limit: int, after: str | None = None) -> tuple[list[dict], bool]:
+    def page(
+        self, search: DocumentSearch, limit: int, after: str | None = None, today: date | None = None
+    ) -> tuple[list[dict], bool]:
         """Up to ``limit`` documents, and whether more follow (one more is read to know)."""
-        found = list(islice(self.search(search, after), limit + 1))
+        found = list(islice(self.search(search, after, today), limit + 1))
         return found[:limit], len(found) > limit
+
+    def _with_payment(self, listed: Iterator[dict], search: DocumentSearch, today: date | None) -> Iterator[dict]:
+        """Each listed document with its payment state, read from the items 100 at a time (one BatchGetItem),
+        and only those the search's payment conditions take."""
+        while chunk := list(islice(listed, 100)):
+            states = self._payment_states(chunk)
+            for record in chunk:
+                shown = with_payment_state({**record, **states.get(record["invoice_number"], {})}, today)
+                if _payment_matches(search, shown, today):
+                    yield shown
+
+    def _payment_states(self, records: list[dict]) -> dict[str, dict]:
+        wanted = [keys.key(keys.account_pk(r["account_id"]), keys.document_sk(r["invoice_number"])) for r in records]
+        names = {"#number": "invoice_number", **{f"#{name}": name for name in PAYMENT_STATE}}
+        found = {}
+        while wanted:
+            answer = self.client.batch_get_item(
+                RequestItems={
+                    self.table: {
+                        "Keys": wanted,
+                        "ProjectionExpression": ", ".join(names),
+                        "ExpressionAttributeNames": names,
+                    }
+                }
+            )
+            for item in answer.get("Responses", {}).get(self.table, []):
+                state = from_item(item)
+                found[state.pop("invoice_number")] = state
+            wanted = answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+        return found
 
     def account_of(self, number: str) -> str | None:
         response = self.client.query(
@@ -104,6 +142,22 @@ class DocumentIndex:
             if "LastEvaluatedKey" not in response:
                 return
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def with_payment_state(record: dict, today: date | None = None) -> dict:
+    """The document with ``payment_status``, ``balance`` and (given Tokyo's ``today``) ``overdue``; each null for
+    a return invoice, or a document issued before the payment ledger."""
+    if "amount_due" not in record:
+        return {**record, "payment_status": None, "balance": None, "overdue": None}
+    state = receivable_of(record)
+    overdue = None if today is None else state.overdue(today)
+    return {**record, "payment_status": state.status.value, "balance": state.balance, "overdue": overdue}
+
+
+def _payment_matches(search: DocumentSearch, record: dict, today: date | None) -> bool:
+    if search.payment_status is not None and record["payment_status"] != search.payment_status:
+        return False
+    return search.overdue is None or bool(record["overdue"]) == search.overdue
 
 
 def _filter(search: DocumentSearch) -> tuple[list[str], dict, dict]:

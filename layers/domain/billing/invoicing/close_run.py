@@ -356,7 +356,11 @@ class MonthCloser:
             self.stores.usage.carry_over_now(account_id, month, usage)
             self.stores.runs.record_failure(month, account_id, sequence, f"the contract does not cover {month}")
             return Closed("failed")
-        invoice = build_invoice(number, shut.contract.terms_for(month), usage, self.tariff, self.issuer)
+        contract = shut.contract
+        terms = contract.billed_terms(month)
+        invoice = build_invoice(
+            number, terms, usage, self.tariff, self.issuer, customer_number=contract.customer_number
+        )
         archived = self.archive(invoice)
         carry_over = self.stores.usage.carry_over(account_id, month, usage)
         for suggested in (usage.correction_suggested(self.tariff), True):  # by the late reports the freeze read

@@ -48,6 +48,8 @@ ROW_FIELDS = (
     "status",
     "replaces",
 )
+# A document's payment state, read from its item (the search index does not project it); null on a return invoice.
+PAYMENT_FIELDS = ("payment_status", "balance")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,400}\Z")
 _POSITION = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})#((INV|CN)-[0-9]{6}-[0-9]{7})\Z")
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP CSV injection).
@@ -61,6 +63,8 @@ class DocumentSearch:
     max_total: int | None = None
     counterparty: str | None = None
     correction_suggested: bool | None = None
+    payment_status: str | None = None  # unpaid, collecting, partially_paid, paid or debit_failed
+    overdue: bool | None = None  # true: a balance past its pay_by (Tokyo's today); false: none
 
     def __post_init__(self):
         if self.issued_to < self.issued_from:
@@ -95,6 +99,8 @@ class DocumentSearch:
             self.max_total,
             self.counterparty,
             self.correction_suggested,
+            self.payment_status,
+            self.overdue,
         ]
         encoded = json.dumps(conditions, ensure_ascii=False, separators=(",", ":")).encode()
         return hashlib.sha256(encoded).hexdigest()[:12]
@@ -147,8 +153,8 @@ def decode_token(search: DocumentSearch, token: str) -> str:
 
 
 def row(record: dict) -> dict:
-    """A document as the list shows it."""
-    return {field: record.get(field) for field in ROW_FIELDS}
+    """A document as the list shows it (its payment state from its item: ``billing.dal.invoice_search``)."""
+    return {field: record.get(field) for field in (*ROW_FIELDS, *PAYMENT_FIELDS)}
 
 
 def render_csv(rows: Iterable[dict]) -> str:
@@ -156,9 +162,9 @@ def render_csv(rows: Iterable[dict]) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(ROW_FIELDS)
+    writer.writerow((*ROW_FIELDS, *PAYMENT_FIELDS))
     for record in rows:
-        writer.writerow([csv_cell(record.get(field)) for field in ROW_FIELDS])
+        writer.writerow([csv_cell(record.get(field)) for field in (*ROW_FIELDS, *PAYMENT_FIELDS)])
     return out.getvalue()
 
 

@@ -123,6 +123,8 @@ class Invoice:
     kind: DocumentKind = DocumentKind.INVOICE
     reason: str | None = None  # why a correction or return invoice was made, as the operator gave it
     replaces_issued_on: date | None = None  # the issue date of the document named in ``replaces``
+    customer_number: str | None = None  # お客様番号: a transfer's payer gives it; a debit's mandate is named by it
+    debited_account: str | None = None  # a debit invoice's account, masked (****567), as the mandate names it
 
     @property
     def subtotal(self) -> int:
@@ -173,6 +175,8 @@ class Invoice:
             "kind": self.kind,
             "reason": self.reason,
             "replaces_issued_on": _iso(self.replaces_issued_on),
+            **({"customer_number": self.customer_number} if self.customer_number else {}),
+            **({"debited_account": self.debited_account} if self.debited_account else {}),
         }
 
     @classmethod
@@ -206,6 +210,8 @@ class Invoice:
             kind=DocumentKind(record.get("kind", DocumentKind.INVOICE)),
             reason=record.get("reason"),
             replaces_issued_on=_date_or_none(record.get("replaces_issued_on")),
+            customer_number=record.get("customer_number"),
+            debited_account=record.get("debited_account"),
         )
         stored = (record["subtotal"], record["tax"], record["total"])
         if stored != (invoice.subtotal, invoice.tax, invoice.total):
@@ -223,8 +229,11 @@ def build_invoice(
     replaces: Invoice | None = None,
     issued_on: date | None = None,
     reason: str | None = None,
+    customer_number: str | None = None,
 ) -> Invoice:
     """The qualified invoice for one account's closed month. Pure: same inputs, same invoice.
+
+    ``customer_number`` (お客様番号) is printed on a transfer invoice and names a debit invoice's mandate.
 
     With ``replaces``, a corrected invoice (修正した適格請求書): dated ``issued_on`` (the day it is made), naming
     the original and why; it takes the next number of the month's series.
@@ -294,6 +303,8 @@ def build_invoice(
         kind=DocumentKind.CORRECTION if replaces else DocumentKind.INVOICE,
         reason=reason,
         replaces_issued_on=replaces.issued_on if replaces else None,
+        customer_number=customer_number,
+        debited_account=None if transfer or profile.debit_account is None else profile.debit_account.masked_number,
     )
 
 

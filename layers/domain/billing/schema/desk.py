@@ -75,6 +75,15 @@ CorrectionSuggestedQuery = Annotated[
     Flag | None,
     Query(description="true: only invoices a late report flagged for correction; false: only those not flagged"),
 ]
+PaymentStatus = Literal["unpaid", "collecting", "partially_paid", "paid", "debit_failed"]
+PaymentStatusQuery = Annotated[
+    PaymentStatus | None,
+    Query(description="only invoices and corrections in this payment state (a return invoice has none)"),
+]
+OverdueQuery = Annotated[
+    Flag | None,
+    Query(description="true: only documents with a balance past their pay_by (Tokyo's today); false: all others"),
+]
 LimitQuery = Annotated[
     RowsPerPage,
     Query(
@@ -108,6 +117,9 @@ class InvoiceRowOut(Document):
     tax: int
     status: str  # numbered (PDF not archived yet), issued, or replaced by a correction
     replaces: str | None
+    # an invoice's or correction's payment state (null on a return invoice, or one issued before the ledger)
+    payment_status: PaymentStatus | None = None
+    balance: int | None = None
 
 
 class InvoicesOut(Document):
@@ -136,8 +148,6 @@ class InvoiceDetailOut(InvoiceRowOut):
 
     amount_due: int | None = None
     paid_amount: int | None = None
-    balance: int | None = None
-    payment_status: Literal["unpaid", "collecting", "partially_paid", "paid", "debit_failed"] | None = None
     pay_by: str | None = None
     overdue: bool | None = None
     payments: list[PaymentOut] | None = None

@@ -116,9 +116,11 @@ class PrintBatchMessage(Message):
 
 
 class DebitRunInput(Message):
-    """The debit-run schedule's input: empty makes the run due today (``DebitLeadBusinessDays`` before its date)."""
+    """The debit-run schedule's input: empty makes the run due today (``DebitLeadBusinessDays`` before its date);
+    ``debit_date`` names the run; ``date`` runs the schedule as on that day (as every daily schedule takes it)."""
 
     debit_date: IsoDate | None = None
+    date: IsoDate | None = None
 
 
 class DebitRunPageMessage(Message):

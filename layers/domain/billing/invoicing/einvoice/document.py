@@ -88,6 +88,8 @@ class Payment:
     label: str  # 銀行振込 / 口座振替, what the PDF calls it
     due_on: date  # 振込期限 or 口座振替日
     bank: BankAccount | None = None  # where a transfer goes
+    mandate: str | None = None  # a debit's mandate reference (ibt-089): the customer number
+    debited_account: str | None = None  # the account debited (ibt-091), masked
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,13 @@ def document_of_invoice(invoice: Invoice) -> EDocument:
                 PaymentMeans.CREDIT_TRANSFER, PAYMENT_LABELS["bank_transfer"], invoice.due_on, invoice.issuer.bank
             )
         else:
-            payment = Payment(PaymentMeans.DIRECT_DEBIT, PAYMENT_LABELS["direct_debit"], invoice.debit_on)
+            payment = Payment(
+                PaymentMeans.DIRECT_DEBIT,
+                PAYMENT_LABELS["direct_debit"],
+                invoice.debit_on,
+                mandate=invoice.customer_number,
+                debited_account=invoice.debited_account,
+            )
         if invoice.replaces is None:
             references, notes = (), ()
         else:

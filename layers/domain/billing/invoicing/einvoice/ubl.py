@@ -77,6 +77,12 @@ def render_ubl(document: EDocument) -> bytes:
                     out.leaf("cbc:Name", bank.account_holder)  # ibt-085 口座名義
                     with out.group("cac:FinancialInstitutionBranch"):
                         out.leaf("cbc:Name", f"{bank.bank_name} {bank.branch_name} {bank.account_type}")
+            if payment.mandate is not None:  # aligned-ibrp-019: a direct debit names its mandate
+                with out.group("cac:PaymentMandate"):
+                    out.leaf("cbc:ID", payment.mandate)  # ibt-089
+                    if payment.debited_account is not None:
+                        with out.group("cac:PayerFinancialAccount"):
+                            out.leaf("cbc:ID", payment.debited_account)  # ibt-091, masked
     money = {"currencyID": document.currency}
     with out.group("cac:TaxTotal"):
         out.leaf("cbc:TaxAmount", str(document.tax_total), **money)

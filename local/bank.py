@@ -1,4 +1,4 @@
-"""The bank's side of a debit run, for tests: its result file for a request, written with the same layout."""
+"""The bank's side of a debit run, for the demo and the tests: its result file for a request, in the same layout."""
 
 from __future__ import annotations
 
