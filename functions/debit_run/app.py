@@ -2,8 +2,8 @@
 
 Triggered by: the EventBridge Scheduler at 09:00 Asia/Tokyo every day (input optional: ``DebitRunInput``,
 ``{"debit_date": "YYYY-MM-DD"}`` names the run; ``{"date": "YYYY-MM-DD"}`` runs as on that day; empty makes the
-run of the debit date ``DebitLeadBusinessDays`` bank business days ahead, if today is that day), and by DebitRunPagesQueue messages (``DebitRunPageMessage``: date, shard,
-cursor) that the run sends itself.
+run of the debit date ``DebitLeadBusinessDays`` bank business days ahead, if today is that day), and by
+DebitRunPagesQueue messages (``DebitRunPageMessage``: date, shard, cursor) that the run sends itself.
 Reads: the run's record, one page of the DocumentsByPayBy index, the page's accounts' profiles.
 Writes: the run's record, each account's part of the run with its documents' hold (one transaction each), and
 once every shard is planned the request file, archived under ``debit-runs/<date>/request.txt``.
