@@ -2,9 +2,11 @@
 
 Triggered by: DebitResultsQueue messages (``DebitResultMessage``: the run's date, the account, its 振替結果コード,
 the day of the import), sent by ``POST /v1/debit-runs/{date}/results`` once the whole file was checked.
-Reads: the account's part of the run, its open documents, its profile.
-Writes: a paid debit (one transaction: the payment's record and each document it pays), the mandate's state,
-or the documents' failed state and new deadline.
+Reads: nothing (the message carries the account's part of the run); a document paid by transfer meanwhile makes
+a paid debit read the account's open documents.
+Writes: a paid debit in one transaction (the payment's record, each document it pays, the credit left and, on a
+first debit, the mandate made active), or the documents' failed state and new deadline (one transaction, with
+the mandate rejected for codes 2-4), or the documents released (code 8).
 Emits: ``InvoicePaid`` for each document paid off, ``PaymentFailed`` and a transfer request email for a debit
 that failed. Each step is idempotent, so a redelivered message repeats nothing but the announcements.
 """
@@ -13,21 +15,19 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from billing.debit_wiring import debit_runs
+from billing.debit_wiring import debit_runs, result_order
 from billing.observability import logger, tracer
-from billing.payments.debit_runs import ResultOrder
 from billing.schema.envelopes import DebitResultRecord
 
 processor = BatchProcessor(event_type=EventType.SQS, model=DebitResultRecord)
 
 
 def apply(record: DebitResultRecord) -> None:
-    m = record.body
-    order = ResultOrder(m.debit_date, m.account_id, m.code, m.imported_on)
+    order = result_order(record.body)
     debit_runs().apply_result(order)
     logger.info(
         "debit result applied",
-        extra={"debit_date": m.debit_date.isoformat(), "account_id": m.account_id, "outcome": order.outcome.value},
+        extra={"debit_date": order.debit_date.isoformat(), "account_id": order.account_id, "outcome": order.outcome},
     )
 
 

@@ -47,7 +47,7 @@ def debit_runs() -> DebitRunFanOut:
 
 @functools.cache
 def transfer_requests() -> TransferRequests:
-    return TransferRequests(stores.accounts(), stores.ledger(), load_issuer(), settings().notification_sender)
+    return TransferRequests(load_issuer(), settings().notification_sender)
 
 
 def queue_pages(pages: list[RunPage]) -> None:
@@ -55,7 +55,17 @@ def queue_pages(pages: list[RunPage]) -> None:
 
 
 def queue_results(orders: list[ResultOrder]) -> None:
-    send_messages(settings().debit_results_queue_url, [DebitResultMessage(**asdict(o)).body() for o in orders])
+    bodies = [
+        DebitResultMessage(
+            debit_date=o.debit_date, code=o.code, imported_on=o.imported_on, part=o.part.as_json()
+        ).body()
+        for o in orders
+    ]
+    send_messages(settings().debit_results_queue_url, bodies)
+
+
+def result_order(message: DebitResultMessage) -> ResultOrder:
+    return ResultOrder(message.debit_date, message.code, message.imported_on, Part.from_json(message.part))
 
 
 def announce_paid(account_id: str, numbers: list[str], received_on: date) -> None:

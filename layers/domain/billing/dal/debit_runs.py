@@ -13,12 +13,11 @@ from datetime import date
 
 from botocore.exceptions import ClientError
 
-from billing.contracts.payment_details import DebitAccount, MandateStatus
+from billing.contracts.payment_details import MandateStatus
 from billing.dal import keys
 from billing.dal.accounts import contract_of
 from billing.dal.clients import dynamodb, from_item, to_item
-from billing.payments.debit_file import DebitRecord
-from billing.payments.debit_run import AccountDebit, Debtor, SkipReason
+from billing.payments.debit_run import AccountDebit, Debtor
 from billing.payments.debit_runs import DebitRun, DueDocument, Part, ResultSummary, RunPage, RunStatus
 from billing.payments.ledger import Collection, Payment, Receivable, receivable_of
 from billing.vocabulary import InvoiceStatus
@@ -144,15 +143,18 @@ class DebitRunStore:
             wanted = answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
         return {item["account_id"]: _debtor(item, debit_date) for item in items}
 
-    def hold(self, debit_date: date, planned: AccountDebit, documents: Sequence[Receivable], pay_by: date) -> bool:
+    def hold(
+        self, debit_date: date, part: Part, planned: AccountDebit, due: Sequence[Receivable], pay_by: date
+    ) -> bool:
         """Write the account's part and hold its documents, in one transaction; False when the part was there."""
         credit = {a.number: a.amount for a in planned.credit_applied}
-        writes = [self._part_put(debit_date, planned)]
-        for document in documents:
-            if document.number in planned.documents or document.number in credit:
-                writes.append(self._hold_update(planned, document, credit.get(document.number, 0), debit_date, pay_by))
+        item = {**_part_key(debit_date, part.account_id), **to_item(part.as_json())}
+        writes = [{"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}]
+        for document in due:
+            if document.number in part.documents or document.number in credit:
+                writes.append(self._hold_update(part, document, credit.get(document.number, 0), debit_date, pay_by))
         if credit:
-            writes.append(_credit_taken(self.table, planned.account_id, sum(credit.values())))
+            writes.append(_credit_taken(self.table, part.account_id, sum(credit.values())))
         try:
             self.client.transact_write_items(TransactItems=writes)
         except ClientError as error:
@@ -163,36 +165,19 @@ class DebitRunStore:
             raise  # a document moved since the page was read: the page is planned again
         return True
 
-    def _part_put(self, debit_date: date, planned: AccountDebit) -> dict:
-        part = {"account_id": planned.account_id, "documents": list(planned.documents)}
-        if planned.record is not None:
-            record = planned.record
-            part |= {
-                "customer_number": record.customer_number,
-                "debit_account": record.account.as_json(),
-                "amount": record.amount,
-                "first_debit": record.first_debit,
-            }
-        if planned.skipped is not None:
-            part["skipped"] = planned.skipped.value
-        item = {**_part_key(debit_date, planned.account_id), **to_item(part)}
-        return {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
-
-    def _hold_update(self, planned: AccountDebit, document: Receivable, credit: int, debit_date: date, pay_by: date):
+    def _hold_update(self, part: Part, document: Receivable, credit: int, debit_date: date, pay_by: date) -> dict:
         sets, values = [], {":due": document.amount_due, ":seen": document.paid_amount}
         if credit:
-            share = Payment(
-                f"credit-{debit_date.isoformat()}-{planned.account_id}", debit_date, credit, "credit_balance"
-            )
+            share = Payment(f"credit-{debit_date.isoformat()}-{part.account_id}", debit_date, credit, "credit_balance")
             sets += ["paid_amount = :paid", "payments = list_append(payments, :share)"]
             values |= {":paid": document.paid_amount + credit, ":share": [share.as_json()]}
-        if document.number in planned.documents:
-            if planned.record is not None:
+        if document.number in part.documents:
+            if part.record is not None:
                 sets.append("#collection = :collection")
                 values[":collection"] = Collection.COLLECTING.value
             else:  # skipped: asked for by transfer, by a new deadline
                 sets += ["#collection = :collection", "pay_by = :pay_by", "due_shard = :due_shard"]
-                moved = keys.due_keys(planned.account_id, document.number, pay_by.isoformat())
+                moved = keys.due_keys(part.account_id, document.number, pay_by.isoformat())
                 values |= {
                     ":collection": Collection.DEBIT_FAILED.value,
                     ":pay_by": pay_by.isoformat(),
@@ -201,7 +186,7 @@ class DebitRunStore:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": keys.key(keys.account_pk(planned.account_id), keys.document_sk(document.number)),
+                "Key": keys.key(keys.account_pk(part.account_id), keys.document_sk(document.number)),
                 "UpdateExpression": "SET " + ", ".join(sets),
                 "ConditionExpression": (
                     "amount_due = :due AND paid_amount = :seen AND attribute_not_exists(#collection)"
@@ -223,15 +208,10 @@ class DebitRunStore:
                 ConsistentRead=True,
                 **({"ExclusiveStartKey": start} if start else {}),
             )
-            parts += [_part(from_item(item)) for item in answer.get("Items", [])]
+            parts += [Part.from_json(from_item(item)) for item in answer.get("Items", [])]
             start = answer.get("LastEvaluatedKey")
             if not start:
                 return parts
-
-    def part(self, debit_date: date, account_id: str) -> Part | None:
-        answer = self.client.get_item(TableName=self.table, Key=_part_key(debit_date, account_id), ConsistentRead=True)
-        item = from_item(answer.get("Item"))
-        return _part(item) if item else None
 
     # ------------------------------------------------------------ results
     def release(self, account_id: str, documents: Sequence[str]) -> None:
@@ -246,33 +226,63 @@ class DebitRunStore:
             )
 
     def fail(self, account_id: str, documents: Sequence[str], pay_by: date, mandate_rejected: bool) -> list[str]:
-        """The documents' debit failed: asked for by transfer by ``pay_by``. The numbers now in that state (again
-        on a repeat, so its notice is sent again rather than lost)."""
-        failed = []
-        for number in documents:
-            moved = keys.due_keys(account_id, number, pay_by.isoformat())
-            values = {
-                ":collecting": Collection.COLLECTING.value,
-                ":failed": Collection.DEBIT_FAILED.value,
-                ":pay_by": pay_by.isoformat(),
-                ":due_shard": moved["due_shard"],
-            }
-            if self._update_if(
-                account_id,
-                number,
-                "SET #collection = :failed, pay_by = :pay_by, due_shard = :due_shard",
-                "#collection = :collecting OR (#collection = :failed AND pay_by = :pay_by)",
-                values,
-            ):
-                failed.append(number)
+        """The documents' debit failed: asked for by transfer by ``pay_by``, in one transaction (with the mandate
+        rejected, when it is). The numbers now in that state; again on a repeat, so its notice is sent again
+        rather than lost. A document no longer held (paid by transfer meanwhile) is left as it is."""
+        pending = list(documents)
+        while pending:
+            writes = [self._fail_update(account_id, number, pay_by) for number in pending]
+            if mandate_rejected:
+                writes.append(self._mandate_update(account_id, MandateStatus.REJECTED))
+            try:
+                self.client.transact_write_items(TransactItems=writes)
+                return pending
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = error.response["CancellationReasons"]
+                refused = {
+                    n for n, r in zip(pending, reasons, strict=False) if r.get("Code") == "ConditionalCheckFailed"
+                }
+                if not refused:
+                    raise  # a conflict with another writer: the message is retried
+                pending = [n for n in pending if n not in refused]
         if mandate_rejected:
-            self._set_mandate(account_id, MandateStatus.REJECTED, None)
-        return failed
+            self._set_mandate(account_id, MandateStatus.REJECTED)
+        return []
 
-    def activate_mandate(self, account_id: str) -> None:
-        self._set_mandate(account_id, MandateStatus.ACTIVE, MandateStatus.PENDING)
+    def _fail_update(self, account_id: str, number: str, pay_by: date) -> dict:
+        moved = keys.due_keys(account_id, number, pay_by.isoformat())
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": keys.key(keys.account_pk(account_id), keys.document_sk(number)),
+                "UpdateExpression": "SET #collection = :failed, pay_by = :pay_by, due_shard = :due_shard",
+                "ConditionExpression": "#collection = :collecting OR (#collection = :failed AND pay_by = :pay_by)",
+                "ExpressionAttributeNames": {"#collection": "collection"},
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":collecting": Collection.COLLECTING.value,
+                        ":failed": Collection.DEBIT_FAILED.value,
+                        ":pay_by": pay_by.isoformat(),
+                        ":due_shard": moved["due_shard"],
+                    }
+                ),
+            }
+        }
 
-    def _set_mandate(self, account_id: str, status: MandateStatus, only_from: MandateStatus | None) -> None:
+    def _mandate_update(self, account_id: str, status: MandateStatus) -> dict:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": keys.key(keys.account_pk(account_id), keys.PROFILE),
+                "UpdateExpression": "SET mandate_status = :status",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": to_item({":status": status.value}),
+            }
+        }
+
+    def _set_mandate(self, account_id: str, status: MandateStatus, only_from: MandateStatus | None = None) -> None:
         condition = "attribute_exists(pk)" + (" AND mandate_status = :from" if only_from else "")
         values = {":status": status.value} | ({":from": only_from.value} if only_from else {})
         try:
@@ -331,23 +341,9 @@ def _debtor(item: dict, debit_date: date) -> Debtor:
         debit_account=terms.debit_account,
         mandate=contract.mandate_status or MandateStatus.PENDING,
         credit_balance=contract.credit_balance,
+        email=terms.billing_contact.email,
+        recipient_line=terms.billing_contact.recipient,
     )
-
-
-def _part(item: dict) -> Part:
-    documents = tuple(item.get("documents", ()))
-    record = None
-    if "amount" in item:
-        record = DebitRecord(
-            account_id=item["account_id"],
-            customer_number=item["customer_number"],
-            account=DebitAccount.from_json(item["debit_account"]),
-            amount=item["amount"],
-            first_debit=item["first_debit"],
-            documents=documents,
-        )
-    skipped = item.get("skipped")
-    return Part(item["account_id"], documents, record, SkipReason(skipped) if skipped else None)
 
 
 def _credit_taken(table: str, account_id: str, amount: int) -> dict:

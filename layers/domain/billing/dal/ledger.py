@@ -18,9 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from botocore.exceptions import ClientError
+
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import transact_if
+from billing.payments.debit_run import Held
 from billing.payments.ledger import Allocation, Payment, Receivable, allocate, receivable_of
 
 MAX_ATTEMPTS = 40  # each attempt that loses a race lets another writer's payment through
@@ -92,10 +95,31 @@ class LedgerStore:
                 return Applied(payment.payment_id, tuple(allocations), left, first_time=True, settled=settled)
         raise LedgerBusy(f"{account_id}: payment {payment.payment_id} lost {MAX_ATTEMPTS} races in a row")
 
-    def pay_documents(self, account_id: str, payment: Payment, documents: Sequence[str]) -> list[str]:
-        """A debit: ``payment`` goes to the documents it collected (anything beyond them is credit); the
-        documents it paid off, the same on a repeat."""
-        return list(self.pay(account_id, payment, only=documents).settled)
+    def pay_held(self, account_id: str, payment: Payment, held: Sequence[Held], activate_mandate: bool) -> list[str]:
+        """A debit: ``payment`` goes to the documents a run held, on condition each is still as the run held it
+        (no read: one transaction); when one moved meanwhile, to those of them still open, read afresh. With
+        ``activate_mandate`` (the account's first debit) the mandate becomes active in the same transaction.
+        The documents it paid off, the same on a repeat."""
+        documents = [Receivable(h.number, h.amount_due, date.min, h.paid_amount) for h in held]
+        allocations, left = allocate(payment.amount, documents)
+        by_number = {d.number: d for d in documents}
+        settled = tuple(a.number for a in allocations if a.amount == by_number[a.number].balance)
+        writes = [self._record(account_id, payment, allocations, left, settled)]
+        writes += [self._allocate(account_id, by_number[a.number], a, payment) for a in allocations]
+        if left or activate_mandate:
+            writes.append(profile_update(self.table, account_id, left, activate_mandate))
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+            return list(settled)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            if error.response["CancellationReasons"][0].get("Code") == "ConditionalCheckFailed":
+                return list(self.applied(payment.payment_id).settled)  # applied before: a repeat
+        applied = self.pay(account_id, payment, only=[h.number for h in held])  # a document moved: read afresh
+        if activate_mandate:
+            transact_if(self.client, [profile_update(self.table, account_id, 0, True)])
+        return list(applied.settled)
 
     def applied(self, payment_id: str) -> Applied | None:
         item = self.client.get_item(TableName=self.table, Key=keys.payment_key(payment_id), ConsistentRead=True)
@@ -143,6 +167,22 @@ class LedgerStore:
                 ),
             }
         }
+
+
+def profile_update(table: str, account_id: str, credit: int, activate_mandate: bool) -> dict:
+    """The write (for a transaction) that adds ``credit`` to the account's credit balance and, on its first
+    successful debit, makes its mandate active."""
+    sets = " SET mandate_status = :active" if activate_mandate else ""
+    values = {":amount": credit} | ({":active": "active"} if activate_mandate else {})
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": keys.key(keys.account_pk(account_id), keys.PROFILE),
+            "UpdateExpression": "ADD credit_balance :amount" + sets,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": to_item(values),
+        }
+    }
 
 
 def credit_update(table: str, account_id: str, amount: int) -> dict:

@@ -17,6 +17,20 @@ from billing.payments.debit_file import DebitRecord
 from billing.payments.ledger import Allocation, Receivable, allocate
 
 
+@dataclass(frozen=True)
+class Held:
+    """A document as a run holds it: what it asks for and what was paid (its credit applied), so the result
+    can be applied on condition it is still so, without reading it again."""
+
+    number: str
+    amount_due: int
+    paid_amount: int
+
+    @property
+    def balance(self) -> int:
+        return self.amount_due - self.paid_amount
+
+
 class SkipReason(StrEnum):
     NO_DEBIT_ACCOUNT = "no_debit_account"
     MANDATE_REJECTED = "mandate_rejected"
@@ -31,6 +45,8 @@ class Debtor:
     debit_account: DebitAccount | None
     mandate: MandateStatus
     credit_balance: int = 0
+    email: str = ""  # the billing contact, for a transfer request
+    recipient_line: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,7 @@ class AccountDebit:
     record: DebitRecord | None = None
     skipped: SkipReason | None = None
     documents: tuple[str, ...] = ()  # those the record collects, or those to ask for by transfer
+    owed: tuple[Held, ...] = ()  # each of those documents as the run holds it
 
     @property
     def collects(self) -> bool:
@@ -55,21 +72,26 @@ def plan(debtor: Debtor, documents: list[Receivable], debit_date: date) -> Accou
         return None
     credit, _ = allocate(min(debtor.credit_balance, sum(d.balance for d in due)), due)
     applied = {a.number: a.amount for a in credit}
-    owing = [(d.number, d.balance - applied.get(d.number, 0)) for d in sorted(due, key=lambda d: d.number)]
-    owing = [(number, balance) for number, balance in owing if balance > 0]
-    numbers = tuple(number for number, _ in owing)
-    if not owing:
+    held = [
+        Held(d.number, d.amount_due, d.paid_amount + applied.get(d.number, 0))
+        for d in sorted(due, key=lambda d: d.number)
+    ]
+    owed = tuple(h for h in held if h.balance > 0)
+    numbers = tuple(h.number for h in owed)
+    if not owed:
         return AccountDebit(debtor.account_id, tuple(credit))
     if debtor.debit_account is None:
-        return AccountDebit(debtor.account_id, tuple(credit), skipped=SkipReason.NO_DEBIT_ACCOUNT, documents=numbers)
+        reason = SkipReason.NO_DEBIT_ACCOUNT
+        return AccountDebit(debtor.account_id, tuple(credit), skipped=reason, documents=numbers, owed=owed)
     if debtor.mandate is MandateStatus.REJECTED:
-        return AccountDebit(debtor.account_id, tuple(credit), skipped=SkipReason.MANDATE_REJECTED, documents=numbers)
+        reason = SkipReason.MANDATE_REJECTED
+        return AccountDebit(debtor.account_id, tuple(credit), skipped=reason, documents=numbers, owed=owed)
     record = DebitRecord(
         account_id=debtor.account_id,
         customer_number=debtor.customer_number,
         account=debtor.debit_account,
-        amount=sum(balance for _, balance in owing),
+        amount=sum(h.balance for h in owed),
         first_debit=debtor.mandate is MandateStatus.PENDING,
         documents=numbers,
     )
-    return AccountDebit(debtor.account_id, tuple(credit), record=record, documents=numbers)
+    return AccountDebit(debtor.account_id, tuple(credit), record=record, documents=numbers, owed=owed)

@@ -25,16 +25,17 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
 from billing.bank_calendar import business_days_after, is_business_day
+from billing.contracts.payment_details import DebitAccount
 from billing.errors import DebitRunNotRequested, InvalidBankFile, InvalidRequest, NotFound, ResultsAlreadyImported
 from billing.invoicing.issuer import Collector
 from billing.payments.debit_file import DebitRecord, DebitResult, Outcome, read_results, request_file
-from billing.payments.debit_run import AccountDebit, Debtor, SkipReason, plan
+from billing.payments.debit_run import AccountDebit, Debtor, Held, SkipReason, plan
 from billing.payments.ledger import Payment, Receivable
 from billing.zengin.records import BankFileError
 
@@ -85,12 +86,76 @@ class DebitRun:
 
 @dataclass(frozen=True)
 class Part:
-    """One account's part of a run, as stored: what it debits, or why it was skipped."""
+    """One account's part of a run, as stored and as its result is applied: the documents it holds (with what
+    each owed), what it debits or why it was skipped, and whom to ask for a transfer. Everything a result needs
+    is here, so applying one reads nothing."""
 
     account_id: str
-    documents: tuple[str, ...]
+    owed: tuple[Held, ...]
     record: DebitRecord | None = None
     skipped: SkipReason | None = None
+    customer_number: str = ""
+    email: str = ""
+    recipient_line: str = ""
+
+    @property
+    def documents(self) -> tuple[str, ...]:
+        return tuple(h.number for h in self.owed)
+
+    @classmethod
+    def of(cls, planned: AccountDebit, debtor: Debtor) -> Part:
+        return cls(
+            planned.account_id,
+            planned.owed,
+            planned.record,
+            planned.skipped,
+            debtor.customer_number,
+            debtor.email,
+            debtor.recipient_line,
+        )
+
+    def as_json(self) -> dict:
+        """As the table and the result queue carry it (the debit account whole: neither is shown to anyone)."""
+        body = {
+            "account_id": self.account_id,
+            "owed": [[h.number, h.amount_due, h.paid_amount] for h in self.owed],
+            "customer_number": self.customer_number,
+            "email": self.email,
+            "recipient_line": self.recipient_line,
+        }
+        if self.record is not None:
+            body |= {
+                "debit_account": self.record.account.as_json(),
+                "amount": self.record.amount,
+                "first_debit": self.record.first_debit,
+            }
+        if self.skipped is not None:
+            body["skipped"] = self.skipped.value
+        return body
+
+    @classmethod
+    def from_json(cls, body: dict) -> Part:
+        owed = tuple(Held(number, int(due), int(paid)) for number, due, paid in body["owed"])
+        record = None
+        if "amount" in body:
+            record = DebitRecord(
+                account_id=body["account_id"],
+                customer_number=body["customer_number"],
+                account=DebitAccount.from_json(body["debit_account"]),
+                amount=int(body["amount"]),
+                first_debit=bool(body["first_debit"]),
+                documents=tuple(h.number for h in owed),
+            )
+        skipped = SkipReason(body["skipped"]) if body.get("skipped") else None
+        return cls(
+            body["account_id"],
+            owed,
+            record,
+            skipped,
+            body.get("customer_number", ""),
+            body.get("email", ""),
+            body.get("recipient_line", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -113,12 +178,16 @@ class RunPage:
 
 @dataclass(frozen=True)
 class ResultOrder:
-    """What the bank said of one account's debit, to apply on its own."""
+    """What the bank said of one account's debit, with the account's part: applied on its own, reading nothing."""
 
     debit_date: date
-    account_id: str
     code: str
     imported_on: date
+    part: Part
+
+    @property
+    def account_id(self) -> str:
+        return self.part.account_id
 
     @property
     def outcome(self) -> Outcome:
@@ -132,13 +201,12 @@ class ResultOrder:
 
 @dataclass(frozen=True)
 class TransferAsk:
-    """Documents to ask for by transfer: why, the debit date they missed, the new deadline."""
+    """A part's documents to ask for by transfer: why, the debit date they missed, the new deadline."""
 
-    account_id: str
+    part: Part
     why: str  # a payment_notices.WhyTransfer value
     debit_date: date
     pay_by: date
-    documents: tuple[str, ...] = field(default=())
 
 
 class DebitRunStore(Protocol):
@@ -146,19 +214,21 @@ class DebitRunStore(Protocol):
     def get(self, debit_date: date) -> DebitRun | None: ...
     def due_page(self, page: RunPage) -> tuple[list[DueDocument], dict | None]: ...
     def debtors(self, account_ids: Sequence[str], debit_date: date) -> dict[str, Debtor]: ...
-    def hold(self, debit_date: date, planned: AccountDebit, documents: Sequence[Receivable], pay_by: date) -> bool: ...
+    def hold(
+        self, debit_date: date, part: Part, planned: AccountDebit, due: Sequence[Receivable], pay_by: date
+    ) -> bool: ...
     def shard_done(self, debit_date: date, shard: str) -> int: ...
     def parts(self, debit_date: date) -> list[Part]: ...
     def requested(self, debit_date: date, file_key: str, sha256: str, records: int, total: int) -> None: ...
     def settle(self, debit_date: date, summary: ResultSummary) -> ResultSummary: ...
-    def part(self, debit_date: date, account_id: str) -> Part | None: ...
     def release(self, account_id: str, documents: Sequence[str]) -> None: ...
     def fail(self, account_id: str, documents: Sequence[str], pay_by: date, mandate_rejected: bool) -> list[str]: ...
-    def activate_mandate(self, account_id: str) -> None: ...
 
 
 class Ledger(Protocol):
-    def pay_documents(self, account_id: str, payment: Payment, documents: Sequence[str]) -> list[str]: ...
+    def pay_held(
+        self, account_id: str, payment: Payment, held: Sequence[Held], activate_mandate: bool
+    ) -> list[str]: ...
 
 
 class Archive(Protocol):
@@ -215,10 +285,9 @@ class DebitRunFanOut:
             planned = plan(debtor, receivables, page.debit_date)
             if planned is None:
                 continue
-            if self.runs.hold(page.debit_date, planned, receivables, transfer_by) and planned.skipped:
-                self.ask_transfer(
-                    TransferAsk(account_id, planned.skipped.value, page.debit_date, transfer_by, planned.documents)
-                )
+            part = Part.of(planned, debtor)
+            if self.runs.hold(page.debit_date, part, planned, receivables, transfer_by) and part.skipped:
+                self.ask_transfer(TransferAsk(part, part.skipped.value, page.debit_date, transfer_by))
         if cursor:
             self.queue_pages([RunPage(page.debit_date, page.shard, cursor)])
         elif self.runs.shard_done(page.debit_date, page.shard) >= len(self.shards):
@@ -258,28 +327,27 @@ class DebitRunFanOut:
             raise ResultsAlreadyImported(debit_date.isoformat())
         imported_on = self.today()
         # queued again on every import of the same file: each order is idempotent, so a crash before the queue heals
-        self.queue_results([ResultOrder(debit_date, r.record.account_id, r.code, imported_on) for r in results])
+        by_account = {p.account_id: p for p in parts.values()}
+        self.queue_results(
+            [ResultOrder(debit_date, r.code, imported_on, by_account[r.record.account_id]) for r in results]
+        )
         return summary
 
     def apply_result(self, order: ResultOrder) -> None:
-        part = self.runs.part(order.debit_date, order.account_id)
-        if part is None or part.record is None:
-            raise NotFound(f"{order.account_id} has no record in the run of {order.debit_date.isoformat()}")
-        outcome = order.outcome
+        part, outcome = order.part, order.outcome
         if outcome is Outcome.PAID:
             record = part.record
             payment_id = f"debit-{order.debit_date.isoformat()}-{record.customer_number}"
             payment = Payment(payment_id, order.debit_date, record.amount, "direct_debit")
-            paid = self.ledger.pay_documents(order.account_id, payment, part.documents)
-            self.runs.activate_mandate(order.account_id)
+            paid = self.ledger.pay_held(part.account_id, payment, part.owed, activate_mandate=record.first_debit)
             if paid:
-                self.announce_paid(order.account_id, paid, order.debit_date)
+                self.announce_paid(part.account_id, paid, order.debit_date)
         elif outcome is Outcome.NOT_DEBITED:
-            self.runs.release(order.account_id, part.documents)
+            self.runs.release(part.account_id, part.documents)
         else:
             rejected = outcome is Outcome.MANDATE_REJECTED
-            failed = self.runs.fail(order.account_id, part.documents, order.pay_by, rejected)
+            failed = self.runs.fail(part.account_id, part.documents, order.pay_by, rejected)
             if failed:
                 self.announce_failed(order, part)
                 why = "mandate_rejected" if rejected else "debit_failed"
-                self.ask_transfer(TransferAsk(order.account_id, why, order.debit_date, order.pay_by, tuple(failed)))
+                self.ask_transfer(TransferAsk(part, why, order.debit_date, order.pay_by))

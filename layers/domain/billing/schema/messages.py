@@ -132,12 +132,13 @@ class DebitRunPageMessage(Message):
 
 
 class DebitResultMessage(Message):
-    """The bank's result for one account of a debit run, to apply on its own."""
+    """The bank's result for one account of a debit run, with the account's part of the run
+    (``billing.payments.debit_runs.Part.as_json``), to apply on its own without reading it again."""
 
     debit_date: IsoDate
-    account_id: AccountId
     code: Annotated[str, Field(min_length=1, max_length=1)]
     imported_on: IsoDate
+    part: dict
 
 
 class InvoicePaidDetail(Message):
