@@ -59,7 +59,7 @@ integration: venv
 	$(PYTEST) tests/integration
 
 local: venv
-	$(PYTEST) tests/local
+	$(PYTEST) tests/local tests/local_stack
 
 build-check: tools
 	$(TOOLS)/bin/cfn-lint template.yaml

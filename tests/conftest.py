@@ -16,6 +16,7 @@ import pytest
 from local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.stacks"]  # the local stacks' fixtures, for tests/local and tests/local_stack
 
 # Powertools reads its settings once, when billing.observability is first imported, and pytest imports every
 # test module before it runs one: whichever module happens to import it first must find the Globals of

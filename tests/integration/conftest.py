@@ -3,7 +3,7 @@
 The in-process moto gets the local server's two changes (``local.moto_backend``, docs/local-moto.md): a
 transaction backs up only the items it names instead of deep-copying every table (a third of the fault
 injection's time went there), and moto keeps no per-request models (a worker grew past 1.5 GB). Both answer as
-stock moto does (``tests/local/test_moto_backend.py``).
+stock moto does (``tests/local_stack/test_moto_backend.py``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from local.client import SignedSession, SigV4RequestAuth
-from tests.local.conftest import RunningStack
+from tests.stacks import RunningStack
 from tests.local.support import recent_times
 
 FORBIDDEN = {"message": "Forbidden"}

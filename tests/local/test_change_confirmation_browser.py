@@ -19,7 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from local.client import SignedSession
 from tests.local import test_statements_browser as statements_browser
-from tests.local.conftest import RunningStack
+from tests.stacks import RunningStack
 from tests.local.test_statements_browser import ARTIFACTS, full_page_screenshot
 
 browser = statements_browser.browser  # the same headless Chromium (Debian's), one per module

@@ -6,7 +6,7 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 
 from local.client import SignedSession
-from tests.local.conftest import RunningStack
+from tests.stacks import RunningStack
 from tests.local.support import recent_times, same_instant
 
 THREADS, REPORTS_PER_THREAD = 8, 30

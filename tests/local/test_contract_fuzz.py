@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 
 from local.client import SignedSession
 from tests.factories import profile_body
-from tests.local.conftest import RunningStack, run_cli
+from tests.stacks import RunningStack, run_cli
 from tools.openapi import DOCUMENT
 
 schema = schemathesis.openapi.from_path(str(DOCUMENT))

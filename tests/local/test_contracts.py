@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from local.client import SignedSession
 from local.mailbox import confirmation_token
-from tests.local.conftest import RunningStack
+from tests.stacks import RunningStack
 from tests.local.support import new_account_id, profile
 
 

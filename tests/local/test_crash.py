@@ -47,7 +47,7 @@ from billing.bank_calendar import posting_date
 from local.client import SignedSession
 from local.mailbox import sent_emails
 from tests.conftest import load_template
-from tests.local.conftest import RunningStack, start_local_up, stop_local_up
+from tests.stacks import RunningStack, start_local_up, stop_local_up
 from tests.local.support import new_account_id, profile
 from tests.local.test_close_month import previous_month
 from tests.local.test_restart import (  # noqa: F401 (moto_endpoint is a fixture)

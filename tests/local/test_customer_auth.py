@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from local.client import SignedSession
-from tests.local.conftest import RunningStack, run_cli
+from tests.stacks import RunningStack, run_cli
 
 UNAUTHORIZED = {"message": "Unauthorized"}
 

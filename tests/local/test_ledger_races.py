@@ -13,7 +13,7 @@ from billing.dal import keys
 from billing.dal.clients import to_item
 from billing.dal.ledger import LedgerStore, ledger_fields
 from billing.payments.ledger import Payment
-from tests.local.conftest import RunningStack
+from tests.stacks import RunningStack
 from tests.local.support import new_account_id
 
 WRITERS = 8

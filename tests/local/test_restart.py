@@ -29,7 +29,7 @@ import requests
 
 from local.client import SignedSession
 from local.mailbox import sent_emails
-from tests.local.conftest import ROOT, RunningStack, start_local_up, stop_local_up
+from tests.stacks import ROOT, RunningStack, start_local_up, stop_local_up
 from tests.local.support import new_account_id, profile
 from tests.local.test_close_month import previous_month
 

@@ -14,7 +14,7 @@ from local.iam_policy import Policy
 from local.resources import plan
 from local.stack import DEFAULT_TEMPLATE, PRINCIPAL_POLICIES
 from local.template import Pseudo, Resolver, Template
-from tests.local.conftest import RunningStack
+from tests.stacks import RunningStack
 
 FORBIDDEN = {"message": "Forbidden"}
 UNKNOWN_CHANGE = "0123456789abcdef0123456789abcdef"

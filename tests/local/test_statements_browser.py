@@ -23,7 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
 from local.client import SignedSession
-from tests.local.conftest import ROOT, RunningStack, run_cli, start_local_up, stop_local_up
+from tests.stacks import ROOT, RunningStack, run_cli, start_local_up, stop_local_up
 from tests.local.support import TOKYO, new_account_id, profile
 
 ARTIFACTS = ROOT / "artifacts" / "browser"

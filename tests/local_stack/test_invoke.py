@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from local.client import SignedSession
-from tests.local.conftest import ROOT, RunningStack, run_cli
+from tests.stacks import ROOT, RunningStack, run_cli
 
 
 def test_invoke_runs_a_sample_event_against_the_running_stacks_table(

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.local.conftest import RunningStack, start_local_up, stop_local_up
+from tests.stacks import RunningStack, start_local_up, stop_local_up
 
 DOCUMENTED_KEYS = {
     "url",

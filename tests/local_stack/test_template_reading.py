@@ -8,7 +8,7 @@ import pytest
 
 from local.resources import creation_order, plan
 from local.template import Pseudo, Resolver, Template, TemplateError, load_yaml
-from tests.local.conftest import ROOT
+from tests.stacks import ROOT
 
 PSEUDO = Pseudo("ap-northeast-1", "123456789012", "invoicing-local")
 ENDPOINT = "http://127.0.0.1:5000"

@@ -1,4 +1,9 @@
-"""Start ``python -m local up --port 0`` once for the session, as a platform engineer would, and sign calls to it."""
+"""The local stacks the black-box tests share: ``python -m local up --port 0``, started once per session (per
+pytest-xdist worker) as a platform engineer would, and sessions that sign calls to it.
+
+A pytest plugin (``tests/conftest.py`` names it), so the product's black box (``tests/local/``) and the local
+stack's own tests (``tests/local_stack/``) share one stack per worker instead of starting one each.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ import pytest
 from local.client import SignedSession
 from tests.local.support import new_account_id, profile
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_S = 60
 
 
