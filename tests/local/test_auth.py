@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from local.client import SignedSession, SigV4RequestAuth
-from tests.stacks import RunningStack
 from tests.local.support import recent_times
+from tests.stacks import RunningStack
 
 FORBIDDEN = {"message": "Forbidden"}
 

@@ -19,8 +19,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from local.client import SignedSession
 from tests.local import test_statements_browser as statements_browser
-from tests.stacks import RunningStack
 from tests.local.test_statements_browser import ARTIFACTS, full_page_screenshot
+from tests.stacks import RunningStack
 
 browser = statements_browser.browser  # the same headless Chromium (Debian's), one per module
 PHONE = {"width": 375, "height": 812}

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from local.client import SignedSession
-from tests.stacks import RunningStack, run_cli
 from tests.local.support import TOKYO, new_account_id, profile
+from tests.stacks import RunningStack, run_cli
 
 
 def previous_month() -> tuple[str, datetime]:

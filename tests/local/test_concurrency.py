@@ -6,8 +6,8 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 
 from local.client import SignedSession
-from tests.stacks import RunningStack
 from tests.local.support import recent_times, same_instant
+from tests.stacks import RunningStack
 
 THREADS, REPORTS_PER_THREAD = 8, 30
 

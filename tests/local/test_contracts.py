@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from local.client import SignedSession
 from local.mailbox import confirmation_token
-from tests.stacks import RunningStack
 from tests.local.support import new_account_id, profile
+from tests.stacks import RunningStack
 
 
 def create(api: SignedSession, **fields) -> str:

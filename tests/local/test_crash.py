@@ -47,7 +47,6 @@ from billing.bank_calendar import posting_date
 from local.client import SignedSession
 from local.mailbox import sent_emails
 from tests.conftest import load_template
-from tests.stacks import RunningStack, start_local_up, stop_local_up
 from tests.local.support import new_account_id, profile
 from tests.local.test_close_month import previous_month
 from tests.local.test_restart import (  # noqa: F401 (moto_endpoint is a fixture)
@@ -60,6 +59,7 @@ from tests.local.test_restart import (  # noqa: F401 (moto_endpoint is a fixture
     s3_client,
     wait_until_serving,
 )
+from tests.stacks import RunningStack, start_local_up, stop_local_up
 
 ACCOUNTS = int(os.environ.get("CRASH_ACCOUNTS", "20"))  # two issue batches: room for a kill mid-close on a busy host
 KILLS_AT_S = [float(s) for s in os.environ.get("CRASH_KILLS_AT_S", "").split(",") if s]

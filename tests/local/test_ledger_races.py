@@ -13,8 +13,8 @@ from billing.dal import keys
 from billing.dal.clients import to_item
 from billing.dal.ledger import LedgerStore, ledger_fields
 from billing.payments.ledger import Payment
-from tests.stacks import RunningStack
 from tests.local.support import new_account_id
+from tests.stacks import RunningStack
 
 WRITERS = 8
 DUE = 12_100

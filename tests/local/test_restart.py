@@ -29,9 +29,9 @@ import requests
 
 from local.client import SignedSession
 from local.mailbox import sent_emails
-from tests.stacks import ROOT, RunningStack, start_local_up, stop_local_up
 from tests.local.support import new_account_id, profile
 from tests.local.test_close_month import previous_month
+from tests.stacks import ROOT, RunningStack, start_local_up, stop_local_up
 
 ACCOUNTS = 24
 # A sender killed with the notice's lease fails the redelivered event (LeaseBusy) until the lease lapses (45 s);

@@ -23,8 +23,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
 from local.client import SignedSession
-from tests.stacks import ROOT, RunningStack, run_cli, start_local_up, stop_local_up
 from tests.local.support import TOKYO, new_account_id, profile
+from tests.stacks import ROOT, RunningStack, run_cli, start_local_up, stop_local_up
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
