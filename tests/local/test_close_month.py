@@ -1,13 +1,17 @@
-"""`python -m local close-month` and `print-run`: invoices are issued, delivered and posted, and customers see them."""
+"""`python -m local close-month`, `print-run` and a debit run: invoices are issued, delivered, posted and
+collected, and customers see them."""
 
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
 import requests
 
+from local import bank, debits
 from local.client import SignedSession
 from tests.local.support import TOKYO, new_account_id, profile
 from tests.stacks import RunningStack, run_cli
@@ -34,7 +38,10 @@ def closed(closing_stack: RunningStack) -> dict:
     accounts = {"postal": new_account_id("close"), "web": new_account_id("close")}
     for delivery, account in accounts.items():
         assert api.put(f"/v1/accounts/{account}", json=profile(delivery_method=delivery)).status_code == 201
+    debtor = new_account_id("debit")  # collected by direct debit after the close
+    assert api.put(f"/v1/accounts/{debtor}", json=profile("direct_debit", "web")).status_code == 201
     reports = [
+        (debtor, 4_000),
         (accounts["postal"], 12_000),
         (accounts["web"], 9_500),
         (accounts["web"], 31_000),
@@ -45,7 +52,7 @@ def closed(closing_stack: RunningStack) -> dict:
         response = api.post(f"/v1/accounts/{account}/record-counts", json={"count": count, "observed_at": at})
         assert response.status_code == 200, response.text
     result = run_cli(closing_stack, "close-month", month)
-    return {"month": month, "moment": moment, "accounts": accounts, "result": result, "api": api}
+    return {"month": month, "moment": moment, "accounts": accounts, "debtor": debtor, "result": result, "api": api}
 
 
 def test_close_month_reports_a_clean_close(closed: dict):
@@ -259,3 +266,38 @@ def test_the_platform_may_not_watch_or_retry_a_close(closed):
     retried = closed["api"].post(f"/v1/close-runs/{closed['month']}/retry")
     assert (watched.status_code, watched.json()) == (403, FORBIDDEN)
     assert (retried.status_code, retried.json()) == (403, FORBIDDEN)
+
+
+def test_a_debit_run_collects_over_http_and_the_banks_result_is_taken_once_of_three_sent_at_once(
+    closing_stack: RunningStack, closed: dict
+):
+    # Given the month's invoices, and an operator signed as such
+    operator = SignedSession.from_config(closing_stack.config, principal="operator")
+    debtor, month = closed["debtor"], closed["month"]
+    issued_on = (datetime.strptime(f"{month}-01", "%Y-%m-%d") + timedelta(days=32)).strftime("%Y-%m-01")
+    listed = operator.get("/v1/invoices", params={"issued_from": issued_on, "issued_to": issued_on}).json()
+    (row,) = [r for r in listed["invoices"] if r["account_id"] == debtor and r["kind"] == "invoice"]
+    detail = operator.get(f"/v1/invoices/{row['invoice_number']}").json()
+    debit_date = detail["debit_on"]
+    # When the operator makes the debit date's run
+    ok, run = debits.debit_run(operator, debit_date, out=None, progress=lambda line: None)
+    assert ok and run["status"] == "requested" and run["records"] >= 1, run
+    request = requests.get(run["file_url"], timeout=30).content
+    number = operator.get(f"/v1/accounts/{debtor}").json()["customer_number"]
+    assert f"{number:0>20}".encode() in request  # its record, under its customer number
+    # And the bank's result is sent three times at once: twice one file (資金不足), once another (paid)
+    failed, paid = bank.debit_results(request, {number: "1"}), bank.debit_results(request)
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda body: debits.debit_results(operator, debit_date, body), [failed, failed, paid]))
+    # Then one file is taken (each copy of it answered alike) and the other refused as already imported
+    taken = [body for body, (ok, _) in zip([failed, failed, paid], answers, strict=True) if ok]
+    assert taken and len({*taken}) == 1, answers
+    refused = [answer for ok, answer in answers if not ok]
+    assert refused and {answer["error"]["code"] for answer in refused} == {"results_already_imported"}, answers
+    # And the debtor's invoice ends as that file says, once its result is applied
+    expected = "debit_failed" if taken[0] == failed else "paid"
+    deadline = time.monotonic() + 60
+    while (state := operator.get(f"/v1/invoices/{row['invoice_number']}").json())["payment_status"] != expected:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.5)
+    assert operator.get(f"/v1/debit-runs/{debit_date}").json()["status"] == "settled"
