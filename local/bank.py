@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from billing.zengin.layouts import DIRECT_DEBIT
+from local.domain import use_domain_layer
+
+use_domain_layer()
+
+from billing.zengin.layouts import DIRECT_DEBIT  # noqa: E402 - the layer is on the path only now
 
 
 def debit_results(request: bytes, codes: dict[str, str] | None = None) -> bytes:

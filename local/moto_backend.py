@@ -168,6 +168,13 @@ def patch_moto_transactions() -> None:
     backend.transact_write_items = transact_write_items
 
 
+class QuietRequestHandler(MotoRequestHandler):
+    """moto's request handler without werkzeug's line per request on stderr (errors are still logged)."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
 class LocalMotoServer(ThreadedMotoServer):
     """``ThreadedMotoServer`` on 127.0.0.1 (port 0 picks a free port), quiet, with serial DynamoDB.
 
@@ -187,7 +194,7 @@ class LocalMotoServer(ThreadedMotoServer):
         if self.patched:
             patch_moto_transactions()
         app = self.wrap(self.serial)
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=QuietRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
 

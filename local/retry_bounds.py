@@ -24,10 +24,10 @@ dead-letter what the cloud delivers.
 from __future__ import annotations
 
 import importlib
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from local.domain import use_domain_layer
 from local.template import Template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,9 +84,7 @@ def scaled_delays(delays: tuple[float, ...], scale: float) -> tuple[float, ...]:
 
 def lease_ttl_s(where: str) -> float:
     """The ttl of the lease ``<module>:<name>`` names, from the domain layer's code itself."""
-    domain = str(ROOT / "layers" / "domain")
-    if domain not in sys.path:
-        sys.path.append(domain)
+    use_domain_layer()
     module, name = where.split(":")
     return getattr(importlib.import_module(module), name).ttl.total_seconds()
 
