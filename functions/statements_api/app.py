@@ -125,7 +125,9 @@ def statements_page():
             "Cache-Control": "no-store",
             "Content-Security-Policy": PAGE_POLICY,
         },
-        body=render_page([statements.detail(r, everything, today()) for r in records], links, xml_links),
+        body=render_page(
+            [statements.detail(r, everything, today()) | statements.pay_to(r) for r in records], links, xml_links
+        ),
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import boto3
@@ -119,6 +121,28 @@ def create_resources(monkeypatch) -> None:
     boto3.client("ses").verify_email_identity(EmailAddress=sender)  # SES sends only from a verified identity
     monkeypatch.setenv("NOTIFICATION_SENDER", sender)
     monkeypatch.setenv("CONFIRMATION_PAGE_URL", CUSTOMER_API_URL)
+
+
+def tap_bus(name: str, detail_types: list[str]) -> Callable[[], list[dict]]:
+    """A queue a rule on the invoicing bus feeds with the events of ``detail_types``: each call returns the
+    events put since the last one."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName=f"tap-{name}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = os.environ["EVENT_BUS_NAME"]
+    pattern = {"source": ["invoicing"], "detail-type": detail_types}
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+
+    def read() -> list[dict]:
+        found = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            found += [json.loads(message["Body"]) for message in messages]
+            for message in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    return read
 
 
 class Api:

@@ -10,7 +10,7 @@ import pytest
 from billing.dal.churn import readings_changed
 from local.event_sources import stream_record
 from tests.conftest import LambdaContext, load_event
-from tests.integration.conftest import TABLE, Api
+from tests.integration.conftest import TABLE, Api, tap_bus
 
 REGION = "ap-northeast-1"
 # botocore would send a StreamArn call to an account-specific host that moto does not serve.
@@ -37,21 +37,8 @@ class Stream:
 @pytest.fixture
 def announced(aws):
     """Every ChurnSuspected event put on the invoicing bus, read from a queue a rule feeds."""
-    import os
-
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="churn-suspected")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = os.environ["EVENT_BUS_NAME"]
-    pattern = {"source": ["invoicing"], "detail-type": ["ChurnSuspected"]}
-    events.put_rule(Name="churn", EventBusName=bus, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="churn", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
-
-    def read() -> list[dict]:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(message["Body"])["detail"] for message in messages]
-
-    return read
+    tap = tap_bus("churn", ["ChurnSuspected"])
+    return lambda: [event["detail"] for event in tap()]
 
 
 def put_account(accounts_api, account):

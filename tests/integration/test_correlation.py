@@ -6,12 +6,11 @@ import json
 import logging
 import os
 
-import boto3
 import pytest
 
 from tests.conftest import LambdaContext, load_event
 from tests.integration.billing_month import MONTH, Delivery, Month, enable_delivery
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, tap_bus
 
 RUN = f"close/{MONTH}/{LambdaContext.aws_request_id}"  # the scheduled invocation's request id
 
@@ -40,23 +39,7 @@ def log_lines(aws_env):
 @pytest.fixture
 def issued_events(aws):
     """Every InvoiceIssued put on the invoicing bus, read from a queue a rule feeds."""
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="invoice-issued")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = os.environ["EVENT_BUS_NAME"]
-    pattern = {"source": ["invoicing"], "detail-type": ["InvoiceIssued"]}
-    events.put_rule(Name="issued", EventBusName=bus, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="issued", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
-
-    def read() -> list[dict]:
-        found = []
-        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            found += [json.loads(message["Body"]) for message in messages]
-            for message in messages:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return found
-
-    return read
+    return tap_bus("issued", ["InvoiceIssued"])
 
 
 @pytest.fixture

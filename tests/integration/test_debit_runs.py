@@ -12,7 +12,7 @@ from billing.dal.clients import from_item
 from billing.zengin.layouts import DIRECT_DEBIT
 from local.bank import debit_results
 from tests.integration.billing_month import Month, drain, invoice_item, sent_emails
-from tests.integration.conftest import BUCKET, TABLE, Api
+from tests.integration.conftest import BUCKET, TABLE, Api, tap_bus
 
 DEBIT_DATE = "2026-11-27"  # October's invoices (issued 2026-11-01) are debited on the 27th
 
@@ -23,6 +23,13 @@ def month(aws, monkeypatch):
     month.seed()
     month.run_close("2026-10")
     return month
+
+
+@pytest.fixture
+def announced(aws):
+    """Every InvoicePaid and PaymentFailed put on the invoicing bus, as (detail type, detail)."""
+    tap = tap_bus("payments", ["InvoicePaid", "PaymentFailed"])
+    return lambda: [(event["detail-type"], event["detail"]) for event in tap()]
 
 
 @pytest.fixture
@@ -95,7 +102,7 @@ def test_a_run_collects_each_direct_debit_account_due_that_day_in_one_zengin_fil
     assert {**again, "file_url": None} == {**run, "file_url": None} and request_file() == body
 
 
-def test_results_pay_the_debited_invoices_and_ask_the_failed_account_to_transfer(month, runs, monkeypatch):
+def test_results_pay_the_debited_invoices_and_ask_the_failed_account_to_transfer(month, runs, announced):
     make_run(runs)
     plan(runs)
     failed_number = customer_number("debit-postal")
@@ -121,6 +128,12 @@ def test_results_pay_the_debited_invoices_and_ask_the_failed_account_to_transfer
     assert failed["pay_by"] > DEBIT_DATE  # ten bank business days after the import
     (email,) = [e for e in sent_emails() if "お振込のお願い" in e.subject]
     assert failed_number in email.body and "行き違いで" in email.body
+    # and the bus was told: InvoicePaid for the paid invoice, PaymentFailed with the new deadline
+    events = announced()
+    paid_number = from_item(invoice_item("debit-web"))["invoice_number"]
+    assert [d["invoice_number"] for kind, d in events if kind == "InvoicePaid"] == [paid_number]
+    (failure,) = [d for kind, d in events if kind == "PaymentFailed"]
+    assert (failure["account_id"], failure["result_code"], failure["pay_by"]) == ("debit-postal", "1", failed["pay_by"])
 
     # The invoice desk lists each by its state, and what is overdue (the transfer invoices were due 2026-11-30)
     def listed(**conditions: str) -> list[str]:
@@ -207,19 +220,24 @@ def test_a_date_that_is_not_a_bank_business_day_is_refused(month, runs):
 
 
 def test_a_rejected_mandate_bills_the_next_month_by_transfer_with_the_customer_number(month, runs):
-    # Given the bank answers 3 (預金者都合) for debit-postal: its mandate is rejected
+    # Given the bank answers 3 (預金者都合) for debit-postal, whose mandate is then rejected, and 8 (委託者都合:
+    # withdrawn by the issuer) for debit-web, whose invoice is then simply unpaid again, with no notice
     make_run(runs)
     plan(runs)
     number = customer_number("debit-postal")
-    assert send_results(runs, debit_results(request_file(), {number: "3"}))[0] == 200
+    codes = {number: "3", customer_number("debit-web"): "8"}
+    assert send_results(runs, debit_results(request_file(), codes))[0] == 200
     drain("DEBIT_RESULTS_QUEUE_URL", Api("debit_results").module)
     assert ledger("debit-postal")["collection"] == "debit_failed"
+    assert ledger("debit-web")["collection"] is None and ledger("debit-web")["paid_amount"] == 0
+    asked = [e for e in sent_emails() if "お振込のお願い" in e.subject]
+    assert len(asked) == 1 and number in asked[0].body  # debit-postal's only
     # When November closes
     month.run_close("2026-11")
     # Then its November invoice asks for a transfer: the bank account, a due date and its customer number
     november = from_item(invoice_item("debit-postal", "2026-11"))
     assert (november["payment_method"], november["debit_on"]) == ("bank_transfer", None)
     assert november["due_on"] and november["customer_number"] == number
-    # while an account whose debit went through is debited again, naming its mandate
+    # while the account whose debit was withdrawn is debited again, naming its mandate
     debited = from_item(invoice_item("debit-web", "2026-11"))
     assert debited["payment_method"] == "direct_debit" and debited["debited_account"].startswith("****")

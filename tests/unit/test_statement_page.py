@@ -81,3 +81,38 @@ def test_the_card_says_what_is_owed_in_japanese_and_marks_an_overdue_one():
     paid = _payment(payment_state({**record, "paid_amount": 7_700}, date(2026, 12, 1)))
     assert "入金済" in paid and "ご請求残高" not in paid and "overdue" not in paid
     assert _payment({}) == ""  # a statement from before the payment ledger
+
+
+@pytest.mark.parametrize(
+    ("payment_method", "collection", "shown"),
+    [
+        ("bank_transfer", None, True),  # a transfer invoice with something owed
+        ("direct_debit", None, False),  # a debit not yet made: nothing to transfer
+        ("direct_debit", "debit_failed", True),  # the debit failed: the customer is asked to transfer
+    ],
+)
+def test_the_page_shows_where_to_transfer_and_the_customer_number_whenever_a_transfer_is_owed(
+    payment_method, collection, shown
+):
+    from billing.delivery.statement_page import _payment
+    from billing.delivery.statements import pay_to, payment_state
+    from billing.invoicing.issuer import load_issuer
+
+    issuer = load_issuer()
+    record = {
+        "invoice_number": "INV-202610-0000001",
+        "payment_method": payment_method,
+        "amount_due": 7_700,
+        "paid_amount": 0,
+        "pay_by": "2026-11-30",
+        "collection": collection,
+        "issuer": issuer.as_record(),
+        "customer_number": "0000000018",
+    }
+    card = _payment(payment_state(record, date(2026, 11, 1)) | pay_to(record))
+    assert ("お振込先" in card and issuer.bank.account_number in card) is shown
+    assert ("0000000018" in card and "振込依頼人名の前にお客様番号" in card) is shown
+    paid = _payment(
+        payment_state({**record, "paid_amount": 7_700}, date(2026, 11, 1)) | pay_to({**record, "paid_amount": 7_700})
+    )
+    assert "お振込先" not in paid  # nothing owed, nothing to transfer

@@ -127,40 +127,35 @@ def query_value(app: APIGatewayHttpResolver, name: str) -> str:
 
 
 def form_value(app: APIGatewayHttpResolver, name: str) -> str:
-    """The one value of ``name`` in an ``application/x-www-form-urlencoded`` UTF-8 body that holds nothing else.
-
-    API Gateway may pass a form body base64-encoded; either way it must be UTF-8.
-    """
-    event = app.current_event
-    content_type = event.headers.get("content-type") or ""
-    if body_type(content_type) != FORM_CONTENT_TYPE:
-        raise InvalidRequest(f"the request body must be a form ({FORM_CONTENT_TYPE}), got {content_type!r}")
-    body = event.body or ""
+    """The one value of ``name`` in an ``application/x-www-form-urlencoded`` UTF-8 body that holds nothing else."""
     try:
-        raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
-        text = raw.decode("utf-8")
-    except (binascii.Error, UnicodeError):
+        text = _body_bytes(app, FORM_CONTENT_TYPE, "a form", "the form body is not valid UTF-8").decode("utf-8")
+    except UnicodeError:
         raise InvalidRequest("the form body is not valid UTF-8") from None
     return single_value(text, name, "form")
 
 
 def octet_body(app: APIGatewayHttpResolver, limit: int) -> bytes:
-    """The raw bytes of an ``application/octet-stream`` body (API Gateway may pass them base64-encoded), at most
-    ``limit`` of them."""
-    event = app.current_event
-    content_type = event.headers.get("content-type") or ""
-    if body_type(content_type) != OCTET_STREAM:
-        raise InvalidRequest(f"the request body must be a file ({OCTET_STREAM}), got {content_type!r}")
-    body = event.body or ""
-    try:
-        raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
-    except binascii.Error:
-        raise InvalidRequest("the request body is not valid base64") from None
+    """The raw bytes of an ``application/octet-stream`` body, at most ``limit`` of them."""
+    raw = _body_bytes(app, OCTET_STREAM, "a file", "the request body is malformed")
     if not raw:
         raise InvalidRequest("the request body is empty")
     if len(raw) > limit:
         raise InvalidRequest(f"the request body is {len(raw)} bytes; at most {limit} are taken")
     return raw
+
+
+def _body_bytes(app: APIGatewayHttpResolver, media_type: str, what: str, malformed: str) -> bytes:
+    """The body's bytes, of ``media_type`` only; API Gateway may pass them base64-encoded."""
+    event = app.current_event
+    content_type = event.headers.get("content-type") or ""
+    if body_type(content_type) != media_type:
+        raise InvalidRequest(f"the request body must be {what} ({media_type}), got {content_type!r}")
+    body = event.body or ""
+    try:
+        return base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
+    except (binascii.Error, UnicodeError):  # not base64, or text holding a lone surrogate
+        raise InvalidRequest(malformed) from None
 
 
 def single_value(encoded: str, name: str, where: str) -> str:

@@ -85,7 +85,22 @@ def _payment(s: dict) -> str:
         return ""
     owed = f'<dt>ご請求残高</dt><dd class="balance">{yen(s["balance"])}</dd>\n' if s["balance"] else ""
     overdue = " overdue" if s.get("overdue") else ""
-    return f'<dt>お支払い状況</dt><dd><span class="payment{overdue}">{escape(s["payment_label"])}</span></dd>\n{owed}'
+    state = f'<dt>お支払い状況</dt><dd><span class="payment{overdue}">{escape(s["payment_label"])}</span></dd>\n'
+    return state + owed + _pay_to(s.get("pay_to"))
+
+
+def _pay_to(to: dict | None) -> str:
+    """Where to transfer what is owed, and the customer number to give before the payer name."""
+    if not to:
+        return ""
+    number = to.get("customer_number")
+    ask = (
+        f'<dt>お客様番号</dt><dd class="customer-number">{escape(number)}</dd>\n'
+        f'<dd class="note">お振込の際は、振込依頼人名の前にお客様番号をご入力ください。</dd>\n'
+        if number
+        else ""
+    )
+    return f'<dt>お振込先</dt><dd class="pay-to">{escape(to["account"])} {escape(to["holder"])}</dd>\n{ask}'
 
 
 def _documents(s: dict) -> str:

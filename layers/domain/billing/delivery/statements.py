@@ -55,6 +55,24 @@ def payment_state(record: dict, today: date) -> dict:
     }
 
 
+def pay_to(record: dict) -> dict:
+    """For the page: where to transfer what is owed, when it is owed by transfer (a transfer invoice, or a debit
+    that failed): the issuer's account as issued and the customer number to give before the payer name."""
+    owed = payment_state(record, date.min)
+    by_transfer = record["payment_method"] == "bank_transfer" or owed.get("payment_status") == "debit_failed"
+    if not owed.get("balance") or not by_transfer:
+        return {}
+    bank = record["issuer"]["bank"]
+    account = f"{bank['bank_name']} {bank['branch_name']} {bank['account_type']} {bank['account_number']}"
+    return {
+        "pay_to": {
+            "account": account,
+            "holder": bank["account_holder"],
+            "customer_number": record.get("customer_number"),
+        }
+    }
+
+
 def summary(record: dict, today: date) -> dict:
     body = {
         "month": record["month"],
