@@ -4,7 +4,7 @@ Triggered by: PrintBatchQueue messages (``PrintBatchMessage``: date, batch,
 posting_on) from the print-run planner (``functions/print_run``); batch size
 1, partial failures reported, and a batch that keeps failing goes to the DLQ
 (alarmed). The next run re-sends a batch that is recorded but not written.
-Reads: the batch's record (its letters, in order) and their invoices.
+Reads: the batch's record (its letters, in order) and their invoices, or notices (a transfer request by post).
 Writes: each of its letters' claim (``batch_id``: a letter another batch
 claimed first is left to it), then ``print-batches/<date>/<nnnn>/letters.pdf``
 (each invoice on its own sheet, with the window-envelope address) and
@@ -39,6 +39,7 @@ def printer() -> Printer:
         deliveries=stores.deliveries(),
         archive=stores.archive(),
         render=render_statement_sheets,
+        notices=stores.notices(),
         printed=log_letter,
     )
 

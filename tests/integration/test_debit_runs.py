@@ -4,14 +4,18 @@ results checked whole and applied, once."""
 from __future__ import annotations
 
 import base64
+from datetime import date, datetime
 
 import boto3
 import pytest
 
+from billing.bank_calendar import posting_date
 from billing.dal.clients import from_item
+from billing.delivery.notices import transfer_request_number
+from billing.months import TOKYO
 from billing.zengin.layouts import DIRECT_DEBIT
 from local.bank import debit_results
-from tests.integration.billing_month import Month, drain, invoice_item, sent_emails
+from tests.integration.billing_month import Delivery, Month, drain, invoice_item, pdf_text, sent_emails
 from tests.integration.conftest import BUCKET, TABLE, Api, tap_bus
 
 DEBIT_DATE = "2026-11-27"  # October's invoices (issued 2026-11-01) are debited on the 27th
@@ -66,6 +70,11 @@ def send_results(runs: Api, body: bytes, debit_date: str = DEBIT_DATE) -> tuple[
         params={"debit_date": debit_date},
         body=base64.b64encode(body).decode(),
     )
+
+
+def manifest_of(batch: dict) -> str:
+    key = batch["manifest_key"]
+    return boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("utf-8-sig")
 
 
 def customer_number(account: str) -> str:
@@ -126,8 +135,14 @@ def test_results_pay_the_debited_invoices_and_ask_the_failed_account_to_transfer
     failed = ledger("debit-postal")
     assert failed["collection"] == "debit_failed" and failed["paid_amount"] == 0
     assert failed["pay_by"] > DEBIT_DATE  # ten bank business days after the import
-    (email,) = [e for e in sent_emails() if "お振込のお願い" in e.subject]
-    assert failed_number in email.body and "行き違いで" in email.body
+    # debit-postal gets its transfer request as a letter in the next print run, not an email
+    assert not [e for e in sent_emails() if "お振込のお願い" in e.subject]
+    today = datetime.now(TOKYO).date()
+    written = Delivery().print_day(posting_date(today).isoformat())
+    (batch,) = [b for b in written["batches"] if b["pdf_key"]]
+    letter = pdf_text(batch["pdf_key"])
+    assert "お振込のお願い" in letter and failed_number in letter and "行き違いで" in letter
+    assert f",{transfer_request_number(date.fromisoformat(DEBIT_DATE))},debit-postal," in manifest_of(batch)
     # and the bus was told: InvoicePaid for the paid invoice, PaymentFailed with the new deadline
     events = announced()
     paid_number = from_item(invoice_item("debit-web"))["invoice_number"]
@@ -230,8 +245,11 @@ def test_a_rejected_mandate_bills_the_next_month_by_transfer_with_the_customer_n
     drain("DEBIT_RESULTS_QUEUE_URL", Api("debit_results").module)
     assert ledger("debit-postal")["collection"] == "debit_failed"
     assert ledger("debit-web")["collection"] is None and ledger("debit-web")["paid_amount"] == 0
-    asked = [e for e in sent_emails() if "お振込のお願い" in e.subject]
-    assert len(asked) == 1 and number in asked[0].body  # debit-postal's only
+    assert not [e for e in sent_emails() if "お振込のお願い" in e.subject]  # debit-postal's goes by post
+    waiting = [
+        i for i in boto3.client("dynamodb").scan(TableName=TABLE)["Items"] if i["pk"]["S"].startswith("LETTERS#")
+    ]
+    assert [i["sk"]["S"] for i in waiting if "TR-" in i["sk"]["S"]] == ["debit-postal#TR-20261127"]
     # When November closes
     month.run_close("2026-11")
     # Then its November invoice asks for a transfer: the bank account, a due date and its customer number

@@ -47,7 +47,7 @@ def debit_runs() -> DebitRunFanOut:
 
 @functools.cache
 def transfer_requests() -> TransferRequests:
-    return TransferRequests(load_issuer(), settings().notification_sender)
+    return TransferRequests(load_issuer(), settings().notification_sender, stores.notices(), tokyo_today)
 
 
 def queue_pages(pages: list[RunPage]) -> None:

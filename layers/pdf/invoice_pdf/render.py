@@ -33,6 +33,7 @@ from datetime import date, datetime
 
 from reportlab.pdfgen.canvas import Canvas
 
+from billing.delivery.notices import Notice
 from billing.invoicing.invoice import ROUNDING_LABELS, Invoice
 from billing.invoicing.issuer import Issuer
 from billing.japanese import jp_date, yen
@@ -85,24 +86,68 @@ def render_invoice_pdf(invoice: Invoice, issuer: Issuer | None = None) -> bytes:
     return render_statement_sheets([invoice], issuer)
 
 
-def render_statement_sheets(invoices: list[Invoice], issuer: Issuer | None = None) -> bytes:
-    """Several invoices in one PDF, each starting on a new page (a print batch)."""
-    if not invoices:
+def render_statement_sheets(documents: list[Invoice | Notice], issuer: Issuer | None = None) -> bytes:
+    """Several letters in one PDF, each starting on a new page (a print batch): invoices, and notices (a transfer
+    request) with the same address window."""
+    if not documents:
         raise ValueError("render_statement_sheets needs at least one invoice")
-    for invoice in invoices:
-        if issuer is not None and issuer.registration_number != invoice.issuer.registration_number:
+    for document in documents:
+        if issuer is not None and issuer.registration_number != document.issuer.registration_number:
             raise ValueError(
-                f"invoice {invoice.invoice_number} was issued by {invoice.issuer.registration_number}, "
+                f"invoice {document.invoice_number} was issued by {document.issuer.registration_number}, "
                 f"not {issuer.registration_number}"
             )
-    first = invoices[0]
-    title = f"請求書 {first.invoice_number}" if len(invoices) == 1 else f"請求書 {len(invoices)}通"
+    first = documents[0]
+    title = f"請求書 {first.invoice_number}" if len(documents) == 1 else f"請求書 {len(documents)}通"
     buffer = io.BytesIO()
     canvas = new_canvas(buffer, title, first.issuer.name, f"{first.month} ご利用分")
-    for invoice in invoices:
-        _InvoicePages(canvas, invoice).draw()
+    for document in documents:
+        if isinstance(document, Notice):
+            _NoticePage(canvas, document).draw()
+        else:
+            _InvoicePages(canvas, document).draw()
     canvas.save()
     return buffer.getvalue()
+
+
+class _NoticePage:
+    """A notice on one sheet: its number and date, the address window, the issuer, a title and its lines."""
+
+    def __init__(self, canvas: Canvas, notice: Notice):
+        self.sheet = Sheet(canvas)
+        self.notice = notice
+
+    def draw(self) -> None:
+        n, s = self.notice, self.sheet
+        s.text(RIGHT, 12, f"番号 {n.invoice_number}", 9, align="right")
+        s.text(RIGHT, 16.5, f"発行日 {jp_date(n.issued_on)}", 9, align="right")
+        for fold in FOLD_MARKS_MM:
+            s.rule(0, fold, 5, width=0.3, grey=0.5)
+        for line in address_block(n):
+            s.text(line.x, line.baseline, line.text, line.size)
+        draw_issuer(s, n.issuer)
+        s.text(105, 76, n.title, 15, align="centre", bold=True)
+        top = 88.0
+        for line in n.lines:
+            for part in wrap(line, RIGHT - LEFT, 9.5) or [""]:
+                s.text(LEFT, top, part, 9.5)
+                top += 5.2
+        s.rule(LEFT, 287, RIGHT, width=0.3, grey=0.6)
+        s.text(LEFT, 291, n.issuer.name, 7, grey=0.35)
+        s.new_page()
+
+
+def draw_issuer(s: Sheet, issuer: Issuer) -> None:
+    """The issuer's name, registration number, address and telephone, right of the address window."""
+    width = RIGHT - ISSUER_X
+    top = 30.0
+    top += s.lines(ISSUER_X, top, wrap(issuer.name, width, 10.5), 10.5, 5.2, bold=True)
+    top += s.lines(ISSUER_X, top, [f"登録番号 {issuer.registration_number}"], 8.5, 4.4)
+    # An address a little too long for one line is set smaller rather than broken.
+    size = next((sz for sz in (8.5, 8.0, 7.5) if text_width(issuer.address, sz) <= width), 8.5)
+    top += s.lines(ISSUER_X, top, [f"〒{issuer.postal_code}"], 8.5, 4.2)
+    top += s.lines(ISSUER_X, top, wrap(issuer.address, width, size), size, 4.2)
+    s.lines(ISSUER_X, top, [f"TEL {issuer.phone}"], 8.5, 4.2)
 
 
 class _InvoicePages:
@@ -182,16 +227,7 @@ class _InvoicePages:
             self.sheet.text(line.x, line.baseline, line.text, line.size)
 
     def _issuer_block(self) -> None:
-        issuer, s = self.invoice.issuer, self.sheet
-        width = RIGHT - ISSUER_X
-        top = 30.0
-        top += s.lines(ISSUER_X, top, wrap(issuer.name, width, 10.5), 10.5, 5.2, bold=True)
-        top += s.lines(ISSUER_X, top, [f"登録番号 {issuer.registration_number}"], 8.5, 4.4)
-        # An address a little too long for one line is set smaller rather than broken.
-        size = next((sz for sz in (8.5, 8.0, 7.5) if text_width(issuer.address, sz) <= width), 8.5)
-        top += s.lines(ISSUER_X, top, [f"〒{issuer.postal_code}"], 8.5, 4.2)
-        top += s.lines(ISSUER_X, top, wrap(issuer.address, width, size), size, 4.2)
-        s.lines(ISSUER_X, top, [f"TEL {issuer.phone}"], 8.5, 4.2)
+        draw_issuer(self.sheet, self.invoice.issuer)
 
     def _title_and_amount(self) -> None:
         inv, s = self.invoice, self.sheet

@@ -343,6 +343,8 @@ def _debtor(item: dict, debit_date: date) -> Debtor:
         credit_balance=contract.credit_balance,
         email=terms.billing_contact.email,
         recipient_line=terms.billing_contact.recipient,
+        delivery_method=str(terms.delivery_method),
+        contact=terms.billing_contact,
     )
 
 

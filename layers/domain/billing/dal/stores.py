@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from billing.dal.invoice_search import DocumentIndex
     from billing.dal.invoices import InvoiceStore
     from billing.dal.ledger import LedgerStore
+    from billing.dal.notices import NoticeStore
     from billing.dal.print_runs import PrintRunStore
     from billing.dal.undelivered import UndeliveredIndex
     from billing.dal.usage import UsageStore
@@ -147,6 +148,13 @@ def ledger() -> LedgerStore:
     from billing.dal.ledger import LedgerStore
 
     return LedgerStore(settings().table_name)
+
+
+@_once
+def notices() -> NoticeStore:
+    from billing.dal.notices import NoticeStore
+
+    return NoticeStore(settings().table_name)
 
 
 # ---------------------------------------------------------------- the InvoiceBucket and the queues

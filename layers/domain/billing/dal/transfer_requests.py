@@ -8,8 +8,13 @@ a stable notice id (the run's date and the account), so a repeat after a crash c
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import date
 
+from billing.bank_calendar import posting_date
 from billing.dal.mail import send_email
+from billing.dal.notices import NoticeStore
+from billing.delivery.notices import Notice, transfer_request_number
 from billing.delivery.payment_notices import Owed, TransferRequest, WhyTransfer
 from billing.invoicing.issuer import Issuer
 from billing.invoicing.numbers import document_month
@@ -35,11 +40,32 @@ def transfer_request(ask: TransferAsk, issuer: Issuer) -> TransferRequest:
 
 
 class TransferRequests:
-    def __init__(self, issuer: Issuer, sender: str):
-        self.issuer, self.sender = issuer, sender
+    """A web account is asked by email; a postal account by a letter in the next print run."""
+
+    def __init__(self, issuer: Issuer, sender: str, notices: NoticeStore, today: Callable[[], date]):
+        self.issuer, self.sender, self.notices, self.today = issuer, sender, notices, today
 
     def send(self, ask: TransferAsk) -> None:
         request = transfer_request(ask, self.issuer)
+        part = ask.part
+        if part.delivery_method == "postal" and part.contact is not None:
+            notice = Notice(
+                invoice_number=transfer_request_number(ask.debit_date),
+                account_id=part.account_id,
+                issued_on=self.today(),
+                title=request.title,
+                lines=tuple(request.lines()),
+                recipient=part.contact,
+                recipient_line=part.recipient_line,
+                issuer=self.issuer,
+            )
+            posting_on = posting_date(self.today())
+            added = self.notices.add(posting_on, notice)
+            logger.info(
+                "transfer request queued as a letter",
+                extra={"account_id": part.account_id, "posting_on": posting_on.isoformat(), "new": added},
+            )
+            return
         notice_id = f"transfer-{ask.debit_date.isoformat()}-{ask.part.account_id}"
         send_email(self.sender, request.as_email(), notice_id=notice_id)
         logger.info(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from billing import bank_calendar
+from billing.delivery.notices import Notice
 from billing.emails import Email
 from billing.invoicing.invoice import Invoice
 from billing.japanese import jp_date, jp_month, yen
@@ -147,13 +148,13 @@ def statement_notification(document: Invoice | StatementNotice, statements_url: 
 
 @dataclass(frozen=True)
 class Letter:
-    invoice: Invoice
+    invoice: Invoice | Notice  # what the letter holds: an invoice, or a notice (a transfer request)
     envelope: int  # 1-based within the batch; one per account
     pages: int
     sheet: int = 1  # where the letter starts in the batch's PDF, 1-based
 
 
-def pack_letters(batch_invoices: list[Invoice], pages_per_invoice: int = 1) -> list[Letter]:
+def pack_letters(batch_invoices: list[Invoice | Notice], pages_per_invoice: int = 1) -> list[Letter]:
     """Order a print batch's invoices, put each account's letters in one envelope and number the sheets."""
     ordered = sorted(batch_invoices, key=lambda i: (i.account_id, i.invoice_number))
     envelopes: dict[str, int] = {}

@@ -84,7 +84,11 @@ class TransferRequest:
             CROSSED_IN_THE_POST,
         ]
 
+    @property
+    def title(self) -> str:
+        return "お振込のお願い (口座振替ができませんでした)"
+
     def as_email(self) -> Email:
-        subject = f"【{self.issuer_name}】お振込のお願い (口座振替ができませんでした)"
+        subject = f"【{self.issuer_name}】{self.title}"
         body = "\n".join([*self.lines(), "このメールは送信専用です。"])
         return Email(self.email, subject, body)

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from billing import bank_calendar
 from billing.delivery.channels import Letter, manifest_csv, pack_letters
+from billing.delivery.notices import Notice, is_notice
 from billing.invoicing.invoice import Invoice
 
 BATCH_SIZE = 500  # letters per batch (each its own PDF and manifest); an account's letters are never split
@@ -129,6 +130,10 @@ class PrintRunStore(Protocol):
 
 class InvoiceReader(Protocol):
     def get_many(self, keys: list[tuple[str, str]]) -> list[dict]: ...
+
+
+class NoticeReader(Protocol):
+    def get_many(self, keys: list[tuple[str, str]]) -> list[Notice]: ...
 
 
 class PostingMarks(Protocol):
@@ -249,7 +254,8 @@ class Printer:
     invoices: InvoiceReader
     deliveries: PostingMarks
     archive: Archive
-    render: Callable[[list[Invoice]], bytes]
+    render: Callable[[list[Invoice | Notice]], bytes]
+    notices: NoticeReader | None = None  # the letters that are not invoices (transfer requests)
     printed: Callable[[LetterRef], None] = lambda letter: None  # told of each letter it printed (for the logs)
 
     def print_batch(self, work: BatchToPrint) -> WrittenBatch:
@@ -267,8 +273,9 @@ class Printer:
             self.archive.store(batch.manifest_key, manifest_csv(batch.batch_id, packed), "text/csv; charset=utf-8")
             arrival = bank_calendar.estimated_arrival(work.posting_on)
             for letter in packed:
-                invoice = letter.invoice
-                self.deliveries.mark_posted(invoice.account_id, invoice.invoice_number, work.posting_on, arrival)
+                document = letter.invoice
+                if isinstance(document, Invoice):  # a notice has no delivery state to record
+                    self.deliveries.mark_posted(document.account_id, document.invoice_number, work.posting_on, arrival)
         for letter in owned:
             self.printed(letter)
         written = WrittenBatch(
@@ -284,5 +291,12 @@ class Printer:
     def _pack(self, owned: list[LetterRef]) -> list[Letter]:
         if not owned:
             return []
-        records = self.invoices.get_many([(letter.account_id, letter.invoice_number) for letter in owned])
-        return pack_letters([Invoice.from_record(record) for record in records])
+        keys = [(letter.account_id, letter.invoice_number) for letter in owned]
+        invoices = [key for key in keys if not is_notice(key[1])]
+        notices = [key for key in keys if is_notice(key[1])]
+        documents: list[Invoice | Notice] = [Invoice.from_record(r) for r in self.invoices.get_many(invoices)]
+        if notices:
+            if self.notices is None:
+                raise LookupError(f"a notice letter ({notices[0][1]}) and no notice store to read it from")
+            documents += self.notices.get_many(notices)
+        return pack_letters(documents)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from billing.contracts.accounts import BillingContact
 from billing.contracts.payment_details import DebitAccount, MandateStatus
 from billing.payments.debit_file import DebitRecord
 from billing.payments.ledger import Allocation, Receivable, allocate
@@ -47,6 +48,8 @@ class Debtor:
     credit_balance: int = 0
     email: str = ""  # the billing contact, for a transfer request
     recipient_line: str = ""
+    delivery_method: str = "web"  # postal: a transfer request is a letter in the print run
+    contact: BillingContact | None = None  # where that letter goes
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,13 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
 from billing.bank_calendar import business_days_after, is_business_day
+from billing.contracts.accounts import BillingContact
 from billing.contracts.payment_details import DebitAccount
 from billing.errors import DebitRunNotRequested, InvalidBankFile, InvalidRequest, NotFound, ResultsAlreadyImported
 from billing.invoicing.issuer import Collector
@@ -97,6 +98,8 @@ class Part:
     customer_number: str = ""
     email: str = ""
     recipient_line: str = ""
+    delivery_method: str = "web"
+    contact: BillingContact | None = None  # a postal account's address, for a transfer request by letter
 
     @property
     def documents(self) -> tuple[str, ...]:
@@ -112,6 +115,8 @@ class Part:
             debtor.customer_number,
             debtor.email,
             debtor.recipient_line,
+            debtor.delivery_method,
+            debtor.contact,
         )
 
     def as_json(self) -> dict:
@@ -122,7 +127,10 @@ class Part:
             "customer_number": self.customer_number,
             "email": self.email,
             "recipient_line": self.recipient_line,
+            "delivery_method": self.delivery_method,
         }
+        if self.contact is not None:
+            body["contact"] = asdict(self.contact)
         if self.record is not None:
             body |= {
                 "debit_account": self.record.account.as_json(),
@@ -155,6 +163,8 @@ class Part:
             body.get("customer_number", ""),
             body.get("email", ""),
             body.get("recipient_line", ""),
+            body.get("delivery_method", "web"),
+            BillingContact(**body["contact"]) if body.get("contact") else None,
         )
 
 
