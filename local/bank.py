@@ -27,3 +27,53 @@ def debit_results(request: bytes, codes: dict[str, str] | None = None) -> bytes:
             values = {**values, **figures}
         answered.append((kind, values))
     return DIRECT_DEBIT.write(answered)
+
+
+def transfer_notice(
+    credits: list[dict], account: tuple[str, str, str, str] = ("0999", "001", "1", "1234567"), created: str = "081201"
+) -> bytes:
+    """A 振込入金通知 (Zengin 01) the bank would send for ``credits`` into ``account`` (bank, branch, type, number):
+    each a dict with ``inquiry_number``, ``booked_on`` (令和 YYMMDD), ``amount``, ``payer_name`` and, optionally,
+    ``payer_code`` and ``cancellation`` ("1" undoes an earlier credit)."""
+    from billing.zengin.layouts import TRANSFER_NOTICE
+
+    bank, branch, kind, number = account
+    days = sorted(c["booked_on"] for c in credits) or [created]
+    header = {
+        "created_on": created,
+        "booked_from": days[0],
+        "booked_to": days[-1],
+        "bank_code": bank,
+        "bank_name": "ｻﾝﾌﾟﾙ",
+        "branch_code": branch,
+        "branch_name": "ﾎﾝﾃﾝ",
+        "account_type": kind,
+        "account_number": number,
+        "account_name": "ｶ)ｻﾝﾌﾟﾙﾒ-ﾙﾊｲｼﾝ",
+    }
+    rows = [("1", header)]
+    for c in credits:
+        rows.append(
+            (
+                "2",
+                {
+                    "inquiry_number": c["inquiry_number"],
+                    "booked_on": c["booked_on"],
+                    "value_date": c["booked_on"],
+                    "amount": c["amount"],
+                    "other_bank_checks": 0,
+                    "payer_code": c.get("payer_code", ""),
+                    "payer_name": c["payer_name"],
+                    "cancellation": c.get("cancellation", "0"),
+                },
+            )
+        )
+    kept = [c for c in credits if c.get("cancellation", "0") == "0"]
+    undone = [c for c in credits if c.get("cancellation", "0") == "1"]
+    trailer = {
+        "transfer_count": len(kept),
+        "transfer_total": sum(c["amount"] for c in kept),
+        "cancel_count": len(undone),
+        "cancel_total": sum(c["amount"] for c in undone),
+    }
+    return TRANSFER_NOTICE.write([*rows, ("8", trailer), ("9", {})])

@@ -70,8 +70,7 @@ def request_file(collector: Collector, debit_date: date, records: list[DebitReco
 
 def read_results(body: bytes, collector: Collector, debit_date: date, records: list[DebitRecord]) -> list[DebitResult]:
     """Every result of the bank's file, checked whole against the run; ``BankFileError`` for the first fault."""
-    rows = DIRECT_DEBIT.read(body)
-    _check_order(rows)
+    rows = DIRECT_DEBIT.read_file(body)
     header = rows[0][1]
     if header["consignor_code"] != collector.consignor_code:
         raise BankFileError(
@@ -124,17 +123,6 @@ def _data(record: DebitRecord, result_code: str) -> dict:
         "customer_number": record.customer_number,
         "result_code": result_code,
     }
-
-
-def _check_order(rows: list[tuple[str, dict]]) -> None:
-    """One header first, data records, one trailer, one end last."""
-    kinds = "".join(kind for kind, _ in rows)
-    expected = "1" + "2" * (len(kinds) - 3) + "89"
-    for number, (kind, want) in enumerate(zip(kinds, expected, strict=False), start=1):
-        if kind != want:
-            raise BankFileError(number, "データ区分", f"is {kind}; a file is a header, data, a trailer and an end")
-    if len(kinds) < 3:
-        raise BankFileError(len(kinds) + 1, "データ区分", "a file is a header, data, a trailer and an end")
 
 
 def _check_trailer(trailer: dict, results: list[DebitResult], number: int) -> None:

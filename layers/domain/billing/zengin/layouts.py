@@ -60,3 +60,58 @@ DIRECT_DEBIT = Layout(
         Record((n("record_kind", "データ区分", 1, fixed="9"), blank(119))),
     ),
 )
+
+# 振込入金通知 (種別コード 01, フォーマットA): the bank's notice of the transfers credited to the issuer's account.
+# Dates are 和暦 YYMMDD in the 令和 era (``billing.zengin.era``).
+TRANSFER_NOTICE = Layout(
+    name="振込入金通知 (01)",
+    length=200,
+    records=(
+        Record(
+            (
+                n("record_kind", "データ区分", 1, fixed="1"),
+                n("type_code", "種別コード", 2, fixed="01"),
+                n("code_division", "コード区分", 1, fixed="0"),
+                n("created_on", "作成日", 6),
+                n("booked_from", "勘定日(自)", 6),
+                n("booked_to", "勘定日(至)", 6),
+                n("bank_code", "銀行コード", 4),
+                c("bank_name", "銀行名", 15),
+                n("branch_code", "支店コード", 3),
+                c("branch_name", "支店名", 15),
+                n("account_type", "預金種目", 1),
+                n("account_number", "口座番号", 7),
+                c("account_name", "口座名", 40),
+                blank(93),
+            )
+        ),
+        Record(
+            (
+                n("record_kind", "データ区分", 1, fixed="2"),
+                n("inquiry_number", "照会番号", 6),
+                n("booked_on", "勘定日", 6),
+                n("value_date", "起算日", 6),
+                n("amount", "金額", 10),
+                n("other_bank_checks", "うち他店券金額", 10),
+                c("payer_code", "振込依頼人コード", 10),  # digits, or spaces when none was given
+                c("payer_name", "振込依頼人名", 48),
+                c("sending_bank", "仕向銀行名", 15),
+                c("sending_branch", "仕向店名", 15),
+                c("cancellation", "取消区分", 1),
+                c("edi", "EDI情報", 20),
+                blank(52),
+            )
+        ),
+        Record(
+            (
+                n("record_kind", "データ区分", 1, fixed="8"),
+                n("transfer_count", "振込合計件数", 6),
+                n("transfer_total", "振込合計金額", 12),
+                n("cancel_count", "取消合計件数", 6),
+                n("cancel_total", "取消合計金額", 12),
+                blank(163),
+            )
+        ),
+        Record((n("record_kind", "データ区分", 1, fixed="9"), blank(199))),
+    ),
+)

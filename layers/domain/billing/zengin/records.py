@@ -114,6 +114,18 @@ class Layout:
             raise BankFileError(1, "レコード", "the file holds no record")
         return rows
 
+    def read_file(self, body: bytes) -> list[tuple[str, dict[str, str]]]:
+        """``read``, and the file's shape checked: one header first, data records, one trailer, one end last."""
+        rows = self.read(body)
+        kinds = "".join(kind for kind, _ in rows)
+        expected = "1" + "2" * (len(kinds) - 3) + "89"
+        for number, (kind, want) in enumerate(zip(kinds, expected, strict=False), start=1):
+            if kind != want:
+                raise BankFileError(number, "データ区分", f"is {kind}; a file is a header, data, a trailer and an end")
+        if len(kinds) < 3:
+            raise BankFileError(len(kinds) + 1, "データ区分", "a file is a header, data, a trailer and an end")
+        return rows
+
     def _split(self, body: bytes) -> list[bytes]:
         body = body.removesuffix(EOF_MARK)
         if CR_LF in body:
