@@ -247,8 +247,8 @@ class DebitRunStore:
                 if not refused:
                     raise  # a conflict with another writer: the message is retried
                 pending = [n for n in pending if n not in refused]
-        if mandate_rejected:
-            self._set_mandate(account_id, MandateStatus.REJECTED)
+        if mandate_rejected:  # no document left to fail, but the bank said the account cannot be debited
+            self.client.update_item(**self._mandate_update(account_id, MandateStatus.REJECTED)["Update"])
         return []
 
     def _fail_update(self, account_id: str, number: str, pay_by: date) -> dict:
@@ -281,21 +281,6 @@ class DebitRunStore:
                 "ExpressionAttributeValues": to_item({":status": status.value}),
             }
         }
-
-    def _set_mandate(self, account_id: str, status: MandateStatus, only_from: MandateStatus | None = None) -> None:
-        condition = "attribute_exists(pk)" + (" AND mandate_status = :from" if only_from else "")
-        values = {":status": status.value} | ({":from": only_from.value} if only_from else {})
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=keys.key(keys.account_pk(account_id), keys.PROFILE),
-                UpdateExpression="SET mandate_status = :status",
-                ConditionExpression=condition,
-                ExpressionAttributeValues=to_item(values),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
 
     def _update_if(self, account_id: str, number: str, update: str, condition: str, values: dict) -> bool:
         try:

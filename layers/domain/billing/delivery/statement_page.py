@@ -94,9 +94,9 @@ def _pay_to(to: dict | None) -> str:
     if not to:
         return ""
     number = to.get("customer_number")
-    ask = (
-        f'<dt>お客様番号</dt><dd class="customer-number">{escape(number)}</dd>\n'
-        f'<dd class="note">お振込の際は、振込依頼人名の前にお客様番号をご入力ください。</dd>\n'
+    ask = (  # the note inside the number's cell: the list is a two-column grid, and its first column fits its words
+        f'<dt>お客様番号</dt><dd class="customer-number">{escape(number)}'
+        f'<br><small class="note">お振込の際は、振込依頼人名の前にお客様番号をご入力ください。</small></dd>\n'
         if number
         else ""
     )
