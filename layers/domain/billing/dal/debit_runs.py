@@ -17,6 +17,7 @@ from billing.contracts.payment_details import MandateStatus
 from billing.dal import keys
 from billing.dal.accounts import contract_of
 from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.ledger import profile_update
 from billing.payments.debit_run import AccountDebit, Debtor
 from billing.payments.debit_runs import DebitRun, DueDocument, Part, ResultSummary, RunPage, RunStatus
 from billing.payments.ledger import Collection, Payment, Receivable, receivable_of
@@ -154,7 +155,8 @@ class DebitRunStore:
             if document.number in part.documents or document.number in credit:
                 writes.append(self._hold_update(part, document, credit.get(document.number, 0), debit_date, pay_by))
         if credit:
-            writes.append(_credit_taken(self.table, part.account_id, sum(credit.values())))
+            taken = sum(credit.values())
+            writes.append(profile_update(self.table, part.account_id, -taken, must_hold=taken))
         try:
             self.client.transact_write_items(TransactItems=writes)
         except ClientError as error:
@@ -331,15 +333,3 @@ def _debtor(item: dict, debit_date: date) -> Debtor:
         delivery_method=str(terms.delivery_method),
         contact=terms.billing_contact,
     )
-
-
-def _credit_taken(table: str, account_id: str, amount: int) -> dict:
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": keys.key(keys.account_pk(account_id), keys.PROFILE),
-            "UpdateExpression": "ADD credit_balance :taken",
-            "ConditionExpression": "credit_balance >= :amount",
-            "ExpressionAttributeValues": to_item({":taken": -amount, ":amount": amount}),
-        }
-    }

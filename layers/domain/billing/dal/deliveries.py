@@ -33,6 +33,20 @@ def _issued(item: dict) -> bool:
     return InvoiceStatus.counts_as_issued(item.get("status"))
 
 
+def letter_item(posting_on: date, account_id: str, number: str, month: str, correlation_id: str | None = None) -> dict:
+    """A letter waiting for ``posting_on``'s print run: an invoice's, or a notice's."""
+    item = {
+        "pk": keys.letters_pk(posting_on.isoformat()),
+        "sk": f"{account_id}#{number}",
+        "account_id": account_id,
+        "month": month,
+        "invoice_number": number,
+    }
+    if correlation_id:  # the print run logs each letter with it
+        item["correlation_id"] = correlation_id
+    return item
+
+
 class DeliveryStore:
     def __init__(self, table: str, client=None):
         self.table = table
@@ -78,15 +92,7 @@ class DeliveryStore:
         NOTICE.finish(self.client, self.table, lease, result, remove=MARKER)  # the notice ends the wait for delivery
 
     def add_letter(self, posting_on: date, invoice: Invoice, correlation_id: str | None = None) -> bool:
-        item = {
-            "pk": keys.letters_pk(posting_on.isoformat()),
-            "sk": f"{invoice.account_id}#{invoice.invoice_number}",
-            "account_id": invoice.account_id,
-            "month": invoice.month,
-            "invoice_number": invoice.invoice_number,
-        }
-        if correlation_id:  # the print run logs each letter with it
-            item["correlation_id"] = correlation_id
+        item = letter_item(posting_on, invoice.account_id, invoice.invoice_number, invoice.month, correlation_id)
         return put_if_absent(self.client, self.table, item)[0]
 
     def mark_posted(self, account_id: str, number: str, posted_on: date, arrival: date) -> bool:

@@ -169,17 +169,24 @@ class LedgerStore:
         }
 
 
-def profile_update(table: str, account_id: str, credit: int, activate_mandate: bool) -> dict:
-    """The write (for a transaction) that adds ``credit`` to the account's credit balance and, on its first
-    successful debit, makes its mandate active."""
+def profile_update(
+    table: str, account_id: str, credit: int, activate_mandate: bool = False, must_hold: int = 0
+) -> dict:
+    """The write (for a transaction) on the account's profile: ``credit`` added to its credit balance (taken,
+    when negative, on condition the balance holds ``must_hold``) and, on its first successful debit, its mandate
+    made active."""
     sets = " SET mandate_status = :active" if activate_mandate else ""
     values = {":amount": credit} | ({":active": "active"} if activate_mandate else {})
+    condition = "attribute_exists(pk)"
+    if must_hold:
+        condition += " AND credit_balance >= :held"
+        values[":held"] = must_hold
     return {
         "Update": {
             "TableName": table,
             "Key": keys.key(keys.account_pk(account_id), keys.PROFILE),
             "UpdateExpression": "ADD credit_balance :amount" + sets,
-            "ConditionExpression": "attribute_exists(pk)",
+            "ConditionExpression": condition,
             "ExpressionAttributeValues": to_item(values),
         }
     }
@@ -187,12 +194,4 @@ def profile_update(table: str, account_id: str, credit: int, activate_mandate: b
 
 def credit_update(table: str, account_id: str, amount: int) -> dict:
     """The write (for a transaction) that adds ``amount`` to the account's credit balance."""
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": keys.key(keys.account_pk(account_id), keys.PROFILE),
-            "UpdateExpression": "ADD credit_balance :amount",
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": to_item({":amount": amount}),
-        }
-    }
+    return profile_update(table, account_id, amount)

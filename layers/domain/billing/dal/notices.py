@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.deliveries import letter_item
 from billing.delivery.notices import Notice
 
 
@@ -24,13 +25,7 @@ class NoticeStore:
     def add(self, posting_on: date, notice: Notice) -> bool:
         """Store the notice and queue its letter for ``posting_on``'s print run, in one transaction; False when
         it was there (a repeat)."""
-        letter = {
-            "pk": keys.letters_pk(posting_on.isoformat()),
-            "sk": f"{notice.account_id}#{notice.invoice_number}",
-            "account_id": notice.account_id,
-            "month": notice.month,
-            "invoice_number": notice.invoice_number,
-        }
+        letter = letter_item(posting_on, notice.account_id, notice.invoice_number, notice.month)
         item = {**notice_key(notice.account_id, notice.invoice_number), **to_item(notice.as_record())}
         new = "attribute_not_exists(pk)"
         writes = [
