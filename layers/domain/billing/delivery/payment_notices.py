@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from billing.emails import Email
 from billing.japanese import jp_date, jp_month, yen
+from billing.payments.reminders import TITLES as REMINDER_TITLES
 
 CROSSED_IN_THE_POST = "行き違いでお支払いいただいている場合は、ご容赦ください。"
 
@@ -70,16 +71,10 @@ class TransferRequest:
             OPENINGS[self.why].format(debit_on=jp_date(self.debit_on)),
             f"お手数ですが、{jp_date(self.pay_by)}までに下記の口座へお振込みくださいますようお願いいたします。",
             "",
-            *(
-                f"請求書番号: {o.invoice_number} ({jp_month(o.month)}ご利用分) ご請求残高: {yen(o.balance)}"
-                for o in self.owed
-            ),
+            *(o.line() for o in self.owed),
             f"お振込金額: {yen(self.total)}",
             f"お振込期限: {jp_date(self.pay_by)}",
-            f"お振込先: {self.bank_account} {self.account_holder}",
-            f"お客様番号: {self.customer_number}",
-            "お振込の際は、振込依頼人名の前にお客様番号 (10桁) をご入力ください。",
-            f"例: {self.customer_number} ﾔﾏﾀﾞ ﾀﾛｳ",
+            *transfer_to(self.bank_account, self.account_holder, self.customer_number),
             "",
             CROSSED_IN_THE_POST,
         ]
@@ -92,3 +87,62 @@ class TransferRequest:
         subject = f"【{self.issuer_name}】{self.title}"
         body = "\n".join([*self.lines(), "このメールは送信専用です。"])
         return Email(self.email, subject, body)
+
+
+def transfer_to(bank_account: str, account_holder: str, customer_number: str) -> list[str]:
+    """Where to transfer, and the customer number to give before the payer name (every notice says it so)."""
+    return [
+        f"お振込先: {bank_account} {account_holder}",
+        f"お客様番号: {customer_number}",
+        "お振込の際は、振込依頼人名の前にお客様番号 (10桁) をご入力ください。",
+        f"例: {customer_number} ﾔﾏﾀﾞ ﾀﾛｳ",
+    ]
+
+
+REMINDER_OPENINGS = {
+    1: "{pay_by}がお支払期限の次のご請求について、本日までにご入金を確認できておりません。",
+    2: "先日ご案内いたしました次のご請求について、{pay_by}のお支払期限を過ぎた今もご入金を確認できておりません。",
+    3: (
+        "再三ご案内いたしました次のご請求について、ご入金を確認できておりません。"
+        "本状を最終のご案内とさせていただきます。"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PaymentReminder:
+    """A reminder (督促) of one document: its level, what is owed and by when; the email and the letter say the
+    same."""
+
+    level: int
+    recipient_line: str
+    email: str
+    issuer_name: str
+    customer_number: str
+    bank_account: str
+    account_holder: str
+    owed: Owed
+    pay_by: date
+
+    @property
+    def title(self) -> str:
+        return REMINDER_TITLES[self.level]
+
+    def lines(self) -> list[str]:
+        return [
+            self.recipient_line,
+            "",
+            f"{self.issuer_name}です。いつもご利用いただきありがとうございます。",
+            REMINDER_OPENINGS[self.level].format(pay_by=jp_date(self.pay_by)),
+            "お手数ですが、下記の口座へお振込みくださいますようお願いいたします。",
+            "",
+            self.owed.line(),
+            f"お支払期限: {jp_date(self.pay_by)}",
+            *transfer_to(self.bank_account, self.account_holder, self.customer_number),
+            "",
+            CROSSED_IN_THE_POST,
+        ]
+
+    def as_email(self) -> Email:
+        subject = f"【{self.issuer_name}】{self.title} ({self.owed.invoice_number})"
+        return Email(self.email, subject, "\n".join([*self.lines(), "このメールは送信専用です。"]))
