@@ -7,7 +7,8 @@ Triggered by:
 - POST /v1/debit-runs/{debit_date}/results: the bank's result file (application/octet-stream, at most 1 MB),
   checked whole against the run before anything changes (400 ``invalid_bank_file``, naming the record and the
   field); the same file again answers the same, another is 409 ``results_already_imported``.
-Reads: the run's record and parts in the BillingTable; the archived request file (presigned, 300 s).
+Reads: the run's record (and, to import results, its parts) in the BillingTable; the archived request file
+(presigned, 300 s).
 Writes: the run's record (started; results recorded once).
 Emits: the run's DebitRunPagesQueue pages, and one DebitResultsQueue message per account of an imported file.
 """
@@ -35,8 +36,7 @@ app = create_resolver()
 
 
 def run_view(run: DebitRun) -> dict:
-    parts = stores.debit_runs().parts(run.debit_date)
-    skipped = [{"account_id": p.account_id, "reason": p.skipped.value} for p in parts if p.skipped is not None]
+    skipped = [{"account_id": account_id, "reason": reason} for account_id, reason in run.skipped]
     results = None
     if run.results is not None:
         results = {"debit_date": run.debit_date.isoformat(), **run.results.as_json()}
@@ -45,7 +45,7 @@ def run_view(run: DebitRun) -> dict:
         "status": run.status.value,
         "records": run.records,
         "total": run.total,
-        "skipped": sorted(skipped, key=lambda s: s["account_id"]),
+        "skipped": skipped,
         "file_url": stores.archive().presigned_url(run.file_key, 300) if run.file_key else None,
         "sha256": run.sha256,
         "results": results,

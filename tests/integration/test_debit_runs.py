@@ -259,3 +259,25 @@ def test_a_rejected_mandate_bills_the_next_month_by_transfer_with_the_customer_n
     # while the account whose debit was withdrawn is debited again, naming its mandate
     debited = from_item(invoice_item("debit-web", "2026-11"))
     assert debited["payment_method"] == "direct_debit" and debited["debited_account"].startswith("****")
+
+
+def test_an_account_whose_mandate_is_rejected_is_skipped_and_asked_to_transfer(month, runs):
+    # Given debit-postal's mandate was rejected by an earlier run (and October was billed before that)
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "ACCOUNT#debit-postal"}, "sk": {"S": "PROFILE"}},
+        UpdateExpression="SET mandate_status = :rejected",
+        ExpressionAttributeValues={":rejected": {"S": "rejected"}},
+    )
+    # When the run is made
+    make_run(runs)
+    run = plan(runs)
+    # Then it debits debit-web alone, lists debit-postal as skipped, and asks it for a transfer by post
+    assert (run["records"], run["skipped"]) == (1, [{"account_id": "debit-postal", "reason": "mandate_rejected"}])
+    assert ledger("debit-postal")["collection"] == "debit_failed" and ledger("debit-postal")["pay_by"] > DEBIT_DATE
+    items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+    letters = [i["sk"]["S"] for i in items if i["pk"]["S"].startswith("LETTERS#") and "TR-" in i["sk"]["S"]]
+    assert letters == ["debit-postal#TR-20261127"]
+    assert [values["customer_number"][-10:] for kind, values in DIRECT_DEBIT.read(request_file()) if kind == "2"] == [
+        customer_number("debit-web")
+    ]

@@ -61,6 +61,7 @@ class DebitRunStore:
             file_key=item.get("file_key"),
             sha256=item.get("sha256"),
             results=ResultSummary(**results) if results else None,
+            skipped=tuple(sorted(tuple(entry.split(" ", 1)) for entry in item.get("skipped", ()))),
         )
 
     def shard_done(self, debit_date: date, shard: str) -> int:
@@ -154,6 +155,17 @@ class DebitRunStore:
         for document in due:
             if document.number in part.documents or document.number in credit:
                 writes.append(self._hold_update(part, document, credit.get(document.number, 0), debit_date, pay_by))
+        if part.skipped is not None:  # the run lists the few accounts it skips, so reading it reads no part
+            writes.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _run_key(debit_date),
+                        "UpdateExpression": "ADD skipped :entry",
+                        "ExpressionAttributeValues": {":entry": {"SS": [f"{part.account_id} {part.skipped.value}"]}},
+                    }
+                }
+            )
         if credit:
             taken = sum(credit.values())
             writes.append(profile_update(self.table, part.account_id, -taken, must_hold=taken))

@@ -83,6 +83,7 @@ class DebitRun:
     file_key: str | None = None
     sha256: str | None = None
     results: ResultSummary | None = None
+    skipped: tuple[tuple[str, str], ...] = ()  # (account, reason) of each account not debited, by account
 
 
 @dataclass(frozen=True)
