@@ -16,7 +16,7 @@ and the posting day's print run is written:
 
 SES is down (its sender identity removed) from before the close until the
 close has drained: web deliveries fail, are retried with Lambda's delays
-(sped up with ``--async-retry-scale 0.3``, which keeps the retry span longer
+(sped up with ``--async-retry-scale 0.26``, which keeps the retry span longer
 than the notice lease's ttl) and end in the delivery dead-letter queue; the
 close run says ``attention`` with the web invoices undelivered. Then SES
 comes back and the sweep brings every one of them back. The outage also keeps
@@ -64,7 +64,7 @@ from tests.stacks import RunningStack, start_local_up, stop_local_up
 ACCOUNTS = int(os.environ.get("CRASH_ACCOUNTS", "20"))  # two issue batches: room for a kill mid-close on a busy host
 KILLS_AT_S = [float(s) for s in os.environ.get("CRASH_KILLS_AT_S", "").split(",") if s]
 SES_OUTAGE = os.environ.get("CRASH_SES_OUTAGE", "1") == "1"
-RETRY_SCALE = "0.3"  # Lambda's 60 + 120 s retry delays become 18 + 36 s, still longer than the 45 s lease
+RETRY_SCALE = "0.26"  # Lambda's 60 + 120 s retry delays become 15.6 + 31.2 s, still longer than the 45 s lease
 SENDER = load_template()["Parameters"]["NotificationSender"]["Default"]
 
 

@@ -35,8 +35,8 @@ from tests.stacks import ROOT, RunningStack, start_local_up, stop_local_up
 
 ACCOUNTS = 24
 # A sender killed with the notice's lease fails the redelivered event (LeaseBusy) until the lease lapses (45 s);
-# Lambda's retries after 60 and 120 s become 18 and 36 s, a span still longer than the lease (local.retry_bounds).
-FASTER_RETRIES = ("--async-retry-scale", "0.3")
+# Lambda's retries after 60 and 120 s become 15.6 and 31.2 s, a span still longer than the lease (local.retry_bounds).
+FASTER_RETRIES = ("--async-retry-scale", "0.26")
 MOTO = """
 import sys, threading
 from local.moto_backend import LocalMotoServer
