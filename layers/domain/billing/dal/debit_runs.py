@@ -340,8 +340,6 @@ def _debtor(item: dict, debit_date: date) -> Debtor:
         debit_account=terms.debit_account,
         mandate=contract.mandate_status or MandateStatus.PENDING,
         credit_balance=contract.credit_balance,
-        email=terms.billing_contact.email,
-        recipient_line=terms.billing_contact.recipient,
         delivery_method=str(terms.delivery_method),
         contact=terms.billing_contact,
     )

@@ -46,10 +46,8 @@ class Debtor:
     debit_account: DebitAccount | None
     mandate: MandateStatus
     credit_balance: int = 0
-    email: str = ""  # the billing contact, for a transfer request
-    recipient_line: str = ""
     delivery_method: str = "web"  # postal: a transfer request is a letter in the print run
-    contact: BillingContact | None = None  # where that letter goes
+    contact: BillingContact | None = None  # the billing contact: whom a transfer request goes to
 
 
 @dataclass(frozen=True)

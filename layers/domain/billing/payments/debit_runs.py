@@ -97,14 +97,20 @@ class Part:
     record: DebitRecord | None = None
     skipped: SkipReason | None = None
     customer_number: str = ""
-    email: str = ""
-    recipient_line: str = ""
     delivery_method: str = "web"
-    contact: BillingContact | None = None  # a postal account's address, for a transfer request by letter
+    contact: BillingContact | None = None  # whom to ask for a transfer: by email, or a letter for a postal account
 
     @property
     def documents(self) -> tuple[str, ...]:
         return tuple(h.number for h in self.owed)
+
+    @property
+    def email(self) -> str:
+        return self.contact.email if self.contact else ""
+
+    @property
+    def recipient_line(self) -> str:
+        return self.contact.recipient if self.contact else ""
 
     @classmethod
     def of(cls, planned: AccountDebit, debtor: Debtor) -> Part:
@@ -114,8 +120,6 @@ class Part:
             planned.record,
             planned.skipped,
             debtor.customer_number,
-            debtor.email,
-            debtor.recipient_line,
             debtor.delivery_method,
             debtor.contact,
         )
@@ -126,8 +130,6 @@ class Part:
             "account_id": self.account_id,
             "owed": [[h.number, h.amount_due, h.paid_amount] for h in self.owed],
             "customer_number": self.customer_number,
-            "email": self.email,
-            "recipient_line": self.recipient_line,
             "delivery_method": self.delivery_method,
         }
         if self.contact is not None:
@@ -162,8 +164,6 @@ class Part:
             record,
             skipped,
             body.get("customer_number", ""),
-            body.get("email", ""),
-            body.get("recipient_line", ""),
             body.get("delivery_method", "web"),
             BillingContact(**body["contact"]) if body.get("contact") else None,
         )
