@@ -96,7 +96,7 @@ _S3_PREFIX = re.compile(r"^\$\{\w+\.Arn\}/[\w-]+(/[\w-]+)*/\*$")  # the objects 
 
 def key_prefixes() -> set[str]:
     """Every partition-key prefix of the BillingTable, from ``billing.dal.keys`` itself, and its one-item
-    partitions whole (``CLOSES``: a pattern names them exactly)."""
+    partitions whole (``CLOSES``, ``CUSTOMERS``: a pattern names them exactly)."""
     from billing.dal import keys
 
     made = [
@@ -109,8 +109,14 @@ def key_prefixes() -> set[str]:
         keys.idempotency_key("x")["pk"]["S"],
         keys.debit_run_pk("x"),
         keys.payment_key("x")["pk"]["S"],
+        keys.customer_pk("x"),
+        keys.bank_file_pk("x"),
+        keys.credits_pk("x"),
+        keys.credit_ref_pk("x"),
+        keys.payer_pk("x"),
     ]
-    return {pk[: pk.index("#") + 1] for pk in made} | {keys.LATEST_CLOSE["pk"]["S"]}
+    whole = {keys.LATEST_CLOSE["pk"]["S"], keys.CUSTOMER_COUNTER["pk"]["S"]}
+    return {pk[: pk.index("#") + 1] for pk in made} | whole
 
 
 def _list(value: object) -> list:

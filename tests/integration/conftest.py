@@ -39,6 +39,7 @@ QUEUES = {
     "PrintBatchQueue": "PRINT_BATCH_QUEUE_URL",
     "DebitRunPagesQueue": "DEBIT_RUN_PAGES_QUEUE_URL",
     "DebitResultsQueue": "DEBIT_RESULTS_QUEUE_URL",
+    "BankCreditPagesQueue": "BANK_CREDIT_PAGES_QUEUE_URL",
 }
 
 

@@ -38,7 +38,7 @@ def test_an_issued_invoice_owes_its_total_by_its_due_date(closed):
         "amount_due": 7_700,
         "paid_amount": 0,
         "pay_by": "2026-11-30",
-        "payments": [],
+        "payments": {},  # by payment id
     }
 
 
@@ -56,7 +56,7 @@ def test_a_correction_takes_over_what_was_paid_and_the_replaced_invoice_asks_for
     replaced, correction = state(ORIGINAL), state(corrected["invoice_number"])
     assert (replaced["amount_due"], replaced["paid_amount"]) == (0, 0)
     assert (correction["total"], correction["amount_due"]) == (4_400, 4_400 - 1_100)  # less the month's returns
-    assert correction["paid_amount"] == 3_300 and [p["amount"] for p in correction["payments"]] == [5_000]
+    assert correction["paid_amount"] == 3_300 and [p["amount"] for p in correction["payments"].values()] == [5_000]
     assert credit_balance() == 5_000 - 3_300  # what was paid beyond it
 
 

@@ -58,7 +58,7 @@ def test_eight_writers_paying_one_invoice_never_over_allocate(local_stack: Runni
     item = seed.get_item(TableName=table, Key=keys.key(keys.account_pk(account), keys.document_sk(number)))["Item"]
     profile = seed.get_item(TableName=table, Key=keys.key(keys.account_pk(account), keys.PROFILE))["Item"]
     assert int(item["paid_amount"]["N"]) == DUE
-    assert sum(int(p["M"]["amount"]["N"]) for p in item["payments"]["L"]) == DUE
+    assert sum(int(p["M"]["amount"]["N"]) for p in item["payments"]["M"].values()) == DUE
     assert int(profile["credit_balance"]["N"]) == WRITERS * 2_000 - DUE
     # And each payment was applied once: its second sending changed nothing and says so
     first, again = results[0::2], results[1::2]

@@ -27,7 +27,7 @@ BILLING = ROOT / "layers" / "domain" / "billing"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("months",),
     ("bank_calendar", "errors", "vocabulary", "emails", "spreadsheet", "japanese", "zengin"),
-    ("tariff",),
+    ("tariff", "paging"),
     ("usage",),
     ("contracts",),
     ("invoicing",),
@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "observability",
         "snapstart",
         "debit_wiring",
+        "bank_wiring",
         "__init__",
     ),
 )

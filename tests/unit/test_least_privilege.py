@@ -48,7 +48,8 @@ def test_the_read_only_functions_exist_and_read(template):
 
 def test_the_key_prefixes_come_from_the_table_layout():
     expected = {"ACCOUNT#", "MONTH#", "LETTERS#", "PRINT#", "CHURN#", "CHANGE#", "REQUEST#", "DEBITRUN#", "PAYMENT#"}
-    assert key_prefixes() == expected | {"CLOSES"}
+    expected |= {"CUSTOMER#", "BANKFILE#", "CREDITS#", "CREDITREF#", "PAYER#"}
+    assert key_prefixes() == expected | {"CLOSES", "CUSTOMERS"}
 
 
 # The rules themselves: each catches what it is for.

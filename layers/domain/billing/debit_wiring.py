@@ -68,9 +68,9 @@ def result_order(message: DebitResultMessage) -> ResultOrder:
     return ResultOrder(message.debit_date, message.code, message.imported_on, Part.from_json(message.part))
 
 
-def announce_paid(account_id: str, numbers: list[str], received_on: date) -> None:
+def announce_paid(account_id: str, numbers: list[str], received_on: date, method: str = "direct_debit") -> None:
     details = [
-        InvoicePaidDetail(account_id=account_id, invoice_number=n, received_on=received_on, method="direct_debit")
+        InvoicePaidDetail(account_id=account_id, invoice_number=n, received_on=received_on, method=method)
         for n in numbers
     ]
     if publish_all(settings().event_bus_name, "InvoicePaid", [d.body() for d in details]):

@@ -246,3 +246,38 @@ class DebitRunNotRequested(BillingError):
 
     def __init__(self, debit_date: str):
         super().__init__(f"the debit run of {debit_date} has no request file yet; results cannot be imported")
+
+
+class PaymentAlreadyAllocated(BillingError):
+    code = "payment_already_allocated"
+    status = 409
+
+    def __init__(self, payment_id: str, account_id: str):
+        super().__init__(f"payment {payment_id} is already allocated to {account_id}; take that back first")
+
+
+class PaymentNotAllocated(BillingError):
+    code = "payment_not_allocated"
+    status = 409
+
+    def __init__(self, payment_id: str, status: str):
+        super().__init__(f"payment {payment_id} is {status}: there is no allocation to take back")
+
+
+class PaymentCancelled(BillingError):
+    code = "payment_cancelled"
+    status = 409
+
+    def __init__(self, payment_id: str):
+        super().__init__(f"payment {payment_id} was cancelled by the bank (取消): it cannot be allocated")
+
+
+class CreditAlreadyUsed(BillingError):
+    code = "credit_already_used"
+    status = 409
+
+    def __init__(self, payment_id: str, account_id: str):
+        super().__init__(
+            f"payment {payment_id} left credit on {account_id} that has since paid other documents;"
+            " it cannot be taken back whole"
+        )

@@ -62,6 +62,14 @@ class Settings:
         return _required("DEBIT_RESULTS_QUEUE_URL")
 
     @cached_property
+    def bank_credit_pages_queue_url(self) -> str:
+        return _required("BANK_CREDIT_PAGES_QUEUE_URL")
+
+    @cached_property
+    def reminder_pages_queue_url(self) -> str:
+        return _required("REMINDER_PAGES_QUEUE_URL")
+
+    @cached_property
     def debit_lead_business_days(self) -> int:
         return int(_required("DEBIT_LEAD_BUSINESS_DAYS"))
 

@@ -20,6 +20,7 @@ from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import update_if
 from billing.dal.customer_numbers import MAX_ATTEMPTS as MAX_NUMBER_ATTEMPTS
 from billing.dal.customer_numbers import CustomerNumbers, CustomerNumbersBusy
+from billing.dal.payer_names import learn_payer_name
 from billing.errors import AccountNotFound, AlreadyCancelled, ContractStartsInClosedMonth, MonthClosed, NotFound
 
 _OPEN_MONTH = "(attribute_not_exists(closed_through) OR closed_through < :month)"
@@ -77,6 +78,8 @@ class AccountStore:
                 },
                 *self.customer_numbers.claim(number, profile.account_id),
             ]
+            if profile.payer_name_kana:  # transfers under this name match the account
+                writes.append(learn_payer_name(self.table, profile.payer_name_kana, profile.account_id))
             try:
                 self.client.transact_write_items(TransactItems=writes)
             except ClientError as error:

@@ -25,6 +25,7 @@ from billing.contracts.terms import Contract, TermsChange
 from billing.dal import keys
 from billing.dal.accounts import AccountStore
 from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.payer_names import learn_payer_name
 from billing.errors import AlreadyApplied, ChangeRequestNotFound
 
 MAX_APPLY_ATTEMPTS = 5
@@ -58,13 +59,14 @@ class ChangeRequestStore:
         for _ in range(MAX_APPLY_ATTEMPTS):
             applied = decide(self.accounts.get(pending.account_id))  # AccountNotFound if it is gone
             change = TermsChange(applied.effective_month, pending.changes, pending.change_request_id)
+            writes = [
+                {"Update": self._request_update(pending, applied)},
+                {"Update": self.accounts.add_change(pending.account_id, change)},
+            ]
+            if pending.changes.payer_name_kana:  # transfers under the new name match the account from now on
+                writes.append(learn_payer_name(self.table, pending.changes.payer_name_kana, pending.account_id))
             try:
-                self.client.transact_write_items(
-                    TransactItems=[
-                        {"Update": self._request_update(pending, applied)},
-                        {"Update": self.accounts.add_change(pending.account_id, change)},
-                    ]
-                )
+                self.client.transact_write_items(TransactItems=writes)
             except ClientError as error:
                 if error.response["Error"]["Code"] != "TransactionCanceledException":
                     raise

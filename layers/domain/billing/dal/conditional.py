@@ -76,3 +76,19 @@ def transact_if(client, items: list[dict], retry_conflicts: bool = False) -> boo
             raise
         return False
     return True
+
+
+def cancellation_reasons(client, writes: list[dict]) -> list[str | None] | None:
+    """None when the transaction went through; else each write's cancellation reason (a conflict with another
+    transaction reads as a reason of its own, so the caller tries again)."""
+    try:
+        client.transact_write_items(TransactItems=writes)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code == "TransactionConflictException":
+            return ["TransactionConflict"] * len(writes)
+        if code != "TransactionCanceledException":
+            raise
+        reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons") or []]
+        return reasons + [None] * (len(writes) - len(reasons))
+    return None

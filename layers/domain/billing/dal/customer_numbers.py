@@ -16,7 +16,7 @@ from billing.contracts.payment_details import customer_number
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
 
-COUNTER = keys.key("CUSTOMERS", "COUNTER")
+COUNTER = keys.CUSTOMER_COUNTER
 MAX_ATTEMPTS = 50
 
 
@@ -35,7 +35,7 @@ class NextNumber:
 
 
 def claim_key(number: str) -> dict:
-    return keys.key(f"CUSTOMER#{number}", "CUSTOMER")
+    return keys.key(keys.customer_pk(number), "CUSTOMER")
 
 
 class CustomerNumbers:

@@ -181,10 +181,12 @@ class DebitRunStore:
 
     def _hold_update(self, part: Part, document: Receivable, credit: int, debit_date: date, pay_by: date) -> dict:
         sets, values = [], {":due": document.amount_due, ":seen": document.paid_amount}
+        names = {"#collection": "collection"}
         if credit:
             share = Payment(f"credit-{debit_date.isoformat()}-{part.account_id}", debit_date, credit, "credit_balance")
-            sets += ["paid_amount = :paid", "payments = list_append(payments, :share)"]
-            values |= {":paid": document.paid_amount + credit, ":share": [share.as_json()]}
+            sets += ["paid_amount = :paid", "payments.#share = :share"]
+            values |= {":paid": document.paid_amount + credit, ":share": share.as_json()}
+            names["#share"] = share.payment_id
         if document.number in part.documents:
             if part.record is not None:
                 sets.append("#collection = :collection")
@@ -205,7 +207,7 @@ class DebitRunStore:
                 "ConditionExpression": (
                     "amount_due = :due AND paid_amount = :seen AND attribute_not_exists(#collection)"
                 ),
-                "ExpressionAttributeNames": {"#collection": "collection"},
+                "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": to_item(values),
             }
         }

@@ -28,11 +28,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
 from billing import months
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
+from billing.dal.conditional import cancellation_reasons
 from billing.dal.invoices import InvoiceStore, document_key, document_record
 from billing.dal.ledger import credit_update
 from billing.dal.undelivered import MARKER
@@ -241,14 +240,7 @@ class DocumentStore:
 
     def _transact(self, items: list[dict]) -> list[str | None] | None:
         """None when every write went through, else each item's cancellation reason."""
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if error.response["Error"]["Code"] not in ("TransactionCanceledException", "TransactionConflictException"):
-                raise
-            reasons = error.response.get("CancellationReasons") or []
-            return [reason.get("Code") for reason in reasons] + [None] * (len(items) - len(reasons))
-        return None
+        return cancellation_reasons(self.client, items)
 
 
 @dataclass(frozen=True)
@@ -284,7 +276,7 @@ def ledger_moves(latest: dict, document: Invoice, returned: int) -> LedgerMoves:
         carried = {
             "amount_due": state.amount_due,
             "paid_amount": state.paid_amount,
-            "payments": [p.as_json() for p in state.payments],
+            "payments": {p.payment_id: p.as_json() for p in state.payments},
         }
         return LedgerMoves(carried, {"amount_due": 0, "paid_amount": 0}, seen, excess)
     lowered, excess = lowered_by_return(current, document.total)

@@ -52,6 +52,15 @@ DEBITRUN#<YYYY-MM-DD>  RUN                      a debit date's run: status, shar
 DEBITRUN#<YYYY-MM-DD>  ACCOUNT#<account>        one account's part of the run: its debit record
                                                 (documents, amount) or why it was skipped
 PAYMENT#<payment id>   PAYMENT                  money applied once: its allocations and credit
+CUSTOMERS              COUNTER                  the last customer number's sequence
+CUSTOMER#<number>      CUSTOMER                 the account a customer number belongs to
+BANKFILE#<sha256>      FILE                     an imported bank file: records, pages, pages done
+                                                and their counts
+CREDITS#<勘定日>        <payment id>             one bank-file payment: status, the account and
+                                                allocations once matched (the review queue)
+CREDITREF#<account>-   <勘定日>                  where a cancellation (取消) finds the payment it
+<照会番号>-<amount>                              undoes
+PAYER#<payer key>      PAYER                    the accounts paying under a normalised payer name
 =====================  =======================  ==========================================
 
 Indexes: ``AccountsByShard`` (profiles only, spread over ACCOUNT_SHARDS),
@@ -190,6 +199,26 @@ def payment_key(payment_id: str) -> dict:
     return key(f"PAYMENT#{payment_id}", "PAYMENT")
 
 
+def customer_pk(number: str) -> str:
+    return f"CUSTOMER#{number}"
+
+
+def bank_file_pk(sha256: str) -> str:
+    return f"BANKFILE#{sha256}"
+
+
+def credits_pk(day: str) -> str:
+    return f"CREDITS#{day}"
+
+
+def credit_ref_pk(reference: str) -> str:
+    return f"CREDITREF#{reference}"
+
+
+def payer_pk(payer_key: str) -> str:
+    return f"PAYER#{payer_key}"
+
+
 def due_keys(account_id: str, number: str, pay_by: str) -> dict:
     """A document's place in ``DocumentsByPayBy``: its due date's partition of its account's shard."""
     return {"due_shard": f"{pay_by}#{account_shard(account_id)}", "due_key": f"{account_id}#{number}"}
@@ -200,6 +229,7 @@ def key(pk: str, sk: str) -> dict:
 
 
 LATEST_CLOSE = key("CLOSES", "LATEST")
+CUSTOMER_COUNTER = key("CUSTOMERS", "COUNTER")
 
 
 CREDIT_NOTE_COUNTER = "CREDIT_NOTE_COUNTER"

@@ -14,7 +14,7 @@ below zero, whatever runs at the same time, and a payment applied twice is appli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,11 +22,16 @@ from botocore.exceptions import ClientError
 
 from billing.dal import keys
 from billing.dal.clients import dynamodb, from_item, to_item
-from billing.dal.conditional import transact_if
+from billing.dal.conditional import cancellation_reasons, transact_if
 from billing.payments.debit_run import Held
 from billing.payments.ledger import Allocation, Payment, Receivable, allocate, receivable_of
 
 MAX_ATTEMPTS = 40  # each attempt that loses a race lets another writer's payment through
+
+
+Claim = Callable[[list[Allocation], int, tuple[str, ...]], list[dict]]
+"""The writes that record a payment as allocated, from (its allocations, what is left as credit, the documents it
+pays off); the first is conditional, so the same payment is recorded once."""
 
 
 class LedgerBusy(RuntimeError):
@@ -48,7 +53,7 @@ def ledger_fields(account_id: str, number: str, amount_due: int, pay_by: date) -
         "amount_due": amount_due,
         "paid_amount": 0,
         "pay_by": pay_by.isoformat(),
-        "payments": [],
+        "payments": {},  # by payment id
         "reminders": [],
         **keys.due_keys(account_id, number, pay_by.isoformat()),
     }
@@ -78,22 +83,64 @@ class LedgerStore:
 
     def pay(self, account_id: str, payment: Payment, only: Sequence[str] | None = None) -> Applied:
         """Apply ``payment`` to the account: its open documents (``only`` those, when named) oldest ``pay_by``
-        first, the rest as credit."""
+        first, the rest as credit; recorded once under ``PAYMENT#<id>`` (a repeat answers what was applied)."""
         for _ in range(MAX_ATTEMPTS):
             applied = self.applied(payment.payment_id)
             if applied is not None:
                 return applied
+
+            def record(allocations: list[Allocation], left: int, settled: tuple[str, ...]) -> list[dict]:
+                return [self._record(account_id, payment, allocations, left, settled)]
+
+            applied = self.settle(account_id, payment, record, only)
+            if applied is not None:
+                return applied
+        raise LedgerBusy(f"{account_id}: payment {payment.payment_id} lost {MAX_ATTEMPTS} races in a row")
+
+    def settle(
+        self, account_id: str, payment: Payment, claim: Claim, only: Sequence[str] | None = None
+    ) -> Applied | None:
+        """Allocate ``payment`` over the account's open documents in one transaction whose first writes are
+        ``claim``'s (the payment's own record, conditional); None when that condition refused it (the payment
+        was recorded before). A document that moved meanwhile makes it read and allocate again."""
+        for _ in range(MAX_ATTEMPTS):
             documents = [d for d in self.open_documents(account_id) if only is None or d.number in only]
             allocations, left = allocate(payment.amount, documents)
             by_number = {d.number: d for d in documents}
             settled = tuple(a.number for a in allocations if a.amount == by_number[a.number].balance)
-            writes = [self._record(account_id, payment, allocations, left, settled)]
-            writes += [self._allocate(account_id, by_number[a.number], a, payment) for a in allocations]
+            claimed = claim(allocations, left, settled)
+            writes = [*claimed, *(self._allocate(account_id, by_number[a.number], a, payment) for a in allocations)]
             if left:
                 writes.append(credit_update(self.table, account_id, left))
-            if transact_if(self.client, writes, retry_conflicts=True):
+            refused = cancellation_reasons(self.client, writes)
+            if refused is None:
                 return Applied(payment.payment_id, tuple(allocations), left, first_time=True, settled=settled)
+            if any(reason == "ConditionalCheckFailed" for reason in refused[: len(claimed)]):
+                return None
         raise LedgerBusy(f"{account_id}: payment {payment.payment_id} lost {MAX_ATTEMPTS} races in a row")
+
+    def take_back(
+        self, account_id: str, payment_id: str, allocations: Sequence[Allocation], credited: int
+    ) -> list[dict]:
+        """The writes (for a transaction) that undo a payment's allocation: each document's share removed (on
+        condition it is still there) and the credit it left taken back (on condition the balance still holds
+        it)."""
+        writes = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": keys.key(keys.account_pk(account_id), keys.document_sk(a.number)),
+                    "UpdateExpression": "SET paid_amount = paid_amount - :share REMOVE payments.#payment",
+                    "ConditionExpression": "attribute_exists(payments.#payment) AND paid_amount >= :share",
+                    "ExpressionAttributeNames": {"#payment": payment_id},
+                    "ExpressionAttributeValues": to_item({":share": a.amount}),
+                }
+            }
+            for a in allocations
+        ]
+        if credited:
+            writes.append(profile_update(self.table, account_id, -credited, must_hold=credited))
+        return writes
 
     def pay_held(self, account_id: str, payment: Payment, held: Sequence[Held], activate_mandate: bool) -> list[str]:
         """A debit: ``payment`` goes to the documents a run held, on condition each is still as the run held it
@@ -153,14 +200,15 @@ class LedgerStore:
             "Update": {
                 "TableName": self.table,
                 "Key": keys.key(keys.account_pk(account_id), keys.document_sk(document.number)),
-                "UpdateExpression": "SET paid_amount = :paid, payments = list_append(payments, :share)"
+                "UpdateExpression": "SET paid_amount = :paid, payments.#payment = :share"
                 + (" REMOVE #collection" if paid_off else ""),
-                **({"ExpressionAttributeNames": {"#collection": "collection"}} if paid_off else {}),
+                "ExpressionAttributeNames": {"#payment": payment.payment_id}
+                | ({"#collection": "collection"} if paid_off else {}),
                 "ConditionExpression": "amount_due = :due AND paid_amount = :seen",
                 "ExpressionAttributeValues": to_item(
                     {
                         ":paid": document.paid_amount + allocation.amount,
-                        ":share": [share.as_json()],
+                        ":share": share.as_json(),
                         ":due": document.amount_due,
                         ":seen": document.paid_amount,
                     }

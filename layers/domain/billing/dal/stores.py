@@ -27,6 +27,7 @@ from billing.settings import settings
 if TYPE_CHECKING:
     from billing.dal.accounts import AccountStore
     from billing.dal.archive import InvoiceArchive
+    from billing.dal.bank_credits import BankCreditStore
     from billing.dal.change_requests import ChangeRequestStore
     from billing.dal.churn import ChurnStore
     from billing.dal.close_runs import CloseRunStore
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from billing.dal.ledger import LedgerStore
     from billing.dal.notices import NoticeStore
     from billing.dal.print_runs import PrintRunStore
+    from billing.dal.receivables import ReceivablesReader
     from billing.dal.undelivered import UndeliveredIndex
     from billing.dal.usage import UsageStore
 
@@ -141,6 +143,20 @@ def debit_runs() -> DebitRunStore:
     from billing.dal.debit_runs import DebitRunStore
 
     return DebitRunStore(settings().table_name)
+
+
+@_once
+def bank_credits() -> BankCreditStore:
+    from billing.dal.bank_credits import BankCreditStore
+
+    return BankCreditStore(settings().table_name, ledger())
+
+
+@_once
+def receivables() -> ReceivablesReader:
+    from billing.dal.receivables import ReceivablesReader
+
+    return ReceivablesReader(settings().table_name)
 
 
 @_once

@@ -16,8 +16,6 @@ No AWS here: ``billing.dal.invoice_search`` reads the index.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import hashlib
 import heapq
@@ -28,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from billing import months
+from billing import months, paging
 from billing.errors import InvalidRequest
 from billing.spreadsheet import csv_cell
 
@@ -50,7 +48,6 @@ ROW_FIELDS = (
 )
 # A document's payment state, read from its item (the search index does not project it); null on a return invoice.
 PAYMENT_FIELDS = ("payment_status", "balance")
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,400}\Z")
 _POSITION = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})#((INV|CN)-[0-9]{6}-[0-9]{7})\Z")
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP CSV injection).
 
@@ -120,33 +117,12 @@ def merge_oldest_first(shards: Iterable[Iterable[dict]]) -> Iterator[dict]:
 
 
 def encode_token(search: DocumentSearch, after: str) -> str:
-    body = json.dumps({"v": 1, "q": search.fingerprint(), "after": after}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(body.encode()).rstrip(b"=").decode("ascii")
+    return paging.encode_token(search.fingerprint(), after)
 
 
 def decode_token(search: DocumentSearch, token: str) -> str:
     """The position a token continues after; ``InvalidRequest`` for anything this search did not give."""
-    refused = InvalidRequest("next_token is not one this search gave: repeat the search without it")
-    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
-        raise refused
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        body = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise refused from None
-    if not isinstance(body, dict) or set(body) != {"v", "q", "after"} or body["v"] != 1:
-        raise refused
-    after = body["after"]
-    match = _POSITION.fullmatch(after) if isinstance(after, str) else None
-    if body["q"] != search.fingerprint() or match is None:
-        raise refused
-    try:
-        day = date.fromisoformat(match.group(1))
-    except ValueError:
-        raise refused from None
-    if not search.issued_from <= day <= search.issued_to:
-        raise refused
-    return after
+    return paging.decode_token(search.fingerprint(), token, _POSITION, search.issued_from, search.issued_to)
 
 
 # ---------------------------------------------------------------- rows and CSV

@@ -179,11 +179,18 @@ def receivable_of(item: dict) -> Receivable:
         pay_by=date.fromisoformat(item["pay_by"]),
         paid_amount=item.get("paid_amount", 0),
         collection=Collection(item["collection"]) if item.get("collection") else None,
-        payments=tuple(
-            Payment(p["payment_id"], date.fromisoformat(p["received_on"]), p["amount"], p["method"])
-            for p in item.get("payments", [])
-        ),
+        payments=payments_of(item.get("payments") or ()),
         reminders=tuple(
             Reminder(r["level"], date.fromisoformat(r["sent_on"]), r["channel"]) for r in item.get("reminders", [])
         ),
     )
+
+
+def payments_of(stored: dict | list) -> tuple[Payment, ...]:
+    """A document's payments as stored: a map by payment id (so a payment taken back is one key removed), in the
+    order they came; a list on documents written before that."""
+    entries = stored.values() if isinstance(stored, dict) else stored
+    payments = [
+        Payment(p["payment_id"], date.fromisoformat(p["received_on"]), p["amount"], p["method"]) for p in entries
+    ]
+    return tuple(sorted(payments, key=lambda p: (p.received_on, p.payment_id)))

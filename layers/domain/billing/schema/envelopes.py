@@ -11,6 +11,7 @@ from pydantic import Json
 
 from billing.schema.messages import (
     AccountPageMessage,
+    BankCreditPageMessage,
     DebitResultMessage,
     DebitRunPageMessage,
     InvoiceIssuedDetail,
@@ -42,6 +43,10 @@ class DebitRunPageRecord(SqsRecordModel):
 
 class DebitResultRecord(SqsRecordModel):
     body: Json[DebitResultMessage]
+
+
+class BankCreditPageRecord(SqsRecordModel):
+    body: Json[BankCreditPageMessage]
 
 
 class InvoiceIssuedEvent(EventBridgeModel):

@@ -141,6 +141,14 @@ class DebitResultMessage(Message):
     part: dict
 
 
+class BankCreditPageMessage(Message):
+    """One page of a bank file's records (``billing.payments.bank_credits.CreditPage.as_json``)."""
+
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    page: Annotated[int, Field(ge=0)]
+    credits: list[dict]
+
+
 class InvoicePaidDetail(Message):
     """``InvoicePaid``: a document's balance reached 0."""
 
