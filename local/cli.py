@@ -1,4 +1,5 @@
-"""The ``python -m local`` commands: up, invoke, demo, close-month, print-run, sweep, token.
+"""The ``python -m local`` commands: up, invoke, demo, close-month, print-run, sweep, debit-run, debit-results,
+reminders, bank-statement, token.
 
 ``up`` prints one JSON line first (for scripts), then logs to stderr. The
 other commands act on the stack that ``up`` recorded in ``.local/stack.json``
@@ -26,6 +27,7 @@ from local.stack import (
     invoke_once,
     print_run_on_running_stack,
     read_state,
+    reminders_on_running_stack,
     stop_signals,
     sweep_on_running_stack,
 )
@@ -108,6 +110,16 @@ def print_run(args: argparse.Namespace) -> int:
     except ValueError:
         raise SystemExit(f"print-run wants a date YYYY-MM-DD, got {args.date!r}") from None
     return _on_running_stack(print_run_on_running_stack, args, args.date)
+
+
+def reminders(args: argparse.Namespace) -> int:
+    return _on_running_stack(reminders_on_running_stack, args, _date(args.date, "reminders"))
+
+
+def bank_statement(args: argparse.Namespace) -> int:
+    answer = _operator(args).post("/v1/bank-statements", data=Path(args.file).read_bytes(), headers=debits.OCTET_STREAM)
+    print(json.dumps(answer.json(), ensure_ascii=False, indent=2))
+    return 0 if answer.status_code in (200, 202) else 1
 
 
 def sweep(args: argparse.Namespace) -> int:
@@ -254,6 +266,20 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("date", help="YYYY-MM-DD, the debit date")
     command.add_argument("file", help="the bank's result file (Zengin 91), as it came")
     command.set_defaults(run=debit_results)
+
+    command = with_state(
+        commands.add_parser("reminders", help="run the daily reminder schedule as on a day and wait for what it sends")
+    )
+    command.add_argument("date", help="YYYY-MM-DD, the day to run as")
+    command.add_argument("--endpoint", help="the AWS-compatible endpoint of the `up` whose consumers send")
+    command.add_argument("--timeout", type=float, default=600, help="seconds to wait for the pages to finish")
+    command.set_defaults(run=reminders)
+
+    command = with_state(
+        commands.add_parser("bank-statement", help="upload a bank file (Zengin 01 or 03) as the operator")
+    )
+    command.add_argument("file", help="the bank's file, as it came")
+    command.set_defaults(run=bank_statement)
 
     command = with_state(commands.add_parser("token", help="print a customer token for an account"))
     command.add_argument("account_id")

@@ -893,6 +893,30 @@ class SweepReport:
         }
 
 
+def run_schedule(
+    event: str,
+    day: str,
+    found: list[Schedule],
+    invoke: Callable[[str, Any], Invocation],
+    sqs: Any,
+    consumed_queues: list[str],
+    dead_letters: dict[str, str],
+    timeout_s: float = 600,
+    progress: Callable[[str], None] | None = None,
+) -> SweepReport:
+    """Run the schedule named ``event`` as on ``day`` (its input with ``date``), and wait for what it sets off."""
+    named = [schedule for schedule in found if schedule.event == event]
+    if not named:
+        raise TemplateError(f"the template has no schedule {event}")
+    invocations = {
+        f"{schedule.function}.{schedule.event}": invoke(schedule.function, {**schedule.input, "date": day})
+        for schedule in named
+    }
+    drained = wait_until_drained(sqs, consumed_queues, timeout_s, progress=progress)
+    depths = {name: queue_depth(sqs, url) for name, url in dead_letters.items()}
+    return SweepReport(invocations, drained, depths)
+
+
 def sweep(
     given: dict,
     found: list[Schedule],

@@ -600,6 +600,26 @@ def print_run_on_running_stack(
     return _on_running_stack(template_path, state_path, endpoint, run)
 
 
+def reminders_on_running_stack(
+    template_path: Path | str,
+    day: str,
+    state_path: Path | str = DEFAULT_STATE,
+    timeout_s: float = 600,
+    progress: Callable[[str], None] | None = None,
+    endpoint: str | None = None,
+) -> SweepReport:
+    """``reminders`` from another process: run ReminderSchedule as on ``day``, ``up``'s consumers send the pages."""
+
+    def run(stack, functions, invoke, consumed, dead_letters) -> SweepReport:
+        found = schedules(functions, stack.resolver)
+        sqs = stack.client("sqs")
+        return event_sources.run_schedule(
+            "ReminderSchedule", day, found, invoke, sqs, consumed, dead_letters, timeout_s, progress
+        )
+
+    return _on_running_stack(template_path, state_path, endpoint, run)
+
+
 def sweep_on_running_stack(
     template_path: Path | str,
     given: dict,

@@ -40,6 +40,7 @@ QUEUES = {
     "DebitRunPagesQueue": "DEBIT_RUN_PAGES_QUEUE_URL",
     "DebitResultsQueue": "DEBIT_RESULTS_QUEUE_URL",
     "BankCreditPagesQueue": "BANK_CREDIT_PAGES_QUEUE_URL",
+    "ReminderPagesQueue": "REMINDER_PAGES_QUEUE_URL",
 }
 
 

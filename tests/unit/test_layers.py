@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "snapstart",
         "debit_wiring",
         "bank_wiring",
+        "reminder_wiring",
         "__init__",
     ),
 )

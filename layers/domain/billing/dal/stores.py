@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from billing.dal.notices import NoticeStore
     from billing.dal.print_runs import PrintRunStore
     from billing.dal.receivables import ReceivablesReader
+    from billing.dal.reminders import ReminderStore
     from billing.dal.undelivered import UndeliveredIndex
     from billing.dal.usage import UsageStore
 
@@ -150,6 +151,13 @@ def bank_credits() -> BankCreditStore:
     from billing.dal.bank_credits import BankCreditStore
 
     return BankCreditStore(settings().table_name, ledger())
+
+
+@_once
+def reminders() -> ReminderStore:
+    from billing.dal.reminders import ReminderStore
+
+    return ReminderStore(settings().table_name)
 
 
 @_once

@@ -1,4 +1,4 @@
-"""Letters that are not invoices: a transfer request for a postal account, printed in the print run.
+"""Letters that are not invoices: a transfer request or a reminder for a postal account, printed in the print run.
 
 A notice goes in its account's envelope after the account's invoices of the batch (letters sort by account,
 then number, and ``TR-`` sorts after ``INV-`` and ``CN-``). It carries what the letter says and where it goes,
@@ -19,6 +19,11 @@ NOTICE_PREFIX = "TR-"
 def is_notice(number: str) -> bool:
     """Whether a letter's number is a notice's (an invoice's is INV-, a return invoice's CN-)."""
     return number.startswith(NOTICE_PREFIX)
+
+
+def reminder_number(invoice_number: str, level: int) -> str:
+    """A document's reminder of one level: ``TR-<invoice number>-R<level>``."""
+    return f"{NOTICE_PREFIX}{invoice_number}-R{level}"
 
 
 def transfer_request_number(debit_date: date) -> str:

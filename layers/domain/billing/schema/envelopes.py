@@ -18,6 +18,7 @@ from billing.schema.messages import (
     IssueInvoiceMessage,
     PrintBatchMessage,
     PrintRunMessage,
+    ReminderPageMessage,
 )
 
 
@@ -43,6 +44,10 @@ class DebitRunPageRecord(SqsRecordModel):
 
 class DebitResultRecord(SqsRecordModel):
     body: Json[DebitResultMessage]
+
+
+class ReminderPageRecord(SqsRecordModel):
+    body: Json[ReminderPageMessage]
 
 
 class BankCreditPageRecord(SqsRecordModel):

@@ -149,6 +149,31 @@ class BankCreditPageMessage(Message):
     credits: list[dict]
 
 
+class ReminderRunInput(Message):
+    """The reminder schedule's input: empty runs as on Tokyo's today; ``date`` runs as on that day."""
+
+    date: IsoDate | None = None
+
+
+class ReminderPageMessage(Message):
+    """One page of a reminder run: the run's day, the ``pay_by`` date, the account shard, where the page starts."""
+
+    today: IsoDate
+    pay_by: IsoDate
+    shard: Annotated[str, Field(min_length=1, max_length=16)]
+    cursor: dict | None = None
+
+
+class InvoiceOverdueDetail(Message):
+    """``InvoiceOverdue``: the first reminder of a document went out (its balance is past ``pay_by``)."""
+
+    account_id: AccountId
+    invoice_number: str
+    pay_by: IsoDate
+    balance: int
+    reminded_on: IsoDate
+
+
 class InvoicePaidDetail(Message):
     """``InvoicePaid``: a document's balance reached 0."""
 
