@@ -64,7 +64,7 @@ BATCH_SIZE = 50
 SENDERS = 1
 SEND_ATTEMPTS = 3  # a batch that still timed out is sent again, as the platform's own retry would
 # What the demo writes under out/: the buckets' top-level folders and the saved page.
-OUTPUT_FOLDERS = ("invoices", "print-batches", "statements")
+OUTPUT_FOLDERS = ("invoices", "print-batches", "statements", "bank-statements", "receivables")
 LIVE_PORT = 3000  # `python -m local up`'s default port, used by --serve
 
 
@@ -105,6 +105,7 @@ ACCOUNTS = (
         23_500,
         corporate_number="4010001234567",
     ),
+    DemoAccount("kaede-design", "かえでデザイン合同会社", None, "bank_transfer", "web", 5_000, 6_500),
     DemoAccount(
         "minato-foods",
         "みなと食品株式会社",
@@ -416,6 +417,124 @@ def collect_debits(stack: LocalStack, operator: SignedSession, statements: list[
     return problems
 
 
+PAID_BY_NAME = "sakura-shoji"  # its contact, 山田 太郎, pays in his own name: the operator teaches it once
+SHORT_BY_FEE = 440  # what the payer's bank kept of kaede-design's transfer
+STRANGER = ("ｶ)ﾎｼﾉｼﾖｳｶｲ", 3_300)  # a transfer nobody expects: it waits in the review queue
+
+
+def collect_transfers(stack: LocalStack, operator: SignedSession, out: Path) -> list[str]:
+    """The bank's files as the operator works them: a transfer under an unknown name given to its account (the name
+    learned), then a day's 振込入金通知 that pays by customer number, by the learned name, short by a bank fee, and
+    from a stranger; the reminders for the account that never paid; the receivables CSV."""
+    rows = _issued_invoices(operator, MONTH)
+    owed = {}
+    for row in rows:
+        if row.get("balance"):
+            owed[row["account_id"]] = owed.get(row["account_id"], 0) + row["balance"]
+    number = {a: operator.get(f"/v1/accounts/{a}").json()["customer_number"] for a in owed}
+    folder = out / "bank-statements"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    print("
+bank transfers (operator: POST /v1/bank-statements)")
+    first = bank.transfer_notice([_transfer(1, "081201", 3_000, "ﾔﾏﾀﾞ ﾀﾛｳ")], created="081201")
+    summary, problems = _import(operator, folder / "2026-12-01.txt", first)
+    queue = _payments(operator, "unmatched")
+    if summary.get("unmatched") != 1 or len(queue) != 1:
+        return [*problems, f"the 12/01 file should leave one payment to place: {summary}, {queue}"]
+    allocated = operator.post(f"/v1/payments/{queue[0]['payment_id']}/allocation", json={"account_id": PAID_BY_NAME})
+    print(f"  the operator gives ﾔﾏﾀﾞ ﾀﾛｳ's ¥3,000 to {PAID_BY_NAME}: {allocated.status_code}, the name is learned")
+
+    second = bank.transfer_notice(
+        [
+            _transfer(2, "081202", owed["aozora-books"], "ｱｵｿﾞﾗｼﾖﾎﾞｳ", payer_code=number["aozora-books"]),
+            _transfer(3, "081202", owed[PAID_BY_NAME] - 3_000, "ﾔﾏﾀﾞ ﾀﾛｳ"),
+            _transfer(4, "081202", owed["kaede-design"] - SHORT_BY_FEE, f"{number['kaede-design']} ｶｴﾃﾞﾃﾞｻﾞｲﾝ"),
+            _transfer(5, "081202", STRANGER[1], STRANGER[0]),
+        ],
+        created="081202",
+    )
+    summary, more = _import(operator, folder / "2026-12-02.txt", second)
+    problems += more
+    again, _ = _import(operator, folder / "2026-12-02.txt", second, label="the same file again")
+    if again.get("duplicates") != 4 or again.get("imported") != 0:
+        problems.append(f"the same file again imported something: {again}")
+    queue = _payments(operator, "unmatched")
+    print(f"  review queue (GET /v1/payments?status=unmatched): {[(p['payer_name'], p['amount']) for p in queue]}")
+    expected = {"aozora-books": "paid", PAID_BY_NAME: "paid", "kaede-design": "partially_paid"}
+    for account, status in expected.items():
+        state = _account_state(operator, rows, account)
+        print(f"  {account}: {state['payment_status']}, balance ¥{state['balance']:,}")
+        if state["payment_status"] != status:
+            problems.append(f"{account}: {state['payment_status']}, expected {status}")
+    problems += _remind(stack, operator, rows)
+    problems += _save_receivables(operator, out)
+    return problems
+
+
+def _transfer(inquiry: int, booked: str, amount: int, payer_name: str, payer_code: str = "") -> dict:
+    return {
+        "inquiry_number": f"{inquiry:06d}",
+        "booked_on": booked,
+        "amount": amount,
+        "payer_name": payer_name,
+        "payer_code": payer_code,
+    }
+
+
+def _import(operator: SignedSession, path: Path, body: bytes, label: str = "") -> tuple[dict, list[str]]:
+    path.write_bytes(body)
+    answer = operator.post("/v1/bank-statements", data=body, headers=debits.OCTET_STREAM)
+    summary = answer.json()
+    print(f"  {path.name}{f' ({label})' if label else ''}: {answer.status_code} {json.dumps(summary)}")
+    return summary, [] if answer.status_code == 200 else [f"{path}: {answer.status_code} {summary}"]
+
+
+def _payments(operator: SignedSession, status: str) -> list[dict]:
+    query = {"status": status, "received_from": "2026-12-01", "received_to": "2026-12-31"}
+    return operator.get("/v1/payments", params=query).json()["payments"]
+
+
+def _account_state(operator: SignedSession, rows: list[dict], account_id: str) -> dict:
+    (row,) = [r for r in rows if r["account_id"] == account_id and r.get("payment_status")]
+    return operator.get(f"/v1/invoices/{row['invoice_number']}").json()
+
+
+def _remind(stack: LocalStack, operator: SignedSession, rows: list[dict]) -> list[str]:
+    """The reminder run on the day the never-paying account's first reminder is due, and the email it sent."""
+    state = _account_state(operator, rows, DEBIT_FAILS)
+    pay_by = date.fromisoformat(state["pay_by"])
+    day = pay_by + timedelta(days=1)
+    while True:  # the 3rd bank business day after pay_by, as the ladder counts it
+        state = operator.get(f"/v1/invoices/{state['invoice_number']}").json()
+        report = stack.run_schedule("ReminderSchedule", day.isoformat())
+        if not report.ok:
+            return [f"the reminder run of {day} did not finish cleanly: {json.dumps(report.as_json())}"]
+        state = operator.get(f"/v1/invoices/{state['invoice_number']}").json()
+        if state["reminders"] or day > pay_by + timedelta(days=10):
+            break
+        day += timedelta(days=1)
+    print(f"
+reminders (ReminderSchedule, python -m local reminders {day}): {DEBIT_FAILS} never paid")
+    reminded = [e for e in sent_emails(stack.endpoint) if state["invoice_number"] in e["subject"]]
+    if len(reminded) != 1:
+        return [f"{DEBIT_FAILS}: {len(reminded)} reminders sent on {day}, expected 1"]
+    print(f"  {reminded[0]['subject']}")
+    print("\n".join(f"  | {line}" for line in reminded[0]["body"].splitlines()))
+    return []
+
+
+def _save_receivables(operator: SignedSession, out: Path) -> list[str]:
+    answer = operator.get("/v1/receivables", params={"as_of": "2026-12-31", "format": "csv"})
+    path = out / "receivables" / "receivables_2026-12-31.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(answer.content)
+    print(f"
+receivables ageing as of 2026-12-31 (GET /v1/receivables?format=csv): {path}")
+    print("\n".join(f"  {line}" for line in answer.content.decode("utf-8-sig").splitlines()))
+    return [] if answer.status_code == 200 else [f"receivables: {answer.status_code}"]
+
+
 def _settled_state(operator: SignedSession, account_id: str, timeout_s: float = 60) -> dict:
     """The payment state of the account's latest document once the debit result has been applied to it."""
     (row,) = [row for row in _issued_invoices(operator, MONTH) if row["account_id"] == account_id]
@@ -674,6 +793,7 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
             problems = contract_summary(api, statements) + churn_summary(operator)
             problems += fix_what_was_issued(api, operator)
             problems += collect_debits(stack, operator, statements, out)
+            problems += collect_transfers(stack, operator, out)
             if problems:
                 raise DemoFailed("; ".join(problems))
             documents = fetch_documents(stack, out)

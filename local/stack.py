@@ -397,6 +397,22 @@ class LocalStack:
             progress,
         )
 
+    def run_schedule(
+        self, event: str, day: str, timeout_s: float = 600, progress: Callable[[str], None] | None = None
+    ) -> SweepReport:
+        """Run the schedule named ``event`` as on ``day``, and wait for what it sets off."""
+        return event_sources.run_schedule(
+            event,
+            day,
+            schedules(self.functions, self.resolver),
+            self.invoke,
+            self.client("sqs"),
+            self.consumed_queues,
+            dead_letter_queues(self.functions, self.resolver, self.template.resources),
+            timeout_s,
+            progress,
+        )
+
     def print_run(self, day: str, timeout_s: float = 600, progress: Callable[[str], None] | None = None) -> PrintReport:
         """Run the daily print schedule for ``day`` and wait until its batches are written."""
         return event_sources.print_run(
