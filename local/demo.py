@@ -426,7 +426,7 @@ def collect_transfers(stack: LocalStack, operator: SignedSession, out: Path) -> 
     """The bank's files as the operator works them: a transfer under an unknown name given to its account (the name
     learned), then a day's 振込入金通知 that pays by customer number, by the learned name, short by a bank fee, and
     from a stranger; the reminders for the account that never paid; the receivables CSV."""
-    rows = _issued_invoices(operator, MONTH)
+    rows = _open_documents(operator)
     owed = {}
     for row in rows:
         if row.get("balance"):
@@ -494,8 +494,16 @@ def _payments(operator: SignedSession, status: str) -> list[dict]:
     return operator.get("/v1/payments", params=query).json()["payments"]
 
 
+def _open_documents(operator: SignedSession) -> list[dict]:
+    """Every invoice and correction issued since the close that still owes something, from the invoice desk."""
+    query = {"issued_from": f"{next_month(MONTH)}-01", "issued_to": "2026-12-31", "limit": "100"}
+    rows = operator.get("/v1/invoices", params=query).json()["invoices"]
+    return [row for row in rows if row.get("balance")]
+
+
 def _account_state(operator: SignedSession, rows: list[dict], account_id: str) -> dict:
-    (row,) = [r for r in rows if r["account_id"] == account_id and r.get("payment_status")]
+    """The payment state of the account's document that owed something before the bank's files came."""
+    (row,) = [r for r in rows if r["account_id"] == account_id]
     return operator.get(f"/v1/invoices/{row['invoice_number']}").json()
 
 
