@@ -129,7 +129,7 @@ def allocate(payment_id: PaymentIdPath, body: Annotated[AllocationIn, Body()]):
     credit_key(payment_id)  # NotFound for an id no bank file could have given
     stores.accounts().get(body.account_id)  # AccountNotFound before anything changes
     stored = stores.bank_credits().allocate(payment_id, body.account_id)
-    announce_settled(stored)
+    announce_settled([stored])
     logger.info("payment allocated", extra={"payment_id": payment_id, "account_id": body.account_id})
     return stored.as_json()
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import functools
 
 from billing.dal import stores
-from billing.dal.messaging import send_messages
-from billing.debit_wiring import announce_paid
+from billing.dal.messaging import publish_all, send_messages
 from billing.payments.bank_credits import BankCreditImport, CreditPage, StoredCredit
-from billing.schema.messages import BankCreditPageMessage
+from billing.schema.messages import BankCreditPageMessage, InvoicePaidDetail
 from billing.settings import settings
 
 
@@ -30,7 +29,15 @@ def credit_page(message: BankCreditPageMessage) -> CreditPage:
     return CreditPage.from_json(message.model_dump(mode="json"))
 
 
-def announce_settled(stored: StoredCredit) -> None:
-    """``InvoicePaid`` for each document a transfer paid off."""
-    if stored.settled and stored.account_id:
-        announce_paid(stored.account_id, list(stored.settled), stored.credit.booked_on, "bank_transfer")
+def announce_settled(paid: list[StoredCredit]) -> None:
+    """``InvoicePaid`` for each document the transfers paid off, ten events to a call."""
+    details = [
+        InvoicePaidDetail(
+            account_id=stored.account_id, invoice_number=number, received_on=stored.credit.booked_on,
+            method="bank_transfer",
+        ).body()
+        for stored in paid
+        for number in stored.settled
+    ]  # fmt: skip
+    if details and publish_all(settings().event_bus_name, "InvoicePaid", details):
+        raise RuntimeError("InvoicePaid not published; the page is imported again (it records nothing twice)")

@@ -228,7 +228,7 @@ class BankCreditImport:
         store: CreditStore,
         archive: Archive,
         queue_pages: Callable[[list[CreditPage]], None],
-        announce_paid: Callable[[StoredCredit], None],
+        announce_paid: Callable[[list[StoredCredit]], None],
     ):
         self.store, self.archive = store, archive
         self.queue_pages, self.announce_paid = queue_pages, announce_paid
@@ -253,7 +253,7 @@ class BankCreditImport:
         """Record (and allocate) a page's credits and apply its cancellations, in file order; then count the
         page, once."""
         owners = self.store.owners([c for c in page.credits if not c.cancelled])
-        summary = ImportSummary()
+        summary, paid = ImportSummary(), []
         for credit in page.credits:
             if credit.cancelled:
                 summary += ImportSummary(cancelled=int(self.store.cancel(credit, page.sha256)))
@@ -261,6 +261,8 @@ class BankCreditImport:
             account_id = match(credit, owners.account_of, owners.accounts_named)
             recorded = self.store.record(credit, page.sha256, account_id, how_matched(credit) if account_id else None)
             summary += recorded.summary()
-            if recorded.by_this_file and recorded.stored.status is CreditStatus.MATCHED:
-                self.announce_paid(recorded.stored)  # again on a page's retry: events are at least once
+            if recorded.by_this_file and recorded.stored.settled:
+                paid.append(recorded.stored)
+        if paid:
+            self.announce_paid(paid)  # the page's, together; again on a page's retry: events are at least once
         return self.store.page_done(page.sha256, page.page, summary)
