@@ -308,3 +308,28 @@ def test_receivables_age_each_balance_by_days_past_pay_by(month, payments):
     assert rows[0][:3] == ["account_id", "counterparty", "not_due"] and rows[-1][0] == "合計"
     assert [r[0] for r in rows[1:-1]] == sorted(rows[r][0] for r in range(1, len(rows) - 1))
     assert rows[-1][-1] == str(report["totals"]["total"])
+
+
+def test_credit_left_by_an_overpayment_pays_the_next_document_issued(month, payments):
+    # Given ¥3,000 paid beyond October's invoice: the account's credit
+    web = state("transfer-web")
+    send(
+        payments, transfer_notice([credit(11, web["total"] + 3_000, "ﾔﾏﾀﾞ", payer_code=customer_number("transfer-web"))])
+    )
+    assert profile("transfer-web")["credit_balance"] == 3_000
+    # When November's invoice is issued (and announced)
+    month.report("transfer-web", 9_000, "2026-11-10T12:00:00+09:00")
+    month.run_close("2026-11")
+    november = from_item(invoice_item("transfer-web", "2026-11"))
+    event = load_event("apply_credit.json")
+    event["detail"] = {**event["detail"], "account_id": "transfer-web", "month": "2026-11"}
+    event["detail"]["invoice_number"] = november["invoice_number"]
+    applier = Api("apply_credit").module
+    assert applier.lambda_handler(event, LambdaContext()) == {"applied": 3_000}
+    # Then the credit pays it in part, and the balance holds no more credit
+    paid = from_item(invoice_item("transfer-web", "2026-11"))
+    assert (paid["paid_amount"], profile("transfer-web")["credit_balance"]) == (3_000, 0)
+    assert [p["method"] for p in paid["payments"].values()] == ["credit_balance"]
+    # And the same event again applies nothing
+    assert applier.lambda_handler(event, LambdaContext()) == {"applied": 0}
+    assert from_item(invoice_item("transfer-web", "2026-11"))["paid_amount"] == 3_000

@@ -301,3 +301,44 @@ def test_a_debit_run_collects_over_http_and_the_banks_result_is_taken_once_of_th
         assert time.monotonic() < deadline, state
         time.sleep(0.5)
     assert operator.get(f"/v1/debit-runs/{debit_date}").json()["status"] == "settled"
+
+
+def test_a_bank_file_sent_three_times_at_once_is_imported_once_over_http(closing_stack: RunningStack, closed: dict):
+    # Given a transfer account's invoice of the closed month
+    operator = SignedSession.from_config(closing_stack.config, principal="operator")
+    account, month = closed["accounts"]["web"], closed["month"]
+    issued_on = (datetime.strptime(f"{month}-01", "%Y-%m-%d") + timedelta(days=32)).strftime("%Y-%m-01")
+    listed = operator.get("/v1/invoices", params={"issued_from": issued_on, "issued_to": issued_on}).json()
+    (row,) = [r for r in listed["invoices"] if r["account_id"] == account and r["kind"] == "invoice"]
+    number = operator.get(f"/v1/accounts/{account}").json()["customer_number"]
+    # And the bank's 振込入金通知 paying it by customer number
+    booked = datetime.now(TOKYO)
+    reiwa = f"{booked.year - 2018:02d}{booked:%m%d}"
+    body = bank.transfer_notice(
+        [
+            {
+                "inquiry_number": "700001",
+                "booked_on": reiwa,
+                "amount": row["total"],
+                "payer_name": "ﾌﾘｺﾐ",
+                "payer_code": number,
+            }
+        ],
+        created=reiwa,
+    )
+    # The platform may not upload it
+    assert closed["api"].post("/v1/bank-statements", data=body, headers=debits.OCTET_STREAM).status_code == 403
+    # When the operator's upload is sent three times at once
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(
+            pool.map(lambda _: operator.post("/v1/bank-statements", data=body, headers=debits.OCTET_STREAM), range(3))
+        )
+    # Then one upload imported it and the other two imported nothing
+    summaries = sorted((a.status_code, a.json()["imported"], a.json()["duplicates"]) for a in answers)
+    assert summaries == [(200, 0, 1), (200, 0, 1), (200, 1, 0)], summaries
+    # And the invoice is paid once, and the payment is listed once, matched to the account
+    detail = operator.get(f"/v1/invoices/{row['invoice_number']}").json()
+    assert (detail["payment_status"], detail["paid_amount"]) == ("paid", row["total"]), detail
+    day = booked.date().isoformat()
+    payments = operator.get("/v1/payments", params={"received_from": day, "received_to": day}).json()["payments"]
+    assert [(p["account_id"], p["amount"], p["status"]) for p in payments] == [(account, row["total"], "matched")]

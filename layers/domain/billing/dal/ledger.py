@@ -14,6 +14,7 @@ below zero, whatever runs at the same time, and a payment applied twice is appli
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -118,6 +119,31 @@ class LedgerStore:
             if any(reason == "ConditionalCheckFailed" for reason in refused[: len(claimed)]):
                 return None
         raise LedgerBusy(f"{account_id}: payment {payment.payment_id} lost {MAX_ATTEMPTS} races in a row")
+
+    def apply_credit(self, account_id: str, reference: str, today: date) -> Applied | None:
+        """Apply the account's credit balance to its open documents (oldest ``pay_by`` first; not those a debit
+        run is collecting), in one transaction that takes it from the balance on condition the balance still
+        holds it; None when there is no credit or nothing open to take it. ``reference`` names what set it off
+        (a document issued); each application is a payment of its own, so a repeat finds no credit left."""
+        for _ in range(MAX_ATTEMPTS):
+            profile = self.client.get_item(
+                TableName=self.table, Key=keys.key(keys.account_pk(account_id), keys.PROFILE), ConsistentRead=True
+            ).get("Item")
+            credit = from_item(profile).get("credit_balance", 0) if profile else 0
+            if credit <= 0:
+                return None
+            documents = [d for d in self.open_documents(account_id) if d.collection is None]
+            allocations, left = allocate(credit, documents)
+            if not allocations:
+                return None
+            payment = Payment(f"credit-{reference}-{uuid.uuid4().hex[:8]}", today, credit - left, "credit_balance")
+            by_number = {d.number: d for d in documents}
+            writes = [self._allocate(account_id, by_number[a.number], a, payment) for a in allocations]
+            writes.append(profile_update(self.table, account_id, -payment.amount, must_hold=payment.amount))
+            if cancellation_reasons(self.client, writes) is None:
+                settled = tuple(a.number for a in allocations if a.amount == by_number[a.number].balance)
+                return Applied(payment.payment_id, tuple(allocations), 0, first_time=True, settled=settled)
+        raise LedgerBusy(f"{account_id}: its credit kept moving while it was applied")
 
     def take_back(
         self, account_id: str, payment_id: str, allocations: Sequence[Allocation], credited: int
