@@ -4,7 +4,8 @@ a 100,000-record day.
 Method
 ------
 * **moto in this process** (``mock_aws``), with the template's table, bucket, queues and bus made as the
-  integration tests make them, and its transaction backup per item (``local.moto_backend.patch_moto_transactions``).
+  integration tests make them, with their moto patches: a transaction's backup per item and a query that reads its
+  partition alone (``local.moto_backend``), as DynamoDB does.
 * **The world** (``benchmarks._bank_world``): bank-transfer accounts stored with the domain's stores, each with
   its payer name and an issued invoice of ¥5,500; a 振込入金通知 of ``--records`` records in which accounts pay,
   half by customer number and half by payer name.

@@ -20,11 +20,17 @@ from moto import mock_aws
 
 from billing.dal import clients, stores
 from billing.settings import settings
-from local.moto_backend import forget_per_request_models, patch_moto_transactions, require_pinned_moto
+from local.moto_backend import (
+    forget_per_request_models,
+    patch_moto_partition_queries,
+    patch_moto_transactions,
+    require_pinned_moto,
+)
 from tests.conftest import LambdaContext, assert_documented, load_event, load_function, load_template
 
 require_pinned_moto()
 patch_moto_transactions()
+patch_moto_partition_queries()
 forget_per_request_models()
 
 TABLE = "billing-test"

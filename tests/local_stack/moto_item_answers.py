@@ -1,6 +1,7 @@
 """Item operations on a ``LocalMotoServer``, and what the client parsed: ``moto_item_answers.py stock|patched``.
 
-Transactions, passed and cancelled (``patch_moto_transactions``), and the writes, reads and queries around them.
+Transactions, passed and cancelled (``patch_moto_transactions``), and the writes, reads and queries around them
+(a base-table query reads one partition with ``patch_moto_partition_queries``).
 ``test_moto_backend`` runs it twice, in fresh interpreters (moto's patches are process-wide), and compares.
 """
 
@@ -95,6 +96,26 @@ def answers(patched: bool) -> list:
                 {"KeyConditionExpression": "pk = :a", "ExpressionAttributeValues": {":a": {"S": "a"}}, "Limit": 1},
             ),
             ("scan", {"Limit": 1}),
+            (  # one partition of several (patch_moto_partition_queries reads it alone): pages, order, filters
+                "query_pages",
+                {
+                    "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                    "FilterExpression": "#r <> :two",
+                    "ExpressionAttributeNames": {"#r": "rank"},
+                    "ExpressionAttributeValues": {":p": {"S": "acct-3"}, ":s": {"S": "s"}, ":two": {"N": "2"}},
+                    "ScanIndexForward": False,
+                    "Limit": 2,
+                },
+            ),
+            (
+                "query",
+                {
+                    "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+                    "ExpressionAttributeValues": {":p": {"S": "acct-5"}, ":a": {"S": "s05"}, ":b": {"S": "s19"}},
+                    "ConsistentRead": True,
+                },
+            ),
+            ("query", {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}}),
             (
                 "query_pages",
                 {
@@ -239,6 +260,8 @@ def answers(patched: bool) -> list:
 if __name__ == "__main__":
     found = answers(sys.argv[1] == "patched")
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
 
-    print(DynamoDBBackend.transact_write_items.__module__)  # which answered: moto's own, or the patched one
+    # which answered: moto's own, or the patched ones
+    print(DynamoDBBackend.transact_write_items.__module__, Table.query.__module__)
     print(json.dumps(found, default=repr, sort_keys=True))

@@ -179,8 +179,8 @@ def in_fresh_interpreter(script: str, *args: str) -> str:
 
 
 def test_item_operations_answer_byte_for_byte_as_stock_moto_does():
-    """Transactions, passed and cancelled, and the reads after them answer exactly as stock moto's (each in a
-    process of its own)."""
+    """Transactions, passed and cancelled, and the reads and queries after them (a base-table query reading its
+    partition alone) answer exactly as stock moto's (each in a process of its own)."""
 
     def run(mode: str) -> tuple[str, str]:
         transactions_module, answers = in_fresh_interpreter("moto_item_answers.py", mode).splitlines()
@@ -188,7 +188,10 @@ def test_item_operations_answer_byte_for_byte_as_stock_moto_does():
 
     stock_transactions, stock = run("stock")
     patched_transactions, patched = run("patched")
-    assert (stock_transactions, patched_transactions) == ("moto.dynamodb.models", "local.moto_backend")
+    assert (stock_transactions, patched_transactions) == (
+        "moto.dynamodb.models moto.dynamodb.models.table",
+        "local.moto_backend local.moto_backend",
+    )
     assert '"Code": "ConditionalCheckFailedException"' in stock and '"Attributes"' in stock  # errors and items
     assert patched == stock
 
