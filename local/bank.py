@@ -1,4 +1,5 @@
-"""The bank's side of a debit run, for the demo and the tests: its result file for a request, in the same layout."""
+"""The bank's side, for the demo and the tests: a debit run's result file, and the files it sends of the transfers
+credited to the issuer (振込入金通知, 01; 入出金取引明細, 03)."""
 
 from __future__ import annotations
 
@@ -77,3 +78,62 @@ def transfer_notice(
         "cancel_total": sum(c["amount"] for c in undone),
     }
     return TRANSFER_NOTICE.write([*rows, ("8", trailer), ("9", {})])
+
+
+def statement(
+    entries: list[dict],
+    account: tuple[str, str, str, str] = ("0999", "001", "1", "1234567"),
+    created: str = "081201",
+    opening: int = 1_000_000,
+) -> bytes:
+    """A 入出金取引明細 (Zengin 03) of ``account`` with ``entries``: each a dict with ``inquiry_number`` (8 digits),
+    ``booked_on`` (令和 YYMMDD), ``amount``, ``payer_name``, optionally ``payer_code``, and ``direction`` ("1" in,
+    the default; "2" out) and ``kind`` (取引区分, "11" 振込 by default); the trailer and the balances add up."""
+    from billing.zengin.layouts import STATEMENT
+
+    bank, branch, kind, number = account
+    days = sorted(e["booked_on"] for e in entries) or [created]
+    values = [
+        {
+            "inquiry_number": e["inquiry_number"],
+            "booked_on": e["booked_on"],
+            "value_date": e["booked_on"],
+            "direction": e.get("direction", "1"),
+            "transaction_kind": e.get("kind", "11"),
+            "amount": e["amount"],
+            "other_bank_checks": 0,
+            "payer_code": e.get("payer_code", ""),
+            "payer_name": e["payer_name"],
+        }
+        for e in entries
+    ]
+    ins = [v["amount"] for v in values if v["direction"] == "1"]
+    outs = [v["amount"] for v in values if v["direction"] == "2"]
+    closing = opening + sum(ins) - sum(outs)
+    header = {
+        "created_on": created,
+        "booked_from": days[0],
+        "booked_to": days[-1],
+        "bank_code": bank,
+        "bank_name": "ｻﾝﾌﾟﾙ",
+        "branch_code": branch,
+        "branch_name": "ﾎﾝﾃﾝ",
+        "reserved": "000",
+        "account_type": kind,
+        "account_number": number.rjust(10, "0"),
+        "account_name": "ｶ)ｻﾝﾌﾟﾙﾒ-ﾙﾊｲｼﾝ",
+        "passbook": "1",
+        "opening_sign": "1",
+        "opening_balance": f"{opening:014d}",
+    }
+    trailer = {
+        "deposit_count": len(ins),
+        "deposit_total": sum(ins),
+        "withdrawal_count": len(outs),
+        "withdrawal_total": sum(outs),
+        "closing_sign": "1" if closing >= 0 else "2",
+        "closing_balance": f"{abs(closing):014d}",
+        "data_count": len(values),
+    }
+    rows = [("1", header), *(("2", v) for v in values), ("8", trailer), ("9", {"record_count": len(values) + 3})]
+    return STATEMENT.write(rows)

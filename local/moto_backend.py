@@ -19,8 +19,9 @@ test in docs/local-moto.md: moto keeps no per-request model instances
 items it names instead of every table (``patch_moto_transactions``: the
 tests' session-long stacks would otherwise make each transaction slower than
 the one before), and a Query of the table reads its partition, not every item
-(``patch_moto_partition_queries``: DynamoDB's cost, which matching relies on). They are written against one moto release, ``PINNED_MOTO``,
-and the server refuses to start on any other.
+(``patch_moto_partition_queries``: DynamoDB's cost, which matching relies
+on). They are written against one moto release, ``PINNED_MOTO``, and the
+server refuses to start on any other.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def patch_moto_partition_queries() -> None:
         index_name = signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
         if index_name or hash_key is None:
             return original(self, hash_key, *args, **kwargs)
-        partition = self.items[hash_key] if hash_key in self.items else {}
+        partition = self.items.get(hash_key, {})  # not self.items[...]: a defaultdict would keep the empty one
         items = list(partition.values()) if self.range_key_attr else ([partition] if partition else [])
         self.all_items = lambda: items  # this call only: removed below
         try:

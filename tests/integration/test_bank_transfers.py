@@ -15,7 +15,7 @@ import pytest
 from billing.dal import stores
 from billing.dal.clients import from_item
 from billing.zengin.layouts import TRANSFER_NOTICE
-from local.bank import transfer_notice
+from local.bank import statement, transfer_notice
 from tests.conftest import LambdaContext, assert_answer_documented, load_event
 from tests.factories import profile_body
 from tests.integration.billing_month import Month, drain, invoice_item
@@ -333,3 +333,21 @@ def test_credit_left_by_an_overpayment_pays_the_next_document_issued(month, paym
     # And the same event again applies nothing
     assert applier.lambda_handler(event, LambdaContext()) == {"applied": 0}
     assert from_item(invoice_item("transfer-web", "2026-11"))["paid_amount"] == 3_000
+
+
+def test_a_statement_03_credits_only_the_transfers_in_and_matches_them_alike(month, payments):
+    web, minato = state("transfer-web"), state("minato")
+    body = statement(
+        [
+            {"inquiry_number": "00000201", "booked_on": BOOKED, "amount": web["total"], "payer_name": "ﾔﾏﾀﾞ",
+             "payer_code": customer_number("transfer-web")},
+            {"inquiry_number": "00000202", "booked_on": BOOKED, "amount": minato["total"], "payer_name": "ﾐﾅﾄｼﾖｳｼﾞ"},
+            {"inquiry_number": "00000203", "booked_on": BOOKED, "amount": 50_000, "payer_name": "ｶ)ｼｲﾚ",
+             "direction": "2"},  # a payment out
+            {"inquiry_number": "00000204", "booked_on": BOOKED, "amount": 9_999, "payer_name": "", "kind": "10"},
+        ]
+    )  # fmt: skip
+    status, summary = send(payments, body)
+    assert (status, summary["imported"], summary["matched"], summary["unmatched"]) == (200, 2, 2, 0), summary
+    assert state("transfer-web")["balance"] == 0 and state("minato")["balance"] == 0
+    assert send(payments, body)[1]["duplicates"] == 2  # each of its payments, known

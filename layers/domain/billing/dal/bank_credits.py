@@ -45,7 +45,7 @@ from billing.payments.ledger import Allocation, Payment
 from billing.zengin.kana import payer_key
 
 FILE = "FILE"
-PAYMENT_ID = re.compile(r"^[0-9]{4}-[0-9]{3}-[0-9]{8}-[0-9]{1,10}-(?P<day>[0-9]{8})-[0-9]{1,12}$")
+PAYMENT_ID = re.compile(r"^[0-9]{4}-[0-9]{3}-[0-9]{8,11}-[0-9]{1,10}-(?P<day>[0-9]{8})-[0-9]{1,12}$")
 SUMMARY_FIELDS = tuple(ImportSummary().as_json())
 
 

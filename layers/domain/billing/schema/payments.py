@@ -10,7 +10,7 @@ from pydantic import Field
 from billing.schema.desk import IssueDay
 from billing.schema.fields import AccountId, Document, IsoDate, Payload
 
-PAYMENT_ID_PATTERN = r"^[0-9]{4}-[0-9]{3}-[0-9]{8}-[0-9]{1,10}-[0-9]{8}-[0-9]{1,12}$"
+PAYMENT_ID_PATTERN = r"^[0-9]{4}-[0-9]{3}-[0-9]{8,11}-[0-9]{1,10}-[0-9]{8}-[0-9]{1,12}$"
 
 PaymentIdPath = Annotated[
     str,
