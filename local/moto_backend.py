@@ -186,10 +186,10 @@ def patch_moto_partition_queries() -> None:
     if getattr(Table.query, "by_partition", False):
         return
     original = Table.query
-    signature = inspect.signature(original)
+    index_at = list(inspect.signature(original).parameters).index("index_name") - 2  # in *args: after self, hash_key
 
     def query(self, hash_key, *args, **kwargs):
-        index_name = signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
+        index_name = args[index_at] if len(args) > index_at else kwargs.get("index_name")
         if index_name or hash_key is None:
             return original(self, hash_key, *args, **kwargs)
         partition = self.items.get(hash_key, {})  # not self.items[...]: a defaultdict would keep the empty one
