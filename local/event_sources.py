@@ -38,8 +38,9 @@ failed invocation retries the whole batch. After ``MaximumRetryAttempts``
 
 **Schedules** (``Type: Schedule`` / ``ScheduleV2``): the calendar ones are
 not run by a clock locally. ``close_month`` (``python -m local close-month``)
-invokes the monthly one with ``{"month": …}`` and ``print_run`` (``python -m
-local print-run``) the daily ones with ``{"date": …}``; each waits until every
+invokes the monthly one with ``{"month": …}``, ``print_run`` (``python -m
+local print-run``) the daily print run with ``{"date": …}`` and ``run_schedule``
+(``python -m local reminders``) one named schedule as on a day; each waits until every
 consumed queue is empty, i.e. until the work it fanned out is done. A
 ``rate(…)`` schedule (the delivery sweep) runs on the clock while ``up``
 serves (``ScheduleClock``, first after one period, as the Scheduler does), and
@@ -997,6 +998,9 @@ class PrintReport:
         }
 
 
+PRINT_SCHEDULE = "DailyPrintRun"  # the print run's schedule in template.yaml
+
+
 def print_run(
     day: str,
     found: list[Schedule],
@@ -1009,7 +1013,9 @@ def print_run(
     timeout_s: float = 600,
     progress: Callable[[str], None] | None = None,
 ) -> PrintReport:
-    """Run the daily schedule(s) for ``day`` and wait until the batches they fan out are written.
+    """Run the daily print schedule for ``day`` (the one named ``PRINT_SCHEDULE``, or every daily one if the
+    template names none so) and wait until the batches it fans out are written. The other daily schedules (the
+    debit run, the reminders) have their own commands.
 
     A schedule's result may name the ``archive_prefix`` its batches are
     written under; each folder there holding a ``manifest.csv`` is a written
@@ -1018,9 +1024,10 @@ def print_run(
     daily = [schedule for schedule in found if schedule.daily]
     if not daily:
         raise TemplateError("the template has no daily schedule (a cron without a day of the month) to run")
+    named = [schedule for schedule in daily if schedule.event == PRINT_SCHEDULE]
     invocations = {
         f"{schedule.function}.{schedule.event}": invoke(schedule.function, {**schedule.input, "date": day})
-        for schedule in daily
+        for schedule in named or daily
     }
     drained = wait_until_drained(sqs, consumed_queues, timeout_s, progress=progress)
     depths = {name: queue_depth(sqs, url) for name, url in dead_letters.items()}

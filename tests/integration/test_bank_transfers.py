@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import random
 
 import boto3
@@ -18,7 +19,7 @@ from billing.zengin.layouts import TRANSFER_NOTICE
 from local.bank import statement, transfer_notice
 from tests.conftest import LambdaContext, assert_answer_documented, load_event
 from tests.factories import profile_body
-from tests.integration.billing_month import Month, drain, invoice_item
+from tests.integration.billing_month import Month, customer_api, drain, invoice_item
 from tests.integration.conftest import TABLE, Api, tap_bus
 
 BOOKED = "081130"  # 令和8年11月30日 = 2026-11-30
@@ -173,6 +174,11 @@ def test_a_file_pays_by_customer_number_and_by_payer_name_and_queues_the_rest(mo
     )
     assert (detail["payment_status"], detail["balance"]) == ("partially_paid", 440)
     assert [p["method"] for p in detail["payments"]] == ["bank_transfer"]
+    # And the customer sees it: 一部入金, what is left, and where to pay it
+    (statement,) = json.loads(customer_api("transfer-postal", "list_statements.json")["body"])["statements"]
+    assert (statement["payment_status"], statement["balance"]) == ("partially_paid", 440)
+    (paid,) = json.loads(customer_api("transfer-web", "list_statements.json")["body"])["statements"]
+    assert (paid["payment_status"], paid["balance"]) == ("paid", 0)
 
 
 def test_the_same_records_are_imported_once_whatever_file_brings_them(month, payments):
