@@ -34,6 +34,11 @@ OPERATOR_ONLY = {
     "POST /v1/debit-runs",
     "GET /v1/debit-runs/{debit_date}",
     "POST /v1/debit-runs/{debit_date}/results",
+    "POST /v1/bank-statements",
+    "GET /v1/payments",
+    "POST /v1/payments/{payment_id}/allocation",
+    "DELETE /v1/payments/{payment_id}/allocation",
+    "GET /v1/receivables",
 }
 INVOKE = "execute-api:Invoke"
 
