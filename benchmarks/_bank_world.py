@@ -17,12 +17,11 @@ import boto3
 
 from benchmarks._debit_world import counted, received
 from billing.bank_wiring import bank_imports, credit_page
-from billing.dal import keys, stores
+from billing.dal import stores
 from billing.dal.clients import to_item
-from billing.dal.ledger import ledger_fields
 from billing.schema.messages import BankCreditPageMessage
 from local.bank import transfer_notice
-from tests.factories import account_profile
+from tests.factories import account_profile, issued_document
 
 MAX_CALLS_PER_RECORD = 3  # the design's bar
 PAY_BY = date(2026, 11, 30)
@@ -44,16 +43,7 @@ def seed(accounts: range) -> dict[int, str]:
         _, contract = stores.accounts().create(profile)
         numbers[n] = contract.customer_number
         number = f"INV-202610-{n + 1:07d}"
-        item = {
-            "pk": keys.account_pk(account_id),
-            "sk": keys.document_sk(number),
-            "invoice_number": number,
-            "account_id": account_id,
-            "month": "2026-10",
-            "payment_method": "bank_transfer",
-            "status": "issued",
-            **ledger_fields(account_id, number, 5_500, PAY_BY),
-        }
+        item = issued_document(account_id, number, "bank_transfer", 5_500, PAY_BY)
         table.put_item(TableName=os.environ["TABLE_NAME"], Item=to_item(item))
     return numbers
 

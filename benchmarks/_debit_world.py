@@ -17,14 +17,13 @@ from datetime import date
 import boto3
 from botocore.client import BaseClient
 
-from billing.dal import keys, stores
+from billing.dal import stores
 from billing.dal.clients import to_item
-from billing.dal.ledger import ledger_fields
 from billing.debit_wiring import debit_runs, result_order
 from billing.payments.debit_runs import RunPage
 from billing.schema.messages import DebitResultMessage, DebitRunPageMessage
 from local.bank import debit_results
-from tests.factories import account_profile
+from tests.factories import account_profile, issued_document
 
 MAX_PLAN_CALLS_PER_ACCOUNT = 2  # the design's bars
 MAX_RESULT_CALLS_PER_RECORD = 3
@@ -53,16 +52,7 @@ def seed(accounts: range, debit_date: date) -> None:
         account_id = f"debtor-{n:04d}"
         stores.accounts().create(account_profile("direct_debit", "web", account_id=account_id))
         number = f"INV-202610-{n + 1:07d}"
-        item = {
-            "pk": keys.account_pk(account_id),
-            "sk": keys.document_sk(number),
-            "invoice_number": number,
-            "account_id": account_id,
-            "month": "2026-10",
-            "payment_method": "direct_debit",
-            "status": "issued",
-            **ledger_fields(account_id, number, 5_500, debit_date),
-        }
+        item = issued_document(account_id, number, "direct_debit", 5_500, debit_date)
         table.put_item(TableName=os.environ["TABLE_NAME"], Item=to_item(item))
 
 

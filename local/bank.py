@@ -38,21 +38,7 @@ def transfer_notice(
     ``payer_code`` and ``cancellation`` ("1" undoes an earlier credit)."""
     from billing.zengin.layouts import TRANSFER_NOTICE
 
-    bank, branch, kind, number = account
-    days = sorted(c["booked_on"] for c in credits) or [created]
-    header = {
-        "created_on": created,
-        "booked_from": days[0],
-        "booked_to": days[-1],
-        "bank_code": bank,
-        "bank_name": "ｻﾝﾌﾟﾙ",
-        "branch_code": branch,
-        "branch_name": "ﾎﾝﾃﾝ",
-        "account_type": kind,
-        "account_number": number,
-        "account_name": "ｶ)ｻﾝﾌﾟﾙﾒ-ﾙﾊｲｼﾝ",
-    }
-    rows = [("1", header)]
+    rows = [("1", _header(account, [c["booked_on"] for c in credits], created))]
     for c in credits:
         rows.append(
             (
@@ -91,8 +77,6 @@ def statement(
     the default; "2" out) and ``kind`` (取引区分, "11" 振込 by default); the trailer and the balances add up."""
     from billing.zengin.layouts import STATEMENT
 
-    bank, branch, kind, number = account
-    days = sorted(e["booked_on"] for e in entries) or [created]
     values = [
         {
             "inquiry_number": e["inquiry_number"],
@@ -111,17 +95,8 @@ def statement(
     outs = [v["amount"] for v in values if v["direction"] == "2"]
     closing = opening + sum(ins) - sum(outs)
     header = {
-        "created_on": created,
-        "booked_from": days[0],
-        "booked_to": days[-1],
-        "bank_code": bank,
-        "bank_name": "ｻﾝﾌﾟﾙ",
-        "branch_code": branch,
-        "branch_name": "ﾎﾝﾃﾝ",
+        **_header(account, [e["booked_on"] for e in entries], created, number_width=10),
         "reserved": "000",
-        "account_type": kind,
-        "account_number": number.rjust(10, "0"),
-        "account_name": "ｶ)ｻﾝﾌﾟﾙﾒ-ﾙﾊｲｼﾝ",
         "passbook": "1",
         "opening_sign": "1",
         "opening_balance": f"{opening:014d}",
@@ -137,3 +112,21 @@ def statement(
     }
     rows = [("1", header), *(("2", v) for v in values), ("8", trailer), ("9", {"record_count": len(values) + 3})]
     return STATEMENT.write(rows)
+
+
+def _header(account: tuple[str, str, str, str], days: list[str], created: str, number_width: int = 7) -> dict:
+    """What the headers of 01 and 03 share: the dates the file covers and the issuer's receiving account."""
+    bank, branch, kind, number = account
+    days = sorted(days) or [created]
+    return {
+        "created_on": created,
+        "booked_from": days[0],
+        "booked_to": days[-1],
+        "bank_code": bank,
+        "bank_name": "ｻﾝﾌﾟﾙ",
+        "branch_code": branch,
+        "branch_name": "ﾎﾝﾃﾝ",
+        "account_type": kind,
+        "account_number": number.rjust(number_width, "0"),
+        "account_name": "ｶ)ｻﾝﾌﾟﾙﾒ-ﾙﾊｲｼﾝ",
+    }

@@ -11,6 +11,7 @@ The domain layer (``billing``) is imported only by ``account_profile``, so the b
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -103,3 +104,22 @@ def account_profile(
         **overrides,
     )
     return AccountIn.model_validate(body).as_profile(account_id, tariff or load_tariff())
+
+
+def issued_document(account_id: str, number: str, payment_method: str, amount_due: int, pay_by: date) -> dict:
+    """A stored document as the close leaves it, for worlds that seed the table directly: issued, owing
+    ``amount_due`` by ``pay_by``, in the due-date index."""
+    from billing.dal import keys
+    from billing.dal.ledger import ledger_fields
+    from billing.invoicing.numbers import document_month
+
+    return {
+        "pk": keys.account_pk(account_id),
+        "sk": keys.document_sk(number),
+        "invoice_number": number,
+        "account_id": account_id,
+        "month": document_month(number),
+        "payment_method": payment_method,
+        "status": "issued",
+        **ledger_fields(account_id, number, amount_due, pay_by),
+    }
