@@ -68,9 +68,7 @@ class AllocationIn(Payload):
     account_id: AccountId
 
 
-class AgeingRowOut(Document):
-    account_id: str
-    counterparty: str
+class AgeingTotalsOut(Document):
     not_due: int
     days_1_30: int
     days_31_60: int
@@ -80,14 +78,9 @@ class AgeingRowOut(Document):
     total: int = Field(description="the sum of the balances (credit is shown beside, not netted)")
 
 
-class AgeingTotalsOut(Document):
-    not_due: int
-    days_1_30: int
-    days_31_60: int
-    days_61_90: int
-    days_over_90: int
-    credit_balance: int
-    total: int
+class AgeingRowOut(AgeingTotalsOut):
+    account_id: str
+    counterparty: str
 
 
 class ReceivablesOut(Document):
