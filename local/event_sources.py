@@ -909,13 +909,8 @@ def run_schedule(
     named = [schedule for schedule in found if schedule.event == event]
     if not named:
         raise TemplateError(f"the template has no schedule {event}")
-    invocations = {
-        f"{schedule.function}.{schedule.event}": invoke(schedule.function, {**schedule.input, "date": day})
-        for schedule in named
-    }
-    drained = wait_until_drained(sqs, consumed_queues, timeout_s, progress=progress)
-    depths = {name: queue_depth(sqs, url) for name, url in dead_letters.items()}
-    return SweepReport(invocations, drained, depths)
+    waiting = (sqs, consumed_queues, dead_letters, timeout_s, progress)
+    return _run_and_wait(named, {"date": day}, invoke, *waiting)
 
 
 def sweep(
@@ -932,9 +927,24 @@ def sweep(
     frequent = [schedule for schedule in found if schedule.period_s is not None]
     if not frequent:
         raise TemplateError("the template has no rate(…) schedule (a delivery sweep) to run")
+    return _run_and_wait(frequent, given, invoke, sqs, consumed_queues, dead_letters, timeout_s, progress)
+
+
+def _run_and_wait(
+    chosen: list[Schedule],
+    given: dict,
+    invoke: Callable[[str, Any], Invocation],
+    sqs: Any,
+    consumed_queues: list[str],
+    dead_letters: dict[str, str],
+    timeout_s: float,
+    progress: Callable[[str], None] | None,
+) -> SweepReport:
+    """Invoke each schedule with ``given`` over its input, wait until every consumed queue is empty, and report
+    the dead-letter queues' depths."""
     invocations = {
         f"{schedule.function}.{schedule.event}": invoke(schedule.function, {**schedule.input, **given})
-        for schedule in frequent
+        for schedule in chosen
     }
     drained = wait_until_drained(sqs, consumed_queues, timeout_s, progress=progress)
     depths = {name: queue_depth(sqs, url) for name, url in dead_letters.items()}
