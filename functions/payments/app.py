@@ -29,6 +29,7 @@ from billing.dal.bank_credits import credit_key, position
 from billing.debit_wiring import tokyo_today
 from billing.errors import (
     AccountNotFound,
+    AllocationMoved,
     CreditAlreadyUsed,
     InvalidBankFile,
     InvalidRequest,
@@ -137,7 +138,7 @@ def allocate(payment_id: PaymentIdPath, body: Annotated[AllocationIn, Body()]):
 @app.delete(
     "/v1/payments/<payment_id>/allocation",
     summary="Take a payment's allocation back: the documents' balances return and the payment waits again",
-    responses=documented(BankPaymentOut, NotFound, PaymentNotAllocated, CreditAlreadyUsed),
+    responses=documented(BankPaymentOut, NotFound, PaymentNotAllocated, CreditAlreadyUsed, AllocationMoved),
 )
 def take_back(payment_id: PaymentIdPath):
     credit_key(payment_id)

@@ -357,3 +357,40 @@ def test_a_statement_03_credits_only_the_transfers_in_and_matches_them_alike(mon
     assert (status, summary["imported"], summary["matched"], summary["unmatched"]) == (200, 2, 2, 0), summary
     assert state("transfer-web")["balance"] == 0 and state("minato")["balance"] == 0
     assert send(payments, body)[1]["duplicates"] == 2  # each of its payments, known
+
+
+def test_the_same_cancellation_in_a_later_file_undoes_nothing_more(month, payments):
+    # Given two payments of 1,000 yen under one 照会番号, booked on two days (the bank reuses its numbers)
+    number = customer_number("transfer-web")
+    first = {**credit(7, 1_000, "ﾔﾏﾀﾞ", payer_code=number), "booked_on": "081129"}
+    second = credit(7, 1_000, "ﾔﾏﾀﾞ", payer_code=number)
+    assert send(payments, transfer_notice([first, second]))[1]["imported"] == 2
+    # When the bank cancels the later one, and its next file repeats the cancellation
+    undo = credit(7, 1_000, "ﾔﾏﾀﾞ", payer_code=number, cancellation="1")
+    assert send(payments, transfer_notice([undo], created="081201"))[1]["cancelled"] == 1
+    status, again = send(payments, transfer_notice([undo], created="081202"))
+    # Then the repeat is a duplicate, and the earlier payment stands
+    assert (status, again["cancelled"], again["duplicates"]) == (200, 0, 1)
+    assert state("transfer-web")["paid"] == 1_000
+    statuses = sorted((p["received_on"], p["status"]) for p in listed(payments)[1]["payments"])
+    assert statuses == [("2026-11-29", "matched"), ("2026-11-30", "cancelled")]
+
+
+def test_a_cancellation_that_cannot_undo_its_payment_holds_up_nothing(month, payments):
+    # Given a payment whose credit (3,000 yen beyond the invoice) was spent since
+    web = state("transfer-web")
+    number = customer_number("transfer-web")
+    overpaid = credit(12, web["total"] + 3_000, "ﾔﾏﾀﾞ", payer_code=number)
+    send(payments, transfer_notice([overpaid]))
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "ACCOUNT#transfer-web"}, "sk": {"S": "PROFILE"}},
+        UpdateExpression="SET credit_balance = :none",
+        ExpressionAttributeValues={":none": {"N": "0"}},
+    )
+    # When the bank cancels it in a file that also brings another payment
+    undo = {**overpaid, "cancellation": "1"}
+    status, summary = send(payments, transfer_notice([undo, credit(13, 2_000, "ﾀﾞﾚｶ")], created="081201"))
+    # Then the cancellation waits for an operator (nothing taken below zero) and the other payment is imported
+    assert (status, summary["cancelled"], summary["imported"], summary["unmatched"]) == (200, 0, 1, 1)
+    assert profile("transfer-web")["credit_balance"] == 0 and state("transfer-web")["balance"] == 0

@@ -164,6 +164,8 @@ def test_the_credits_are_the_deposits_by_transfer_as_the_file_wrote_them():
     assert first.payment_id == "0999-001-11234567-00000101-20261201-11000"
     notice = read_transfer_notice(transfer_notice([NOTICE_CREDIT]))
     assert notice[0].account == first.account
+    # And the same transfer in the 01 notice (照会番号 in 6 digits) is the same payment: imported once
+    assert (notice[0].payment_id, notice[0].cancels) == (first.payment_id, first.cancels)
 
 
 def test_records_may_end_with_cr_lf_or_nothing():

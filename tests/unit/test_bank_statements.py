@@ -25,7 +25,7 @@ def test_a_notice_is_read_into_credits_with_their_identity_and_reiwa_dates():
     credits = read_transfer_notice(transfer_notice(CREDITS))
     first = credits[0]
     assert (first.booked_on, first.amount, first.payer_code, first.record) == (date(2026, 12, 1), 11_000, NUMBER, 2)
-    assert first.payment_id == "0999-001-11234567-000101-20261201-11000"
+    assert first.payment_id == "0999-001-11234567-00000101-20261201-11000"
     assert [c.cancelled for c in credits] == [False, False, False, True]
     assert credits[1].payer_code is None  # blank: none given
     assert credits[3].cancels == first.cancels and credits[3].payment_id != first.payment_id

@@ -113,7 +113,7 @@ def test_a_page_sends_each_due_reminder_once_and_announces_the_first_level():
     assert [d.document.number for d in overdue] == ["INV-202610-0000001"]
 
 
-def test_a_reminder_recorded_but_not_marked_sent_goes_again():
+def test_a_reminder_that_could_not_be_sent_stays_unsent_and_goes_on_the_next_try():
     store = FakeStore([("acme", Receivable("INV-202610-0000001", 7_700, PAY_BY))])
     failures = iter([RuntimeError("SES said no")])
 
@@ -124,7 +124,7 @@ def test_a_reminder_recorded_but_not_marked_sent_goes_again():
 
     run = ReminderRun(store, ["SHARD#00"], lambda pages: None, send, lambda d, t: None)
     page = ReminderPage(business_days_after(PAY_BY, 3), PAY_BY, "SHARD#00")
-    with pytest.raises(RuntimeError):
-        run.remind_page(page)
-    assert run.remind_page(page) == 1  # the retry sends it
+    assert run.remind_page(page) == 0  # refused: it stays unsent and holds up nothing
+    assert store.claimed == {("INV-202610-0000001", 1): "unsent"}
+    assert run.remind_page(page) == 1  # the next delivery (or the next day's run) sends it
     assert store.claimed == {("INV-202610-0000001", 1): "sent"}

@@ -281,3 +281,14 @@ class CreditAlreadyUsed(BillingError):
             f"payment {payment_id} left credit on {account_id} that has since paid other documents;"
             " it cannot be taken back whole"
         )
+
+
+class AllocationMoved(BillingError):
+    code = "allocation_moved"
+    status = 409
+
+    def __init__(self, payment_id: str):
+        super().__init__(
+            f"payment {payment_id} paid a document that was corrected or returned against since: it cannot be taken"
+            " back whole; settle the difference with a return invoice"
+        )

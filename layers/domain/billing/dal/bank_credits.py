@@ -16,6 +16,7 @@ payment is never recorded without its money applied, nor applied twice.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -29,9 +30,17 @@ from billing.dal.conditional import cancellation_reasons, put_if_absent
 from billing.dal.customer_numbers import claim_key
 from billing.dal.ledger import MAX_ATTEMPTS, LedgerBusy, LedgerStore
 from billing.dal.payer_names import learn_payer_name, payer_name_key
-from billing.errors import CreditAlreadyUsed, NotFound, PaymentAlreadyAllocated, PaymentCancelled, PaymentNotAllocated
+from billing.errors import (
+    AllocationMoved,
+    CreditAlreadyUsed,
+    NotFound,
+    PaymentAlreadyAllocated,
+    PaymentCancelled,
+    PaymentNotAllocated,
+)
 from billing.payments.bank_credits import (
     BankFile,
+    Cancelled,
     CreditStatus,
     ImportSummary,
     MatchedBy,
@@ -43,6 +52,8 @@ from billing.payments.bank_credits import (
 from billing.payments.bank_statements import Credit, customer_number_of
 from billing.payments.ledger import Allocation, Payment
 from billing.zengin.kana import payer_key
+
+logger = logging.getLogger(__name__)
 
 FILE = "FILE"
 PAYMENT_ID = re.compile(r"^[0-9]{4}-[0-9]{3}-[0-9]{8,11}-[0-9]{1,10}-(?P<day>[0-9]{8})-[0-9]{1,12}$")
@@ -211,9 +222,11 @@ class BankCreditStore:
         return _stored_of(from_item(item)) if item else None
 
     # ------------------------------------------------------------ cancellations
-    def cancel(self, cancellation: Credit, file: str) -> bool:
-        """Undo the payment a cancellation names (the latest with its account, 照会番号 and amount, booked no
-        later): True when this file's cancellation undid it (now or on an earlier try)."""
+    def cancel(self, cancellation: Credit, file: str) -> Cancelled:
+        """Undo the payment a cancellation names: the latest with its account, 照会番号 and amount, booked no later,
+        that no other cancellation undid. A cancellation is known by its own identity, so the same 取消 in a
+        later file is a duplicate; one whose payment cannot be undone whole (its credit was spent, or a document
+        it paid was corrected since) is left for an operator and logged, and the page goes on."""
         refs = self.client.query(
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND sk <= :day",
@@ -223,25 +236,33 @@ class BankCreditStore:
             ScanIndexForward=False,
             ConsistentRead=True,
         ).get("Items", [])
-        mark = f"{file}#{cancellation.record}"
+        mark = cancellation.payment_id
         for ref in refs:
             for _ in range(MAX_ATTEMPTS):
                 stored = self.get(from_item(ref)["payment_id"])
                 if stored.status is CreditStatus.CANCELLED:
                     if stored.cancelled_by == mark:
-                        return True
-                    break  # cancelled by another record: look at an older payment
-                writes = [self._status_update(stored, CreditStatus.CANCELLED, {"cancelled_by": mark})]
+                        return Cancelled.DONE if stored.cancelled_in == file else Cancelled.DUPLICATE
+                    break  # undone by another cancellation: look at an older payment
+                fields = {"cancelled_by": mark, "cancelled_in": file}
+                writes = [self._status_update(stored, CreditStatus.CANCELLED, fields)]
                 if stored.status is CreditStatus.MATCHED:
                     writes += self.ledger.take_back(
                         stored.account_id, stored.payment_id, stored.allocations, stored.credited
                     )
                 refused = cancellation_reasons(self.client, writes)
                 if refused is None:
-                    return True
-                if refused[-1] == "ConditionalCheckFailed" and stored.credited:
-                    raise CreditAlreadyUsed(stored.payment_id, stored.account_id)
-        return False
+                    return Cancelled.DONE
+                if refused[0] == "ConditionalCheckFailed" or "TransactionConflict" in refused:
+                    continue  # the payment was placed or taken back meanwhile: read it again
+                logger.error(
+                    "a cancellation cannot undo its payment whole: left for an operator",
+                    extra={"payment_id": stored.payment_id, "cancellation": mark, "refused": refused},
+                )
+                return Cancelled.BLOCKED
+            else:
+                return Cancelled.BLOCKED
+        return Cancelled.NOT_FOUND
 
     # ------------------------------------------------------------ an operator's allocation
     def allocate(self, payment_id: str, account_id: str) -> StoredCredit:
@@ -293,8 +314,11 @@ class BankCreditStore:
             refused = cancellation_reasons(self.client, writes)
             if refused is None:
                 return StoredCredit(stored.credit, CreditStatus.UNMATCHED, stored.file)
+            if refused[0] == "ConditionalCheckFailed" or "TransactionConflict" in refused:
+                continue  # the payment moved meanwhile: read it again
             if stored.credited and refused[-1] == "ConditionalCheckFailed":
                 raise CreditAlreadyUsed(payment_id, stored.account_id)
+            raise AllocationMoved(payment_id)  # a document it paid was corrected or returned against since
         raise LedgerBusy(f"payment {payment_id}: taking it back kept being refused")
 
     def _existing(self, payment_id: str) -> StoredCredit:
@@ -411,6 +435,7 @@ def _stored_of(item: dict) -> StoredCredit:
         matched_by=MatchedBy(item["matched_by"]) if item.get("matched_by") else None,
         settled=tuple(item.get("settled", ())),
         cancelled_by=item.get("cancelled_by"),
+        cancelled_in=item.get("cancelled_in"),
     )
 
 

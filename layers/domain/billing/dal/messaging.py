@@ -9,14 +9,14 @@ from billing.dal.clients import events, sqs
 SOURCE = "invoicing"
 
 
+MAX_BATCH_BYTES = 200 * 1024  # SQS takes 256 KiB a batch: room for the entries' envelopes
+
+
 def send_messages(queue_url: str, bodies: list[dict], client=None) -> None:
-    """Send in batches of 10, resending entries SQS reports as failed."""
+    """Send in batches of at most 10 messages and ``MAX_BATCH_BYTES``, resending entries SQS reports as failed."""
     client = client or sqs()
-    for start in range(0, len(bodies), 10):
-        entries = [
-            {"Id": str(i), "MessageBody": json.dumps(body, ensure_ascii=False)}
-            for i, body in enumerate(bodies[start : start + 10])
-        ]
+    for batch in _batches([json.dumps(body, ensure_ascii=False) for body in bodies]):
+        entries = [{"Id": str(i), "MessageBody": text} for i, text in enumerate(batch)]
         for _ in range(5):
             failed = client.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
             if not failed:
@@ -25,6 +25,18 @@ def send_messages(queue_url: str, bodies: list[dict], client=None) -> None:
             entries = [entry for entry in entries if entry["Id"] in failed_ids]
         else:
             raise RuntimeError(f"SQS refused {len(entries)} messages to {queue_url}: {failed}")
+
+
+def _batches(texts: list[str]) -> list[list[str]]:
+    batches, size = [], 0
+    for text in texts:
+        length = len(text.encode())
+        if not batches or len(batches[-1]) == 10 or size + length > MAX_BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(text)
+        size += length
+    return batches
 
 
 def publish(bus_name: str, detail_type: str, detail: dict, client=None) -> None:

@@ -40,6 +40,15 @@ class CreditStatus(StrEnum):
     CANCELLED = "cancelled"  # the bank cancelled it (取消区分 1); its allocation was undone
 
 
+class Cancelled(StrEnum):
+    """What a cancellation record did."""
+
+    DONE = "done"  # it undid its payment (now, or on an earlier try of the same file)
+    DUPLICATE = "duplicate"  # the same cancellation, from another file, undid it before
+    NOT_FOUND = "not_found"  # no payment it names was imported
+    BLOCKED = "blocked"  # its payment cannot be undone whole: logged, for an operator
+
+
 class MatchedBy(StrEnum):
     CUSTOMER_NUMBER = "customer_number"
     PAYER_NAME = "payer_name"
@@ -58,7 +67,8 @@ class StoredCredit:
     credited: int = 0  # what went to the account's credit balance
     matched_by: MatchedBy | None = None
     settled: tuple[str, ...] = ()  # the documents it paid off
-    cancelled_by: str | None = None  # the cancelling file's sha256 and record, once cancelled
+    cancelled_by: str | None = None  # the cancellation's own identity, once cancelled
+    cancelled_in: str | None = None  # the sha256 of the file that brought the cancellation
 
     @property
     def payment_id(self) -> str:
@@ -207,7 +217,7 @@ class CreditStore(Protocol):
     def page_done(self, sha256: str, page: int, summary: ImportSummary) -> BankFile: ...
     def owners(self, credits: Sequence[Credit]) -> Owners: ...
     def record(self, credit: Credit, file: str, account_id: str | None, matched_by: MatchedBy | None) -> Recorded: ...
-    def cancel(self, cancellation: Credit, file: str) -> bool: ...
+    def cancel(self, cancellation: Credit, file: str) -> Cancelled: ...
 
 
 class Archive(Protocol):
@@ -256,7 +266,10 @@ class BankCreditImport:
         summary, paid = ImportSummary(), []
         for credit in page.credits:
             if credit.cancelled:
-                summary += ImportSummary(cancelled=int(self.store.cancel(credit, page.sha256)))
+                outcome = self.store.cancel(credit, page.sha256)
+                summary += ImportSummary(
+                    cancelled=int(outcome is Cancelled.DONE), duplicates=int(outcome is Cancelled.DUPLICATE)
+                )
                 continue
             account_id = match(credit, owners.account_of, owners.accounts_named)
             recorded = self.store.record(credit, page.sha256, account_id, how_matched(credit) if account_id else None)

@@ -73,13 +73,19 @@ class Credit:
 
     @property
     def payment_id(self) -> str:
-        """The payment's identity: the same record imported again is the same payment."""
-        return f"{self.account.key}-{self.inquiry_number}-{self.booked_on:%Y%m%d}-{self.amount}"
+        """The payment's identity: the same record imported again is the same payment, from a 01 or a 03 file
+        alike (the 照会番号 zero-filled to 03's 8 digits)."""
+        return f"{self.account.key}-{self.reference}-{self.booked_on:%Y%m%d}-{self.amount}"
+
+    @property
+    def reference(self) -> str:
+        """The 照会番号 in one form: 01 writes 6 digits, 03 writes 8."""
+        return self.inquiry_number.zfill(8)
 
     @property
     def cancels(self) -> tuple[str, str, int]:
         """What a cancellation and the credit it undoes share: the account, 照会番号 and amount."""
-        return (self.account.key, self.inquiry_number, self.amount)
+        return (self.account.key, self.reference, self.amount)
 
 
 def read_bank_file(body: bytes) -> list[Credit]:

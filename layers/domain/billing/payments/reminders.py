@@ -9,6 +9,7 @@ due), and a debit still being collected is not reminded.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,6 +19,8 @@ from typing import Protocol
 from billing.bank_calendar import business_days_after
 from billing.contracts.accounts import BillingContact
 from billing.payments.ledger import Collection, Receivable
+
+logger = logging.getLogger(__name__)
 
 LADDER = ((3, 1), (10, 2), (20, 3))  # (bank business days after pay_by, level), lowest first
 TITLES = {1: "お支払いのお願い", 2: "お支払いのお願い (再送)", 3: "最終のご案内"}
@@ -129,9 +132,10 @@ class ReminderRun:
         for pay_by in dates:
             cursor = page.cursor if pay_by == page.pay_by else None
             documents, cursor = self.store.due_page(ReminderPage(page.today, pay_by, page.shard, cursor))
+            if cursor:  # the shard's next page first: a failure here holds up this page alone
+                self.queue_pages([ReminderPage(page.today, pay_by, page.shard, cursor)])
             sent += self._remind(documents, page.today)
             if cursor:
-                self.queue_pages([ReminderPage(page.today, pay_by, page.shard, cursor)])
                 break
         return sent
 
@@ -146,7 +150,11 @@ class ReminderRun:
             due = DueReminder(document, account_id, level, debtors[account_id])
             if self.store.claim(due, today) is Claim.DONE:
                 continue
-            self.send(due, today)
+            try:
+                self.send(due, today)
+            except Exception:  # one address SES refuses must not hold up the others: it stays unsent, tried again
+                logger.exception("reminder not sent", extra={"account_id": account_id, "number": document.number})
+                continue
             if level == 1:
                 self.announce_overdue(due, today)
             self.store.sent(due)
