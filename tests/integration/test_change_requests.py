@@ -174,6 +174,17 @@ class TestRequestAndConfirm:
         after = profile(accounts_api)
         assert (after["billing_contact"]["address"], after["delivery_method"]) == ("東京都千代田区丸の内1-1-1", "web")
 
+    def test_usage_alerts_given_off_at_creation_are_turned_on_by_a_confirmed_change(self, accounts_api, changes_api):
+        assert accounts_api.replay("put_account.json", body=profile_body(usage_alerts=False))[0] == 201
+        assert profile(accounts_api)["usage_alerts"] is False
+        assert stored_profile()["terms"]["M"]["usage_alerts"] == {"BOOL": False}
+
+        change_id, token = requested(changes_api, {"usage_alerts": True})
+        assert "ご利用状況のお知らせメール: 受け取らない → 受け取る" in sent_emails()[-1].body
+        assert profile(accounts_api)["usage_alerts"] is False  # not until the customer confirms
+        assert confirm(changes_api, change_id, token)[0] == 200
+        assert profile(accounts_api)["usage_alerts"] is True
+
     def test_confirming_keeps_the_months_counts_and_gate(self, account, changes_api, counts_api):
         counts_api.replay("record_count.json")
         change_id, token = requested(changes_api, {"delivery_method": "web"})

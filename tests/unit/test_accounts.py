@@ -42,7 +42,7 @@ def test_the_sample_event_sends_the_factorys_profile():
 
 def test_the_design_example_is_accepted_and_round_trips():
     profile = parse(PROFILE)
-    assert profile.as_json() == {"account_id": "acme", **PROFILE}
+    assert profile.as_json() == {"account_id": "acme", **PROFILE, "usage_alerts": True}
     assert AccountProfile.from_json("acme", profile.as_json()) == profile
 
 
@@ -71,6 +71,8 @@ def test_the_design_example_is_accepted_and_round_trips():
         ("billing_contact.company_name", "株式会社\x00", "billing_contact.company_name: String should match"),
         ("billing_contact.address", "東京都\n千代田区", "billing_contact.address: String should match"),
         ("options", ["bridge", 1], "options.1: Input should be a valid string"),
+        ("usage_alerts", 0, "usage_alerts: Input should be a valid boolean"),
+        ("usage_alerts", None, "usage_alerts: Input should be a valid boolean"),
     ],
 )
 def test_bad_profiles_are_refused_naming_the_field(path, value, complaint):
@@ -99,3 +101,16 @@ def test_a_contract_is_active_from_its_start_month_through_its_end_month():
         True,
         False,
     ]
+
+
+def test_usage_alerts_are_on_unless_the_profile_turns_them_off():
+    assert parse(PROFILE).usage_alerts is True
+    off = parse(changed("usage_alerts", False))
+    assert off.usage_alerts is False and off.as_json()["usage_alerts"] is False
+    assert AccountProfile.from_json("acme", off.as_json()) == off
+
+
+def test_a_profile_stored_before_usage_alerts_existed_has_them_on():
+    stored = parse(PROFILE).as_json()
+    del stored["usage_alerts"]
+    assert AccountProfile.from_json("acme", stored).usage_alerts is True

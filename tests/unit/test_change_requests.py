@@ -113,6 +113,9 @@ def test_a_partial_contact_and_both_methods_make_a_request_awaiting_the_customer
             {"changes": {"billing_contact": {"department": "x" * 101}}},
             "changes.billing_contact.department: String should have at most",
         ),
+        ({"changes": {"usage_alerts": "false"}}, "changes.usage_alerts: Input should be a valid boolean"),
+        ({"changes": {"usage_alerts": 0}}, "changes.usage_alerts: Input should be a valid boolean"),
+        ({"changes": {"usage_alerts": None}}, "changes: changes must name at least one of"),
     ],
 )
 def test_bad_requests_are_refused_naming_the_field(profile, body, complaint):
@@ -161,6 +164,7 @@ def test_sending_the_same_company_name_is_no_legal_name_change(profile):
         ({"payment_method": "direct_debit", "debit_account": DEBIT_ACCOUNT}, True),
         ({"debit_account": DEBIT_ACCOUNT}, True),
         ({"payer_name_kana": "ﾔﾏﾀﾞ ﾀﾛｳ"}, False),
+        ({"usage_alerts": False}, False),
     ],
 )
 def test_a_legal_name_a_debit_account_or_a_switch_to_debit_needs_an_operator(changes, needs_approval):
@@ -341,6 +345,31 @@ def test_the_email_without_an_email_change_does_not_speak_of_a_new_address(profi
     body = confirmation_email(made, profile, token, PAGE_URL).body
     assert "新しいメールアドレス" not in body
     assert "請求書の受け取り方法: 郵送 → WEB明細" in body
+
+
+def test_usage_alerts_are_turned_off_and_on_again_by_the_customers_confirmation(profile):
+    made, token = request(profile, usage_alerts=False)
+    assert (made.status, made.changes.as_json()) == (PENDING_CONFIRMATION, {"usage_alerts": False})
+    email = confirmation_email(made, profile, token, PAGE_URL)
+    assert "ご利用状況のお知らせメール: 受け取る → 受け取らない" in email.body
+    assert ChangeRequest.from_record(made.as_record()) == made
+    off = made.changes.apply_to(profile)
+    assert off.usage_alerts is False and off.as_json() == {**profile.as_json(), "usage_alerts": False}
+
+    again, token = request(off, usage_alerts=True)
+    assert again.status == PENDING_CONFIRMATION
+    email = confirmation_email(again, off, token, PAGE_URL)
+    assert "ご利用状況のお知らせメール: 受け取らない → 受け取る" in email.body
+    assert again.changes.apply_to(off).usage_alerts is True
+
+
+def test_a_change_that_leaves_usage_alerts_out_keeps_them_as_they_are(profile):
+    off = request(profile, usage_alerts=False)[0].changes.apply_to(profile)
+    made, _ = request(off, delivery_method="web")
+    assert "usage_alerts" not in made.changes.as_json()
+    assert made.changes.apply_to(off).usage_alerts is False
+    with pytest.raises(InvalidRequest, match="change nothing"):
+        request(off, usage_alerts=False)
 
 
 def test_the_approval_notice_carries_no_token(profile):

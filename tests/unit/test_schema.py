@@ -169,6 +169,7 @@ def test_a_scalar_that_only_looks_right_is_refused(kind, value, complaint):
         ("contract_start", "2026-W01-1", "contract_start: must be a date YYYY-MM-DD"),
         ("contract_end", "2026-12-31", "contract_end: Extra inputs are not permitted"),
         ("nickname", "acme", "nickname: Extra inputs are not permitted"),
+        ("usage_alerts", "false", "usage_alerts: Input should be a valid boolean"),
     ],
 )
 def test_a_put_body_is_refused_naming_the_field(path, value, complaint):

@@ -55,6 +55,8 @@ class AccountProfile:
     debit_account: DebitAccount | None = None  # the account a direct debit draws on; only with direct_debit
     # The name a bank-transfer account's payments arrive under, in the bank's form (matching transfers).
     payer_name_kana: str | None = None
+    # Whether the customer gets the emails that say the month's peak neared or entered a higher fee bracket.
+    usage_alerts: bool = True
 
     @classmethod
     def create(
@@ -70,6 +72,7 @@ class AccountProfile:
         tariff: Tariff,
         debit_account: DebitAccount | None = None,
         payer_name_kana: str | None = None,
+        usage_alerts: bool = True,
     ) -> AccountProfile:
         """A new profile (typed by the edge: ``AccountIn.as_profile``); the tariff must know its plan and options."""
         options = tuple(options)
@@ -85,11 +88,13 @@ class AccountProfile:
             billing_contact=billing_contact,
             debit_account=debit_account,
             payer_name_kana=payer_name_kana,
+            usage_alerts=usage_alerts,
         )
 
     @classmethod
     def from_json(cls, account_id: str, body: dict) -> AccountProfile:
-        """Rebuild a stored profile (already validated when it was stored)."""
+        """Rebuild a stored profile (already validated when it was stored); one stored before ``usage_alerts``
+        existed has them on, as a new account does unless it asks otherwise."""
         end = body.get("contract_end")
         return cls(
             account_id=account_id,
@@ -102,6 +107,7 @@ class AccountProfile:
             contract_end=date.fromisoformat(end) if end else None,
             debit_account=DebitAccount.from_json(body["debit_account"]) if body.get("debit_account") else None,
             payer_name_kana=body.get("payer_name_kana"),
+            usage_alerts=body.get("usage_alerts", True),
         )
 
     def is_active_in(self, month: str) -> bool:
@@ -117,6 +123,7 @@ class AccountProfile:
             "delivery_method": self.delivery_method,
             "contract_start": self.contract_start.isoformat(),
             "billing_contact": self.billing_contact.as_json(),
+            "usage_alerts": self.usage_alerts,
         }
         if self.contract_end:
             body["contract_end"] = self.contract_end.isoformat()

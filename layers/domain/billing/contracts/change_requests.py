@@ -1,10 +1,11 @@
 """Contract changes that affect billing: requested, then confirmed or approved.
 
 A change to the invoice recipient, its address or contacts, the payment
-method or the delivery method applies only once the billing contact confirms
-it with the one-time token sent to their current email address. A change of
-company name (商号変更, a legal-name change) needs documents, so an operator
-approves it instead and no token is issued.
+method, the delivery method or whether usage alert emails are sent applies
+only once the billing contact confirms it with the one-time token sent to
+their current email address. A change of company name (商号変更, a
+legal-name change) needs documents, so an operator approves it instead and
+no token is issued.
 
 The token goes out by email only: the request keeps its sha256, never the
 token, and a token is good for ``TOKEN_LIFETIME`` (7 days) from the request.
@@ -65,12 +66,15 @@ _LABELS = {
     "options": "オプション",
     "debit_account": "口座振替の口座",
     "payer_name_kana": "振込依頼人名",
+    "usage_alerts": "ご利用状況のお知らせメール",
 }
+_USAGE_ALERTS_TEXT = {True: "受け取る", False: "受け取らない"}
 
 
 @dataclass(frozen=True)
 class Changes:
-    """The terms a request changes: a partial billing contact, the two methods, the plan and the options."""
+    """The terms a request changes: a partial billing contact, the two methods, the plan and the options, and
+    whether usage alerts are sent. ``None`` is no change; ``False`` (alerts off) is a change like any other."""
 
     billing_contact: dict[str, str | None] = field(default_factory=dict)
     payment_method: PaymentMethod | None = None
@@ -79,6 +83,7 @@ class Changes:
     options: tuple[str, ...] | None = None  # the whole new list
     debit_account: DebitAccount | None = None  # a new account to debit (operator-approved)
     payer_name_kana: str | None = None
+    usage_alerts: bool | None = None
 
     @classmethod
     def from_json(cls, body: dict) -> Changes:
@@ -92,6 +97,7 @@ class Changes:
             options=None if options is None else tuple(options),
             debit_account=DebitAccount.from_json(debit) if debit else None,
             payer_name_kana=body.get("payer_name_kana"),
+            usage_alerts=body.get("usage_alerts"),
         )
 
     def apply_to(self, profile: AccountProfile) -> AccountProfile:
@@ -112,6 +118,7 @@ class Changes:
             options=profile.options if self.options is None else self.options,
             debit_account=debit_account if payment_method == PaymentMethod.DIRECT_DEBIT else None,
             payer_name_kana=self.payer_name_kana or profile.payer_name_kana,
+            usage_alerts=profile.usage_alerts if self.usage_alerts is None else self.usage_alerts,
         )
 
     def relative_to(self, profile: AccountProfile) -> Changes:
@@ -125,6 +132,7 @@ class Changes:
             options=self.options if self.options is not None and self.options != profile.options else None,
             debit_account=self.debit_account if self.debit_account != profile.debit_account else None,
             payer_name_kana=self.payer_name_kana if self.payer_name_kana != profile.payer_name_kana else None,
+            usage_alerts=self.usage_alerts if self.usage_alerts != profile.usage_alerts else None,
         )
 
     @property
@@ -154,6 +162,8 @@ class Changes:
             body["debit_account"] = self.debit_account.as_json()
         if self.payer_name_kana is not None:
             body["payer_name_kana"] = self.payer_name_kana
+        if self.usage_alerts is not None:
+            body["usage_alerts"] = self.usage_alerts
         return body
 
     def shown(self) -> dict:
@@ -414,6 +424,10 @@ def change_rows(changes: Changes, profile: AccountProfile) -> list[tuple[str, st
         rows.append(("debit_account", _debit_text(profile.debit_account), _debit_text(changes.debit_account)))
     if changes.payer_name_kana is not None:
         rows.append(("payer_name_kana", profile.payer_name_kana, changes.payer_name_kana))
+    if changes.usage_alerts is not None:
+        rows.append(
+            ("usage_alerts", _USAGE_ALERTS_TEXT[profile.usage_alerts], _USAGE_ALERTS_TEXT[changes.usage_alerts])
+        )
     return [(_LABELS[name], before, after) for name, before, after in rows]
 
 

@@ -108,6 +108,13 @@ Kana = Annotated[
 ]
 PayerNameKana = Annotated[Kana, AfterValidator(payer_name_kana_of), Field(description="at most 48 in the bank's form")]
 HolderKana = Annotated[Kana, AfterValidator(holder_kana_of), Field(description="at most 30 in the bank's form")]
+UsageAlerts = Annotated[
+    bool,
+    Field(
+        description="whether the billing contact gets the emails (in Japanese) that say the month's peak record "
+        "count neared or entered a higher fee bracket; JSON true or false"
+    ),
+]
 
 
 class DebitAccountIn(Payload):
@@ -150,6 +157,7 @@ class AccountIn(Payload):
     payer_name_kana: Annotated[
         PayerNameKana | None, Field(description="optional: the name this account's bank transfers arrive under")
     ] = None
+    usage_alerts: UsageAlerts = True
 
     @model_validator(mode="after")
     def _debit_account_with_direct_debit(self) -> AccountIn:
@@ -172,6 +180,7 @@ class AccountIn(Payload):
             tariff=tariff,
             debit_account=self.debit_account.as_account() if self.debit_account else None,
             payer_name_kana=self.payer_name_kana,
+            usage_alerts=self.usage_alerts,
         )
 
 
@@ -209,6 +218,7 @@ class AccountOut(Document):
         ),
     ] = None
     payer_name_kana: str | None = None
+    usage_alerts: UsageAlerts
     credit_balance: Annotated[int, Field(description="unapplied money (yen), applied to the next documents")] = 0
 
 
@@ -359,13 +369,16 @@ class ChangesIn(Payload):
         Field(description="a new account to debit; with it, or with a switch to direct_debit, an operator approves"),
     ] = None
     payer_name_kana: PayerNameKana | None = None
+    usage_alerts: Annotated[
+        UsageAlerts | None, Field(description="false turns usage alerts off, true on again; the contact confirms it")
+    ] = None
 
     @model_validator(mode="after")
     def _names_a_change(self):
         if not {name for name in self.model_fields_set if getattr(self, name) is not None}:
             raise ValueError(
                 "changes must name at least one of billing_contact, payment_method, delivery_method, plan, options,"
-                " debit_account, payer_name_kana"
+                " debit_account, payer_name_kana, usage_alerts"
             )
         return self
 
@@ -378,6 +391,7 @@ class ChangesIn(Payload):
             options=None if self.options is None else tuple(self.options),
             debit_account=self.debit_account.as_account() if self.debit_account else None,
             payer_name_kana=self.payer_name_kana,
+            usage_alerts=self.usage_alerts,
         )
 
 
