@@ -311,7 +311,7 @@ def wait_for_stream_readers(counters: Counters, quiet_s: float = 10, limit_s: fl
     """
     started = time.perf_counter()
     while time.perf_counter() - started < limit_s:
-        last = counters.view().last.get(("seed", "churn_watch"), started)
+        last = counters.view().last.get(("seed", "usage_watch"), started)
         if time.perf_counter() - max(last, started) >= quiet_s:
             break
         time.sleep(1)

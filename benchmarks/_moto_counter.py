@@ -378,7 +378,7 @@ def calls_per_invoice(rows: list[dict], invoices: int, pages: int) -> dict:
         )
 
     runner = [row for row in rows if row["caller"] in ("local runner", "close-month CLI")]
-    # churn_watch: the table's stream consumer, which reads every write of the close (not per-invoice work)
+    # usage_watch: the table's stream consumer, which reads every write of the close (not per-invoice work)
     known = {
         "issue_invoice",
         "deliver_invoice",
@@ -386,7 +386,7 @@ def calls_per_invoice(rows: list[dict], invoices: int, pages: int) -> dict:
         "local runner",
         "close-month CLI",
         "benchmark",
-        "churn_watch",
+        "usage_watch",
     }
     return {
         "issue_invoice": per_service(issue),

@@ -26,8 +26,8 @@ event), or else to the rule's ``DeadLetterConfig`` queue as the event itself.
 **DynamoDB streams** (``Type: DynamoDB`` events): a ``StreamPoller`` per
 event reads the table's stream on the AWS endpoint (DescribeStream,
 GetShardIterator, GetRecords), drops the records that no ``FilterCriteria``
-pattern matches (exact values and nested keys; a pattern with operators such as
-``prefix`` is let through with a warning, for the handler to filter), and hands
+pattern matches (exact values, ``prefix`` and nested keys; a pattern with another
+operator is let through with a warning, for the handler to filter), and hands
 up to ``BatchSize`` records to the function as a ``{"Records": [...]}`` event
 shaped like Lambda's. It checkpoints per shard, in memory: after a batch the
 shard resumes after its last record; with ``ReportBatchItemFailures`` it
@@ -544,18 +544,24 @@ def _on_failure_queue(physical: dict[str, Physical], arn: str | None) -> str | N
 
 
 def matches_filter(pattern: object, value: object) -> bool:
-    """Lambda's event filtering for the simple cases: nested keys, and lists of exact values.
+    """Lambda's event filtering for the simple cases: nested keys, and lists of exact values or prefixes.
 
-    A list holding an operator (``{"prefix": ...}``, ``{"exists": ...}``...)
+    A list holding another operator (``{"exists": ...}``, ``{"numeric": ...}``...)
     is not evaluated here: it matches, and the function filters for itself.
     """
     if isinstance(pattern, dict):
         return isinstance(value, dict) and all(matches_filter(inner, value.get(key)) for key, inner in pattern.items())
     if isinstance(pattern, list):
-        if any(isinstance(option, dict) for option in pattern):
-            return True
-        return value in pattern
+        return any(_matches_option(option, value) for option in pattern)
     return value == pattern
+
+
+def _matches_option(option: object, value: object) -> bool:
+    if not isinstance(option, dict):
+        return value == option
+    if set(option) == {"prefix"}:
+        return isinstance(value, str) and value.startswith(option["prefix"])
+    return True
 
 
 def stream_record(record: dict, stream_arn: str, region: str) -> dict:

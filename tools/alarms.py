@@ -37,7 +37,7 @@ MEANING = {
     "IssueInvoiceDeadLetterQueue": "an account's invoice could not be issued after retries",
     "DeliverInvoiceDeadLetterQueue": "an InvoiceIssued event could not be delivered after retries",
     "DailyPrintRunDeadLetterQueue": "the scheduler could not start the daily print run after retries",
-    "ChurnWatchDeadLetterQueue": "a batch of count readings could not be checked for 洗い替え after retries",
+    "UsageWatchDeadLetterQueue": "a batch of count readings could not be checked for 洗い替え after retries",
 }
 
 

@@ -4,8 +4,10 @@ Triggered by: POST /v1/accounts/{account_id}/record-counts, POST /v1/record-coun
 (batch of 1-100), GET /v1/accounts/{account_id}/usage/{month} and (operators)
 GET /v1/churn-events?month=YYYY-MM.
 Reads and writes: the BillingTable (profile gate and the month's usage item),
-two conditional writes per report and no read. The usage adds one Query of the
-month's 洗い替え episodes (``CHURN#<month>``, written by ChurnWatchFunction).
+two conditional writes per report and no read. The usage reads the profile and
+the usage item (its estimate and alerts come with them, and the tariff is the
+process's) and one Query of the month's 洗い替え episodes (``CHURN#<month>``,
+written by UsageWatchFunction).
 Emits: the ReportsRecorded and PeakRaised metrics.
 Traces: Lambda's own (the template's active tracing records init and each
 invocation), without the X-Ray SDK: loading it is about an eighth of this
@@ -107,12 +109,12 @@ def typed_app():
 
     @app.get(
         "/v1/accounts/<account_id>/usage/<month>",
-        summary="An account's month: peak and its bracket, opening and last count, daily highs, suspected 洗い替え",
+        summary="An account's month: peak, bracket and estimate, opening and last count, daily highs, alerts, 洗い替え",
         responses=documented(UsageOut, AccountNotFound),
     )
     def get_usage(account_id: AccountIdPath, month: MonthPath):
-        usage = usage_store().month_usage(account_id, month)
-        return usage.as_json(load_tariff(), stores.churn().of_account(account_id, month))
+        report = stores.usage_alerts().month_report(account_id, month)
+        return report.as_json(load_tariff(), stores.churn().of_account(account_id, month))
 
     @app.get(
         "/v1/churn-events",

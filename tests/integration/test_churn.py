@@ -1,37 +1,15 @@
-"""洗い替え detection off the count path: real count writes, the table's stream, the ChurnWatch handler."""
+"""洗い替え detection off the count path: real count writes, the table's stream, the usage watch's handler."""
 
 from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
 from billing.dal.churn import readings_changed
-from local.event_sources import stream_record
 from tests.conftest import LambdaContext, load_event
-from tests.integration.conftest import TABLE, Api, tap_bus
-
-REGION = "ap-northeast-1"
-# botocore would send a StreamArn call to an account-specific host that moto does not serve.
-STREAMS_ENDPOINT = f"https://streams.dynamodb.{REGION}.amazonaws.com"
-
-
-class Stream:
-    """The BillingTable's stream as Lambda would hand it over: only what arrived since the last read."""
-
-    def __init__(self):
-        self.client = boto3.client("dynamodbstreams", endpoint_url=STREAMS_ENDPOINT)
-        self.arn = boto3.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-        shard = self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        self.iterator = self.client.get_shard_iterator(
-            StreamArn=self.arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-
-    def batch(self) -> dict:
-        response = self.client.get_records(ShardIterator=self.iterator)
-        self.iterator = response["NextShardIterator"]
-        return {"Records": [stream_record(record, self.arn, REGION) for record in response["Records"]]}
+from tests.integration.conftest import Api, tap_bus
+from tests.integration.stream import Stream
 
 
 @pytest.fixture
@@ -83,7 +61,7 @@ EPISODE = {
 
 @pytest.fixture
 def watch(aws):
-    return Api("churn_watch").module
+    return Api("usage_watch").module
 
 
 @pytest.fixture
@@ -125,7 +103,7 @@ def test_a_crash_before_the_state_moved_finds_the_same_episode_without_a_second_
     reported, watch, announced, monkeypatch
 ):
     batch = Stream().batch()
-    store = watch.watch().store
+    store = watch.churn_watch().store
     real_save = store.save_state
 
     def crash_on_the_recovery(before, after):
@@ -146,7 +124,7 @@ def test_a_crash_before_the_state_moved_finds_the_same_episode_without_a_second_
 
 def test_a_failed_account_is_retried_from_its_first_record_and_found_once(reported, watch, announced, monkeypatch):
     batch = Stream().batch()
-    store = watch.watch().store
+    store = watch.churn_watch().store
     real_state = store.state
 
     def throttled_for_acme(account_id):

@@ -1,6 +1,6 @@
 """洗い替え over the wire: counts reported through the signed platform API, flagged by the stream consumer.
 
-The local stack runs ChurnWatchFunction from the template's ``Type: DynamoDB``
+The local stack runs UsageWatchFunction from the template's ``Type: DynamoDB``
 event, reading moto's stream of the BillingTable, as Lambda would in AWS.
 """
 

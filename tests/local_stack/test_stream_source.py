@@ -17,15 +17,16 @@ PSEUDO = Pseudo("ap-northeast-1", "123456789012", "invoicing-local")
 PROFILE_CHANGE = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "ACCOUNT#a"}, "sk": {"S": "PROFILE"}}}}
 USAGE_CHANGE = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "ACCOUNT#a"}, "sk": {"S": "USAGE#2026-11"}}}}
 PATTERN = {"eventName": ["MODIFY"], "dynamodb": {"Keys": {"sk": {"S": ["PROFILE"]}}}}
+USAGE_PATTERN = {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "USAGE#"}]}}}}
 
 
-def test_the_template_wires_the_churn_watch_to_the_billing_tables_stream():
+def test_the_template_wires_the_usage_watch_to_the_billing_tables_stream():
     template = Template.load(DEFAULT_TEMPLATE)
     resolver = Resolver(template, PSEUDO, plan(template, PSEUDO, "http://127.0.0.1:1"))
     (source,) = stream_sources(template.functions(resolver), resolver)
-    assert (source.function, source.table) == ("ChurnWatchFunction", "invoicing-local-billingtable")
-    assert source.report_failures and source.filters == (PATTERN,)
-    assert source.on_failure_url.endswith("churnwatchdeadletterqueue")
+    assert (source.function, source.table) == ("UsageWatchFunction", "invoicing-local-billingtable")
+    assert source.report_failures and source.filters == (PATTERN, USAGE_PATTERN)
+    assert source.on_failure_url.endswith("usagewatchdeadletterqueue")
 
 
 @pytest.mark.parametrize(
@@ -44,8 +45,22 @@ def test_a_filter_pattern_matches_exact_values_under_nested_keys(record, passes)
     assert matches_filter(PATTERN, record) is passes
 
 
-def test_a_pattern_with_an_operator_is_left_to_the_function():
-    assert matches_filter({"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "USAGE#"}]}}}}, PROFILE_CHANGE)
+@pytest.mark.parametrize(
+    ("record", "passes"),
+    [
+        (USAGE_CHANGE, True),
+        ({**USAGE_CHANGE, "eventName": "INSERT"}, True),
+        ({**USAGE_CHANGE, "eventName": "REMOVE"}, False),
+        (PROFILE_CHANGE, False),
+        ({"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"N": "1"}}}}, False),
+    ],
+)
+def test_a_prefix_matches_the_start_of_a_string(record, passes):
+    assert matches_filter(USAGE_PATTERN, record) is passes
+
+
+def test_a_pattern_with_another_operator_is_left_to_the_function():
+    assert matches_filter({"dynamodb": {"Keys": {"sk": {"S": [{"exists": True}]}}}}, PROFILE_CHANGE)
 
 
 class FakeStreams:

@@ -26,3 +26,9 @@ def jp_month(month: str) -> str:
 def yen(amount: int) -> str:
     """¥12,345 (negative: -¥1,000)."""
     return f"-¥{-amount:,}" if amount < 0 else f"¥{amount:,}"
+
+
+def jp_time(micros: int) -> str:
+    """2026年12月3日 14:05: when something was observed, in Tokyo time."""
+    moment = months.from_micros(micros).astimezone(months.TOKYO)
+    return f"{jp_date(moment.date())} {moment:%H:%M}"

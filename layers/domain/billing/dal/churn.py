@@ -1,7 +1,7 @@
 """洗い替え detection's own items: each account's detection state and the episodes found.
 
 Nothing here is on the count path: a report never writes these items. The
-stream consumer (``functions/churn_watch``) reads the count gate's changes
+stream consumer (``functions/usage_watch``) reads the count gate's changes
 from the BillingTable's stream and keeps:
 
 * ``ACCOUNT#<id> / CHURN_STATE``: the latest reading folded in, the running

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from billing.dal.reminders import ReminderStore
     from billing.dal.undelivered import UndeliveredIndex
     from billing.dal.usage import UsageStore
+    from billing.dal.usage_alerts import UsageAlertStore
 
 T = TypeVar("T")
 _FACTORIES: list = []  # each cached factory, for clear()
@@ -67,6 +68,13 @@ def usage() -> UsageStore:
     from billing.dal.usage import UsageStore
 
     return UsageStore(settings().table_name)
+
+
+@_once
+def usage_alerts() -> UsageAlertStore:
+    from billing.dal.usage_alerts import UsageAlertStore
+
+    return UsageAlertStore(settings().table_name, usage=usage())
 
 
 @_once

@@ -223,7 +223,7 @@ class UsageStore:
             )
             if done:
                 return usage_from_items(account_id, month, item)
-            opening = self._derived_opening(keys.account_pk(account_id), month, shut.profile)
+            opening = self.derived_opening(keys.account_pk(account_id), month, shut.profile)
         response = self.client.update_item(
             TableName=self.table,
             Key=key,
@@ -283,16 +283,22 @@ class UsageStore:
     # ------------------------------------------------------------ reads
     def month_usage(self, account_id: str, month: str) -> MonthUsage:
         """The month as it stands, for the usage API and the month close."""
+        profile, item = self.month_items(account_id, month)
+        return usage_from_items(account_id, month, item, profile)
+
+    def month_items(self, account_id: str, month: str) -> tuple[dict, dict]:
+        """The account's profile and its month's usage item, with the opening count the month would close with:
+        two reads, and a Query only when the opening was never recorded and the profile cannot tell it."""
         pk = keys.account_pk(account_id)
         profile = self._get(pk, keys.PROFILE)
         if profile is None:
             raise AccountNotFound(account_id)
         item = self._get(pk, keys.usage_sk(month)) or {}
         if "opening_count" not in item:
-            item["opening_count"] = self._derived_opening(pk, month, profile)
-        return usage_from_items(account_id, month, item, profile)
+            item["opening_count"] = self.derived_opening(pk, month, profile)
+        return profile, item
 
-    def _derived_opening(self, pk: str, month: str, profile: dict) -> int:
+    def derived_opening(self, pk: str, month: str, profile: dict) -> int:
         """The last count standing before the month, until a close records it."""
         opening = opening_of_open_months(month, _open_lasts(profile))
         if opening is not None:

@@ -243,29 +243,10 @@ def build_invoice(
     month = usage.month
     if parse_invoice_number(number)[0] != month:
         raise ValueError(f"invoice number {number} does not belong to month {month}")
-    version = tariff.for_month(month)
-    if profile.plan not in version.plans:
-        raise TariffError(f"plan {profile.plan!r} is not in the tariff version effective from {version.effective_from}")
-    plan = version.plans[profile.plan]
-    rate = tariff.tax_rate_percent
-
     peak = usage.peak.count
     bracket = tariff.bracket_of(peak)
     low, high = tariff.bracket_range(bracket)
-    lines = [
-        InvoiceLine(
-            code=f"plan:{plan.code}",
-            description=f"{plan.name} 利用料 ({low:,}〜{high:,}件, ピーク {peak:,}件)",
-            detail="1ヶ月",
-            amount=plan.fee(bracket),
-            tax_rate_percent=rate,
-        )
-    ]
-    for code in profile.options:
-        if code not in version.options:
-            raise TariffError(f"option {code!r} is not in the tariff version effective from {version.effective_from}")
-        option = version.options[code]
-        lines.append(InvoiceLine(f"option:{code}", f"{option.name} 月額", "1ヶ月", option.monthly_fee, rate))
+    lines = fee_lines(profile, month, peak, tariff)
 
     issued_on = issued_on or months.first_day(months.next_month(month))
     transfer = profile.payment_method == "bank_transfer"
@@ -280,8 +261,8 @@ def build_invoice(
         delivery_method=profile.delivery_method,
         due_on=bank_calendar.transfer_due_date(issued_on) if transfer else None,
         debit_on=None if transfer else bank_calendar.debit_date(issued_on),
-        plan=plan.code,
-        tariff_version=version.effective_from,
+        plan=profile.plan,
+        tariff_version=tariff.for_month(month).effective_from,
         recipient=profile.billing_contact,
         recipient_line=profile.billing_contact.recipient,
         usage=UsageSnapshot(
@@ -306,6 +287,33 @@ def build_invoice(
         customer_number=customer_number,
         debited_account=None if transfer or profile.debit_account is None else profile.debit_account.masked_number,
     )
+
+
+def fee_lines(profile: AccountProfile, month: str, peak: int, tariff: Tariff) -> list[InvoiceLine]:
+    """The month's charges for a peak under ``profile``'s terms: the plan's fee for the peak's bracket, then each
+    option's monthly fee. The invoice bills these, and the running estimate adds up the same."""
+    version = tariff.for_month(month)
+    if profile.plan not in version.plans:
+        raise TariffError(f"plan {profile.plan!r} is not in the tariff version effective from {version.effective_from}")
+    plan = version.plans[profile.plan]
+    rate = tariff.tax_rate_percent
+    bracket = tariff.bracket_of(peak)
+    low, high = tariff.bracket_range(bracket)
+    lines = [
+        InvoiceLine(
+            code=f"plan:{plan.code}",
+            description=f"{plan.name} 利用料 ({low:,}〜{high:,}件, ピーク {peak:,}件)",
+            detail="1ヶ月",
+            amount=plan.fee(bracket),
+            tax_rate_percent=rate,
+        )
+    ]
+    for code in profile.options:
+        if code not in version.options:
+            raise TariffError(f"option {code!r} is not in the tariff version effective from {version.effective_from}")
+        option = version.options[code]
+        lines.append(InvoiceLine(f"option:{code}", f"{option.name} 月額", "1ヶ月", option.monthly_fee, rate))
+    return lines
 
 
 def summarise_tax(lines: list[InvoiceLine] | tuple[InvoiceLine, ...], rounding: str) -> tuple[TaxSummary, ...]:

@@ -1,7 +1,7 @@
-"""Usage alerts, in plain Python: which alerts a rise of the month's peak sets off.
+"""Usage alerts, in plain Python: which alerts a rise of the month's peak sets off, and sending each once.
 
-The fee is set by the month's peak, in brackets of the tariff's ``bracket_size`` records. A customer hears it the
-day it happens, not on the invoice:
+The fee is set by the month's peak, in the tariff's brackets. A customer hears it the day it happens, not on the
+invoice:
 
 - **crossed**: the peak first enters a bracket above the month's opening bracket (the bracket of the opening
   count) and above the bracket it was in. One alert, for the highest bracket entered, however many it jumped.
@@ -9,22 +9,41 @@ day it happens, not on the invoice:
   (the alert names that one, and what it would cost). None for a bracket already crossed into, and none when
   the opening count was already past the threshold (nothing rose through it).
 
-Each alert goes once per account, month, kind and bracket: the caller records it with a conditional write
-(``Alert.key``), so a replayed or reordered stream sends nothing twice.
+Each alert goes once per account, month, kind and bracket: the store records it with a conditional write
+(``Alert.key``) before it is sent, so a replayed or reordered stream sends nothing twice.
 """
 
 from __future__ import annotations
 
+import functools
+import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from billing import months
+from billing.usage.churn import DEFAULT_PATH, ChurnConfigError, ratio_setting
+from billing.usage.counts import Reading
+
+if TYPE_CHECKING:
+    from billing.contracts.accounts import AccountProfile
 
 DEFAULT_APPROACH_RATIO = Fraction(9, 10)
+SETTINGS_TABLE = "usage_alerts"  # the alerts' table in the watch's settings file (config/churn.toml)
 
 
 class AlertKind(StrEnum):
     APPROACHING = "approaching"
     CROSSED = "crossed"
+
+    @property
+    def detail_type(self) -> str:
+        """The event each alert is on the invoicing bus."""
+        return {AlertKind.APPROACHING: "UsageBracketApproaching", AlertKind.CROSSED: "UsageBracketCrossed"}[self]
 
 
 @dataclass(frozen=True)
@@ -39,17 +58,12 @@ class Alert:
         return f"alert#{self.kind.value}#{self.bracket}"
 
 
-@dataclass(frozen=True)
-class Brackets:
-    """The tariff's brackets as the alerts need them."""
+class Brackets(Protocol):
+    """The tariff's brackets, as the alerts read them (``billing.tariff.Tariff``)."""
 
-    size: int
+    def bracket_of(self, peak: int) -> int: ...
 
-    def of(self, count: int) -> int:
-        return max(1, -(-count // self.size))
-
-    def top(self, bracket: int) -> int:
-        return bracket * self.size
+    def bracket_range(self, bracket: int) -> tuple[int, int]: ...
 
 
 def alerts_for_rise(
@@ -57,16 +71,120 @@ def alerts_for_rise(
 ) -> list[Alert]:
     """The alerts a rise of the month's peak from ``before`` to ``after`` sets off (none for no rise).
 
-    ``before`` is the peak as it stood (at least the opening count), ``after`` the peak with the new reading.
+    ``before`` is the highest count the month had seen (the opening count stands for it when higher), ``after``
+    the highest with the new readings.
     """
     before = max(before, opening)
     if after <= before:
         return []
     found = []
-    entered, was_in = brackets.of(after), brackets.of(before)
-    if entered > max(was_in, brackets.of(opening)):
+    entered, was_in = brackets.bracket_of(after), brackets.bracket_of(before)
+    if entered > max(was_in, brackets.bracket_of(opening)):
         found.append(Alert(AlertKind.CROSSED, entered))
-    threshold = approach_ratio * brackets.top(entered)
+    threshold = approach_ratio * brackets.bracket_range(entered)[1]
     if after >= threshold and (before < threshold or was_in < entered) and opening < threshold:
         found.append(Alert(AlertKind.APPROACHING, entered + 1))
     return found
+
+
+@functools.cache
+def load_approach_ratio(path: Path = DEFAULT_PATH) -> Fraction:
+    """``approach_ratio`` from the ``[usage_alerts]`` table beside the churn thresholds (0.9 when not given)."""
+    with open(path, "rb") as handle:
+        return parse_approach_ratio(tomllib.load(handle).get(SETTINGS_TABLE, {}))
+
+
+def parse_approach_ratio(raw: dict) -> Fraction:
+    unknown = sorted(set(raw) - {"approach_ratio"})
+    if unknown:
+        raise ChurnConfigError(f"unknown usage_alerts setting(s): {', '.join(unknown)}")
+    return ratio_setting(raw, "approach_ratio", DEFAULT_APPROACH_RATIO)
+
+
+# ---------------------------------------------------------------- the stream's view of a month
+@dataclass(frozen=True)
+class PeakRise:
+    """How one account's month rose, as its usage item's changes in the stream show it.
+
+    ``before`` is the highest day high before (0 for none) and ``after`` the highest after; the opening count is
+    known only once the month's usage item records it (the close of the month before seeds it).
+    """
+
+    account_id: str
+    month: str
+    before: int
+    after: Reading
+    opening: int | None = None
+
+    def then(self, later: PeakRise) -> PeakRise:
+        """This rise followed by a later one of the same month: from the first ``before`` to the highest after."""
+        after = later.after if later.after.beats_as_high(self.after) else self.after
+        opening = self.opening if later.opening is None else later.opening
+        return PeakRise(self.account_id, self.month, min(self.before, later.before), after, opening)
+
+    def alerts(self, opening: int, brackets: Brackets, approach_ratio: Fraction) -> list[Alert]:
+        return alerts_for_rise(opening, self.before, self.after.count, brackets, approach_ratio)
+
+
+@dataclass(frozen=True)
+class AlertedAccount:
+    """What the watch reads of an account, once, when a rise may set off an alert."""
+
+    terms: AccountProfile  # the terms in force for the month (the fee, the contact, ``usage_alerts``)
+    contract_end: date | None
+    opening: int  # the month's opening count
+
+    def wants(self, rise: PeakRise) -> bool:
+        """Alerts are on, and the reading falls within the contract (none after its end)."""
+        ended = self.contract_end is not None and months.day_of(months.from_micros(rise.after.at)) > self.contract_end
+        return bool(self.terms.usage_alerts) and not ended
+
+
+class UsageAlertStore(Protocol):
+    def account(self, rise: PeakRise) -> AlertedAccount | None: ...
+
+    def claim(self, rise: PeakRise, alert: Alert) -> bool: ...
+
+    def mark_sent(self, rise: PeakRise, alert: Alert) -> None: ...
+
+
+class UsageAlertWatch:
+    """Sends the alerts a rise sets off, each once.
+
+    Crash safety comes from the order of the steps: the alert is claimed (a conditional write on the month's
+    usage item, refused for an alert claimed already or a bracket already crossed into), sent (the event, then
+    the email), then marked sent. A claim that was never marked sent (a crash, or a refused send that failed the
+    batch) is sent again when the stream hands the rise back; only a crash between sending and marking can send
+    one twice.
+
+    Most readings set off nothing: that is decided from the stream record alone, with no read. Only a rise that
+    may set off an alert reads the account (``UsageAlertStore.account``).
+    """
+
+    def __init__(
+        self,
+        store: UsageAlertStore,
+        brackets: Brackets,
+        send: Callable[[PeakRise, AlertedAccount, Alert], None],
+        approach_ratio: Fraction = DEFAULT_APPROACH_RATIO,
+    ):
+        self.store = store
+        self.brackets = brackets
+        self.send = send
+        self.approach_ratio = approach_ratio
+
+    def observe(self, rise: PeakRise) -> list[Alert]:
+        """The alerts this rise sent."""
+        # An unknown opening counts as 0, which sets off every alert a higher one would: a superset, to rule out.
+        if not rise.alerts(rise.opening or 0, self.brackets, self.approach_ratio):
+            return []
+        account = self.store.account(rise)
+        if account is None or not account.wants(rise):
+            return []
+        sent = []
+        for alert in rise.alerts(account.opening, self.brackets, self.approach_ratio):
+            if self.store.claim(rise, alert):
+                self.send(rise, account, alert)
+                self.store.mark_sent(rise, alert)
+                sent.append(alert)
+        return sent

@@ -73,19 +73,20 @@ def load_thresholds(path: Path = DEFAULT_PATH) -> ChurnThresholds:
 
 
 def parse_thresholds(raw: dict) -> ChurnThresholds:
-    unknown = sorted(set(raw) - {"drop_ratio", "recover_ratio", "window_hours", "min_records"})
+    """The thresholds from the settings file; its ``[usage_alerts]`` table is the alerts' (``billing.usage.alerts``)."""
+    unknown = sorted(set(raw) - {"drop_ratio", "recover_ratio", "window_hours", "min_records", "usage_alerts"})
     if unknown:
         raise ChurnConfigError(f"unknown churn setting(s): {', '.join(unknown)}")
     defaults = ChurnThresholds()
     return ChurnThresholds(
-        drop_ratio=_ratio(raw, "drop_ratio", defaults.drop_ratio),
-        recover_ratio=_ratio(raw, "recover_ratio", defaults.recover_ratio),
+        drop_ratio=ratio_setting(raw, "drop_ratio", defaults.drop_ratio),
+        recover_ratio=ratio_setting(raw, "recover_ratio", defaults.recover_ratio),
         window_hours=_whole(raw, "window_hours", defaults.window_hours),
         min_records=_whole(raw, "min_records", defaults.min_records),
     )
 
 
-def _ratio(raw: dict, name: str, default: Fraction) -> Fraction:
+def ratio_setting(raw: dict, name: str, default: Fraction) -> Fraction:
     value = raw.get(name, default)
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         raise ChurnConfigError(f"{name} must be a number between 0 and 1, got {value!r}")
