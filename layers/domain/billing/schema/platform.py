@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SkipValidation, StringConstraints, model_validator
 
@@ -302,6 +302,23 @@ class LateReportsOut(Document):
     peak: int | None
 
 
+class EstimateOut(Document):
+    """What the month would be billed if it closed now, under its own terms; tax rounded as on the invoice."""
+
+    subtotal: int
+    tax: int
+    total: int
+
+
+class UsageAlertOut(Document):
+    """A usage alert sent to the billing contact: ``approaching`` names the bracket that is near, ``crossed`` the
+    bracket entered (``bracket.index``)."""
+
+    kind: Literal["approaching", "crossed"]
+    bracket: int
+    sent_at: str
+
+
 class UsageOut(Document):
     account_id: str
     month: str
@@ -316,6 +333,8 @@ class UsageOut(Document):
     churn_events: list[ChurnEventOut] = Field(description="the month's suspected 洗い替え episodes (month of the drop)")
     late_reports: LateReportsOut
     correction_suggested: bool = Field(description="the late reports' peak falls in a higher bracket than invoiced")
+    estimate: EstimateOut
+    alerts: list[UsageAlertOut] = Field(description="the month's usage alerts, as sent")
 
 
 class AccountChurnEventOut(ChurnEventOut):
