@@ -46,6 +46,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "debit_wiring",
         "bank_wiring",
         "reminder_wiring",
+        "usage_watch_wiring",
         "__init__",
     ),
 )

@@ -10,20 +10,13 @@ import pytest
 
 from billing import months
 from billing.dal.usage_alerts import peak_rise, sent_alerts
+from billing.delivery.usage_alerts import AlertedAccount, UsageAlertWatch
 from billing.delivery.usage_notices import PEAK_SETS_THE_FEE, UsageAlertNotice
 from billing.invoicing.estimate import Estimate, estimate
 from billing.invoicing.invoice import build_invoice
 from billing.invoicing.issuer import load_issuer
 from billing.tariff import load_tariff
-from billing.usage.alerts import (
-    Alert,
-    AlertedAccount,
-    AlertKind,
-    PeakRise,
-    UsageAlertWatch,
-    alerts_for_rise,
-    parse_approach_ratio,
-)
+from billing.usage.alerts import Alert, AlertKind, PeakRise, alerts_for_rise, parse_approach_ratio
 from billing.usage.churn import ChurnConfigError, parse_thresholds
 from billing.usage.counts import MonthUsage, Reading
 from tests.factories import account_profile

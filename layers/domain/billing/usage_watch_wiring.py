@@ -7,12 +7,13 @@ import functools
 from billing.dal import stores
 from billing.dal.mail import send_email
 from billing.dal.messaging import publish
+from billing.delivery.usage_alerts import AlertedAccount, UsageAlertWatch
 from billing.delivery.usage_notices import UsageAlertNotice
 from billing.invoicing.estimate import estimate
 from billing.invoicing.issuer import load_issuer
 from billing.settings import settings
 from billing.tariff import load_tariff
-from billing.usage.alerts import Alert, AlertedAccount, AlertKind, PeakRise, UsageAlertWatch, load_approach_ratio
+from billing.usage.alerts import Alert, AlertKind, PeakRise, load_approach_ratio
 from billing.usage.churn import ChurnWatch, load_thresholds
 
 

@@ -19,9 +19,10 @@ from billing.dal.accounts import contract_of
 from billing.dal.clients import dynamodb, from_item
 from billing.dal.conditional import update_if
 from billing.dal.usage import UsageStore, usage_from_items
-from billing.usage.alerts import Alert, AlertedAccount, AlertKind, PeakRise
+from billing.delivery.usage_alerts import AlertedAccount
+from billing.invoicing.estimate import MonthReport
+from billing.usage.alerts import Alert, AlertKind, PeakRise
 from billing.usage.counts import Reading
-from billing.usage.report import MonthReport
 
 ALERT_PREFIX = "alert#"
 _NOT_CROSSED_INTO = "(attribute_not_exists(crossed_bracket) OR crossed_bracket < :bracket)"
