@@ -165,9 +165,9 @@ def test_reading_the_usage_costs_one_query_for_churn_events(reported, watch):
     calls = []
     client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     usage(reported, "acme")
-    # The profile, the usage item and the opening count (a Query until a close records it), as before;
-    # then the one Query of the month's episodes
-    assert calls == ["GetItem", "GetItem", "Query", "Query"]
+    # The profile and the usage item (the account was never closed and reported nothing before the month, so its
+    # opening is 0 with no Query), then the one Query of the month's episodes
+    assert calls == ["GetItem", "GetItem", "Query"]
 
 
 def test_the_month_query_parameter_is_required_and_checked(reported):

@@ -81,11 +81,11 @@ def test_each_rise_handled_as_it_comes_warns_then_tells(month, watch, events):
     report(month, 10_500, "2026-11-04T10:00:00+09:00")
     handle(watch, stream.batch())
     assert subjects() == [SUBJECT_APPROACHING, SUBJECT_CROSSED]
-    crossed = [email for email in sent_emails() if SUBJECT_CROSSED in email.subject][0]
+    crossed = next(email for email in sent_emails() if SUBJECT_CROSSED in email.subject)
     assert crossed.destinations["ToAddresses"] == ["billing@example.co.jp"]
     assert "2026年11月4日 10:00に10,500件となり、10,001〜20,000件の料金帯に入りました" in crossed.body
     assert "¥11,000 (税込)" in crossed.body and "後から件数を削除されても" in crossed.body
-    (approaching_type, approaching), (crossed_type, detail) = events()
+    (approaching_type, _approaching), (crossed_type, detail) = events()
     assert (approaching_type, crossed_type) == ("UsageBracketApproaching", "UsageBracketCrossed")
     assert detail == {
         "alert_id": "usage-acme-2026-11-crossed-2",
@@ -181,3 +181,58 @@ def test_the_estimate_uses_the_months_own_terms_when_the_plan_changes_next_month
     assert usage(month)["estimate"] == {"subtotal": 10_000, "tax": 1_000, "total": 11_000}
     report(month, 10_500, "2026-12-01T10:00:00+09:00")
     assert usage(month, "2026-12")["estimate"] == {"subtotal": 15_000, "tax": 1_500, "total": 16_500}
+
+
+def test_a_batch_of_100_readings_reads_once_per_account_that_may_be_alerted_and_writes_once_per_alert_step(
+    month, watch
+):
+    # Given 20 accounts and 100 readings: 10 stay low, 5 cross into bracket 2, 5 would but turned alerts off
+    stream = Stream()
+    accounts = {f"low-{n}": (True, 1_000) for n in range(10)}
+    accounts |= {f"up-{n}": (True, 8_000) for n in range(5)} | {f"off-{n}": (False, 8_000) for n in range(5)}
+    for account, (alerts_on, _) in accounts.items():
+        body = profile_body(usage_alerts=alerts_on)
+        assert month.accounts.replay("put_account.json", path=f"/v1/accounts/{account}", body=body)[0] == 201
+    stream.batch()  # the accounts' creation, as a batch of its own
+    for account, (_, start) in accounts.items():
+        for step in range(5):
+            report(month, start + step * 1_000, f"2026-11-0{step + 1}T09:00:00+09:00", account=account)
+    batch = stream.batch()
+    assert sum(1 for record in batch["Records"] if peak_rise(record)) == 100
+    calls: list[tuple[str, str]] = []
+
+    def count(params, model, **_):
+        key = params.get("Key", {}).get("sk", {}).get("S", "") if isinstance(params, dict) else ""
+        calls.append((model.name, key.split("#")[0]))
+
+    client = watch.usage_alert_watch().store.client
+    client.meta.events.register("before-parameter-build.dynamodb", count)
+    # When the usage watch handles it
+    handle(watch, batch)
+    # Then the alerts read one profile per account whose month rose through a threshold, and nothing else
+    assert calls.count(("GetItem", "PROFILE")) == 10 and not [c for c in calls if c[0] == "Query"]
+    # And each alert sent is one conditional write to claim it and one to mark it sent; none for those turned off
+    assert calls.count(("UpdateItem", "USAGE")) == 2 * 5
+    assert len(subjects()) == 5
+
+
+def test_a_send_cut_short_after_the_claim_is_sent_when_the_stream_retries(month, watch, events, monkeypatch):
+    report(month, 10_500, "2026-11-04T10:00:00+09:00")
+    batch = Stream().batch()
+    alert_watch = watch.usage_alert_watch()
+    real_send = alert_watch.send
+
+    def ses_down(*args):
+        raise RuntimeError("SES throttled")
+
+    # Given the alert is claimed, and then its sending fails
+    monkeypatch.setattr(alert_watch, "send", ses_down)
+    failures = watch.lambda_handler(batch, LambdaContext())["batchItemFailures"]
+    assert failures and subjects() == [] and usage(month)["alerts"] == []
+    # When the stream hands the batch back from the failed record, with SES back
+    monkeypatch.setattr(alert_watch, "send", real_send)
+    sequence = [record["dynamodb"]["SequenceNumber"] for record in batch["Records"]]
+    handle(watch, {"Records": batch["Records"][sequence.index(failures[0]["itemIdentifier"]) :]})
+    # Then it is sent, once, and listed
+    assert subjects() == [SUBJECT_CROSSED] and len(events()) == 1
+    assert alerts(usage(month)) == [("crossed", 2)]

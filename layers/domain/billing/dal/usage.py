@@ -35,7 +35,7 @@ from billing.dal.clients import dynamodb, from_item, to_item
 from billing.dal.conditional import update_if
 from billing.errors import AccountNotFound, BillingError, MonthClosed
 from billing.usage import late
-from billing.usage.counts import CountReport, MonthUsage, Reading, known_opening, opening_after, opening_of_open_months
+from billing.usage.counts import CountReport, MonthUsage, Reading, known_opening, opening_after
 from billing.usage.gate import Account, Gate
 
 if TYPE_CHECKING:
@@ -299,8 +299,10 @@ class UsageStore:
         return profile, item
 
     def derived_opening(self, pk: str, month: str, profile: dict) -> int:
-        """The last count standing before the month, until a close records it."""
-        opening = opening_of_open_months(month, _open_lasts(profile))
+        """The last count standing before the month, until a close records it: told by the open months, or 0 for
+        an account never closed with none before (every month it reported in is still open, so it reported
+        nothing before); a Query of the months before only when an earlier close carried the count over."""
+        opening = known_opening(month, _open_lasts(profile), first_close="closed_through" not in profile)
         if opening is not None:
             return opening
         response = self.client.query(
