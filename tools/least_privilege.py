@@ -32,7 +32,7 @@ TABLE = "BillingTable"
 
 # Functions that only read: checked against the code (their app.py docstrings say "Writes: nothing" in the table).
 READ_ONLY = {
-    "StatementsFunction": "a customer reads their own statements, PDFs and e-invoices",
+    "StatementsFunction": "a customer reads their own statements, PDFs, e-invoices and the month so far",
     "InvoiceDeskFunction": "operators search and read issued documents (電子帳簿保存法)",
     "CloseRunsFunction": "reads close progress; a retry only sends messages and tidies the dead-letter queue",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import date
 
 import boto3
 from pypdf import PdfReader
@@ -225,11 +226,24 @@ def written_batches(day: str) -> dict:
     }
 
 
-def customer_api(account_id: str, event_file: str, path: str | None = None, query: dict | None = None):
-    """Call the statements function as API Gateway would after the JWT authorizer passed."""
+def customer_api(
+    account_id: str | None,
+    event_file: str,
+    path: str | None = None,
+    query: dict | None = None,
+    today: date | None = None,
+):
+    """Call the statements function as API Gateway would after the JWT authorizer passed (its Tokyo ``today``
+    pinned when given; ``account_id`` None: a token without the claim)."""
     api = Api("statements_api")
+    if today is not None:
+        api.module.today = lambda: today
     event = load_event(event_file)
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["custom:account_id"] = account_id
+    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+    if account_id is None:
+        del claims["custom:account_id"]
+    else:
+        claims["custom:account_id"] = account_id
     if path:
         event["rawPath"] = event["requestContext"]["http"]["path"] = path
     if query:

@@ -1,4 +1,5 @@
-"""The statements page in a real browser: what a customer sees at GET /statements after a month close.
+"""The statements page in a real browser: what a customer sees at GET /statements after a month close, and
+the 今月のご利用状況 card of the month under way above the statements.
 
 Headless Chromium (Debian's ``chromium`` and ``chromium-driver``, never a
 downloaded browser) opens the page with the customer's bearer token, as a
@@ -23,13 +24,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
 from local.client import SignedSession
-from tests.local.support import TOKYO, new_account_id, profile
+from tests.local.support import TOKYO, new_account_id, profile, recent_times
 from tests.stacks import ROOT, RunningStack, run_cli, start_local_up, stop_local_up
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 375, "height": 812}
 CHROMIUM_FLAGS = (
     "--headless=new",
     "--no-sandbox",
@@ -43,6 +45,7 @@ CHROMIUM_FLAGS = (
 # Day of the month and count. The 12th's spike is the month's peak, though the
 # account cleaned up the next day: the page must show where the bill came from.
 MONTH_OF_COUNTS = ((3, 8_200), (7, 9_100), (12, 14_500), (13, 9_300), (21, 11_000), (27, 10_400))
+THIS_MONTH_COUNTS = (12_000, 15_300)  # reported this month, in the last hours: the later one is the peak so far
 
 
 def month_before_last() -> str:
@@ -112,6 +115,25 @@ def closed_month(local_stack: RunningStack) -> dict:
 
 
 @pytest.fixture(scope="module")
+def this_month(local_stack: RunningStack, closed_month: dict) -> dict:
+    """The customer's counts of the month under way, and GET /v1/usage/current's answer with their token."""
+    api = SignedSession.from_config(local_stack.config)
+    account = closed_month["mine"]
+    for count, at in zip(THIS_MONTH_COUNTS, recent_times(len(THIS_MONTH_COUNTS)), strict=True):
+        response = api.post(
+            f"/v1/accounts/{account}/record-counts", json={"count": count, "observed_at": at.isoformat()}
+        )
+        assert response.status_code == 200, response.text
+    current = requests.get(
+        f"{local_stack.config['url']}/v1/usage/current",
+        headers={"Authorization": f"Bearer {closed_month['token']}"},
+        timeout=30,
+    )
+    assert current.status_code == 200, current.text
+    return current.json()
+
+
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip(f"needs Debian's chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER}); run `make system-deps`")
@@ -129,8 +151,10 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 
 
 @pytest.fixture(scope="module")
-def page(browser: webdriver.Chrome, local_stack: RunningStack, closed_month: dict) -> webdriver.Chrome:
-    """The customer's statements page, opened with their bearer token."""
+def page(
+    browser: webdriver.Chrome, local_stack: RunningStack, closed_month: dict, this_month: dict
+) -> webdriver.Chrome:
+    """The customer's statements page, opened with their bearer token (after this month's counts)."""
     browser.execute_cdp_cmd("Network.enable", {})
     browser.execute_cdp_cmd(
         "Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Bearer {closed_month['token']}"}}
@@ -221,6 +245,40 @@ def test_the_page_fits_a_phone_without_sideways_scrolling(page: webdriver.Chrome
         assert page.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
         chart = section(page, closed_month["month"]).find_element(By.CSS_SELECTOR, "svg")
         assert 0 < chart.rect["width"] <= PHONE["width"]
+    finally:
+        page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_month_so_far_opens_the_page_and_fits_a_375_px_phone(page: webdriver.Chrome, this_month: dict):
+    # Given a 375 px wide phone, and the customer's month under way (the same stack, page and token)
+    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**SMALL_PHONE, "deviceScaleFactor": 2, "mobile": True})
+    try:
+        page.refresh()
+        full_page_screenshot(page, ARTIFACTS / "statements-phone-375.png")
+        # Then the first thing under the title is the 今月のご利用状況 card, on the first screen, above every statement
+        card = page.find_element(By.CSS_SELECTOR, "main > section")
+        assert card.get_attribute("class") == "current"
+        assert card.is_displayed() and 0 <= card.rect["y"] < SMALL_PHONE["height"]
+        assert all(card.rect["y"] < s.rect["y"] for s in page.find_elements(By.CSS_SELECTOR, "section.statement"))
+        # And it says what GET /v1/usage/current says: the month, the peak so far, the bracket and the estimate
+        year, number = (int(part) for part in this_month["month"].split("-"))
+        assert this_month["peak"] == max(THIS_MONTH_COUNTS)
+        (title,) = texts(card, "h2")
+        assert title.startswith("今月のご利用状況") and title.endswith(f"{year}年{number}月")
+        assert texts(card, "dd.current-peak")[0].startswith(f"{this_month['peak']:,}件")
+        bracket, estimate = this_month["bracket"], this_month["estimate"]
+        assert texts(card, "dd.current-bracket") == [f"{bracket['from']:,}〜{bracket['to']:,}件"]
+        assert texts(card, "dd.current-estimate .amount") == [f"¥{estimate['total']:,}"]
+        assert f"小計 ¥{estimate['subtotal']:,} ・ 消費税 ¥{estimate['tax']:,}" in card.text
+        assert "ピークは下がりません" in card.text
+        # And the statements' chart draws its days, inside the screen
+        bars = card.find_elements(By.CSS_SELECTOR, "svg rect.day")
+        assert len(bars) == len(this_month["daily"]) and all(bar.rect["height"] > 0 for bar in bars)
+        if bars:
+            assert 0 < card.find_element(By.CSS_SELECTOR, "svg").rect["width"] <= SMALL_PHONE["width"]
+        # And nothing is wider than the screen: no sideways scrolling
+        assert page.execute_script("return window.innerWidth") == SMALL_PHONE["width"]
+        assert page.execute_script("return document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
     finally:
         page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 

@@ -4,13 +4,18 @@ No framework and no external assets: one small inline stylesheet and, for
 each month, an inline SVG chart of the daily record-count highs with the
 10,000-record bracket lines and the peak marked, so a customer can see at a
 glance why a bill went up (「急に請求金額が上がったのは何故ですか?」).
+
+The page opens with the current month so far (今月のご利用状況, the body of
+GET /v1/usage/current): the peak, its bracket, the running estimate and the
+same chart, before the month is billed.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from html import escape
 
+from billing import months
 from billing.japanese import jp_date, jp_month, yen
 from billing.vocabulary import InvoiceStatus
 
@@ -39,13 +44,26 @@ a.pdf{display:inline-block;margin-top:6px;padding:8px 14px;background:#1a56db;co
 svg{width:100%;height:auto;max-width:640px;display:block}
 .chart-note{font-size:.85rem;color:#555;margin:4px 0 0}
 .empty{color:#667}
+.current{background:#fff;border:1px solid #dde;border-top:4px solid #1a56db;border-radius:8px;
+  padding:14px;margin-bottom:20px}
+.current h2{font-size:1.1rem;margin:0 0 8px}
+.current .month{color:#445;font-size:.95rem;font-weight:normal;margin-left:6px}
+.current dd{min-width:0;overflow-wrap:anywhere}
+.current small{color:#556}
+.current .part{white-space:nowrap}
 """
 
 
-def render_page(statements: list[dict], pdf_links: dict[str, str], einvoice_links: dict[str, str] | None = None) -> str:
+def render_page(
+    statements: list[dict],
+    pdf_links: dict[str, str],
+    einvoice_links: dict[str, str] | None = None,
+    current: dict | None = None,
+) -> str:
     """The whole page for a caller's statements (``detail`` bodies, newest first).
 
-    ``pdf_links`` and ``einvoice_links`` map a month to the URL of its PDF and of its e-invoice (XML).
+    ``pdf_links`` and ``einvoice_links`` map a month to the URL of its PDF and of its e-invoice (XML); ``current``
+    is the month so far (``MonthReport.current_json``), shown first.
     """
     einvoice_links = einvoice_links or {}
     cards = "\n".join(_card(s, pdf_links.get(s["month"]), einvoice_links.get(s["month"])) for s in statements)
@@ -55,8 +73,45 @@ def render_page(statements: list[dict], pdf_links: dict[str, str], einvoice_link
         '<!doctype html>\n<html lang="ja"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>ご請求明細</title><style>{_STYLE}</style></head>"
-        f"<body><main><h1>ご請求明細</h1>\n{cards}\n</main></body></html>\n"
+        f"<body><main><h1>ご請求明細</h1>\n{current_card(current) if current else ''}{cards}\n</main></body></html>\n"
     )
+
+
+def current_card(current: dict) -> str:
+    """今月のご利用状況: the month so far, as GET /v1/usage/current answers it, with the statements' own chart."""
+    bracket, estimate = current["bracket"], current["estimate"]
+    usage = {  # the chart's reading of a month, as a statement's usage gives it
+        "daily": current["daily"],
+        "peak": current["peak"],
+        "bracket": {"low": bracket["from"], "high": bracket["to"]},
+        "opening_count": current["peak"],  # shown only when nothing was reported yet: then the peak is the opening
+    }
+    return f"""<section class="current" data-month="{escape(current["month"])}">
+<h2>今月のご利用状況<span class="month">{jp_month(current["month"])}</span></h2>
+<dl>
+<dt>ピーク件数</dt><dd class="current-peak">{current["peak"]:,}件<br>
+<small class="observed">{_observed(current)}</small></dd>
+<dt>料金帯</dt><dd class="current-bracket">{bracket["from"]:,}〜{bracket["to"]:,}件</dd>
+<dt>今月の見込み額</dt><dd class="current-estimate"><span class="amount">{yen(estimate["total"])}</span> (税込)<br>
+<small><span class="part">小計 {yen(estimate["subtotal"])}</span> ・ \
+<span class="part">消費税 {yen(estimate["tax"])}</span></small></dd>
+</dl>
+{chart(usage, explain=False)}
+<p class="chart-note current-note">ご請求額は、月内の最大件数 (ピーク) が入る料金帯で決まります。\
+月の途中で件数を削除しても、ピークは下がりません。見込み額は今の時点で月を締めた場合の金額です。</p>
+</section>
+"""
+
+
+def _observed(current: dict) -> str:
+    """When the peak was counted: the opening count stands from 00:00 on the 1st."""
+    at = current["peak_observed_at"]
+    if at is None:
+        return "まだ件数の報告はありません"
+    moment = datetime.fromisoformat(at).astimezone(months.TOKYO)
+    if moment == months.month_start(current["month"]):
+        return "月初の件数"
+    return f"{jp_date(moment.date())} {moment:%H:%M} 時点"
 
 
 def _card(s: dict, pdf_href: str | None, einvoice_href: str | None = None) -> str:
@@ -119,8 +174,9 @@ def _documents(s: dict) -> str:
     return f'<ul class="documents">{"".join(rows)}</ul>' if rows else ""
 
 
-def chart(usage: dict) -> str:
-    """Daily highs as bars; bracket lines every 10,000; the peak day marked in red."""
+def chart(usage: dict, explain: bool = True) -> str:
+    """Daily highs as bars; bracket lines every 10,000; the peak day marked in red; with ``explain``, a note of
+    why the month was billed as it was (a month still open says so itself)."""
     daily = usage["daily"]
     if not daily:
         return f'<p class="chart-note">この月の件数報告はありません (月初の件数 {usage["opening_count"]:,}件)。</p>'
@@ -169,6 +225,8 @@ def chart(usage: dict) -> str:
         f'<line x1="{PAD_LEFT}" x2="{CHART_WIDTH - 6}" y1="{PAD_TOP + plot_h}" y2="{PAD_TOP + plot_h}" stroke="#334"/>'
     )
     parts.append("</svg>")
+    if not explain:
+        return "".join(parts)
     low, high = usage["bracket"]["low"], usage["bracket"]["high"]
     note = (
         f'<p class="chart-note">月内の最大件数 {peak:,}件 が {low:,}〜{high:,}件 の料金帯に入るため、'

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from billing.schema.fields import Document
-from billing.schema.platform import DailyHigh
+from billing.schema.platform import BracketOut, DailyHigh, EstimateOut
 from billing.vocabulary import DeliveryMethod, DeliveryStatus, PaymentMethod
 
 
@@ -88,3 +88,16 @@ class StatementDetailOut(StatementOut):
     usage: StatementUsage
     history: list[HistoryEntry]
     credit_notes: list[CreditNoteEntry]
+
+
+class CurrentUsageOut(Document):
+    """The current Tokyo month so far: the peak (the opening count, standing from 00:00 on the 1st, until a report
+    beats it), when it was observed (``null`` while nothing was ever counted), its tariff bracket, what the month
+    would be billed if it closed now (tax as on the invoice) and the daily highs, oldest first."""
+
+    month: str
+    peak: int
+    peak_observed_at: str | None
+    bracket: BracketOut
+    estimate: EstimateOut
+    daily: list[DailyHigh]
