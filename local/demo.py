@@ -18,8 +18,11 @@ The steps, each a function:
    ``contract_summary`` checks the plan change waited and the last invoice is
    final; ``churn_summary`` lists the month's flagged 洗い替え (one account
    deletes every record and registers them again five hours later);
-6. ``fetch_documents``: copy the invoice PDFs and the print batch to ``out/``;
-   ``save_statements_page``: save one customer's statements page next to them.
+6. ``alert_usage``: in the current month, one account nears the top of its
+   fee bracket, then passes it; both usage alerts reach its billing contact;
+7. ``fetch_documents``: copy the invoice PDFs and the print batch to ``out/``;
+   ``save_statements_page``: save one customer's statements page next to them
+   (it opens with the 今月のご利用状況 card).
 
 ``out/`` is cleared of the previous run's folders first, so what is there is
 this run's month. The demo stops its stack when it is done (``make demo``
@@ -606,6 +609,66 @@ def contract_summary(api: SignedSession, statements: list[dict], month: str = MO
     return problems
 
 
+def alert_usage(stack: LocalStack, api: SignedSession, timeout_s: float = 60) -> list[str]:
+    """This month, the page's account nears its bracket's top, then passes it: both usage alerts reach its billing
+    contact (the stream's usage watch sends them), and the usage API shows the estimate and the alerts."""
+    account_id = page_account().account_id
+    now = datetime.now(TOKYO)
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    month = f"{now:%Y-%m}"
+    usage = api.get(f"/v1/accounts/{account_id}/usage/{month}").json()
+    top = usage["bracket"]["to"]
+    counts = (top * 85 // 100, top * 91 // 100, top + 400)  # below 90% of the top, past it, into the next bracket
+    moments = [(start + (now - start) * step / 4).replace(microsecond=0) for step in (1, 2, 3)]  # this month, past
+    print(f"\nusage alerts in {month}: {account_id} opens at {usage['opening_count']:,} (bracket to {top:,})")
+    alerts: list[dict] = []
+    for count, at in zip(counts, moments, strict=True):
+        answer = api.post(
+            f"/v1/accounts/{account_id}/record-counts", json={"count": count, "observed_at": at.isoformat()}
+        )
+        answer.raise_for_status()
+        print(f"  reported {count:,} at {at:%m-%d %H:%M}")
+        # Each report's alert before the next report: the watch folds the rises of one batch into one
+        deadline = time.monotonic() + timeout_s
+        while (fresh := _usage_alert_emails(stack, month)[len(alerts) :]) == [] and count >= top * 9 // 10:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        for email in fresh:
+            print(f"  email to {email['destinations']['ToAddresses'][0]}: {email['subject']}")
+            print("\n".join(f"  | {line}" for line in email["body"].splitlines()))
+        alerts += fresh
+    usage = api.get(f"/v1/accounts/{account_id}/usage/{month}").json()
+    estimate = usage["estimate"]
+    print(
+        f"  usage API: peak {usage['peak']:,}, bracket {usage['bracket']['index']},"
+        f" estimate ¥{estimate['total']:,} (tax ¥{estimate['tax']:,}),"
+        f" alerts {[(alert['kind'], alert['bracket']) for alert in usage['alerts']]}"
+    )
+    token = stack.customer_token(account_id)
+    current = requests.get(
+        f"{stack.config['url']}/v1/usage/current", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).json()
+    print(
+        f"  the customer's 今月のご利用状況 (GET /v1/usage/current): peak {current['peak']:,}"
+        f" at {current['peak_observed_at']}, {current['bracket']['from']:,}〜{current['bracket']['to']:,}件,"
+        f" estimate ¥{current['estimate']['total']:,} (税込)"
+    )
+    kinds = [alert["kind"] for alert in usage["alerts"]]
+    problems = [] if kinds == ["approaching", "crossed"] and len(alerts) == 2 else [f"{account_id}: alerts {kinds}"]
+    return problems + ([] if current["estimate"] == estimate else [f"{account_id}: the card's estimate differs"])
+
+
+def _usage_alert_emails(stack: LocalStack, month: str) -> list[dict]:
+    label = f"({int(month[:4])}年{int(month[5:])}月ご利用分)"
+    account = page_account()
+    return [
+        email
+        for email in sent_emails(stack.endpoint)
+        if "料金帯" in email["subject"] and label in email["subject"] and account.company_name in email["body"]
+    ]
+
+
 def close_month(stack: LocalStack, month: str = MONTH) -> None:
     """The month-close schedule, and everything it sets off: invoices issued, PDFs archived, deliveries routed."""
     started = time.perf_counter()
@@ -794,6 +857,7 @@ def run(template: Path | str, out: Path, log_path: Path = ROOT / ".local" / "dem
             problems += fix_what_was_issued(api, operator)
             problems += collect_debits(stack, operator, statements, out)
             problems += collect_transfers(stack, operator, out)
+            problems += alert_usage(stack, api)
             if problems:
                 raise DemoFailed("; ".join(problems))
             documents = fetch_documents(stack, out)
