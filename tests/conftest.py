@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from types import ModuleType
 
+import botocore.loaders
+import botocore.session
 import jsonschema
 import pytest
 
@@ -17,6 +19,11 @@ from local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.stacks"]  # the local stacks' fixtures, for tests/local and tests/local_stack
+
+# One botocore data loader for the whole test process. moto gives every mock its own boto3 session, and each new
+# session would parse the service models' JSON again (a tenth of a second for each integration test's resources
+# and clients); the loader only reads bundled files, which never change during a run.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 # Powertools reads its settings once, when billing.observability is first imported, and pytest imports every
 # test module before it runs one: whichever module happens to import it first must find the Globals of

@@ -85,9 +85,15 @@ def aws(aws_env, monkeypatch):
         yield
 
 
+@functools.cache
+def _template() -> dict:
+    """template.yaml, read once per process: each test only reads it (every test builds its resources)."""
+    return load_template()
+
+
 def create_table(client, name: str = TABLE) -> None:
     """The BillingTable with template.yaml's own keys and indexes, so tests and stack never drift."""
-    props = load_template()["Resources"]["BillingTable"]["Properties"]
+    props = _template()["Resources"]["BillingTable"]["Properties"]
     client.create_table(
         TableName=name,
         BillingMode=props["BillingMode"],
@@ -100,15 +106,15 @@ def create_table(client, name: str = TABLE) -> None:
 
 def create_resources(monkeypatch) -> None:
     """The template's table, bucket, queues and bus, named through the env vars it sets."""
-    resources = load_template()["Resources"]
+    resources, sqs, s3 = _template()["Resources"], boto3.client("sqs"), boto3.client("s3")
     create_table(boto3.client("dynamodb"))
     bucket = resources["InvoiceBucket"]["Properties"]
-    boto3.client("s3").create_bucket(
+    s3.create_bucket(
         Bucket=BUCKET,
         CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"},
         ObjectLockEnabledForBucket=bucket["ObjectLockEnabled"],
     )
-    boto3.client("s3").put_object_lock_configuration(
+    s3.put_object_lock_configuration(
         Bucket=BUCKET,
         ObjectLockConfiguration={
             "ObjectLockEnabled": "Enabled",
@@ -118,11 +124,11 @@ def create_resources(monkeypatch) -> None:
     monkeypatch.setenv("INVOICE_BUCKET", BUCKET)
     for logical_id, env in QUEUES.items():
         assert resources[logical_id]["Type"] == "AWS::SQS::Queue"
-        url = boto3.client("sqs").create_queue(QueueName=logical_id)["QueueUrl"]
+        url = sqs.create_queue(QueueName=logical_id)["QueueUrl"]
         monkeypatch.setenv(env, url)
     bus = boto3.client("events").create_event_bus(Name="invoicing-test")["EventBusArn"]
     monkeypatch.setenv("EVENT_BUS_NAME", bus.rsplit("/", 1)[1])
-    parameters = load_template()["Parameters"]
+    parameters = _template()["Parameters"]
     monkeypatch.setenv("ISSUE_MAX_RECEIVE_COUNT", str(parameters["IssueMaxReceiveCount"]["Default"]))
     monkeypatch.setenv("DEBIT_LEAD_BUSINESS_DAYS", str(parameters["DebitLeadBusinessDays"]["Default"]))
     sender = parameters["NotificationSender"]["Default"]
