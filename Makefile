@@ -8,7 +8,9 @@ PYTHON_BOOT := $(shell if [ -x "$(PYENV_313)/python3.13" ]; then echo "$(PYENV_3
 VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS := .venv-tools
-PIP_QUIET := --quiet --disable-pip-version-check
+# --no-compile: the tests compile what they import, on first import. Compiling every installed module up front
+# (moto, botocore, aws-sam-cli) was 18 s of the 34 s the .venv's install took from a fresh clone.
+PIP_QUIET := --quiet --disable-pip-version-check --no-compile
 # Both cores: pytest-xdist hands the tests out one by one, the slow ones first (tests/conftest.py).
 PYTEST := $(PY) -m pytest -n 2 --dist load
 # sam build for python3.13 needs python3.13 on PATH.
