@@ -12,6 +12,7 @@ TOOLS := .venv-tools
 # (moto, botocore, aws-sam-cli) was 18 s of the 34 s the .venv's install took from a fresh clone.
 PIP_QUIET := --quiet --disable-pip-version-check --no-compile
 # Both cores: pytest-xdist hands the tests out one by one, the slow ones first (tests/conftest.py).
+# --dist load, not loadgroup or loadscope: the contract fuzz's 33 cases share one node id, and those modes run one.
 PYTEST := $(PY) -m pytest -n 2 --dist load
 # sam build for python3.13 needs python3.13 on PATH.
 SAM_PATH := $(if $(PYENV_313),$(PYENV_313):,)$(PATH)
