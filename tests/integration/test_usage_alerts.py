@@ -236,3 +236,38 @@ def test_a_send_cut_short_after_the_claim_is_sent_when_the_stream_retries(month,
     # Then it is sent, once, and listed
     assert subjects() == [SUBJECT_CROSSED] and len(events()) == 1
     assert alerts(usage(month)) == [("crossed", 2)]
+
+
+def test_a_warning_claimed_and_unsent_is_not_sent_once_the_bracket_was_entered(month, watch, events, monkeypatch):
+    # Given the warning of bracket 2 is claimed, and its sending fails
+    stream = Stream()
+    report(month, 8_000, "2026-11-02T09:00:00+09:00")
+    report(month, 9_500, "2026-11-03T09:00:00+09:00")
+    first = stream.batch()
+    alert_watch = watch.usage_alert_watch()
+    real_send = alert_watch.send
+    monkeypatch.setattr(alert_watch, "send", lambda *args: (_ for _ in ()).throw(RuntimeError("SES throttled")))
+    assert watch.lambda_handler(first, LambdaContext())["batchItemFailures"]
+    # When the retry comes with the next report, which enters bracket 2
+    monkeypatch.setattr(alert_watch, "send", real_send)
+    report(month, 10_500, "2026-11-04T09:00:00+09:00")
+    handle(watch, {"Records": first["Records"] + stream.batch()["Records"]})
+    assert subjects() == [SUBJECT_CROSSED]
+    # And the older rise towards bracket 2 is handed over again on its own (a replay)
+    handle(watch, first)
+    # Then the warning of a bracket already entered is never sent
+    assert subjects() == [SUBJECT_CROSSED] and alerts(usage(month)) == [("crossed", 2)]
+    assert [kind for kind, _ in events()] == ["UsageBracketCrossed"]
+
+
+def test_no_estimate_for_a_month_the_contract_does_not_cover(month):
+    # Given acme's contract (from 2026-04) ends with November
+    status, body = month.accounts.replay(
+        "cancel_account.json", body={"received_on": "2026-10-01", "end_month": "2026-11"}
+    )
+    assert status == 201, body
+    report(month, 12_000, "2026-11-20T09:00:00+09:00")
+    # Then its last month is estimated as it will be billed, and the months outside the contract at nothing
+    assert usage(month)["estimate"] == {"subtotal": 10_000, "tax": 1_000, "total": 11_000}
+    for outside in ("2026-12", "2026-03", "2023-12"):  # after the end, before the start, before any tariff
+        assert usage(month, outside)["estimate"] == {"subtotal": 0, "tax": 0, "total": 0}

@@ -65,7 +65,7 @@ class UsageAlertStore:
             },
             {"#alert": alert.key},
         )
-        return claimed or (alert.key in standing and "sent_at" not in standing[alert.key])
+        return claimed or _claimed_and_unsent(alert, standing)
 
     def mark_sent(self, rise: PeakRise, alert: Alert) -> None:
         update_if(
@@ -87,6 +87,15 @@ class UsageAlertStore:
 
     def _key(self, rise: PeakRise) -> dict:
         return keys.key(keys.account_pk(rise.account_id), keys.usage_sk(rise.month))
+
+
+def _claimed_and_unsent(alert: Alert, standing: dict) -> bool:
+    """A claim of an earlier attempt that was never marked sent, and is still due: not for a bracket the month
+    has since crossed past (a warning of a bracket entered meanwhile, or a crossing into a lower one, is moot)."""
+    if alert.key not in standing or "sent_at" in standing[alert.key]:
+        return False
+    crossed = standing.get("crossed_bracket", 0)
+    return crossed == alert.bracket if alert.kind is AlertKind.CROSSED else crossed < alert.bracket
 
 
 def sent_alerts(item: dict) -> list[dict]:

@@ -43,6 +43,10 @@ class MonthReport:
     alerts: tuple[dict, ...] = ()  # ``{"kind", "bracket", "sent_at"}``, as sent
 
     def estimate(self, tariff: Tariff) -> Estimate:
+        """Nothing for a month the contract does not cover (before its start, after its end): the close bills
+        none."""
+        if not self.terms.is_active_in(self.usage.month):
+            return Estimate(0, 0)
         return estimate(self.terms, self.usage.month, self.usage.peak.count, tariff)
 
     def as_json(self, tariff: Tariff, churn_events: Iterable[Flagged] = ()) -> dict:
