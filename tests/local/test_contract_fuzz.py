@@ -30,7 +30,7 @@ from tools.openapi import DOCUMENT
 
 schema = schemathesis.openapi.from_path(str(DOCUMENT))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES_PER_OPERATION = 30
+EXAMPLES_PER_OPERATION = 20
 
 
 @pytest.fixture(scope="module")
