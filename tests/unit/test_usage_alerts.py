@@ -144,7 +144,8 @@ class FakeStore:
 
     def account(self, rise):
         self.reads += 1
-        return AlertedAccount(self.profile, self.contract_end, self.opening if rise.opening is None else rise.opening)
+        terms = replace(self.profile, contract_end=self.contract_end)
+        return AlertedAccount(terms, self.opening if rise.opening is None else rise.opening)
 
     def claim(self, rise, alert):
         if alert.key in self.claimed:

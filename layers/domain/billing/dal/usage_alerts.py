@@ -46,9 +46,8 @@ class UsageAlertStore:
         if "Item" not in response:
             return None
         profile = from_item(response["Item"])
-        contract = contract_of(profile)
         opening = rise.opening if rise.opening is not None else self.usage.derived_opening(pk, rise.month, profile)
-        return AlertedAccount(contract.terms_for(rise.month), contract.contract_end, opening)
+        return AlertedAccount(contract_of(profile).terms_for(rise.month), opening)
 
     def claim(self, rise: PeakRise, alert: Alert) -> bool:
         """True when this caller is to send the alert: claimed now, or claimed before and never sent."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from fractions import Fraction
 from typing import Protocol
 
@@ -17,14 +16,13 @@ from billing.usage.alerts import DEFAULT_APPROACH_RATIO, Alert, Brackets, PeakRi
 class AlertedAccount:
     """What the watch reads of an account, once, when a rise may set off an alert."""
 
-    terms: AccountProfile  # the terms in force for the month (the fee, the contact, ``usage_alerts``)
-    contract_end: date | None
+    terms: AccountProfile  # in force for the month: the fee, the contact, ``usage_alerts``, the contract's end
     opening: int  # the month's opening count
 
     def wants(self, rise: PeakRise) -> bool:
         """Alerts are on, and the reading falls within the contract (none after its end)."""
-        ended = self.contract_end is not None and months.day_of(months.from_micros(rise.after.at)) > self.contract_end
-        return bool(self.terms.usage_alerts) and not ended
+        end = self.terms.contract_end
+        return self.terms.usage_alerts and (end is None or months.day_of(months.from_micros(rise.after.at)) <= end)
 
 
 class UsageAlertStore(Protocol):
